@@ -1,0 +1,32 @@
+# The README's two commands: `make run` (the daemon on the embedded paper venue) and
+# `make test` (the test suite). Both create .venv from pyproject.toml on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench sim clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/tradingd run
+
+sim: $(BIN)/.installed
+	$(BIN)/tradingd sim --port 0
+
+test: $(BIN)/.installed
+	$(BIN)/pytest -m 'not slow' -q
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

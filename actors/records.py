@@ -1,0 +1,100 @@
+"""What the actors write to the journal, and the sink they write it through.
+
+The journal itself lives in ``daemon/`` (SQLite); actors only know ``JournalSink``.
+``commit`` returns once the records are durable (``synchronous=FULL``); ``append``
+returns at once and the records are committed with the next batch.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+import msgspec
+
+from brokers.base import OrderRequest, Side, VenueCall
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
+    at: datetime
+
+
+class SignalRecorded(Record, tag="signal"):
+    """An input line and its ack: the dedupe key survives restarts through this."""
+
+    signal_id: str | None
+    source: str
+    raw: str
+    status: str
+    reason: str | None = None
+
+
+class IntentRecorded(Record, tag="intent"):
+    """An order tradingd is about to send; written before (or alongside) the HTTP call."""
+
+    signal_id: str
+    leg: str
+    request: OrderRequest
+
+
+class OrderStateRecorded(Record, tag="order_state"):
+    """A transition of tradingd's order state machine."""
+
+    client_order_id: str
+    symbol: str
+    state: str
+    venue_order_id: str | None = None
+    filled_qty: Decimal = Decimal(0)
+    avg_fill_price: Decimal | None = None
+    reason: str | None = None
+
+
+class FillRecorded(Record, tag="fill"):
+    client_order_id: str
+    symbol: str
+    side: Side
+    execution_id: str
+    qty: Decimal
+    price: Decimal
+
+
+class PositionRecorded(Record, tag="position"):
+    """A symbol's confirmed position after a fill (or a reconciliation)."""
+
+    symbol: str
+    qty: Decimal
+    avg_entry_price: Decimal
+    realized_pnl: Decimal
+
+
+class RiskDenied(Record, tag="risk_denied"):
+    client_order_id: str
+    symbol: str
+    code: str
+    detail: str
+
+
+class VenueCallRecorded(Record, tag="venue_call"):
+    call: VenueCall
+
+
+JournalRecord = (
+    SignalRecorded
+    | IntentRecorded
+    | OrderStateRecorded
+    | FillRecorded
+    | PositionRecorded
+    | RiskDenied
+    | VenueCallRecorded
+)
+
+
+class JournalSink(Protocol):
+    async def append(self, *records: JournalRecord) -> None:
+        """Queue records for the next commit; returns at once."""
+        ...
+
+    async def commit(self, *records: JournalRecord) -> None:
+        """Write records and return only once they are durable."""
+        ...

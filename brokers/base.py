@@ -1,0 +1,237 @@
+"""Venue-facing domain types and the Broker protocol.
+
+Everything an actor knows about a venue is here. Adapters (``brokers/alpaca``,
+``brokers/tradovate``) keep their wire Structs in their own ``schemas.py`` and convert to
+these types at the edge. Money and quantities are ``Decimal``; times are UTC-aware.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal, Protocol
+
+import msgspec
+
+
+def utc_now() -> datetime:
+    """The wall clock, always timezone-aware UTC (never ``datetime.utcnow()``)."""
+    return datetime.now(UTC)
+
+
+class Side(enum.StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(enum.StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+
+
+class TimeInForce(enum.StrEnum):
+    DAY = "day"
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+
+
+class OrderStatus(enum.StrEnum):
+    """An order's status as the venue reports it, normalized across venues."""
+
+    PENDING_NEW = "pending_new"
+    NEW = "new"  # working at the venue (Alpaca's ``new`` and ``accepted``)
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    DONE_FOR_DAY = "done_for_day"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REPLACED = "replaced"
+    PENDING_CANCEL = "pending_cancel"
+    PENDING_REPLACE = "pending_replace"
+    REJECTED = "rejected"
+    HELD = "held"  # an inactive bracket leg
+    SUSPENDED = "suspended"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset(
+    {
+        OrderStatus.FILLED,
+        OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REPLACED,
+        OrderStatus.REJECTED,
+    }
+)
+
+
+class OrderEvent(enum.StrEnum):
+    """What happened to an order, as a stream or a REST snapshot tells it."""
+
+    PENDING_NEW = "pending_new"
+    NEW = "new"
+    ACCEPTED = "accepted"
+    PARTIAL_FILL = "partial_fill"
+    FILL = "fill"
+    DONE_FOR_DAY = "done_for_day"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REPLACED = "replaced"
+    REJECTED = "rejected"
+    PENDING_CANCEL = "pending_cancel"
+    PENDING_REPLACE = "pending_replace"
+    CANCEL_REJECTED = "order_cancel_rejected"
+    REPLACE_REJECTED = "order_replace_rejected"
+    SUSPENDED = "suspended"
+    STOPPED = "stopped"
+    CALCULATED = "calculated"
+    SNAPSHOT = "snapshot"  # a REST lookup, not a stream event
+
+
+class Domain(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of the domain types: immutable, keyword-only."""
+
+
+class OrderRequest(Domain):
+    """An order tradingd wants at the venue. ``client_order_id`` is deterministic."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    order_type: OrderType = OrderType.MARKET
+    time_in_force: TimeInForce = TimeInForce.DAY
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    # Bracket exits (absolute prices); a venue with native brackets places them as legs.
+    take_profit: Decimal | None = None
+    stop_loss: Decimal | None = None
+
+
+class VenueOrder(Domain):
+    """An order as the venue knows it."""
+
+    venue_order_id: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    filled_qty: Decimal
+    filled_avg_price: Decimal | None
+    status: OrderStatus
+    order_type: OrderType
+    time_in_force: TimeInForce
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    submitted_at: datetime
+    updated_at: datetime
+    replaces: str | None = None
+    legs: tuple[VenueOrder, ...] = ()
+
+
+class Fill(Domain):
+    """One execution. ``execution_id`` is unique per venue and de-duplicates fills."""
+
+    execution_id: str
+    qty: Decimal
+    price: Decimal
+    at: datetime
+
+
+class OrderUpdate(Domain):
+    """One thing that happened to an order, from the stream or a REST lookup."""
+
+    event: OrderEvent
+    order: VenueOrder
+    at: datetime
+    fill: Fill | None = None
+    # The venue's position in the symbol after this event, when it says.
+    position_qty: Decimal | None = None
+    source: Literal["stream", "rest"] = "stream"
+
+
+class Position(Domain):
+    """A position at the venue: ``qty`` is signed (short is negative)."""
+
+    symbol: str
+    qty: Decimal
+    avg_entry_price: Decimal
+    market_value: Decimal | None = None
+
+
+class Account(Domain):
+    cash: Decimal
+    buying_power: Decimal
+    equity: Decimal
+    currency: str = "USD"
+
+
+class VenueCall(Domain):
+    """One HTTP call to a venue, for the audit log. Bodies have secrets removed."""
+
+    method: str
+    path: str
+    status: int | None  # None when no response came back
+    latency_s: float
+    at: datetime
+    request_body: str | None = None
+    response_body: str | None = None
+    error: str | None = None
+
+
+OrderListStatus = Literal["open", "closed", "all"]
+
+
+class Broker(Protocol):
+    """What an actor may ask of a venue. Every method may raise a ``BrokerError``.
+
+    ``submit_order`` returns the venue's acknowledgement; fills arrive later through
+    ``order_updates``. ``get_order_by_client_id`` returns None when the venue never
+    received the order: the one fact that makes a resubmission safe.
+    """
+
+    async def get_account(self) -> Account: ...
+
+    async def submit_order(self, request: OrderRequest) -> VenueOrder: ...
+
+    async def get_order_by_client_id(self, client_order_id: str) -> VenueOrder | None: ...
+
+    async def get_order(self, venue_order_id: str) -> VenueOrder: ...
+
+    async def cancel_order(self, venue_order_id: str) -> None: ...
+
+    async def list_orders(
+        self,
+        *,
+        status: OrderListStatus = "open",
+        after: datetime | None = None,
+        limit: int = 500,
+    ) -> list[VenueOrder]: ...
+
+    async def list_positions(self) -> list[Position]: ...
+
+    def order_updates(self) -> AbstractAsyncContextManager[AsyncIterator[OrderUpdate]]:
+        """Open the venue's order-update stream.
+
+        Iterating yields updates until the connection breaks, which raises
+        ``BrokerUnavailable``; reconnecting is the caller's job (OrderMonitor).
+        """
+        ...
+
+    async def aclose(self) -> None: ...
