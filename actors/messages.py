@@ -40,7 +40,7 @@ def _require_finite(name: str, value: Decimal | None, *, positive: bool) -> None
         raise ValueError(f"`{name}` must be greater than 0, got {value}")
 
 
-class Signal(Message, kw_only=True, tag="signal"):
+class Signal(Message, frozen=True, kw_only=True, tag="signal"):
     """A trade signal: one JSON object per input line (``kind`` is optional there)."""
 
     id: SignalId
@@ -88,7 +88,7 @@ class Signal(Message, kw_only=True, tag="signal"):
 AckStatus = Literal["accepted", "duplicate", "rejected"]
 
 
-class Ack(Message, kw_only=True, tag="ack"):
+class Ack(Message, frozen=True, kw_only=True, tag="ack"):
     """The answer to one input line."""
 
     id: str | None
@@ -96,7 +96,7 @@ class Ack(Message, kw_only=True, tag="ack"):
     reason: str | None = None
 
 
-class Summary(Message, kw_only=True, tag="summary"):
+class Summary(Message, frozen=True, kw_only=True, tag="summary"):
     """The last line of ``tradingd run --once``."""
 
     positions: dict[str, Decimal]
@@ -141,7 +141,7 @@ def _best_effort_id(line: bytes | str) -> str | None:
 # --- between actors ----------------------------------------------------------------
 
 
-class RiskRequest(Message, kw_only=True, tag="risk_request"):
+class RiskRequest(Message, frozen=True, kw_only=True, tag="risk_request"):
     """An executor asks RiskGuard to approve one order before it leaves."""
 
     request: OrderRequest
@@ -152,12 +152,12 @@ class RiskRequest(Message, kw_only=True, tag="risk_request"):
     reply: Any  # trio.MemorySendChannel[RiskDecision]
 
 
-class Approved(Message, kw_only=True, tag="approved"):
+class Approved(Message, frozen=True, kw_only=True, tag="approved"):
     client_order_id: str
     reserved: Decimal
 
 
-class Denied(Message, kw_only=True, tag="denied"):
+class Denied(Message, frozen=True, kw_only=True, tag="denied"):
     client_order_id: str
     code: str  # stable reason code, e.g. ``insufficient_buying_power``
     detail: str

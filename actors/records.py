@@ -20,7 +20,7 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
     at: datetime
 
 
-class SignalRecorded(Record, tag="signal"):
+class SignalRecorded(Record, frozen=True, kw_only=True, tag="signal"):
     """An input line and its ack: the dedupe key survives restarts through this."""
 
     signal_id: str | None
@@ -30,7 +30,7 @@ class SignalRecorded(Record, tag="signal"):
     reason: str | None = None
 
 
-class IntentRecorded(Record, tag="intent"):
+class IntentRecorded(Record, frozen=True, kw_only=True, tag="intent"):
     """An order tradingd is about to send; written before (or alongside) the HTTP call."""
 
     signal_id: str
@@ -38,7 +38,7 @@ class IntentRecorded(Record, tag="intent"):
     request: OrderRequest
 
 
-class OrderStateRecorded(Record, tag="order_state"):
+class OrderStateRecorded(Record, frozen=True, kw_only=True, tag="order_state"):
     """A transition of tradingd's order state machine."""
 
     client_order_id: str
@@ -50,7 +50,7 @@ class OrderStateRecorded(Record, tag="order_state"):
     reason: str | None = None
 
 
-class FillRecorded(Record, tag="fill"):
+class FillRecorded(Record, frozen=True, kw_only=True, tag="fill"):
     client_order_id: str
     symbol: str
     side: Side
@@ -59,7 +59,7 @@ class FillRecorded(Record, tag="fill"):
     price: Decimal
 
 
-class PositionRecorded(Record, tag="position"):
+class PositionRecorded(Record, frozen=True, kw_only=True, tag="position"):
     """A symbol's confirmed position after a fill (or a reconciliation)."""
 
     symbol: str
@@ -68,14 +68,14 @@ class PositionRecorded(Record, tag="position"):
     realized_pnl: Decimal
 
 
-class RiskDenied(Record, tag="risk_denied"):
+class RiskDenied(Record, frozen=True, kw_only=True, tag="risk_denied"):
     client_order_id: str
     symbol: str
     code: str
     detail: str
 
 
-class VenueCallRecorded(Record, tag="venue_call"):
+class VenueCallRecorded(Record, frozen=True, kw_only=True, tag="venue_call"):
     call: VenueCall
 
 

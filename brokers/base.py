@@ -108,7 +108,7 @@ class Domain(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     """Base of the domain types: immutable, keyword-only."""
 
 
-class OrderRequest(Domain):
+class OrderRequest(Domain, frozen=True, kw_only=True):
     """An order tradingd wants at the venue. ``client_order_id`` is deterministic."""
 
     client_order_id: str
@@ -124,7 +124,7 @@ class OrderRequest(Domain):
     stop_loss: Decimal | None = None
 
 
-class VenueOrder(Domain):
+class VenueOrder(Domain, frozen=True, kw_only=True):
     """An order as the venue knows it."""
 
     venue_order_id: str
@@ -145,7 +145,7 @@ class VenueOrder(Domain):
     legs: tuple[VenueOrder, ...] = ()
 
 
-class Fill(Domain):
+class Fill(Domain, frozen=True, kw_only=True):
     """One execution. ``execution_id`` is unique per venue and de-duplicates fills."""
 
     execution_id: str
@@ -154,7 +154,7 @@ class Fill(Domain):
     at: datetime
 
 
-class OrderUpdate(Domain):
+class OrderUpdate(Domain, frozen=True, kw_only=True):
     """One thing that happened to an order, from the stream or a REST lookup."""
 
     event: OrderEvent
@@ -166,7 +166,7 @@ class OrderUpdate(Domain):
     source: Literal["stream", "rest"] = "stream"
 
 
-class Position(Domain):
+class Position(Domain, frozen=True, kw_only=True):
     """A position at the venue: ``qty`` is signed (short is negative)."""
 
     symbol: str
@@ -175,14 +175,14 @@ class Position(Domain):
     market_value: Decimal | None = None
 
 
-class Account(Domain):
+class Account(Domain, frozen=True, kw_only=True):
     cash: Decimal
     buying_power: Decimal
     equity: Decimal
     currency: str = "USD"
 
 
-class VenueCall(Domain):
+class VenueCall(Domain, frozen=True, kw_only=True):
     """One HTTP call to a venue, for the audit log. Bodies have secrets removed."""
 
     method: str
