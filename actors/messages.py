@@ -7,6 +7,7 @@ the messages that expect an answer; they are never encoded.
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -141,15 +142,21 @@ def _best_effort_id(line: bytes | str) -> str | None:
 # --- between actors ----------------------------------------------------------------
 
 
+class ExecuteSignal(Message, frozen=True, kw_only=True, tag="execute_signal"):
+    """The router hands one signal for one symbol to that symbol's executor."""
+
+    signal: Signal
+    reply: Any  # trio.MemorySendChannel[Ack]; the executor acks once it knows enough
+    received_at: datetime
+
+
 class RiskRequest(Message, frozen=True, kw_only=True, tag="risk_request"):
     """An executor asks RiskGuard to approve one order before it leaves."""
 
     request: OrderRequest
-    # The price the order is valued at: limit price, or the last price for a market order.
-    reference_price: Decimal | None
     # The confirmed position before this order, signed: tells risk-reducing orders apart.
     position_qty: Decimal
-    reply: Any  # trio.MemorySendChannel[RiskDecision]
+    reply: Any  # trio.MemorySendChannel of the executor's inbox
 
 
 class Approved(Message, frozen=True, kw_only=True, tag="approved"):

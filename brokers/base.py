@@ -8,7 +8,7 @@ these types at the edge. Money and quantities are ``Decimal``; times are UTC-awa
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -175,6 +175,18 @@ class Position(Domain, frozen=True, kw_only=True):
     market_value: Decimal | None = None
 
 
+class Asset(Domain, frozen=True, kw_only=True):
+    """What the venue says about a tradable instrument."""
+
+    symbol: str
+    tradable: bool
+    shortable: bool = False
+    fractionable: bool = False
+    min_order_size: Decimal | None = None
+    min_trade_increment: Decimal | None = None
+    price_increment: Decimal | None = None
+
+
 class Account(Domain, frozen=True, kw_only=True):
     cash: Decimal
     buying_power: Decimal
@@ -193,6 +205,15 @@ class VenueCall(Domain, frozen=True, kw_only=True):
     request_body: str | None = None
     response_body: str | None = None
     error: str | None = None
+
+
+class Trade(Domain, frozen=True, kw_only=True):
+    """One print from the venue's market-data stream."""
+
+    symbol: str
+    price: Decimal
+    size: Decimal
+    at: datetime
 
 
 OrderListStatus = Literal["open", "closed", "all"]
@@ -226,6 +247,10 @@ class Broker(Protocol):
 
     async def list_positions(self) -> list[Position]: ...
 
+    async def list_assets(self) -> list[Asset]:
+        """Every active asset (tradable or not) the venue lists."""
+        ...
+
     def order_updates(self) -> AbstractAsyncContextManager[AsyncIterator[OrderUpdate]]:
         """Open the venue's order-update stream.
 
@@ -235,3 +260,11 @@ class Broker(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class MarketData(Protocol):
+    """The venue's market-data stream: the only source of prices for decisions."""
+
+    def trades(self, symbols: Sequence[str]) -> AbstractAsyncContextManager[AsyncIterator[Trade]]:
+        """Subscribe to trades (``["*"]`` for every symbol); breaks raise BrokerUnavailable."""
+        ...

@@ -5,6 +5,7 @@
           ├── BrokerUnavailable       retryable: timeout, dropped connection, 5xx, 429
           │    └── RateLimited        the venue asked us to slow down (429, penalty ticket)
           ├── OrderRejected           final: the venue refused the order (4xx with a reason)
+          │    └── DuplicateClientOrderId  the venue already has an order with this client id
           ├── OrderNotFound           the venue does not know this order (404)
           └── AuthenticationFailed    credentials refused (401); retrying will not help
 
@@ -86,6 +87,13 @@ class OrderRejected(BrokerError):
     def detail_decimal(self, key: str) -> Decimal | None:
         value = self.details.get(key)
         return Decimal(value) if value is not None else None
+
+
+class DuplicateClientOrderId(OrderRejected):
+    """The venue already holds an order with this ``client_order_id``.
+
+    Not a rejection of the trade: an earlier attempt got through. Look the order up.
+    """
 
 
 class OrderNotFound(BrokerError):

@@ -1,0 +1,34 @@
+"""Which executors still have work: lets ``run --once`` and shutdown wait until all is final."""
+
+from __future__ import annotations
+
+import attrs
+import trio
+
+
+@attrs.define
+class Activity:
+    _busy: set[str] = attrs.field(factory=set)
+    _idle: trio.Event = attrs.field(factory=trio.Event)
+
+    def __attrs_post_init__(self) -> None:
+        self._idle.set()
+
+    def report(self, symbol: str, *, idle: bool) -> None:
+        """Each executor reports after every step; only it reports for its symbol."""
+        if idle:
+            self._busy.discard(symbol)
+            if not self._busy:
+                self._idle.set()
+        else:
+            if not self._busy:
+                self._idle = trio.Event()
+            self._busy.add(symbol)
+
+    @property
+    def busy(self) -> frozenset[str]:
+        return frozenset(self._busy)
+
+    async def wait_idle(self) -> None:
+        while self._busy:
+            await self._idle.wait()

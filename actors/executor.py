@@ -1,0 +1,200 @@
+"""PerSymbolExecutor's loop: owns one symbol's inbox, timers and venue calls.
+
+Decisions are the core's (``executor_core``); this loop carries out its effects. Every venue
+call runs in a child task that reports back through the inbox, so a slow venue answer for
+this symbol never blocks another symbol, nor this symbol's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import assert_never
+
+import attrs
+import trio
+
+from actors.activity import Activity
+from actors.executor_core import (
+    AskRisk,
+    Cancel,
+    CancelFailed,
+    Effect,
+    ExecutorInput,
+    Journal,
+    Lookup,
+    LookupDone,
+    LookupFailed,
+    Submit,
+    SubmitAccepted,
+    SubmitFailed,
+    SymbolExecutor,
+)
+from actors.messages import Ack, RiskRequest
+from actors.order_monitor import MonitorInput, Watch
+from actors.records import JournalRecord, JournalSink
+from actors.risk_guard import RiskInput
+from brokers.base import Broker, OrderRequest, utc_now
+from brokers.errors import (
+    BrokerError,
+    BrokerUnavailable,
+    DuplicateClientOrderId,
+    OrderNotFound,
+    OrderRejected,
+    RateLimited,
+)
+
+log = logging.getLogger("tradingd.executor")
+
+INBOX_SIZE = 64
+
+
+@attrs.frozen
+class ExecutorDeps:
+    broker: Broker
+    journal: JournalSink
+    risk: trio.MemorySendChannel[RiskInput]
+    monitor: trio.MemorySendChannel[MonitorInput]
+    activity: Activity
+
+
+async def run_executor(
+    core: SymbolExecutor,
+    inbox_send: trio.MemorySendChannel[ExecutorInput],
+    inbox: trio.MemoryReceiveChannel[ExecutorInput],
+    deps: ExecutorDeps,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    async with trio.open_nursery() as calls:
+        task_status.started()
+        async with inbox:
+            while True:
+                msg: ExecutorInput | None = None
+                with trio.move_on_at(core.next_deadline()):
+                    msg = await inbox.receive()
+                now, wall = trio.current_time(), utc_now()
+                effects = core.on_timer(now, wall) if msg is None else core.handle(msg, now, wall)
+                await _carry_out(effects, core, inbox_send, deps, calls)
+                deps.activity.report(core.symbol, idle=core.idle)
+
+
+async def _carry_out(
+    effects: list[Effect],
+    core: SymbolExecutor,
+    inbox: trio.MemorySendChannel[ExecutorInput],
+    deps: ExecutorDeps,
+    calls: trio.Nursery,
+) -> None:
+    durable: trio.Event | None = None
+    for effect in effects:
+        match effect:
+            case Journal(records=records, ack=ack_to):
+                if ack_to is None:
+                    await deps.journal.append(*records)
+                else:
+                    durable = trio.Event()
+                    reply, ack = ack_to
+                    calls.start_soon(_commit_then_ack, deps.journal, records, reply, ack, durable)
+            case AskRisk(request=request, position_qty=position_qty):
+                await deps.risk.send(
+                    RiskRequest(request=request, position_qty=position_qty, reply=inbox)
+                )
+            case Submit(request=request):
+                # Watch first: the fill may stream in before the POST's answer does.
+                await deps.monitor.send(
+                    Watch(
+                        client_order_id=request.client_order_id,
+                        symbol=core.symbol,
+                        deliver_to=inbox,
+                    )
+                )
+                calls.start_soon(_submit, deps, request, inbox, durable)
+            case Lookup(client_order_id=cid):
+                calls.start_soon(_lookup, deps.broker, cid, inbox)
+            case Cancel(client_order_id=cid, venue_order_id=venue_id):
+                calls.start_soon(_cancel, deps.broker, cid, venue_id, inbox)
+            case _:
+                assert_never(effect)
+
+
+async def _commit_then_ack(
+    journal: JournalSink,
+    records: tuple[JournalRecord, ...],
+    reply: trio.MemorySendChannel[Ack],
+    ack: Ack,
+    durable: trio.Event,
+) -> None:
+    # Nothing is acknowledged before it is durable. A journal that cannot be written
+    # raises here and takes the daemon down loudly; startup reconciliation heals the rest.
+    await journal.commit(*records)
+    durable.set()
+    try:
+        await reply.send(ack)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        log.info("signal %s: its source left before the ack", ack.id)
+
+
+async def _submit(
+    deps: ExecutorDeps,
+    request: OrderRequest,
+    inbox: trio.MemorySendChannel[ExecutorInput],
+    durable: trio.Event | None,
+) -> None:
+    cid = request.client_order_id
+    result: ExecutorInput
+    try:
+        order = await deps.broker.submit_order(request)
+        result = SubmitAccepted(order=order)
+    except DuplicateClientOrderId as exc:
+        result = SubmitFailed(client_order_id=cid, outcome="duplicate_id", reason=str(exc))
+    except OrderRejected as exc:
+        result = SubmitFailed(client_order_id=cid, outcome="rejected", reason=_rejection(exc))
+    except RateLimited as exc:
+        result = SubmitFailed(
+            client_order_id=cid, outcome="not_sent", reason=str(exc), retry_after=exc.retry_after
+        )
+    except BrokerUnavailable as exc:
+        outcome = "unknown" if exc.request_may_have_arrived else "not_sent"
+        result = SubmitFailed(
+            client_order_id=cid, outcome=outcome, reason=str(exc), retry_after=exc.retry_after
+        )
+    except BrokerError as exc:
+        result = SubmitFailed(client_order_id=cid, outcome="unknown", reason=str(exc))
+    # An order counts as sent only once its intent is durable too.
+    if durable is not None:
+        await durable.wait()
+    await inbox.send(result)
+
+
+def _rejection(exc: OrderRejected) -> str:
+    code = f" ({exc.code})" if exc.code is not None else ""
+    return f"venue rejected{code}: {exc}"
+
+
+async def _lookup(
+    broker: Broker, client_order_id: str, inbox: trio.MemorySendChannel[ExecutorInput]
+) -> None:
+    result: ExecutorInput
+    try:
+        order = await broker.get_order_by_client_id(client_order_id)
+        result = LookupDone(client_order_id=client_order_id, order=order)
+    except BrokerUnavailable as exc:
+        result = LookupFailed(
+            client_order_id=client_order_id, reason=str(exc), retry_after=exc.retry_after
+        )
+    except BrokerError as exc:
+        result = LookupFailed(client_order_id=client_order_id, reason=str(exc))
+    await inbox.send(result)
+
+
+async def _cancel(
+    broker: Broker,
+    client_order_id: str,
+    venue_order_id: str,
+    inbox: trio.MemorySendChannel[ExecutorInput],
+) -> None:
+    try:
+        await broker.cancel_order(venue_order_id)
+    except (OrderNotFound, OrderRejected, BrokerError) as exc:
+        # Not cancelable usually means it just filled: the stream or a lookup will say.
+        await inbox.send(CancelFailed(client_order_id=client_order_id, reason=str(exc)))

@@ -1,0 +1,150 @@
+"""SignalRouter: every source's signals pass here; it owns dedupe and the executor registry.
+
+The core decides (reject, duplicate, or which symbol's executor); the loop parses, journals
+rejections before acking them, and spawns executors on demand in the executors' nursery.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+import attrs
+import trio
+
+from actors.messages import Ack, Action, BadSignal, ExecuteSignal, Message, Signal, parse_signal
+from actors.records import JournalSink, SignalRecorded
+from brokers.base import utc_now
+
+log = logging.getLogger("tradingd.router")
+
+
+class Inbound(Message, frozen=True, kw_only=True, tag="inbound"):
+    """One input line from a source, with where its ack goes."""
+
+    line: bytes
+    source: str
+    reply: Any  # trio.MemorySendChannel[Ack]
+
+
+@attrs.frozen
+class Reject:
+    reason: str
+
+
+@attrs.frozen
+class Duplicate:
+    reason: str
+
+
+@attrs.frozen
+class ToExecutor:
+    symbol: str
+
+
+Route = Reject | Duplicate | ToExecutor
+
+
+@attrs.define
+class SignalRouterCore:
+    """Dedupe and symbol checks; ``tradable`` None means the venue's list is not known."""
+
+    tradable: frozenset[str] | None = None
+    _seen: set[str] = attrs.field(factory=set)
+
+    def remember(self, signal_ids: set[str]) -> None:
+        """Ids already accepted before a restart, from the journal."""
+        self._seen |= signal_ids
+
+    def route(self, signal: Signal) -> Route:
+        if signal.id in self._seen:
+            return Duplicate(f"signal id {signal.id!r} was already received")
+        if signal.action is Action.REBALANCE:
+            return Reject("`rebalance` is not supported yet")
+        assert signal.symbol is not None  # the Signal validates this
+        symbol = signal.symbol.upper()
+        if self.tradable is not None and symbol not in self.tradable:
+            return Reject(f"unknown or untradable symbol {signal.symbol!r}")
+        # Seen from here on, whatever the executor decides: an id is never traded twice.
+        self._seen.add(signal.id)
+        return ToExecutor(symbol)
+
+
+SpawnExecutor = Callable[[str], Awaitable[trio.MemorySendChannel[Any]]]
+
+
+@attrs.frozen
+class Intake:
+    """The router's front door, shared by every source (so they share its dedupe)."""
+
+    router: trio.MemorySendChannel[Inbound]
+
+    async def send(self, line: bytes, source: str, reply: trio.MemorySendChannel[Ack]) -> None:
+        """Hand one line over; its ack arrives on ``reply`` (possibly after later lines')."""
+        await self.router.send(Inbound(line=line, source=source, reply=reply))
+
+    async def submit(self, line: bytes, source: str) -> Ack:
+        """Hand one line over and wait for its ack."""
+        reply, answer = trio.open_memory_channel[Ack](1)
+        async with answer:
+            await self.send(line, source, reply)
+            return await answer.receive()
+
+
+async def run_signal_router(
+    core: SignalRouterCore,
+    inbox: trio.MemoryReceiveChannel[Inbound],
+    journal: JournalSink,
+    spawn_executor: SpawnExecutor,
+    initial_symbols: Iterable[str] = (),
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    executors: dict[str, trio.MemorySendChannel[Any]] = {}
+    # Symbols with a position get their executor now, so its state is live before any signal.
+    for symbol in initial_symbols:
+        executors[symbol] = await spawn_executor(symbol)
+    async with trio.open_nursery() as acks:
+        task_status.started()
+        async with inbox:
+            async for msg in inbox:
+                wall = utc_now()
+                try:
+                    signal = parse_signal(msg.line)
+                except BadSignal as exc:
+                    ack = Ack(id=exc.signal_id, status="rejected", reason=str(exc))
+                    acks.start_soon(_record_then_ack, journal, msg, ack, wall)
+                    continue
+                match core.route(signal):
+                    case Reject(reason=reason):
+                        ack = Ack(id=signal.id, status="rejected", reason=reason)
+                        acks.start_soon(_record_then_ack, journal, msg, ack, wall)
+                    case Duplicate(reason=reason):
+                        ack = Ack(id=signal.id, status="duplicate", reason=reason)
+                        acks.start_soon(_record_then_ack, journal, msg, ack, wall)
+                    case ToExecutor(symbol=symbol):
+                        executor = executors.get(symbol)
+                        if executor is None:
+                            executor = executors[symbol] = await spawn_executor(symbol)
+                        await executor.send(
+                            ExecuteSignal(signal=signal, reply=msg.reply, received_at=wall)
+                        )
+
+
+async def _record_then_ack(journal: JournalSink, msg: Inbound, ack: Ack, wall: datetime) -> None:
+    record = SignalRecorded(
+        at=wall,
+        signal_id=ack.id,
+        source=msg.source,
+        raw=msg.line.decode("utf-8", "replace")[:16384],
+        status=ack.status,
+        reason=ack.reason,
+    )
+    # Off the router's loop: a flood of bad lines never delays good ones.
+    await journal.commit(record)
+    try:
+        await msg.reply.send(ack)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        log.info("a source left before its ack")

@@ -1,0 +1,114 @@
+"""Signal sources that speak NDJSON: one JSON object per line in, one ack line per line out.
+
+Lines are read ahead and handed to the router at once, while acks are written strictly in
+input order: a slow decision for one line never stalls reading, and a reader of the output
+can pair acks with lines by position as well as by id.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import msgspec
+import trio
+
+from actors.messages import Ack
+from actors.signal_router import Intake
+
+# The inbound limit of DESIGN.md: a longer line is rejected, never buffered without bound.
+MAX_LINE_BYTES = 16 * 1024
+# Lines in flight per source before reading pauses (back-pressure, visible and bounded).
+READ_AHEAD = 64
+
+_encoder = msgspec.json.Encoder()
+
+
+class LineTooLong(ValueError):
+    pass
+
+
+async def split_lines(
+    stream: trio.abc.ReceiveStream, max_bytes: int = MAX_LINE_BYTES
+) -> AsyncIterator[bytes | LineTooLong]:
+    """Complete lines without their newline; an overlong line yields LineTooLong once."""
+    buffer = bytearray()
+    skipping = False
+    while True:
+        chunk = await stream.receive_some(65536)
+        if not chunk:
+            break
+        buffer += chunk
+        while True:
+            end = buffer.find(b"\n")
+            if end < 0:
+                break
+            line = bytes(buffer[:end])
+            del buffer[: end + 1]
+            if skipping:
+                skipping = False
+                continue
+            if len(line) > max_bytes:
+                yield LineTooLong(f"line longer than {max_bytes} bytes")
+                continue
+            yield line
+        if len(buffer) > max_bytes and not skipping:
+            yield LineTooLong(f"line longer than {max_bytes} bytes")
+            buffer.clear()
+            skipping = True
+        elif skipping:
+            buffer.clear()
+    if buffer and not skipping:
+        yield bytes(buffer)
+
+
+class AckWriter:
+    """Writes ack (and summary) lines to one output stream, one whole line at a time."""
+
+    def __init__(self, stream: trio.abc.SendStream) -> None:
+        self._stream = stream
+        self._lock = trio.Lock()
+
+    async def write(self, message: msgspec.Struct) -> None:
+        async with self._lock:
+            await self._stream.send_all(_encoder.encode(message) + b"\n")
+
+
+async def serve_ndjson(
+    intake: Intake, stream: trio.abc.ReceiveStream, out: AckWriter, source: str
+) -> None:
+    """Feed every line of ``stream`` to the router and write its ack; returns at EOF."""
+    pending_send, pending_recv = trio.open_memory_channel[trio.MemoryReceiveChannel[Ack]](
+        READ_AHEAD
+    )
+
+    async def read() -> None:
+        async with pending_send:
+            async for line in split_lines(stream):
+                reply, answer = trio.open_memory_channel[Ack](1)
+                if isinstance(line, LineTooLong):
+                    reply.send_nowait(Ack(id=None, status="rejected", reason=str(line)))
+                elif not line.strip():
+                    continue  # blank lines are not signals: nothing to ack
+                else:
+                    await intake.send(line, source, reply)
+                await pending_send.send(answer)
+
+    async def write() -> None:
+        async with pending_recv:
+            async for answer in pending_recv:
+                async with answer:
+                    await out.write(await answer.receive())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read)
+        nursery.start_soon(write)
+
+
+def stdin_stream() -> trio.lowlevel.FdStream:
+    """Standard input as a trio stream (a duplicate fd: closing it leaves fd 0 alone)."""
+    return trio.lowlevel.FdStream(os.dup(0))
+
+
+def stdout_stream() -> trio.lowlevel.FdStream:
+    return trio.lowlevel.FdStream(os.dup(1))
