@@ -1,0 +1,67 @@
+"""The installed command line, as a trader runs it: real subprocesses, real loopback sockets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import msgspec
+import trio
+
+ROOT = Path(__file__).resolve().parents[2]
+TRADINGD = [sys.executable, "-m", "daemon.cli"]
+
+
+async def test_run_once_prints_one_ack_per_line_then_the_summary() -> None:
+    """`run --once < examples/signals.ndjson`: an ack per line, a summary, exit 0."""
+    signals = (ROOT / "examples" / "signals.ndjson").read_bytes()
+    with trio.fail_after(60):
+        result = await trio.run_process(
+            [*TRADINGD, "run", "--once"],
+            stdin=signals,
+            capture_stdout=True,
+            capture_stderr=True,
+            cwd=ROOT,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr.decode()
+    lines = [msgspec.json.decode(line) for line in result.stdout.splitlines()]
+    acks, summary = lines[:-1], lines[-1]
+    assert len(acks) == len(signals.splitlines())
+    assert all(a["kind"] == "ack" for a in acks)
+    assert [a["status"] for a in acks].count("rejected") == 3
+    assert [a["status"] for a in acks].count("duplicate") == 1
+    assert summary["kind"] == "summary"
+    assert summary["unresolved"] == 0
+    # demo: AAPL 10 then target 4; MSFT 5; TSLA short 3 then closed.
+    positions = {s: Decimal(q) for s, q in summary["positions"].items()}
+    assert positions == {"AAPL": Decimal(4), "MSFT": Decimal(5)}
+    assert {o["state"] for o in summary["orders"]} == {"filled"}
+
+
+async def test_sim_prints_its_ready_line_and_serves_alpaca() -> None:
+    """`tradingd sim --port 0` prints the ready line and answers the Alpaca account call."""
+    proc = subprocess.Popen(
+        [*TRADINGD, "sim", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        ready = msgspec.json.decode(await trio.to_thread.run_sync(proc.stdout.readline))
+        assert ready["kind"] == "ready"
+        assert ready["stream_url"].startswith("ws://127.0.0.1:")
+        async with httpx.AsyncClient(base_url=ready["alpaca_url"]) as client:
+            response = await client.get(
+                "/v2/account", headers={"APCA-API-KEY-ID": "k", "APCA-API-SECRET-KEY": "s"}
+            )
+        assert response.status_code == 200
+        assert Decimal(response.json()["cash"]) > 0
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+        proc.stdout.close()  # type: ignore[union-attr]
