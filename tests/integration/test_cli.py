@@ -42,17 +42,27 @@ async def test_run_once_prints_one_ack_per_line_then_the_summary() -> None:
     assert {o["state"] for o in summary["orders"]} == {"filled"}
 
 
+async def read_line(stream: trio.abc.ReceiveStream) -> bytes:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = await stream.receive_some()
+        assert chunk, "process closed its output"
+        data += chunk
+    return data
+
+
 async def test_sim_prints_its_ready_line_and_serves_alpaca() -> None:
     """`tradingd sim --port 0` prints the ready line and answers the Alpaca account call."""
-    proc = subprocess.Popen(
+    proc = await trio.lowlevel.open_process(
         [*TRADINGD, "sim", "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
-    try:
+    async with proc:
         assert proc.stdout is not None
-        ready = msgspec.json.decode(await trio.to_thread.run_sync(proc.stdout.readline))
+        with trio.fail_after(30):
+            ready = msgspec.json.decode(await read_line(proc.stdout))
         assert ready["kind"] == "ready"
         assert ready["stream_url"].startswith("ws://127.0.0.1:")
         async with httpx.AsyncClient(base_url=ready["alpaca_url"]) as client:
@@ -61,7 +71,6 @@ async def test_sim_prints_its_ready_line_and_serves_alpaca() -> None:
             )
         assert response.status_code == 200
         assert Decimal(response.json()["cash"]) > 0
-    finally:
         proc.terminate()
-        assert proc.wait(timeout=10) == 0
-        proc.stdout.close()  # type: ignore[union-attr]
+        with trio.fail_after(10):
+            assert await proc.wait() == 0
