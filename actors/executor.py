@@ -24,12 +24,13 @@ from actors.executor_core import (
     Lookup,
     LookupDone,
     LookupFailed,
+    Release,
     Submit,
     SubmitAccepted,
     SubmitFailed,
     SymbolExecutor,
 )
-from actors.messages import Ack, RiskRequest
+from actors.messages import Ack, ReleaseReservation, RiskRequest
 from actors.order_monitor import MonitorInput, Watch
 from actors.records import JournalRecord, JournalSink
 from actors.risk_guard import RiskInput
@@ -109,6 +110,8 @@ async def _carry_out(
                     )
                 )
                 calls.start_soon(_submit, deps, request, inbox, durable)
+            case Release(client_order_id=cid):
+                await deps.risk.send(ReleaseReservation(client_order_id=cid))
             case Lookup(client_order_id=cid):
                 calls.start_soon(_lookup, deps.broker, cid, inbox)
             case Cancel(client_order_id=cid, venue_order_id=venue_id):

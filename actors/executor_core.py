@@ -135,6 +135,13 @@ class Cancel:
 
 
 @attrs.frozen
+class Release:
+    """Give the order's buying-power reservation back: it ended without a venue event."""
+
+    client_order_id: str
+
+
+@attrs.frozen
 class Journal:
     """Records to write; with ``ack``, the ack is sent only after they are durable."""
 
@@ -142,7 +149,7 @@ class Journal:
     ack: tuple[Any, Ack] | None = None
 
 
-Effect = AskRisk | Submit | Lookup | Cancel | Journal
+Effect = AskRisk | Submit | Lookup | Cancel | Release | Journal
 
 
 class Phase(enum.Enum):
@@ -378,10 +385,12 @@ class SymbolExecutor:
                 # Recorded as a rejection, never as a trade.
                 order.move(State.REJECTED, msg.reason)
                 out.append(Journal((_state_record(self.symbol, order, wall),)))
+                out.append(Release(order.client_order_id))
             case "not_sent":
                 if self._attempts(order.client_order_id) >= self.max_submit_attempts:
                     order.move(State.REJECTED, f"not sent after retries: {msg.reason}")
                     out.append(Journal((_state_record(self.symbol, order, wall),)))
+                    out.append(Release(order.client_order_id))
                 else:
                     order.move(State.UNKNOWN)
                     self._schedule(order.client_order_id, now, "submit", msg.retry_after)

@@ -173,6 +173,13 @@ class Denied(Message, frozen=True, kw_only=True, tag="denied"):
 RiskDecision = Approved | Denied
 
 
+class ReleaseReservation(Message, frozen=True, kw_only=True, tag="release_reservation"):
+    """An order ended without the venue saying so on its stream (refused at submit, never
+    sent): RiskGuard gives its reservation back."""
+
+    client_order_id: str
+
+
 def order_side_for_delta(delta: Decimal) -> Side:
     """The side that moves a position by ``delta`` (never called with 0)."""
     return Side.BUY if delta > 0 else Side.SELL

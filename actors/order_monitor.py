@@ -28,6 +28,8 @@ DEDUPE_WINDOW = 4096
 # Routes of final orders are kept this long (in orders) for the late-fill edge: a venue may
 # report a fill after the cancel that closed the order.
 FINAL_ROUTES_KEPT = 10_000
+# How long startup waits for the first stream connection before going on without it.
+FIRST_CONNECT_GRACE = 5.0
 
 
 class Watch(Message, frozen=True, kw_only=True, tag="watch"):
@@ -107,12 +109,31 @@ async def run_order_monitor(
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
+    first_up = trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_keep_stream, broker, core, inbox_send)
+        nursery.start_soon(_dispatch_all, broker, core, subscribers, inbox, first_up)
+        # Orders go out only once the stream listens (or has had its chance): an event the
+        # venue sends before we listen is never replayed.
+        with trio.move_on_after(FIRST_CONNECT_GRACE):
+            await first_up.wait()
+        if not first_up.is_set():
+            log.warning("order stream not up yet: starting on REST re-sync alone")
         task_status.started()
-        async with inbox:
-            async for msg in inbox:
-                await _dispatch(broker, core, subscribers, msg)
+
+
+async def _dispatch_all(
+    broker: Broker,
+    core: OrderMonitorCore,
+    subscribers: Subscribers,
+    inbox: trio.MemoryReceiveChannel[MonitorInput],
+    first_up: trio.Event,
+) -> None:
+    async with inbox:
+        async for msg in inbox:
+            await _dispatch(broker, core, subscribers, msg)
+            if core.healthy:
+                first_up.set()
 
 
 async def _dispatch(

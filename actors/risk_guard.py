@@ -15,7 +15,7 @@ from typing import Any, assert_never
 import attrs
 import trio
 
-from actors.messages import Approved, Denied, RiskDecision, RiskRequest
+from actors.messages import Approved, Denied, ReleaseReservation, RiskDecision, RiskRequest
 from actors.prices import PriceBook
 from brokers.base import Account, OrderRequest, OrderType, OrderUpdate, Side
 
@@ -109,6 +109,9 @@ class RiskGuardCore:
         if update.order.status.is_final:
             del self._reservations[update.order.client_order_id]
 
+    def release(self, client_order_id: str) -> None:
+        self._reservations.pop(client_order_id, None)
+
     def _unit_cost(self, request: OrderRequest, now: float) -> Decimal | None:
         match request.order_type:
             case OrderType.LIMIT | OrderType.STOP_LIMIT:
@@ -131,7 +134,7 @@ def _opening_qty(request: OrderRequest, position_qty: Decimal) -> Decimal:
     return max(ZERO, request.qty - reducible)
 
 
-RiskInput = RiskRequest | OrderUpdate | Account
+RiskInput = RiskRequest | OrderUpdate | ReleaseReservation | Account
 
 
 async def run_risk_guard(
@@ -158,6 +161,8 @@ async def run_risk_guard(
                     await reply.send(decision)
                 case OrderUpdate():
                     core.on_update(msg)
+                case ReleaseReservation():
+                    core.release(msg.client_order_id)
                 case Account():
                     core.set_account(msg)
                 case _:

@@ -8,7 +8,8 @@ import time
 
 
 class _UtcFormatter(logging.Formatter):
-    converter = time.gmtime
+    def converter(self, timestamp: float | None) -> time.struct_time:
+        return time.gmtime(timestamp)
 
 
 def configure_logging(level: str = "INFO") -> None:
