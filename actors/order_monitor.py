@@ -1,9 +1,14 @@
 """OrderMonitor: owns the broker's order stream and routes each update to whoever owns it.
 
-The core de-duplicates updates and knows which executor watches which order; the loop owns
-the websocket (reconnecting with backoff and jitter), re-syncs watched orders by REST after
-every (re)connect before calling the stream healthy, and forwards updates to the executor,
-RiskGuard and the Reconciler.
+The core de-duplicates updates, knows which executor watches which order, and keeps a REST
+deadline per order: an order the venue has not answered for within ``first_answer`` seconds,
+or that has been quiet for ``recheck`` seconds, is looked up by REST; while the stream is
+down every in-flight order is polled every ``unhealthy_poll`` seconds. Lookups are bounded
+by a token bucket so a thousand open orders never become a burst of a thousand calls.
+
+The loop owns the websocket (reconnecting with backoff and jitter), re-syncs in-flight
+orders by REST after every (re)connect before calling the stream healthy, runs the lookups,
+and forwards updates to the executor, RiskGuard and the Reconciler.
 """
 
 from __future__ import annotations
@@ -48,7 +53,13 @@ class StreamDown(Message, frozen=True, kw_only=True, tag="stream_down"):
     reason: str
 
 
-MonitorInput = Watch | OrderUpdate | StreamUp | StreamDown
+class LookupDone(Message, frozen=True, kw_only=True, tag="monitor_lookup_done"):
+    """A REST lookup the monitor made has ended (its result, if any, came as an update)."""
+
+    client_order_id: str
+
+
+MonitorInput = Watch | OrderUpdate | StreamUp | StreamDown | LookupDone
 
 
 def update_key(update: OrderUpdate) -> tuple[str, ...]:
@@ -58,38 +69,105 @@ def update_key(update: OrderUpdate) -> tuple[str, ...]:
     return (order.venue_order_id, update.event.value, order.status.value, str(order.filled_qty))
 
 
+@attrs.frozen
+class MonitorTimers:
+    first_answer: float = 5.0  # no word from the venue this long after sending: look it up
+    recheck: float = 60.0  # a working order quiet this long (stream healthy): look it up
+    unhealthy_poll: float = 2.0  # while the stream is down, poll in-flight orders this often
+    lookups_per_second: float = 10.0  # the bound on REST lookups, whatever the backlog
+
+
 @attrs.define
 class OrderMonitorCore:
+    timers: MonitorTimers = attrs.field(factory=MonitorTimers)
     healthy: bool = False
     _routes: dict[str, Any] = attrs.field(factory=dict)  # client_order_id -> executor inbox
-    _symbols: dict[str, str] = attrs.field(factory=dict)
     _seen: OrderedDict[tuple[str, ...], None] = attrs.field(factory=OrderedDict)
     _finished: OrderedDict[str, None] = attrs.field(factory=OrderedDict)
+    _due: dict[str, float] = attrs.field(factory=dict)  # in-flight order -> next lookup at
+    _looking_up: set[str] = attrs.field(factory=set)
+    _tokens: float = 0.0
+    _tokens_at: float = 0.0
 
-    def watch(self, msg: Watch) -> None:
+    def watch(self, msg: Watch, now: float) -> None:
         self._routes[msg.client_order_id] = msg.deliver_to
-        self._symbols[msg.client_order_id] = msg.symbol
+        self._finished.pop(msg.client_order_id, None)
+        self._due[msg.client_order_id] = now + self._quiet_limit(first=True)
 
-    def route(self, update: OrderUpdate) -> tuple[bool, Any | None]:
+    def route(self, update: OrderUpdate, now: float) -> tuple[bool, Any | None]:
         """(is new, the executor inbox or None when the order is not ours)."""
+        cid = update.order.client_order_id
         key = update_key(update)
         if key in self._seen:
             return False, None
         self._seen[key] = None
         if len(self._seen) > DEDUPE_WINDOW:
             self._seen.popitem(last=False)
-        cid = update.order.client_order_id
-        if update.order.status.is_final and cid in self._routes:
-            self._finished[cid] = None
-            if len(self._finished) > FINAL_ROUTES_KEPT:
-                old, _ = self._finished.popitem(last=False)
-                self._routes.pop(old, None)
-                self._symbols.pop(old, None)
+        if cid in self._routes:
+            if update.order.status.is_final:
+                self._finish(cid)
+            elif cid in self._due:
+                self._due[cid] = now + self._quiet_limit(first=False)
         return True, self._routes.get(cid)
+
+    def set_health(self, healthy: bool, now: float) -> None:
+        self.healthy = healthy
+        if not healthy:
+            # Nothing will stream in: bring every in-flight order's lookup forward.
+            soon = now + self.timers.unhealthy_poll
+            for cid, at in self._due.items():
+                self._due[cid] = min(at, soon)
+
+    def lookup_done(self, client_order_id: str) -> None:
+        self._looking_up.discard(client_order_id)
 
     def in_flight(self) -> list[str]:
         """Watched orders not yet seen final: the ones a re-sync must look up."""
-        return [cid for cid in self._routes if cid not in self._finished]
+        return list(self._due)
+
+    def due_lookups(self, now: float) -> list[str]:
+        """Orders to look up now, within the rate bound; each is re-armed for later."""
+        self._refill(now)
+        due = sorted(
+            (at, cid) for cid, at in self._due.items() if at <= now and cid not in self._looking_up
+        )
+        chosen = []
+        for _, cid in due:
+            if self._tokens < 1:
+                break
+            self._tokens -= 1
+            chosen.append(cid)
+            self._looking_up.add(cid)
+            self._due[cid] = now + self._quiet_limit(first=False)
+        return chosen
+
+    def next_deadline(self) -> float:
+        pending = [at for cid, at in self._due.items() if cid not in self._looking_up]
+        if not pending:
+            return float("inf")
+        earliest = min(pending)
+        if self._tokens >= 1:
+            return earliest
+        # Out of tokens: wake when one is back.
+        refill_at = self._tokens_at + (1 - self._tokens) / self.timers.lookups_per_second
+        return max(earliest, refill_at)
+
+    def _quiet_limit(self, *, first: bool) -> float:
+        if not self.healthy:
+            return self.timers.unhealthy_poll
+        return self.timers.first_answer if first else self.timers.recheck
+
+    def _refill(self, now: float) -> None:
+        rate = self.timers.lookups_per_second
+        self._tokens = min(rate, self._tokens + (now - self._tokens_at) * rate)
+        self._tokens_at = now
+
+    def _finish(self, cid: str) -> None:
+        self._due.pop(cid, None)
+        self._finished[cid] = None
+        if len(self._finished) > FINAL_ROUTES_KEPT:
+            old, _ = self._finished.popitem(last=False)
+            self._routes.pop(old, None)
 
 
 @attrs.define
@@ -112,13 +190,13 @@ async def run_order_monitor(
     first_up = trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_keep_stream, broker, core, inbox_send)
-        nursery.start_soon(_dispatch_all, broker, core, subscribers, inbox, first_up)
+        nursery.start_soon(_dispatch_all, broker, core, subscribers, inbox, inbox_send, first_up)
         # Orders go out only once the stream listens (or has had its chance): an event the
         # venue sends before we listen is never replayed.
         with trio.move_on_after(FIRST_CONNECT_GRACE):
             await first_up.wait()
         if not first_up.is_set():
-            log.warning("order stream not up yet: starting on REST re-sync alone")
+            log.warning("order stream not up yet: starting on REST lookups alone")
         task_status.started()
 
 
@@ -127,23 +205,31 @@ async def _dispatch_all(
     core: OrderMonitorCore,
     subscribers: Subscribers,
     inbox: trio.MemoryReceiveChannel[MonitorInput],
+    inbox_send: trio.MemorySendChannel[MonitorInput],
     first_up: trio.Event,
 ) -> None:
-    async with inbox:
-        async for msg in inbox:
-            await _dispatch(broker, core, subscribers, msg)
-            if core.healthy:
-                first_up.set()
+    async with trio.open_nursery() as lookups, inbox:
+        while True:
+            msg: MonitorInput | None = None
+            with trio.move_on_at(core.next_deadline()):
+                msg = await inbox.receive()
+            now = trio.current_time()
+            if msg is not None:
+                await _dispatch(core, subscribers, msg, now)
+                if core.healthy:
+                    first_up.set()
+            for cid in core.due_lookups(now):
+                lookups.start_soon(_lookup, broker, cid, inbox_send)
 
 
 async def _dispatch(
-    broker: Broker, core: OrderMonitorCore, subscribers: Subscribers, msg: MonitorInput
+    core: OrderMonitorCore, subscribers: Subscribers, msg: MonitorInput, now: float
 ) -> None:
     match msg:
         case Watch():
-            core.watch(msg)
+            core.watch(msg, now)
         case OrderUpdate():
-            is_new, executor = core.route(msg)
+            is_new, executor = core.route(msg, now)
             if not is_new:
                 return
             if executor is not None:
@@ -151,13 +237,31 @@ async def _dispatch(
             await subscribers.risk.send(msg)
             await subscribers.reconciler.send(msg)
         case StreamUp():
-            core.healthy = True
+            core.set_health(True, now)
             log.info("order stream healthy")
         case StreamDown():
-            core.healthy = False
+            core.set_health(False, now)
             log.warning("order stream down: %s", msg.reason)
+        case LookupDone():
+            core.lookup_done(msg.client_order_id)
         case _:
             assert_never(msg)
+
+
+async def _lookup(
+    broker: Broker, client_order_id: str, inbox: trio.MemorySendChannel[MonitorInput]
+) -> None:
+    try:
+        order = await broker.get_order_by_client_id(client_order_id)
+    except BrokerError as exc:
+        log.warning("lookup of %s failed: %s", client_order_id, exc)
+        order = None
+    if order is not None:
+        await inbox.send(
+            OrderUpdate(event=OrderEvent.SNAPSHOT, order=order, at=utc_now(), source="rest")
+        )
+    # None: the venue has no such order (yet); its executor's own submit path decides.
+    await inbox.send(LookupDone(client_order_id=client_order_id))
 
 
 async def _keep_stream(
@@ -192,8 +296,7 @@ async def _resync(
         except BrokerError as exc:
             log.warning("re-sync of %s failed: %s", client_order_id, exc)
             continue
-        if order is None:
-            continue
-        await inbox.send(
-            OrderUpdate(event=OrderEvent.SNAPSHOT, order=order, at=utc_now(), source="rest")
-        )
+        if order is not None:
+            await inbox.send(
+                OrderUpdate(event=OrderEvent.SNAPSHOT, order=order, at=utc_now(), source="rest")
+            )
