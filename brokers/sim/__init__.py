@@ -1,0 +1,14 @@
+"""The paper venue: a simulated broker speaking Alpaca's Trading API v2 over loopback.
+
+Start it with ``endpoints = await nursery.start(serve_sim, SimConfig())`` and cancel the
+nursery to stop it.
+"""
+
+from __future__ import annotations
+
+from brokers.sim.assets import SimAsset
+from brokers.sim.config import SimConfig, SimEndpoints
+from brokers.sim.control import SimControl, running_sim
+from brokers.sim.server import serve_sim
+
+__all__ = ["SimAsset", "SimConfig", "SimControl", "SimEndpoints", "running_sim", "serve_sim"]

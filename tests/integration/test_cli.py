@@ -59,7 +59,7 @@ async def test_sim_prints_its_ready_line_and_serves_alpaca() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
-    async with proc:
+    try:
         assert proc.stdout is not None
         with trio.fail_after(30):
             ready = msgspec.json.decode(await read_line(proc.stdout))
@@ -74,3 +74,9 @@ async def test_sim_prints_its_ready_line_and_serves_alpaca() -> None:
         proc.terminate()
         with trio.fail_after(10):
             assert await proc.wait() == 0
+    finally:
+        proc.kill()
+        with trio.fail_after(10):
+            await proc.wait()
+        if proc.stdout is not None:
+            await proc.stdout.aclose()

@@ -1,0 +1,34 @@
+"""How the paper venue is configured, and where it listens once started."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+import attrs
+
+from brokers.sim.assets import SimAsset
+
+
+@attrs.frozen
+class SimEndpoints:
+    alpaca_url: str  # "http://127.0.0.1:PORT" (no /v2 suffix; paths are /v2/...)
+    stream_url: str  # "ws://127.0.0.1:PORT2/stream"
+    data_url: str  # "ws://127.0.0.1:PORT2/v2/iex"
+
+
+@attrs.define
+class SimConfig:
+    host: str = "127.0.0.1"
+    port: int = 0  # REST port; 0 = any free port. The stream server gets its own free port.
+    seed: int = 7  # seeded prices: same seed, same prices, same fills
+    cash: Decimal = Decimal("100000")
+    prices: dict[str, Decimal] | None = None  # None = the default universe
+    key_id: str | None = None  # None = accept any non-empty credentials
+    secret_key: str | None = None
+    # Instruments with their own flags (untradable, not shortable ...); their prices come
+    # from ``prices`` when given there, else they must be in the default universe.
+    assets: Sequence[SimAsset] = ()
+    # Every this many seconds the market-data stream prints the current prices again, so
+    # subscribers' last prices stay fresh while nothing moves them.
+    reprint_interval: float = 10.0

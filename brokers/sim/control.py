@@ -1,0 +1,58 @@
+"""Driving a running paper venue from tests and benchmarks: start it, read its truth,
+move its prices, arm its faults."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import trio
+
+from brokers.sim.config import SimConfig, SimEndpoints
+from brokers.sim.server import serve_sim
+
+
+@asynccontextmanager
+async def running_sim(config: SimConfig | None = None) -> AsyncIterator[SimEndpoints]:
+    """A venue serving for the duration of the block."""
+    async with trio.open_nursery() as nursery:
+        endpoints: SimEndpoints = await nursery.start(serve_sim, config or SimConfig())
+        try:
+            yield endpoints
+        finally:
+            nursery.cancel_scope.cancel()
+
+
+class SimControl:
+    """The venue's own ``/_sim`` endpoints over HTTP."""
+
+    def __init__(self, endpoints: SimEndpoints, client: httpx.AsyncClient | None = None) -> None:
+        self._client = client or httpx.AsyncClient()
+        self._base = endpoints.alpaca_url
+
+    async def __aenter__(self) -> SimControl:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._client.aclose()
+
+    async def state(self) -> dict[str, Any]:
+        """``{"account", "positions", "orders", "submissions", "realized_pl", "prices"}``."""
+        response = await self._client.get(f"{self._base}/_sim/state")
+        response.raise_for_status()
+        state: dict[str, Any] = response.json()
+        return state
+
+    async def set_prices(self, prices: Mapping[str, Decimal | str]) -> None:
+        body = {symbol: str(price) for symbol, price in prices.items()}
+        response = await self._client.post(f"{self._base}/_sim/prices", json=body)
+        response.raise_for_status()
+
+    async def fault(self, name: str, **params: Any) -> None:
+        response = await self._client.post(
+            f"{self._base}/_sim/faults", json={"fault": name, **params}
+        )
+        response.raise_for_status()

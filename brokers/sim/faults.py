@@ -1,0 +1,145 @@
+"""Faults the paper venue can be told to produce, for tests of the daemon's recovery.
+
+Pure bookkeeping: the REST and stream shells ask this plan what to do with each request
+or event. Configured by ``POST /_sim/faults`` with ``{"fault": NAME, ...}``:
+
+- ``drop_stream``: close every ``trade_updates`` connection now.
+- ``duplicate_events``: send every stream event twice (``{"on": false}`` turns it off).
+- ``http_status {status, count}``: the next ``count`` REST requests answer ``status``
+  without reaching the matching core (a 429 carries the rate-limit headers).
+- ``reject_next {code?, message?, status?, count}``: the next ``count`` order submissions
+  are refused with that body; ``{}`` when code and message are both omitted.
+- ``lose_response {count}``: the next ``count`` order submissions reach the core, then the
+  connection drops before the answer is complete.
+- ``delay_acks {ms, symbol?}``: order acknowledgements (for ``symbol``, or all) wait ``ms``
+  after the order was processed, so its stream events arrive first.
+- ``clear``: back to normal.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+
+import attrs
+
+RATE_LIMIT = 200
+
+
+class FaultError(ValueError):
+    """A fault request the venue does not understand."""
+
+
+class Immediate(enum.Enum):
+    """Something a fault asks the shell to do right away."""
+
+    NOTHING = "nothing"
+    DROP_STREAM = "drop_stream"
+
+
+@attrs.frozen
+class CannedResponse:
+    """An answer that replaces the venue's own: status, JSON body (None: empty), headers."""
+
+    status: int
+    body: dict[str, Any] | None
+    headers: dict[str, str] = attrs.field(factory=dict)
+
+
+@attrs.define
+class FaultPlan:
+    _duplicate_events: bool = False
+    _http_status: int = 0
+    _http_count: int = 0
+    _reject: CannedResponse | None = None
+    _reject_count: int = 0
+    _lose_count: int = 0
+    _delay_s: float = 0.0
+    _delay_symbol: str | None = None
+
+    def configure(self, spec: Mapping[str, Any]) -> Immediate:
+        """Arm one fault; raises FaultError on a request it cannot read."""
+        try:
+            return self._configure(spec)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FaultError(f"invalid fault request: {exc}") from exc
+
+    def _configure(self, spec: Mapping[str, Any]) -> Immediate:
+        match spec.get("fault"):
+            case "drop_stream":
+                return Immediate.DROP_STREAM
+            case "duplicate_events":
+                self._duplicate_events = bool(spec.get("on", True))
+            case "http_status":
+                status = int(spec["status"])
+                if not 400 <= status <= 599:
+                    raise ValueError(f"status {status} is not an error status")
+                self._http_status, self._http_count = status, _count(spec)
+            case "reject_next":
+                body = {k: spec[k] for k in ("code", "message") if k in spec}
+                self._reject = CannedResponse(int(spec.get("status", 403)), body)
+                self._reject_count = _count(spec)
+            case "lose_response":
+                self._lose_count = _count(spec)
+            case "delay_acks":
+                self._delay_s = int(spec["ms"]) / 1000
+                symbol = spec.get("symbol")
+                self._delay_symbol = str(symbol).upper() if symbol else None
+            case "clear":
+                for field in attrs.fields(FaultPlan):
+                    setattr(self, field.name, field.default)
+            case other:
+                raise ValueError(f"unknown fault {other!r}")
+        return Immediate.NOTHING
+
+    @property
+    def duplicate_events(self) -> bool:
+        return self._duplicate_events
+
+    def take_http_status(self, now: datetime) -> CannedResponse | None:
+        """The canned answer for this REST request, if an ``http_status`` fault is armed."""
+        if self._http_count <= 0:
+            return None
+        self._http_count -= 1
+        status = self._http_status
+        if status == HTTPStatus.TOO_MANY_REQUESTS:
+            headers = {
+                "X-Ratelimit-Limit": str(RATE_LIMIT),
+                "X-Ratelimit-Remaining": "0",
+                "X-Ratelimit-Reset": str(int(now.timestamp()) + 1),
+            }
+            return CannedResponse(
+                status, {"code": 42910000, "message": "rate limit exceeded"}, headers
+            )
+        phrase = HTTPStatus(status).phrase.lower()
+        return CannedResponse(status, {"code": status * 100000, "message": phrase})
+
+    def take_rejection(self) -> CannedResponse | None:
+        """The canned refusal for this order submission, if ``reject_next`` is armed."""
+        if self._reject_count <= 0 or self._reject is None:
+            return None
+        self._reject_count -= 1
+        return self._reject
+
+    def take_lost_response(self) -> bool:
+        """Whether the answer to this order submission is to be lost."""
+        if self._lose_count <= 0:
+            return False
+        self._lose_count -= 1
+        return True
+
+    def ack_delay(self, symbol: str) -> float:
+        """Seconds to hold back the acknowledgement of an order in ``symbol``."""
+        if self._delay_symbol is not None and self._delay_symbol != symbol:
+            return 0.0
+        return self._delay_s
+
+
+def _count(spec: Mapping[str, Any]) -> int:
+    count = int(spec.get("count", 1))
+    if count < 0:
+        raise ValueError("count must be >= 0")
+    return count

@@ -1,0 +1,156 @@
+"""The market-data websocket (``/v2/iex`` and ``/v2/sip``), in Alpaca's JSON form.
+
+The server greets ``[{"T":"success","msg":"connected"}]``; ``{"action":"auth",...}`` answers
+``[{"T":"success","msg":"authenticated"}]``; ``subscribe``/``unsubscribe`` answer the
+subscription. Each price the venue sets is printed as a trade (``T:"t"``) and a quote
+(``T:"q"``, one cent either side) to the connections subscribed to the symbol; a new
+subscriber gets the current prices at once, so it never waits for a first price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import msgspec
+import trio
+from websockets.exceptions import ConnectionClosed
+from websockets.trio.server import ServerConnection
+
+from brokers.sim.assets import CENT
+from brokers.sim.broadcast import Broadcast
+from brokers.sim.wire import rfc3339
+
+JSON = dict[str, Any]
+_decode = msgspec.json.Decoder(dict[str, Any])
+# Alpaca sends prices as JSON numbers; written from the Decimal's digits, never a float.
+_encode = msgspec.json.Encoder(decimal_format="number")
+CHANNELS = ("trades", "quotes", "bars")
+
+
+@attrs.frozen
+class PricePrint:
+    """One price the venue set, printed as trade ``trade_id``."""
+
+    trade_id: int
+    symbol: str
+    price: Decimal
+    at: datetime
+
+
+def _error(code: int, msg: str) -> JSON:
+    return {"T": "error", "code": code, "msg": msg}
+
+
+@attrs.define
+class DataSession:
+    """One connection's protocol state: message in, replies out. No I/O."""
+
+    _authorize: Callable[[str, str], bool]
+    authorized: bool = False
+    closing: bool = False
+    _subscribed: dict[str, set[str]] = attrs.field(factory=lambda: {c: set() for c in CHANNELS})
+
+    def greeting(self) -> list[JSON]:
+        return [{"T": "success", "msg": "connected"}]
+
+    def receive(self, frame: str | bytes) -> list[JSON]:
+        try:
+            message = _decode.decode(frame)
+        except msgspec.DecodeError:
+            return [_error(400, "invalid syntax")]
+        action = message.get("action")
+        if action == "auth":
+            key, secret = message.get("key"), message.get("secret")
+            if isinstance(key, str) and isinstance(secret, str) and self._authorize(key, secret):
+                self.authorized = True
+                return [{"T": "success", "msg": "authenticated"}]
+            self.closing = True
+            return [_error(402, "auth failed")]
+        if not self.authorized:
+            return [_error(401, "not authenticated")]
+        if action not in ("subscribe", "unsubscribe"):
+            return [_error(400, "invalid syntax")]
+        for channel in CHANNELS:
+            symbols = message.get(channel) or []
+            if not isinstance(symbols, list):
+                return [_error(400, "invalid syntax")]
+            names = {str(s).upper() if s != "*" else "*" for s in symbols}
+            if action == "subscribe":
+                self._subscribed[channel] |= names
+            else:
+                self._subscribed[channel] -= names
+        return [self._subscription()]
+
+    def _subscription(self) -> JSON:
+        reply: JSON = {"T": "subscription"}
+        for channel in CHANNELS:
+            reply[channel] = sorted(self._subscribed[channel])
+        return reply
+
+    def prints(self, prices: Iterable[PricePrint]) -> list[JSON]:
+        """The trade and quote messages this connection wants for ``prices``."""
+        out: list[JSON] = []
+        for p in prices:
+            t = rfc3339(p.at)
+            if self._wants("trades", p.symbol):
+                out.append(
+                    {"T": "t", "S": p.symbol, "i": p.trade_id, "x": "V", "p": p.price}
+                    | {"s": 100, "t": t, "c": ["@"], "z": "C"}
+                )
+            if self._wants("quotes", p.symbol):
+                out.append(
+                    {"T": "q", "S": p.symbol, "bx": "V", "bp": p.price - CENT, "bs": 1}
+                    | {"ax": "V", "ap": p.price + CENT, "as": 1, "t": t, "c": ["R"], "z": "C"}
+                )
+        return out
+
+    def _wants(self, channel: str, symbol: str) -> bool:
+        wanted = self._subscribed[channel]
+        return symbol in wanted or "*" in wanted
+
+
+async def serve_market_data(
+    ws: ServerConnection,
+    hub: Broadcast[list[PricePrint]],
+    authorize: Callable[[str, str], bool],
+    current: Callable[[], list[PricePrint]],
+) -> None:
+    """Run one market-data connection until the client leaves."""
+    session = DataSession(authorize)
+    key, prints = hub.subscribe()
+    try:
+        async with trio.open_nursery() as nursery:
+            await ws.send(_encode.encode(session.greeting()).decode())
+            nursery.start_soon(_forward, ws, session, prints, nursery.cancel_scope)
+            # recv() rather than ``async for``: leaving an async iterator early leaves it
+            # unfinalized.
+            while not session.closing:
+                replies = session.receive(await ws.recv())
+                if replies and replies[0].get("T") == "subscription":
+                    replies += session.prints(current())
+                await ws.send(_encode.encode(replies).decode())
+            nursery.cancel_scope.cancel()
+    except* ConnectionClosed:
+        pass
+    finally:
+        hub.unsubscribe(key)
+
+
+async def _forward(
+    ws: ServerConnection,
+    session: DataSession,
+    prints: trio.MemoryReceiveChannel[list[PricePrint]],
+    scope: trio.CancelScope,
+) -> None:
+    async with prints:
+        async for batch in prints:
+            messages = session.prints(batch)
+            if messages:
+                await ws.send(_encode.encode(messages).decode())
+    # The hub ended this subscription (the connection fell too far behind): close it.
+    await ws.aclose(1001, "dropped")
+    scope.cancel()

@@ -1,0 +1,292 @@
+"""The venue's REST front: Alpaca's Trading API v2 paths plus the venue's own ``/_sim``.
+
+Every ``/v2`` request first meets the armed faults, then the credentials check
+(``APCA-API-KEY-ID`` / ``APCA-API-SECRET-KEY``); refusals carry Alpaca's error bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+import trio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from brokers.sim.faults import CannedResponse, FaultError, Immediate
+from brokers.sim.listing import OrderQuery
+from brokers.sim.orders import VenueRejection, unprocessable
+from brokers.sim.requests import malformed, parse_order, parse_prices
+from brokers.sim.venue import SimVenue
+from brokers.sim.wire import (
+    account_json,
+    asset_json,
+    clock_json,
+    order_json,
+    position_json,
+)
+
+MAX_BODY_BYTES = 16 * 1024
+QTY_QUANTUM = Decimal("0.000000001")
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        msgspec.json.encode(payload),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def canned(answer: CannedResponse) -> Response:
+    if answer.body is None:
+        return Response(b"", status_code=answer.status, headers=answer.headers)
+    return json_response(answer.body, answer.status, answer.headers)
+
+
+class DroppedResponse(Response):
+    """Starts a response and stops: the connection closes before the body is complete."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+
+def build_app(venue: SimVenue) -> Starlette:
+    """The ASGI app serving ``venue``."""
+    api = _VenueApi(venue)
+    v2 = api.guarded
+    routes = [
+        Route("/v2/account", v2(api.get_account), methods=["GET"]),
+        Route("/v2/orders", v2(api.submit_order), methods=["POST"]),
+        Route("/v2/orders", v2(api.list_orders), methods=["GET"]),
+        Route("/v2/orders", v2(api.cancel_all_orders), methods=["DELETE"]),
+        Route("/v2/orders:by_client_order_id", v2(api.get_by_client_id), methods=["GET"]),
+        Route("/v2/orders/{order_id}", v2(api.get_order), methods=["GET"]),
+        Route("/v2/orders/{order_id}", v2(api.cancel_order), methods=["DELETE"]),
+        Route("/v2/positions", v2(api.list_positions), methods=["GET"]),
+        Route("/v2/positions", v2(api.close_all_positions), methods=["DELETE"]),
+        Route("/v2/positions/{symbol}", v2(api.get_position), methods=["GET"]),
+        Route("/v2/positions/{symbol}", v2(api.close_position), methods=["DELETE"]),
+        Route("/v2/assets", v2(api.list_assets), methods=["GET"]),
+        Route("/v2/assets/{symbol}", v2(api.get_asset), methods=["GET"]),
+        Route("/v2/clock", v2(api.get_clock), methods=["GET"]),
+        Route("/_sim/state", api.sim_state, methods=["GET"]),
+        Route("/_sim/prices", api.sim_prices, methods=["POST"]),
+        Route("/_sim/faults", api.sim_faults, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    message = "endpoint not found" if status == 404 else HTTPStatus(status).phrase.lower()
+    return json_response({"code": status * 100000, "message": message}, status)
+
+
+async def _body(request: Request) -> bytes:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise malformed()
+    return body
+
+
+class _VenueApi:
+    def __init__(self, venue: SimVenue) -> None:
+        self.venue = venue
+        self.core = venue.core
+
+    def guarded(self, endpoint: Endpoint) -> Endpoint:
+        async def guarded_endpoint(request: Request) -> Response:
+            fault = self.venue.faults.take_http_status(self.venue.clock())
+            if fault is not None:
+                return canned(fault)
+            key = request.headers.get("APCA-API-KEY-ID", "")
+            secret = request.headers.get("APCA-API-SECRET-KEY", "")
+            if not self.venue.authorize(key, secret):
+                return json_response({"message": "unauthorized"}, 401)
+            try:
+                return await endpoint(request)
+            except VenueRejection as refused:
+                return json_response(refused.body, refused.status)
+
+        return guarded_endpoint
+
+    # Account, assets, clock
+
+    async def get_account(self, request: Request) -> Response:
+        return json_response(self._account())
+
+    def _account(self) -> dict[str, Any]:
+        return account_json(
+            self.core.account(),
+            account_id=self.venue.account_id,
+            created_at=self.venue.created_at,
+            last_equity=self.venue.starting_cash,
+        )
+
+    async def list_assets(self, request: Request) -> Response:
+        if request.query_params.get("status", "active") != "active":
+            return json_response([])
+        return json_response([asset_json(a) for a in self.core.assets()])
+
+    async def get_asset(self, request: Request) -> Response:
+        wanted = request.path_params["symbol"]
+        for asset in self.core.assets():
+            if wanted in (asset.symbol, asset.id):
+                return json_response(asset_json(asset))
+        raise VenueRejection(404, 40410000, f"asset not found for {wanted}")
+
+    async def get_clock(self, request: Request) -> Response:
+        return json_response(clock_json(self.venue.clock()))
+
+    # Orders
+
+    async def submit_order(self, request: Request) -> Response:
+        body = await _body(request)
+        rejection = self.venue.faults.take_rejection()
+        if rejection is not None:
+            return canned(rejection)
+        ticket = parse_order(body)
+        lose = self.venue.faults.take_lost_response()
+        delay = self.venue.faults.ack_delay(ticket.symbol)
+        try:
+            order = self.core.submit(ticket, self.venue.clock())
+        finally:
+            self.venue.publish_events()
+        if delay > 0:
+            await trio.sleep(delay)
+        if lose:
+            return DroppedResponse()
+        return json_response(order_json(order))
+
+    async def list_orders(self, request: Request) -> Response:
+        query = OrderQuery.from_params(request.query_params)
+        return json_response([order_json(o) for o in query.select(self.core.orders())])
+
+    async def get_order(self, request: Request) -> Response:
+        return json_response(order_json(self.core.order(request.path_params["order_id"])))
+
+    async def get_by_client_id(self, request: Request) -> Response:
+        client_order_id = request.query_params.get("client_order_id", "")
+        return json_response(order_json(self.core.order_by_client_id(client_order_id)))
+
+    async def cancel_order(self, request: Request) -> Response:
+        try:
+            self.core.cancel(request.path_params["order_id"], self.venue.clock())
+        finally:
+            self.venue.publish_events()
+        return Response(status_code=204)
+
+    async def cancel_all_orders(self, request: Request) -> Response:
+        try:
+            canceled = self.core.cancel_all(self.venue.clock())
+        finally:
+            self.venue.publish_events()
+        return json_response(
+            [{"id": o.id, "status": 200, "body": order_json(o)} for o in canceled], 207
+        )
+
+    # Positions
+
+    async def list_positions(self, request: Request) -> Response:
+        return json_response([self._position(p.symbol) for p in self.core.positions()])
+
+    async def get_position(self, request: Request) -> Response:
+        return json_response(self._position(request.path_params["symbol"].upper()))
+
+    def _position(self, symbol: str) -> dict[str, Any]:
+        position = self.core.position(symbol)
+        asset = self.core.asset(symbol)
+        assert asset is not None  # only listed assets are ever traded
+        held = self.core.held_for_orders(symbol)
+        return position_json(position, asset, self.core.price(symbol), held)
+
+    async def close_position(self, request: Request) -> Response:
+        symbol = request.path_params["symbol"].upper()
+        qty = _close_qty(request, abs(self.core.position(symbol).qty))
+        try:
+            order = self.core.close_position(symbol, qty, self.venue.clock())
+        finally:
+            self.venue.publish_events()
+        return json_response(order_json(order))
+
+    async def close_all_positions(self, request: Request) -> Response:
+        now = self.venue.clock()
+        results = []
+        try:
+            if request.query_params.get("cancel_orders") == "true":
+                self.core.cancel_all(now)
+            for position in self.core.positions():
+                try:
+                    order = self.core.close_position(position.symbol, None, now)
+                    results.append(
+                        {"symbol": position.symbol, "status": 200, "body": order_json(order)}
+                    )
+                except VenueRejection as refused:
+                    results.append(
+                        {"symbol": position.symbol, "status": refused.status, "body": refused.body}
+                    )
+        finally:
+            self.venue.publish_events()
+        return json_response(results, 207)
+
+    # The venue's own endpoints (no credentials, no faults)
+
+    async def sim_state(self, request: Request) -> Response:
+        orders = self.core.orders()
+        return json_response(
+            {
+                "account": self._account(),
+                "positions": [self._position(p.symbol) for p in self.core.positions()],
+                "orders": [order_json(o) for o in orders],
+                "submissions": self.core.submissions(),
+                "realized_pl": {s: str(v) for s, v in self.core.realized_pl().items()},
+                "prices": {s: str(p) for s, p in self.core.prices().items()},
+            }
+        )
+
+    async def sim_prices(self, request: Request) -> Response:
+        try:
+            self.venue.set_prices(parse_prices(await _body(request)))
+        except VenueRejection as refused:
+            return json_response(refused.body, refused.status)
+        return json_response({"prices": {s: str(p) for s, p in self.core.prices().items()}})
+
+    async def sim_faults(self, request: Request) -> Response:
+        try:
+            spec = msgspec.json.decode(await _body(request), type=dict[str, Any])
+            action = self.venue.faults.configure(spec)
+        except (msgspec.DecodeError, FaultError, VenueRejection) as exc:
+            return json_response({"code": 42210000, "message": str(exc)}, 422)
+        if action is Immediate.DROP_STREAM:
+            self.venue.trade_updates.drop_all()
+        return json_response({"fault": spec.get("fault")})
+
+
+def _close_qty(request: Request, held: Decimal) -> Decimal | None:
+    qty, percentage = request.query_params.get("qty"), request.query_params.get("percentage")
+    try:
+        if qty is not None:
+            return Decimal(qty)
+        if percentage is not None:
+            share = held * Decimal(percentage) / 100
+            return share.quantize(QTY_QUANTUM, rounding=ROUND_DOWN)
+    except InvalidOperation:
+        raise unprocessable("invalid qty or percentage") from None
+    return None

@@ -1,0 +1,95 @@
+"""Serving the paper venue: hypercorn for REST, a websockets server for the streams.
+
+``serve_sim`` runs until cancelled. The REST port comes from the config (0: any free one);
+the websocket server takes its own free port and serves ``/stream`` (trade updates) and
+``/v2/iex`` / ``/v2/sip`` (market data).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as serve_http
+from websockets.http11 import Request, Response
+from websockets.trio.server import ServerConnection
+from websockets.trio.server import serve as serve_websockets
+
+from brokers.sim.config import SimConfig, SimEndpoints
+from brokers.sim.marketdata import serve_market_data
+from brokers.sim.rest import build_app
+from brokers.sim.stream import serve_trade_updates
+from brokers.sim.venue import SimVenue
+
+log = logging.getLogger("tradingd.sim")
+
+STREAM_PATH = "/stream"
+DATA_PATHS = ("/v2/iex", "/v2/sip")
+# Clients send small control messages only.
+MAX_INBOUND_MESSAGE = 64 * 1024
+
+
+async def serve_sim(
+    config: SimConfig, *, task_status: trio.TaskStatus[SimEndpoints] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Serve until cancelled; task_status.started(endpoints) once both servers listen."""
+    venue = SimVenue.from_config(config)
+    async with trio.open_nursery() as nursery:
+        alpaca_url = await _start_rest(nursery, venue, config)
+        ws_server = await nursery.start(
+            partial(
+                serve_websockets,
+                partial(_route_websocket, venue),
+                0,
+                host=config.host,
+                process_request=_refuse_unknown_path,
+                compression=None,
+                max_size=MAX_INBOUND_MESSAGE,
+            )
+        )
+        host, port = ws_server.listeners[0].socket.getsockname()[:2]
+        nursery.start_soon(_reprint_prices, venue, config.reprint_interval)
+        endpoints = SimEndpoints(
+            alpaca_url=alpaca_url,
+            stream_url=f"ws://{_url_host(host)}:{port}{STREAM_PATH}",
+            data_url=f"ws://{_url_host(host)}:{port}{DATA_PATHS[0]}",
+        )
+        log.info("paper venue listening: %s", endpoints)
+        task_status.started(endpoints)
+
+
+async def _start_rest(nursery: trio.Nursery, venue: SimVenue, config: SimConfig) -> str:
+    http = HypercornConfig()
+    http.bind = [f"{_url_host(config.host)}:{config.port}"]
+    http.accesslog = None
+    http.errorlog = logging.getLogger("tradingd.sim.http")
+    binds: list[str] = await nursery.start(
+        partial(serve_http, build_app(venue), http)  # type: ignore[arg-type]
+    )
+    return binds[0]
+
+
+async def _route_websocket(venue: SimVenue, ws: ServerConnection) -> None:
+    assert ws.request is not None
+    if ws.request.path == STREAM_PATH:
+        await serve_trade_updates(ws, venue.trade_updates, venue.authorize)
+    else:
+        await serve_market_data(ws, venue.market_data, venue.authorize, venue.current_prints)
+
+
+def _refuse_unknown_path(ws: ServerConnection, request: Request) -> Response | None:
+    if request.path in (STREAM_PATH, *DATA_PATHS):
+        return None
+    return ws.respond(404, "not found\n")
+
+
+async def _reprint_prices(venue: SimVenue, interval: float) -> None:
+    while True:
+        await trio.sleep(interval)
+        venue.reprint()
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,157 @@
+"""The TOML config, read into frozen Structs that refuse unknown fields.
+
+A typo is an error naming the file, the section and the field, never a silently ignored
+setting. No file at all means every default: the embedded paper venue, stdin as a source.
+Secrets never live here: they come from the environment or systemd credentials
+(``daemon.credentials``). Relative paths (``[journal] path``, ``[control] socket``) are
+relative to the config file's directory, so a unit's working directory does not matter.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+from brokers.errors import TradingError
+
+
+class ConfigError(TradingError):
+    """The config (or the credentials) cannot be used; the message says where and why."""
+
+
+class Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of every config section."""
+
+
+BrokerKind = Literal["paper", "alpaca", "tradovate"]
+
+
+class BrokerConfig(Section, frozen=True, kw_only=True):
+    """Which venue, and where. ``paper`` without URLs starts the embedded paper venue."""
+
+    kind: BrokerKind = "paper"
+    base_url: str | None = None  # REST
+    stream_url: str | None = None  # order-update stream
+    data_url: str | None = None  # market data
+
+
+class JournalConfig(Section, frozen=True, kw_only=True):
+    path: str | None = None  # None: the daemon picks
+
+
+class ControlConfig(Section, frozen=True, kw_only=True):
+    socket: str | None = None  # the control API's unix socket; None: the daemon picks
+
+
+class RiskConfig(Section, frozen=True, kw_only=True):
+    """Risk limits. Empty for now: the limits and their defaults are defined by the risk
+    issue, and only those will be accepted here."""
+
+
+class SourcesConfig(Section, frozen=True, kw_only=True):
+    stdin: bool = True  # read signals from standard input
+
+
+class Config(Section, frozen=True, kw_only=True):
+    broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
+    journal: JournalConfig = msgspec.field(default_factory=JournalConfig)
+    control: ControlConfig = msgspec.field(default_factory=ControlConfig)
+    risk: RiskConfig = msgspec.field(default_factory=RiskConfig)
+    sources: SourcesConfig = msgspec.field(default_factory=SourcesConfig)
+
+
+_URL_FIELDS = ("base_url", "stream_url", "data_url")
+_URL_SCHEMES = {
+    "base_url": ("http", "https"),
+    "stream_url": ("ws", "wss", "http", "https"),
+    "data_url": ("ws", "wss", "http", "https"),
+}
+# msgspec ends a validation message with " - at `$.section.field`".
+_LOCATION = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<where>[^`]*)`)?$", re.DOTALL)
+
+
+def load_config(path: str | None) -> Config:
+    """Read the config at ``path``; None gives the defaults (the embedded paper venue)."""
+    if path is None:
+        return Config()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config: {_reason(exc)}") from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_config(raw, source=path)
+
+
+def parse_config(raw: dict[str, Any], *, source: str) -> Config:
+    """Validate decoded TOML; ``source`` names the file in errors."""
+    try:
+        config = msgspec.convert(raw, Config)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {_locate(str(exc))}") from exc
+    _check_broker(config.broker, source)
+    base = Path(source).absolute().parent
+    return msgspec.structs.replace(
+        config,
+        journal=JournalConfig(path=_resolve(config.journal.path, base)),
+        control=ControlConfig(socket=_resolve(config.control.socket, base)),
+    )
+
+
+def _locate(message: str) -> str:
+    """Turn msgspec's ``... - at `$.broker.kind``` into ``[broker] kind: ...``."""
+    match = _LOCATION.match(message)
+    assert match is not None  # the pattern matches any text
+    what, where = match["what"], match["where"] or ""
+    parts = [p for p in where.split(".") if p]
+    unknown = re.match(r"Object contains unknown field `([^`]*)`", what)
+    if unknown:
+        parts.append(unknown[1])
+        what = "unknown field" if len(parts) > 1 else "unknown section"
+    if not parts:
+        return what
+    section, fields = parts[0], parts[1:]
+    if not fields:
+        return f"[{section}]: {what}"
+    return f"[{section}] {'.'.join(fields)}: {what}"
+
+
+def _check_broker(broker: BrokerConfig, source: str) -> None:
+    for name in _URL_FIELDS:
+        url = getattr(broker, name)
+        if url is None:
+            continue
+        parts = urlsplit(url)
+        if parts.scheme not in _URL_SCHEMES[name] or not parts.netloc:
+            schemes = " or ".join(f"{s}://" for s in _URL_SCHEMES[name])
+            raise ConfigError(f"{source}: [broker] {name}: expected a {schemes} URL, got {url!r}")
+    missing = [name for name in _URL_FIELDS if getattr(broker, name) is None]
+    if broker.kind == "alpaca" and missing:
+        raise ConfigError(
+            f'{source}: [broker] {", ".join(missing)}: required for kind = "alpaca" '
+            '(e.g. base_url = "https://paper-api.alpaca.markets")'
+        )
+    if broker.kind == "paper" and broker.base_url is not None and missing:
+        raise ConfigError(
+            f"{source}: [broker] {', '.join(missing)}: required when base_url names an "
+            "external paper venue (leave all three out for the embedded one)"
+        )
+
+
+def _resolve(value: str | None, base: Path) -> str | None:
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    return os.fspath(path if path.is_absolute() else base / path)
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

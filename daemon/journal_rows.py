@@ -1,0 +1,209 @@
+"""What the journal's reads return, and the queries behind them.
+
+Each query is a plain function of a ``sqlite3.Connection``, run on the journal's thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from brokers.base import Side
+from daemon.journal_schema import FINAL_STATES
+
+
+class Row(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of the read results: immutable, keyword-only."""
+
+
+class OrderRow(Row, frozen=True, kw_only=True):
+    """One order and its latest state. Intent fields are None when no intent was recorded
+    (an order refused by risk before an intent, or one adopted from the venue)."""
+
+    client_order_id: str
+    signal_id: str | None
+    leg: str | None
+    symbol: str
+    side: Side | None
+    qty: Decimal | None
+    state: str
+    venue_order_id: str | None
+    filled_qty: Decimal
+    avg_fill_price: Decimal | None
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PositionRow(Row, frozen=True, kw_only=True):
+    symbol: str
+    qty: Decimal
+    avg_entry_price: Decimal
+    realized_pnl: Decimal
+    updated_at: datetime
+
+
+class FillRow(Row, frozen=True, kw_only=True):
+    execution_id: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    at: datetime
+
+
+class AuditRow(Row, frozen=True, kw_only=True):
+    """One venue call. ``symbol`` is the instrument the call was about, when it names one."""
+
+    at: datetime
+    method: str
+    path: str
+    symbol: str | None
+    status: int | None
+    latency_s: float
+    request_body: str | None
+    response_body: str | None
+    error: str | None
+
+
+def timestamp(value: datetime) -> str:
+    """A datetime as the journal stores it; a naive one is a bug, never guessed at."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} cannot be journaled")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+_FINAL_PARAMS = ", ".join("?" * len(FINAL_STATES))
+_ORDER_COLUMNS = (
+    "client_order_id, signal_id, leg, symbol, side, qty, state, venue_order_id, "
+    "filled_qty, avg_fill_price, reason, created_at, updated_at"
+)
+
+
+def _order(row: Any) -> OrderRow:
+    (cid, signal_id, leg, symbol, side, qty, state, venue_id, filled, avg, reason, c, u) = row
+    return OrderRow(
+        client_order_id=cid,
+        signal_id=signal_id,
+        leg=leg,
+        symbol=symbol,
+        side=None if side is None else Side(side),
+        qty=_dec(qty),
+        state=state,
+        venue_order_id=venue_id,
+        filled_qty=Decimal(filled),
+        avg_fill_price=_dec(avg),
+        reason=reason,
+        created_at=_dt(c),
+        updated_at=_dt(u),
+    )
+
+
+def read_accepted_signal_ids(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute(
+        "SELECT DISTINCT signal_id FROM signals WHERE status = 'accepted' AND signal_id NOT NULL"
+    )
+    return {str(signal_id) for (signal_id,) in rows}
+
+
+def read_orders(conn: sqlite3.Connection) -> list[OrderRow]:
+    rows = conn.execute(f"SELECT {_ORDER_COLUMNS} FROM orders ORDER BY seq")
+    return [_order(row) for row in rows]
+
+
+def read_unresolved_orders(conn: sqlite3.Connection) -> list[OrderRow]:
+    rows = conn.execute(
+        f"SELECT {_ORDER_COLUMNS} FROM orders WHERE state NOT IN ({_FINAL_PARAMS}) ORDER BY seq",
+        FINAL_STATES,
+    )
+    return [_order(row) for row in rows]
+
+
+def read_positions(conn: sqlite3.Connection) -> dict[str, PositionRow]:
+    rows = conn.execute(
+        "SELECT symbol, qty, avg_entry_price, realized_pnl, updated_at FROM positions "
+        "ORDER BY symbol"
+    )
+    return {
+        symbol: PositionRow(
+            symbol=symbol,
+            qty=Decimal(qty),
+            avg_entry_price=Decimal(avg),
+            realized_pnl=Decimal(pnl),
+            updated_at=_dt(updated),
+        )
+        for symbol, qty, avg, pnl, updated in rows
+    }
+
+
+def read_fills(conn: sqlite3.Connection, client_order_id: str | None) -> list[FillRow]:
+    sql = "SELECT execution_id, client_order_id, symbol, side, qty, price, at FROM fills"
+    params: tuple[str, ...] = ()
+    if client_order_id is not None:
+        sql += " WHERE client_order_id = ?"
+        params = (client_order_id,)
+    rows = conn.execute(sql + " ORDER BY seq", params)
+    return [
+        FillRow(
+            execution_id=eid,
+            client_order_id=cid,
+            symbol=symbol,
+            side=Side(side),
+            qty=Decimal(qty),
+            price=Decimal(price),
+            at=_dt(at),
+        )
+        for eid, cid, symbol, side, qty, price, at in rows
+    ]
+
+
+def read_audit(
+    conn: sqlite3.Connection, symbol: str | None, since: datetime | None, limit: int
+) -> list[AuditRow]:
+    """The latest ``limit`` calls matching the filters, oldest first."""
+    where: list[str] = []
+    params: list[object] = []
+    if symbol is not None:
+        where.append("symbol = ?")
+        params.append(symbol)
+    if since is not None:
+        where.append("at >= ?")
+        params.append(timestamp(since))
+    sql = (
+        "SELECT at, method, path, symbol, status, latency_s, request_body, response_body, error "
+        "FROM venue_calls"
+    )
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY seq DESC LIMIT ?"
+    params.append(max(0, limit))
+    rows = conn.execute(sql, params).fetchall()
+    return [
+        AuditRow(
+            at=_dt(at),
+            method=method,
+            path=path,
+            symbol=sym,
+            status=status,
+            latency_s=latency,
+            request_body=request_body,
+            response_body=response_body,
+            error=error,
+        )
+        for at, method, path, sym, status, latency, request_body, response_body, error in reversed(
+            rows
+        )
+    ]

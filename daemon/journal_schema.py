@@ -1,0 +1,179 @@
+"""The journal's tables, and the migrations that bring any older file up to date.
+
+``PRAGMA user_version`` counts the migrations applied; ``MIGRATIONS[n]`` takes a journal
+from version ``n`` to ``n + 1``. Migrations only ever add: a released one is never edited.
+``PRAGMA application_id`` marks the file as a tradingd journal, so pointing the daemon at
+some other SQLite database fails instead of adding tables to it.
+
+Decimals are TEXT (exact, ``str(Decimal)``); datetimes are ISO-8601 UTC TEXT with
+microseconds, so they sort as text in time order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+# "trad" in ASCII.
+APPLICATION_ID = 0x74726164
+
+# Order states after which nothing more happens to an order (OrderStateRecorded.state).
+FINAL_STATES = ("filled", "canceled", "expired", "rejected", "replaced", "denied")
+
+_FINAL_SQL = ", ".join(f"'{state}'" for state in FINAL_STATES)
+
+_V1 = f"""
+-- Every input line and its ack. A signal id acked "accepted" never trades again.
+CREATE TABLE signals (
+    seq        INTEGER PRIMARY KEY,
+    at         TEXT NOT NULL,
+    signal_id  TEXT,
+    source     TEXT NOT NULL,
+    raw        TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    reason     TEXT
+);
+CREATE INDEX signals_accepted ON signals (signal_id) WHERE status = 'accepted';
+
+-- One row per order: its intent and its latest state.
+CREATE TABLE orders (
+    seq             INTEGER PRIMARY KEY,
+    client_order_id TEXT NOT NULL UNIQUE,
+    signal_id       TEXT,
+    leg             TEXT,
+    symbol          TEXT NOT NULL,
+    side            TEXT,
+    qty             TEXT,
+    request         TEXT,
+    state           TEXT NOT NULL,
+    venue_order_id  TEXT,
+    filled_qty      TEXT NOT NULL DEFAULT '0',
+    avg_fill_price  TEXT,
+    reason          TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+CREATE INDEX orders_unresolved ON orders (seq) WHERE state NOT IN ({_FINAL_SQL});
+
+-- Every transition, in order: the history behind orders.state.
+CREATE TABLE order_states (
+    seq             INTEGER PRIMARY KEY,
+    client_order_id TEXT NOT NULL,
+    at              TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    venue_order_id  TEXT,
+    filled_qty      TEXT NOT NULL,
+    avg_fill_price  TEXT,
+    reason          TEXT
+);
+CREATE INDEX order_states_by_order ON order_states (client_order_id, seq);
+
+-- Confirmed executions; the venue's execution id makes a replayed fill a no-op.
+CREATE TABLE fills (
+    seq             INTEGER PRIMARY KEY,
+    execution_id    TEXT NOT NULL UNIQUE,
+    client_order_id TEXT NOT NULL,
+    symbol          TEXT NOT NULL,
+    side            TEXT NOT NULL,
+    qty             TEXT NOT NULL,
+    price           TEXT NOT NULL,
+    at              TEXT NOT NULL
+);
+CREATE INDEX fills_by_order ON fills (client_order_id, seq);
+
+-- The latest confirmed position per symbol, and every change to it.
+CREATE TABLE positions (
+    symbol          TEXT PRIMARY KEY,
+    qty             TEXT NOT NULL,
+    avg_entry_price TEXT NOT NULL,
+    realized_pnl    TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+CREATE TABLE position_history (
+    seq             INTEGER PRIMARY KEY,
+    symbol          TEXT NOT NULL,
+    qty             TEXT NOT NULL,
+    avg_entry_price TEXT NOT NULL,
+    realized_pnl    TEXT NOT NULL,
+    at              TEXT NOT NULL
+);
+
+CREATE TABLE risk_denials (
+    seq             INTEGER PRIMARY KEY,
+    at              TEXT NOT NULL,
+    client_order_id TEXT NOT NULL,
+    symbol          TEXT NOT NULL,
+    code            TEXT NOT NULL,
+    detail          TEXT NOT NULL
+);
+
+-- Every venue call (bodies arrive with secrets already removed).
+CREATE TABLE venue_calls (
+    seq           INTEGER PRIMARY KEY,
+    at            TEXT NOT NULL,
+    method        TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    symbol        TEXT,
+    status        INTEGER,
+    latency_s     REAL NOT NULL,
+    request_body  TEXT,
+    response_body TEXT,
+    error         TEXT
+);
+CREATE INDEX venue_calls_by_time ON venue_calls (at);
+CREATE INDEX venue_calls_by_symbol ON venue_calls (symbol, seq);
+
+-- Small facts about the journal itself; a flush with nothing new to write updates a
+-- counter here, which forces the sync that makes earlier unsynced batches durable.
+CREATE TABLE journal_meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1,)
+
+
+class SchemaError(Exception):
+    """The file is not a journal this version of tradingd can use."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to date, one transaction per step; returns the version."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if app_id not in (0, APPLICATION_ID):
+        raise SchemaError(f"not a tradingd journal (application_id {app_id:#x})")
+    if app_id == 0 and version != 0:
+        raise SchemaError("not a tradingd journal (a database of some other program)")
+    if version > len(MIGRATIONS):
+        raise SchemaError(
+            f"journal schema version {version} is newer than this tradingd "
+            f"(knows up to {len(MIGRATIONS)})"
+        )
+    if app_id == 0 and _has_tables(conn):
+        raise SchemaError("not a tradingd journal (the database already has tables)")
+    for step in range(version, len(MIGRATIONS)):
+        # executescript would commit on its own; run each statement inside one transaction
+        # so a crash mid-migration leaves the previous version intact.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(MIGRATIONS[step]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {step + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
+
+
+def _has_tables(conn: sqlite3.Connection) -> bool:
+    row = conn.execute("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").fetchone()
+    return bool(row[0])
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script of complete statements (no ';' inside literals in ours)."""
+    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,163 @@
+"""How each record becomes rows: pure functions from a record to SQL statements.
+
+Nothing here touches a connection; the journal's thread executes what these return, so
+the mapping can be read (and tested) apart from the threading.
+"""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+from typing import assert_never
+
+import msgspec
+
+from actors.records import (
+    FillRecorded,
+    IntentRecorded,
+    JournalRecord,
+    OrderStateRecorded,
+    PositionRecorded,
+    RiskDenied,
+    SignalRecorded,
+    VenueCallRecorded,
+)
+from brokers.base import VenueCall
+from daemon.journal_rows import timestamp
+
+Statement = tuple[str, tuple[object, ...]]
+
+_INSERT_SIGNAL = (
+    "INSERT INTO signals (at, signal_id, source, raw, status, reason) VALUES (?, ?, ?, ?, ?, ?)"
+)
+# A repeated intent (same client id) refreshes what was asked, never the state reached.
+_UPSERT_INTENT = """
+INSERT INTO orders (client_order_id, signal_id, leg, symbol, side, qty, request, state,
+                    created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?)
+ON CONFLICT (client_order_id) DO UPDATE SET
+    signal_id = excluded.signal_id, leg = excluded.leg, side = excluded.side,
+    qty = excluded.qty, request = excluded.request
+"""
+_UPSERT_STATE = """
+INSERT INTO orders (client_order_id, symbol, state, venue_order_id, filled_qty,
+                    avg_fill_price, reason, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (client_order_id) DO UPDATE SET
+    state = excluded.state,
+    venue_order_id = coalesce(excluded.venue_order_id, orders.venue_order_id),
+    filled_qty = excluded.filled_qty, avg_fill_price = excluded.avg_fill_price,
+    reason = excluded.reason, updated_at = excluded.updated_at
+"""
+_INSERT_STATE = """
+INSERT INTO order_states (client_order_id, at, state, venue_order_id, filled_qty,
+                          avg_fill_price, reason)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+# The venue's execution id is unique: a fill seen twice (stream replay, REST snapshot) is kept once.
+_INSERT_FILL = """
+INSERT INTO fills (execution_id, client_order_id, symbol, side, qty, price, at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (execution_id) DO NOTHING
+"""
+_UPSERT_POSITION = """
+INSERT INTO positions (symbol, qty, avg_entry_price, realized_pnl, updated_at)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (symbol) DO UPDATE SET
+    qty = excluded.qty, avg_entry_price = excluded.avg_entry_price,
+    realized_pnl = excluded.realized_pnl, updated_at = excluded.updated_at
+"""
+_INSERT_POSITION_HISTORY = """
+INSERT INTO position_history (symbol, qty, avg_entry_price, realized_pnl, at)
+VALUES (?, ?, ?, ?, ?)
+"""
+_INSERT_DENIAL = """
+INSERT INTO risk_denials (at, client_order_id, symbol, code, detail) VALUES (?, ?, ?, ?, ?)
+"""
+_INSERT_CALL = """
+INSERT INTO venue_calls (at, method, path, symbol, status, latency_s, request_body,
+                         response_body, error)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def _dec(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def statements_for(record: JournalRecord) -> list[Statement]:
+    """The SQL that records one record; all of a batch's run in one transaction."""
+    at = timestamp(record.at)
+    match record:
+        case SignalRecorded(signal_id=sid, source=source, raw=raw, status=status, reason=why):
+            return [(_INSERT_SIGNAL, (at, sid, source, raw, status, why))]
+        case IntentRecorded(request=req):
+            body = msgspec.json.encode(req).decode()
+            params = (req.client_order_id, record.signal_id, record.leg, req.symbol)
+            return [(_UPSERT_INTENT, (*params, req.side.value, str(req.qty), body, at, at))]
+        case OrderStateRecorded(client_order_id=cid, state=state):
+            progress = (
+                record.venue_order_id,
+                str(record.filled_qty),
+                _dec(record.avg_fill_price),
+                record.reason,
+            )
+            return [
+                (_UPSERT_STATE, (cid, record.symbol, state, *progress, at, at)),
+                (_INSERT_STATE, (cid, at, state, *progress)),
+            ]
+        case FillRecorded(execution_id=eid, client_order_id=cid):
+            fill = (record.symbol, record.side.value, str(record.qty), str(record.price), at)
+            return [(_INSERT_FILL, (eid, cid, *fill))]
+        case PositionRecorded(symbol=symbol):
+            values = (
+                symbol,
+                str(record.qty),
+                str(record.avg_entry_price),
+                str(record.realized_pnl),
+                at,
+            )
+            return [(_UPSERT_POSITION, values), (_INSERT_POSITION_HISTORY, values)]
+        case RiskDenied(client_order_id=cid, symbol=symbol, code=code, detail=detail):
+            return [(_INSERT_DENIAL, (at, cid, symbol, code, detail))]
+        case VenueCallRecorded(call=call):
+            return [
+                (
+                    _INSERT_CALL,
+                    (
+                        at,
+                        call.method,
+                        call.path,
+                        symbol_of_call(call),
+                        call.status,
+                        call.latency_s,
+                        call.request_body,
+                        call.response_body,
+                        call.error,
+                    ),
+                )
+            ]
+        case _:
+            assert_never(record)
+
+
+_SYMBOL_PATHS = ("positions", "assets")
+
+
+def symbol_of_call(call: VenueCall) -> str | None:
+    """The instrument a venue call was about: the ``symbol`` of its request or response
+    object, else the path's ``/positions/{symbol}`` or ``/assets/{symbol}``."""
+    for body in (call.request_body, call.response_body):
+        if body and body.lstrip().startswith("{"):
+            try:
+                decoded = msgspec.json.decode(body)
+            except msgspec.DecodeError:
+                continue
+            symbol = decoded.get("symbol") if isinstance(decoded, dict) else None
+            if isinstance(symbol, str) and symbol:
+                return symbol
+    parts = call.path.split("?", 1)[0].strip("/").split("/")
+    for kind, value in itertools.pairwise(parts):
+        if kind in _SYMBOL_PATHS and value:
+            return value
+    return None

@@ -1,0 +1,77 @@
+"""The paper venue's fault plan: what each armed fault does to the next requests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from brokers.sim.faults import FaultError, FaultPlan, Immediate
+
+NOW = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+
+
+def test_http_status_answers_count_times_then_stops() -> None:
+    """http_status is used up after `count` requests."""
+    plan = FaultPlan()
+    plan.configure({"fault": "http_status", "status": 502, "count": 2})
+    answers = [plan.take_http_status(NOW) for _ in range(3)]
+    assert [a.status if a else None for a in answers] == [502, 502, None]
+    assert answers[0] is not None
+    assert answers[0].body == {"code": 50200000, "message": "bad gateway"}
+
+
+def test_429_carries_rate_limit_headers_with_a_reset_after_now() -> None:
+    """A 429 answer has Alpaca's rate-limit headers; the reset is after now."""
+    plan = FaultPlan()
+    plan.configure({"fault": "http_status", "status": 429})
+    answer = plan.take_http_status(NOW)
+    assert answer is not None
+    assert answer.headers["X-Ratelimit-Remaining"] == "0"
+    assert int(answer.headers["X-Ratelimit-Reset"]) > NOW.timestamp()
+
+
+def test_reject_next_keeps_only_the_given_fields() -> None:
+    """reject_next without code or message yields an empty body; status defaults to 403."""
+    plan = FaultPlan()
+    plan.configure({"fault": "reject_next", "count": 1})
+    rejection = plan.take_rejection()
+    assert rejection is not None
+    assert (rejection.status, rejection.body) == (403, {})
+    assert plan.take_rejection() is None
+
+
+def test_lose_response_and_delay_acks() -> None:
+    """lose_response counts down; delay_acks applies to its symbol only."""
+    plan = FaultPlan()
+    plan.configure({"fault": "lose_response", "count": 1})
+    plan.configure({"fault": "delay_acks", "ms": 250, "symbol": "aapl"})
+    assert [plan.take_lost_response(), plan.take_lost_response()] == [True, False]
+    assert (plan.ack_delay("AAPL"), plan.ack_delay("MSFT")) == (0.25, 0.0)
+
+
+def test_drop_stream_is_immediate_and_clear_resets_everything() -> None:
+    """drop_stream asks for an immediate action; clear disarms every fault."""
+    plan = FaultPlan()
+    assert plan.configure({"fault": "drop_stream"}) is Immediate.DROP_STREAM
+    plan.configure({"fault": "duplicate_events"})
+    plan.configure({"fault": "http_status", "status": 500, "count": 3})
+    assert plan.configure({"fault": "clear"}) is Immediate.NOTHING
+    assert plan.duplicate_events is False
+    assert plan.take_http_status(NOW) is None
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"fault": "meteor"},
+        {"fault": "http_status"},
+        {"fault": "http_status", "status": 200},
+        {"fault": "lose_response", "count": -1},
+        {"fault": "delay_acks", "ms": "soon"},
+    ],
+)
+def test_unreadable_fault_requests_are_refused(spec: dict[str, object]) -> None:
+    """Unknown faults and bad parameters raise FaultError."""
+    with pytest.raises(FaultError):
+        FaultPlan().configure(spec)
