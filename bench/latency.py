@@ -7,6 +7,9 @@ Both run in one process against the same paper venue (started as a separate proc
 - daemon: a signal line handed to the daemon's intake (as the stdin source does), timed to
   the moment the daemon holds the venue's answer to its own POST (its audit record).
 
+Each order runs alone: the daemon settles (its fill handled) before the bare POST, and the
+bare order's stream events are handled before the daemon's signal is sent.
+
 Prints a table of p50/p99 and ends with ``p50 ratio: X.XX`` (daemon / bare).
 
     python bench/latency.py [--orders N]
@@ -26,6 +29,7 @@ from pathlib import Path
 import httpx
 import msgspec
 import trio
+import trio.testing
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -122,6 +126,10 @@ async def main(orders: int) -> None:
                 for n in range(orders + 20):
                     side = "buy" if n % 2 == 0 else "sell"
                     b = await bare_post(client, n, side)
+                    # The bare order's stream events reach the daemon too (as an external
+                    # order): let them be handled before timing the daemon, so each path is
+                    # measured alone.
+                    await trio.testing.wait_all_tasks_blocked(cushion=0.005)
                     d = await daemon_signal(daemon, watch, n, side)
                     if n >= 20:  # the first rounds warm connections and caches
                         bare.append(b)

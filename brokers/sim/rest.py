@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 import trio
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -167,13 +168,26 @@ class _VenueApi:
         delay = self.venue.faults.ack_delay(ticket.symbol)
         try:
             order = self.core.submit(ticket, self.venue.clock())
-        finally:
+        except BaseException:
+            self.venue.publish_events()  # a refusal the core recorded still streams
+            raise
+        if delay > 0 or lose:
+            # A slow or lost answer: the stream tells first, as it would at a real venue.
             self.venue.publish_events()
-        if delay > 0:
-            await trio.sleep(delay)
-        if lose:
-            return DroppedResponse()
-        return json_response(order_json(order))
+            if delay > 0:
+                await trio.sleep(delay)
+            if lose:
+                return DroppedResponse()
+            return json_response(order_json(order))
+        # As at Alpaca, the answer (the order accepted) goes out before its fill is streamed.
+        response = json_response(order_json(order))
+        response.background = BackgroundTask(self._publish_events)
+        return response
+
+    async def _publish_events(self) -> None:
+        # Async on purpose: Starlette runs a plain function in a worker thread, and the
+        # venue's state belongs to the event loop.
+        self.venue.publish_events()
 
     async def list_orders(self, request: Request) -> Response:
         query = OrderQuery.from_params(request.query_params)
