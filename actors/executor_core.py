@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, assert_never
@@ -158,6 +158,11 @@ class Phase(enum.Enum):
     CANCELING = "canceling"  # waiting for working orders to be canceled (close, target)
 
 
+# Final orders kept per symbol for late fills (a fill reported after the cancel that ended
+# the order); older ones live on in the journal only.
+FINAL_ORDERS_KEPT = 1000
+
+
 @attrs.define
 class Job:
     signal: Signal
@@ -172,7 +177,9 @@ class SymbolExecutor:
     symbol: str
     position: ConfirmedPosition = attrs.field(factory=ConfirmedPosition)
     max_submit_attempts: int = 6
-    _orders: dict[str, TrackedOrder] = attrs.field(factory=dict)
+    # Orders not yet final; final ones move to ``_final``, kept (bounded) for late fills.
+    _live: dict[str, TrackedOrder] = attrs.field(factory=dict)
+    _final: OrderedDict[str, TrackedOrder] = attrs.field(factory=OrderedDict)
     _queue: deque[Job] = attrs.field(factory=deque)
     _job: Job | None = None
     # client_order_id -> (due at, backoff, "submit" | "lookup")
@@ -186,13 +193,13 @@ class SymbolExecutor:
         return self._job is None and not self._queue and not self.unresolved()
 
     def order(self, client_order_id: str) -> TrackedOrder | None:
-        return self._orders.get(client_order_id)
+        return self._live.get(client_order_id) or self._final.get(client_order_id)
 
     def orders(self) -> list[TrackedOrder]:
-        return list(self._orders.values())
+        return [*self._final.values(), *self._live.values()]
 
     def unresolved(self) -> list[TrackedOrder]:
-        return [o for o in self._orders.values() if not o.state.is_final]
+        return [o for o in self._live.values() if not o.state.is_final]
 
     def next_deadline(self) -> float:
         return min((at for at, _, _ in self._retries.values()), default=float("inf"))
@@ -227,6 +234,7 @@ class SymbolExecutor:
             case _:
                 assert_never(msg)
         self._advance(wall, out)
+        self._retire_final_orders()
         return out
 
     def on_timer(self, now: float, wall: datetime) -> list[Effect]:
@@ -235,13 +243,23 @@ class SymbolExecutor:
             if at > now:
                 continue
             del self._retries[cid]
-            order = self._orders[cid]
+            order = self._live.get(cid)
+            if order is None:
+                continue
             if what == "submit":
                 order.move(State.SENDING)
                 out.append(Submit(order.request))
             else:
                 out.append(Lookup(cid))
         return out
+
+    def _retire_final_orders(self) -> None:
+        for cid in [cid for cid, o in self._live.items() if o.state.is_final]:
+            self._final[cid] = self._live.pop(cid)
+            self._backoffs.pop(cid, None)
+            self._retries.pop(cid, None)
+        while len(self._final) > FINAL_ORDERS_KEPT:
+            self._final.popitem(last=False)
 
     # --- signals -----------------------------------------------------------------------
 
@@ -275,12 +293,12 @@ class SymbolExecutor:
             return
         job.phase = Phase.RISK
         job.client_order_id = request.client_order_id
-        if request.client_order_id in self._orders:
+        if self.order(request.client_order_id) is not None:
             # Only reachable if a signal id repeats past the router's dedupe: never resend.
             self._ack(job, wall, out, status="duplicate", reason="order already exists")
             self._job = None
             return
-        self._orders[request.client_order_id] = TrackedOrder(request)
+        self._live[request.client_order_id] = TrackedOrder(request)
         out.append(AskRisk(request, self.position.qty))
 
     def _order_for(self, signal: Signal) -> OrderRequest | str:
@@ -332,7 +350,7 @@ class SymbolExecutor:
         job = self._job
         if job is None or job.client_order_id != msg.client_order_id or job.phase is not Phase.RISK:
             return
-        order = self._orders[msg.client_order_id]
+        order = self._live[msg.client_order_id]
         job.phase = Phase.ORDER
         order.move(State.SENDING)
         intent = IntentRecorded(
@@ -350,7 +368,7 @@ class SymbolExecutor:
         job = self._job
         if job is None or job.client_order_id != msg.client_order_id:
             return
-        order = self._orders[msg.client_order_id]
+        order = self._live[msg.client_order_id]
         order.move(State.DENIED, f"{msg.code}: {msg.detail}")
         records: tuple[JournalRecord, ...] = (
             RiskDenied(
@@ -377,7 +395,7 @@ class SymbolExecutor:
     def _on_submit_failed(
         self, msg: SubmitFailed, now: float, wall: datetime, out: list[Effect]
     ) -> None:
-        order = self._orders.get(msg.client_order_id)
+        order = self._live.get(msg.client_order_id)
         if order is None or order.state.is_final:
             return
         match msg.outcome:
@@ -400,7 +418,7 @@ class SymbolExecutor:
                 out.append(Lookup(order.client_order_id))
 
     def _on_lookup(self, msg: LookupDone, now: float, wall: datetime, out: list[Effect]) -> None:
-        order = self._orders.get(msg.client_order_id)
+        order = self.order(msg.client_order_id)
         if order is None:
             return
         if msg.order is not None:
@@ -411,7 +429,7 @@ class SymbolExecutor:
             self._schedule(order.client_order_id, now, "submit", None)
 
     def _on_update(self, update: OrderUpdate, wall: datetime, out: list[Effect]) -> None:
-        order = self._orders.get(update.order.client_order_id)
+        order = self.order(update.order.client_order_id)
         if order is None:
             return
         self._retries.pop(order.client_order_id, None)
@@ -466,11 +484,11 @@ class SymbolExecutor:
 
     def _job_done(self, job: Job) -> bool:
         if job.phase is Phase.CANCELING:
-            return all(o.state.is_final for o in self._orders.values() if o.venue_order_id)
+            return all(o.state.is_final for o in self._live.values() if o.venue_order_id)
         if job.phase is not Phase.ORDER or job.client_order_id is None:
             return False
-        order = self._orders[job.client_order_id]
-        if order.state.is_final:
+        order = self.order(job.client_order_id)
+        if order is None or order.state.is_final:
             return True
         # A resting order (limit, stop) works on its own; the next signal need not wait for
         # it. A market order settles in moments and the next signal may depend on its fill.
