@@ -79,6 +79,15 @@ async def run_executor(
                 deps.activity.report(core.symbol, idle=core.idle)
 
 
+@attrs.frozen
+class _DurableAck:
+    """Records to commit, and the ack that goes out only once they are durable."""
+
+    records: tuple[JournalRecord, ...]
+    reply: trio.MemorySendChannel[Ack]
+    ack: Ack
+
+
 async def _carry_out(
     effects: list[Effect],
     core: SymbolExecutor,
@@ -86,30 +95,25 @@ async def _carry_out(
     deps: ExecutorDeps,
     calls: trio.Nursery,
 ) -> None:
-    durable: trio.Event | None = None
+    pending: _DurableAck | None = None
     for effect in effects:
         match effect:
             case Journal(records=records, ack=ack_to):
                 if ack_to is None:
                     await deps.journal.append(*records)
                 else:
-                    durable = trio.Event()
-                    reply, ack = ack_to
-                    calls.start_soon(_commit_then_ack, deps.journal, records, reply, ack, durable)
+                    if pending is not None:
+                        calls.start_soon(_commit_then_ack, deps.journal, pending)
+                    pending = _DurableAck(records, *ack_to)
             case AskRisk(request=request, position_qty=position_qty):
                 await deps.risk.send(
                     RiskRequest(request=request, position_qty=position_qty, reply=inbox)
                 )
             case Submit(request=request):
-                # Watch first: the fill may stream in before the POST's answer does.
-                await deps.monitor.send(
-                    Watch(
-                        client_order_id=request.client_order_id,
-                        symbol=core.symbol,
-                        deliver_to=inbox,
-                    )
-                )
-                calls.start_soon(_submit, deps, request, inbox, durable)
+                # The submit task starts the intent's commit itself, once its POST is on the
+                # wire: the fsync overlaps the send instead of delaying it.
+                calls.start_soon(_submit, deps, core.symbol, request, inbox, pending)
+                pending = None
             case Release(client_order_id=cid):
                 await deps.risk.send(ReleaseReservation(client_order_id=cid))
             case Lookup(client_order_id=cid):
@@ -118,55 +122,65 @@ async def _carry_out(
                 calls.start_soon(_cancel, deps.broker, cid, venue_id, inbox)
             case _:
                 assert_never(effect)
+    if pending is not None:
+        calls.start_soon(_commit_then_ack, deps.journal, pending)
 
 
-async def _commit_then_ack(
-    journal: JournalSink,
-    records: tuple[JournalRecord, ...],
-    reply: trio.MemorySendChannel[Ack],
-    ack: Ack,
-    durable: trio.Event,
-) -> None:
+async def _commit_then_ack(journal: JournalSink, job: _DurableAck) -> None:
     # Nothing is acknowledged before it is durable. A journal that cannot be written
     # raises here and takes the daemon down loudly; startup reconciliation heals the rest.
-    await journal.commit(*records)
-    durable.set()
+    await journal.commit(*job.records)
     try:
-        await reply.send(ack)
+        await job.reply.send(job.ack)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
-        log.info("signal %s: its source left before the ack", ack.id)
+        log.info("signal %s: its source left before the ack", job.ack.id)
 
 
 async def _submit(
     deps: ExecutorDeps,
+    symbol: str,
     request: OrderRequest,
     inbox: trio.MemorySendChannel[ExecutorInput],
-    durable: trio.Event | None,
+    intent: _DurableAck | None,
 ) -> None:
     cid = request.client_order_id
-    result: ExecutorInput
+    # Watch first: the fill may stream in before the POST's answer does. The monitor
+    # handles its inbox in order, so queueing the watch before sending is enough.
+    watch = Watch(client_order_id=cid, symbol=symbol, deliver_to=inbox)
     try:
-        order = await deps.broker.submit_order(request)
-        result = SubmitAccepted(order=order)
+        deps.monitor.send_nowait(watch)
+    except trio.WouldBlock:
+        await deps.monitor.send(watch)
+    if intent is not None:
+        async with trio.open_nursery() as nursery:
+            # Started here, it runs only once this task yields: with the request sent.
+            nursery.start_soon(_commit_then_ack, deps.journal, intent)
+            result = await _post(deps.broker, request)
+        # An order counts as sent only once its intent is durable too (the nursery waited).
+    else:
+        result = await _post(deps.broker, request)
+    await inbox.send(result)
+
+
+async def _post(broker: Broker, request: OrderRequest) -> ExecutorInput:
+    cid = request.client_order_id
+    try:
+        return SubmitAccepted(order=await broker.submit_order(request))
     except DuplicateClientOrderId as exc:
-        result = SubmitFailed(client_order_id=cid, outcome="duplicate_id", reason=str(exc))
+        return SubmitFailed(client_order_id=cid, outcome="duplicate_id", reason=str(exc))
     except OrderRejected as exc:
-        result = SubmitFailed(client_order_id=cid, outcome="rejected", reason=_rejection(exc))
+        return SubmitFailed(client_order_id=cid, outcome="rejected", reason=_rejection(exc))
     except RateLimited as exc:
-        result = SubmitFailed(
+        return SubmitFailed(
             client_order_id=cid, outcome="not_sent", reason=str(exc), retry_after=exc.retry_after
         )
     except BrokerUnavailable as exc:
         outcome = "unknown" if exc.request_may_have_arrived else "not_sent"
-        result = SubmitFailed(
+        return SubmitFailed(
             client_order_id=cid, outcome=outcome, reason=str(exc), retry_after=exc.retry_after
         )
     except BrokerError as exc:
-        result = SubmitFailed(client_order_id=cid, outcome="unknown", reason=str(exc))
-    # An order counts as sent only once its intent is durable too.
-    if durable is not None:
-        await durable.wait()
-    await inbox.send(result)
+        return SubmitFailed(client_order_id=cid, outcome="unknown", reason=str(exc))
 
 
 def _rejection(exc: OrderRejected) -> str:
