@@ -66,6 +66,11 @@ async def run_executor(
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
+    # Orders adopted at startup are followed like any other from here on.
+    for order in core.unresolved():
+        await deps.monitor.send(
+            Watch(client_order_id=order.client_order_id, symbol=core.symbol, deliver_to=inbox_send)
+        )
     async with trio.open_nursery() as calls:
         task_status.started()
         async with inbox:

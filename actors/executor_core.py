@@ -91,6 +91,13 @@ class LookupFailed(Message, frozen=True, kw_only=True, tag="lookup_failed"):
     retry_after: float | None = None
 
 
+class ResendIntent(Message, frozen=True, kw_only=True, tag="resend_intent"):
+    """An intent journaled before a crash that the venue never received (found at startup):
+    approved then, acked then, so it is sent now without asking again."""
+
+    request: OrderRequest
+
+
 class CancelFailed(Message, frozen=True, kw_only=True, tag="cancel_failed"):
     client_order_id: str
     reason: str
@@ -105,6 +112,7 @@ ExecutorInput = (
     | LookupDone
     | LookupFailed
     | CancelFailed
+    | ResendIntent
     | OrderUpdate
 )
 
@@ -204,6 +212,31 @@ class SymbolExecutor:
     def next_deadline(self) -> float:
         return min((at for at, _, _ in self._retries.values()), default=float("inf"))
 
+    def adopt(self, order: VenueOrder) -> None:
+        """Take over an order the venue already holds (found at startup), as it stands now.
+
+        Its fills so far are already in the venue's position this executor starts from, so
+        only fills from here on move the position.
+        """
+        request = OrderRequest(
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            qty=order.qty,
+            order_type=order.order_type,
+            time_in_force=order.time_in_force,
+            limit_price=order.limit_price,
+            stop_price=order.stop_price,
+        )
+        tracked = TrackedOrder(
+            request,
+            state=State.PARTIALLY_FILLED if order.filled_qty else State.ACCEPTED,
+            venue_order_id=order.venue_order_id,
+            filled_qty=order.filled_qty,
+            avg_fill_price=order.filled_avg_price,
+        )
+        self._live[order.client_order_id] = tracked
+
     # --- inputs ------------------------------------------------------------------------
 
     def handle(self, msg: ExecutorInput, now: float, wall: datetime) -> list[Effect]:
@@ -231,6 +264,8 @@ class SymbolExecutor:
                 out.append(Lookup(msg.client_order_id))
             case OrderUpdate():
                 self._on_update(msg, wall, out)
+            case ResendIntent():
+                self._on_resend(msg.request, wall, out)
             case _:
                 assert_never(msg)
         self._advance(wall, out)
@@ -247,7 +282,7 @@ class SymbolExecutor:
             if order is None:
                 continue
             if what == "submit":
-                order.move(State.SENDING)
+                self._move(order, State.SENDING, wall, out)
                 out.append(Submit(order.request))
             else:
                 out.append(Lookup(cid))
@@ -274,13 +309,14 @@ class SymbolExecutor:
 
     def _start(self, job: Job, wall: datetime, out: list[Effect]) -> None:
         self._job = job
-        working = [o for o in self.unresolved() if o.venue_order_id is not None]
-        if job.signal.action in (Action.CLOSE, Action.TARGET) and working:
-            # Size from a settled position: cancel what still works first.
+        unsettled = self.unresolved()
+        if job.signal.action in (Action.CLOSE, Action.TARGET) and unsettled:
+            # Size from a settled position: cancel what still works (and let what is in
+            # flight land) first.
             job.phase = Phase.CANCELING
-            for order in working:
+            for order in unsettled:
                 if order.state is not State.PENDING_CANCEL and order.venue_order_id:
-                    order.move(State.PENDING_CANCEL)
+                    self._move(order, State.PENDING_CANCEL, wall, out)
                     out.append(Cancel(order.client_order_id, order.venue_order_id))
             return
         self._request_order(job, wall, out)
@@ -344,6 +380,15 @@ class SymbolExecutor:
             time_in_force=signal.time_in_force,
         )
 
+    def _on_resend(self, request: OrderRequest, wall: datetime, out: list[Effect]) -> None:
+        if self.order(request.client_order_id) is not None:
+            return
+        order = TrackedOrder(request)
+        self._live[request.client_order_id] = order
+        order.move(State.SENDING, "resent at startup: the venue never received it")
+        out.append(Journal((_state_record(self.symbol, order, wall),)))
+        out.append(Submit(request))
+
     # --- risk --------------------------------------------------------------------------
 
     def _on_approved(self, msg: Approved, wall: datetime, out: list[Effect]) -> None:
@@ -361,7 +406,8 @@ class SymbolExecutor:
         )
         # The intent's fsync overlaps the HTTP send: the id is deterministic, so a crash in
         # between is healed at startup by adopting the venue's order by client_order_id.
-        self._ack(job, wall, out, status="accepted", reason=None, extra=(intent,))
+        sending = _state_record(self.symbol, order, wall)
+        self._ack(job, wall, out, status="accepted", reason=None, extra=(intent, sending))
         out.append(Submit(order.request))
 
     def _on_denied(self, msg: Denied, wall: datetime, out: list[Effect]) -> None:
@@ -410,7 +456,7 @@ class SymbolExecutor:
                     out.append(Journal((_state_record(self.symbol, order, wall),)))
                     out.append(Release(order.client_order_id))
                 else:
-                    order.move(State.UNKNOWN)
+                    self._move(order, State.UNKNOWN, wall, out)
                     self._schedule(order.client_order_id, now, "submit", msg.retry_after)
             case _:  # "unknown" or "duplicate_id": ask the venue before anything else
                 order.move(State.UNKNOWN, msg.reason)
@@ -484,7 +530,7 @@ class SymbolExecutor:
 
     def _job_done(self, job: Job) -> bool:
         if job.phase is Phase.CANCELING:
-            return all(o.state.is_final for o in self._live.values() if o.venue_order_id)
+            return all(o.state.is_final for o in self._live.values())
         if job.phase is not Phase.ORDER or job.client_order_id is None:
             return False
         order = self.order(job.client_order_id)
@@ -520,6 +566,18 @@ class SymbolExecutor:
         )
         out.append(Journal((signal_record, *extra), ack=(job.reply, ack)))
         job.reply = None
+
+    def _move(
+        self,
+        order: TrackedOrder,
+        state: State,
+        wall: datetime,
+        out: list[Effect],
+        reason: str | None = None,
+    ) -> None:
+        """A local move, journaled like every move the venue's word makes."""
+        if order.move(state, reason):
+            out.append(Journal((_state_record(self.symbol, order, wall),)))
 
     def _attempts(self, client_order_id: str) -> int:
         backoff = self._backoffs.get(client_order_id)

@@ -33,8 +33,6 @@ DEDUPE_WINDOW = 4096
 # Routes of final orders are kept this long (in orders) for the late-fill edge: a venue may
 # report a fill after the cancel that closed the order.
 FINAL_ROUTES_KEPT = 10_000
-# How long startup waits for the first stream connection before going on without it.
-FIRST_CONNECT_GRACE = 5.0
 
 
 class Watch(Message, frozen=True, kw_only=True, tag="watch"):
@@ -75,6 +73,7 @@ class MonitorTimers:
     recheck: float = 60.0  # a working order quiet this long (stream healthy): look it up
     unhealthy_poll: float = 2.0  # while the stream is down, poll in-flight orders this often
     lookups_per_second: float = 10.0  # the bound on REST lookups, whatever the backlog
+    first_connect_grace: float = 5.0  # startup waits this long for the stream, then goes on
 
 
 @attrs.define
@@ -193,7 +192,7 @@ async def run_order_monitor(
         nursery.start_soon(_dispatch_all, broker, core, subscribers, inbox, inbox_send, first_up)
         # Orders go out only once the stream listens (or has had its chance): an event the
         # venue sends before we listen is never replayed.
-        with trio.move_on_after(FIRST_CONNECT_GRACE):
+        with trio.move_on_after(core.timers.first_connect_grace):
             await first_up.wait()
         if not first_up.is_set():
             log.warning("order stream not up yet: starting on REST lookups alone")

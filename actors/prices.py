@@ -1,6 +1,8 @@
 """The last-price table: written by the price feed task alone, read by the actors.
 
 Readers get a price only if it is fresh enough; a stale price is never used for a decision.
+RiskGuard also takes the set of symbols changed since it last looked, so it revalues only
+those (its one reader of ``take_changed``).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ class Quote:
 class PriceBook:
     _last: dict[str, Quote] = attrs.field(factory=dict)
     _first_price: dict[str, trio.Event] = attrs.field(factory=dict)
+    _changed: set[str] = attrs.field(factory=set)
 
     def update(self, symbol: str, price: Decimal, now: float) -> None:
         """Only the price feed calls this."""
         self._last[symbol] = Quote(price, now)
+        self._changed.add(symbol)
         waiting = self._first_price.pop(symbol, None)
         if waiting is not None:
             waiting.set()
@@ -39,6 +43,15 @@ class PriceBook:
         if quote is None or now - quote.at > max_age:
             return None
         return quote.price
+
+    def quote(self, symbol: str) -> Quote | None:
+        """The latest quote however old: the caller checks its age before using it."""
+        return self._last.get(symbol)
+
+    def take_changed(self) -> set[str]:
+        """The symbols updated since the last call (bounded by the number of symbols)."""
+        changed, self._changed = self._changed, set()
+        return changed
 
     def symbols(self) -> list[str]:
         return list(self._last)

@@ -8,13 +8,28 @@ venue is the truth: executors start from the venue's positions, never the journa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import attrs
 import trio
 
 from actors.executor_core import is_own_client_order_id
-from brokers.base import Account, Broker, OrderUpdate, Position
+from actors.order_state import State, TrackedOrder
+from actors.records import OrderStateRecorded
+from brokers.base import (
+    Account,
+    Asset,
+    Broker,
+    OrderEvent,
+    OrderRequest,
+    OrderUpdate,
+    Position,
+    VenueOrder,
+    utc_now,
+)
+from brokers.errors import BrokerError
 
 log = logging.getLogger("tradingd.reconciler")
 
@@ -48,17 +63,57 @@ def compare_positions(journal: dict[str, Decimal], venue: dict[str, Decimal]) ->
 
 
 @attrs.frozen
+class PendingIntent:
+    """An order the journal says was meant to go out and never seen final."""
+
+    request: OrderRequest
+    created_at: datetime
+
+
+@attrs.frozen
+class IntentOutcome:
+    """What startup learned of the journal's unfinished intents."""
+
+    # Never reached the venue and young enough: sent now, with the same client id.
+    resend: tuple[OrderRequest, ...] = ()
+    # What the journal should record for the rest: the venue's final word, or "never sent".
+    records: tuple[OrderStateRecorded, ...] = ()
+    # Found at the venue still working (it opened after the open-orders read): adopt it.
+    adopt: tuple[VenueOrder, ...] = ()
+
+
+# An intent found unsent at startup is sent only if this recent: an old market order
+# sent hours late would be a new trade nobody asked for.
+RESEND_WINDOW = timedelta(seconds=60)
+# Lookups by client id at startup, at most this many at once.
+STARTUP_LOOKUPS = 8
+
+
+@attrs.frozen
 class StartupState:
     positions: dict[str, Position]
+    # The venue's open orders by symbol: each executor adopts its symbol's, so their fills
+    # after a restart move the position and a close still cancels them first.
+    open_orders: dict[str, tuple[VenueOrder, ...]]
     account: Account
     tradable: frozenset[str]
     drifts: tuple[Drift, ...]
+    intents: IntentOutcome = IntentOutcome()
+
+    def symbols_with_state(self) -> list[str]:
+        resend = {r.symbol for r in self.intents.resend}
+        return sorted(self.positions.keys() | self.open_orders.keys() | resend)
 
 
-async def load_startup_state(broker: Broker, journal_positions: dict[str, Decimal]) -> StartupState:
+async def load_startup_state(
+    broker: Broker,
+    journal_positions: dict[str, Decimal],
+    intents: Sequence[PendingIntent] = (),
+) -> StartupState:
     """The startup gate's reads: nothing is accepted until this returns."""
     positions: list[Position] = []
-    assets = []
+    assets: list[Asset] = []
+    orders: list[VenueOrder] = []
     async with trio.open_nursery() as nursery:
         # Independent reads: run them side by side.
         async def get_positions() -> None:
@@ -67,37 +122,193 @@ async def load_startup_state(broker: Broker, journal_positions: dict[str, Decima
         async def get_assets() -> None:
             assets.extend(await broker.list_assets())
 
+        async def get_open_orders() -> None:
+            orders.extend(await broker.list_orders(status="open"))
+
         nursery.start_soon(get_positions)
         nursery.start_soon(get_assets)
+        nursery.start_soon(get_open_orders)
         account = await broker.get_account()
     venue = {p.symbol: p for p in positions}
     drifts = compare_positions(journal_positions, {s: p.qty for s, p in venue.items()})
     for drift in drifts:
         log.warning("drift at startup: %s", drift.describe())
+    adopted = {o.client_order_id for o in orders}
+    outcome = await _resolve_intents(
+        broker, [i for i in intents if i.request.client_order_id not in adopted]
+    )
+    orders.extend(outcome.adopt)
+    open_orders: dict[str, list[VenueOrder]] = {}
+    for order in orders:
+        open_orders.setdefault(order.symbol, []).append(order)
+        if not is_own_client_order_id(order.client_order_id):
+            log.warning(
+                "adopting external open order %s: %s %s %s",
+                order.client_order_id,
+                order.side,
+                order.qty,
+                order.symbol,
+            )
     return StartupState(
+        intents=outcome,
         positions=venue,
+        open_orders={s: tuple(o) for s, o in open_orders.items()},
         account=account,
         tradable=frozenset(a.symbol for a in assets if a.tradable),
         drifts=tuple(drifts),
     )
 
 
+@attrs.define
+class DriftWatch:
+    """When to compare positions with the venue, and which differences are drift.
+
+    A check follows every final order state (batched: one REST call after a quiet
+    ``after_final`` spell covers every symbol that finished meanwhile) and runs every
+    ``interval`` seconds regardless. A difference is reported only when seen on two
+    checks in a row, so a fill still in flight between the venue's answer and ours is
+    never called drift.
+    """
+
+    interval: float = 60.0
+    after_final: float = 2.0
+    notional_tolerance: Decimal = Decimal(100)
+    _next_check: float = 0.0
+    _suspects: dict[str, Drift] = attrs.field(factory=dict)
+    reported: dict[str, Drift] = attrs.field(factory=dict)
+
+    def on_update(self, update: OrderUpdate, now: float) -> None:
+        if update.order.status.is_final:
+            self._next_check = min(self._next_check, now + self.after_final)
+
+    def next_deadline(self) -> float:
+        return self._next_check
+
+    def checked(self, now: float) -> None:
+        self._next_check = now + self.interval
+
+    def judge(
+        self,
+        ours: dict[str, Decimal],
+        venue: dict[str, Position],
+        prices: dict[str, Decimal],
+    ) -> list[Drift]:
+        """The drifts confirmed by this check (new ones only), beyond the tolerance."""
+        found = {}
+        for drift in compare_positions(ours, {s: p.qty for s, p in venue.items()}):
+            price = prices.get(drift.symbol)
+            notional = abs(drift.venue_qty - drift.journal_qty) * price if price else None
+            if notional is not None and notional <= self.notional_tolerance:
+                continue
+            found[drift.symbol] = drift
+        confirmed = [d for s, d in found.items() if self._suspects.get(s) == d]
+        self._suspects = found
+        new = [d for d in confirmed if self.reported.get(d.symbol) != d]
+        self.reported = {d.symbol: d for d in confirmed}
+        return new
+
+
 async def run_reconciler(
     inbox: trio.MemoryReceiveChannel[OrderUpdate],
+    broker: Broker | None = None,
+    our_positions: Callable[[], dict[str, Decimal]] | None = None,
+    watch: DriftWatch | None = None,
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Watches every order update; an order nobody sent is reported as external."""
+    """Reports orders nobody here sent, and positions that drift from the venue's."""
+    drift = watch or DriftWatch()
+    drift.checked(trio.current_time())
     task_status.started()
     async with inbox:
-        async for update in inbox:
-            cid = update.order.client_order_id
-            if not is_own_client_order_id(cid):
-                log.warning(
-                    "external order %s %s %s %s: %s",
-                    update.order.symbol,
-                    update.order.side,
-                    update.order.qty,
-                    cid,
-                    update.event,
-                )
+        while True:
+            update: OrderUpdate | None = None
+            with trio.move_on_at(drift.next_deadline()):
+                update = await inbox.receive()
+            now = trio.current_time()
+            if update is not None:
+                _report_external(update)
+                drift.on_update(update, now)
+                continue
+            drift.checked(now)
+            if broker is None or our_positions is None:
+                continue
+            try:
+                venue = {p.symbol: p for p in await broker.list_positions()}
+            except BrokerError as exc:
+                log.warning("drift check skipped: %s", exc)
+                continue
+            prices = {
+                s: abs(p.market_value / p.qty) for s, p in venue.items() if p.market_value and p.qty
+            }
+            for found in drift.judge(our_positions(), venue, prices):
+                log.warning("drift: %s", found.describe())
+
+
+def _report_external(update: OrderUpdate) -> None:
+    cid = update.order.client_order_id
+    if not is_own_client_order_id(cid):
+        log.warning(
+            "external order %s %s %s %s: %s",
+            update.order.symbol,
+            update.order.side,
+            update.order.qty,
+            cid,
+            update.event,
+        )
+
+
+async def _resolve_intents(broker: Broker, intents: Sequence[PendingIntent]) -> IntentOutcome:
+    """Ask the venue about each unfinished intent by client id; never guess."""
+    found: dict[str, VenueOrder | None] = {}
+    limiter = trio.CapacityLimiter(STARTUP_LOOKUPS)
+
+    async def look_up(cid: str) -> None:
+        async with limiter:
+            found[cid] = await broker.get_order_by_client_id(cid)
+
+    async with trio.open_nursery() as nursery:
+        for intent in intents:
+            nursery.start_soon(look_up, intent.request.client_order_id)
+    now = utc_now()
+    return decide_intents(intents, found, now)
+
+
+def decide_intents(
+    intents: Sequence[PendingIntent], found: dict[str, VenueOrder | None], now: datetime
+) -> IntentOutcome:
+    """Pure: resend the young unsent intents, record the venue's word for the others."""
+    resend: list[OrderRequest] = []
+    records: list[OrderStateRecorded] = []
+    adopt: list[VenueOrder] = []
+    for intent in intents:
+        request = intent.request
+        order = found.get(request.client_order_id)
+        tracked = TrackedOrder(request)
+        if order is not None and not order.status.is_final:
+            adopt.append(order)
+            continue
+        if order is not None:
+            tracked.apply(
+                OrderUpdate(event=OrderEvent.SNAPSHOT, order=order, at=now, source="rest")
+            )
+        elif now - intent.created_at <= RESEND_WINDOW:
+            resend.append(request)
+            continue
+        else:
+            age = int((now - intent.created_at).total_seconds())
+            tracked.move(State.SENDING)
+            tracked.move(State.REJECTED, f"never reached the venue; found unsent {age}s later")
+        records.append(
+            OrderStateRecorded(
+                at=now,
+                client_order_id=request.client_order_id,
+                symbol=request.symbol,
+                state=tracked.state.value,
+                venue_order_id=tracked.venue_order_id,
+                filled_qty=tracked.filled_qty,
+                avg_fill_price=tracked.avg_fill_price,
+                reason=tracked.reason or "resolved at startup",
+            )
+        )
+    return IntentOutcome(resend=tuple(resend), records=tuple(records), adopt=tuple(adopt))

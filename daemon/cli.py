@@ -1,7 +1,11 @@
 """``tradingd``: the command line.
 
 tradingd run [--config PATH] [--once]   the daemon (no config: the embedded paper venue)
-tradingd sim [--port N] [--seed N]     the paper venue alone; prints one ready line
+tradingd sim [--port N] [--seed N] [--scenario FILE]   the paper venue alone; prints "ready"
+tradingd status | positions | orders | audit [--json]   ask the running daemon
+tradingd halt [--flatten] | resume     the kill switch
+tradingd metrics                       Prometheus text format
+tradingd send                          signals from stdin to the running daemon, acks to stdout
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -20,11 +25,17 @@ import trio
 
 from brokers.errors import TradingError
 from daemon.config import Config, load_config
+from daemon.control import ControlRequest
+from daemon.control_client import ControlUnavailable, ask, render_reply, send_signals
 from daemon.credentials import Credentials, load_credentials
+from daemon.listeners import client_socket_path
 from daemon.logs import configure_logging
+from daemon.notify import Notifier
+from daemon.service import serve_until_stopped
 from daemon.sources import AckWriter, serve_ndjson, stdin_stream, stdout_stream
 from daemon.summary import build_summary
 from daemon.supervisor import open_daemon
+from daemon.webhook import load_tokens
 
 log = logging.getLogger("tradingd")
 
@@ -64,8 +75,93 @@ def _parser() -> argparse.ArgumentParser:
     sim = commands.add_parser("sim", help="run the paper venue alone")
     sim.add_argument("--port", type=int, default=0, help="REST port (0: any free port)")
     sim.add_argument("--seed", type=int, default=7, help="price seed (same seed, same fills)")
+    sim.add_argument(
+        "--scenario",
+        type=Path,
+        help="TOML scenario: prices, scripted moves and faults (its seed wins)",
+    )
     sim.set_defaults(func=_cmd_sim)
+
+    for name, what in (
+        ("status", "the running daemon at a glance"),
+        ("positions", "confirmed positions with realized P&L"),
+        ("orders", "orders with their latest state"),
+        ("audit", "the venue-call log"),
+    ):
+        query = commands.add_parser(name, help=what)
+        _socket_argument(query)
+        query.add_argument("--json", action="store_true", help="the reply's data as JSON")
+        if name in ("orders", "audit"):
+            query.add_argument("--symbol", help="only this symbol's")
+            query.add_argument("--limit", type=int, default=100, help="at most this many (100)")
+        if name == "audit":
+            query.add_argument(
+                "--since", type=datetime.fromisoformat, help="at or after (ISO 8601, UTC)"
+            )
+        query.set_defaults(func=_cmd_query, command=name)
+
+    metrics = commands.add_parser("metrics", help="Prometheus text format")
+    _socket_argument(metrics)
+    metrics.set_defaults(func=_cmd_query, command="metrics", json=False)
+
+    halt = commands.add_parser(
+        "halt", help="kill switch: deny new entries, cancel open orders (--flatten: and close)"
+    )
+    halt.add_argument("--flatten", action="store_true", help="close every position too")
+    resume = commands.add_parser("resume", help="lift a halt or a daily-loss latch")
+    for switch in (halt, resume):
+        _socket_argument(switch)
+        switch.add_argument("--json", action="store_true", help="the reply's data as JSON")
+        switch.set_defaults(func=_cmd_query, command=switch.prog.split()[-1])
+
+    send = commands.add_parser("send", help="signals from stdin to the running daemon")
+    _socket_argument(send)
+    send.set_defaults(func=_cmd_send)
     return parser
+
+
+def _socket_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--socket", help="the daemon's socket (default: $TRADINGD_SOCKET or the runtime dir)"
+    )
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    since = getattr(args, "since", None)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)  # the CLI speaks UTC, as the logs do
+    request = ControlRequest(
+        command=args.command,
+        symbol=getattr(args, "symbol", None),
+        since=since,
+        limit=getattr(args, "limit", 100),
+        flatten=getattr(args, "flatten", False),
+    )
+    try:
+        reply = trio.run(ask, args.socket or client_socket_path(os.environ), request)
+    except ControlUnavailable as exc:
+        log.error("%s", exc)
+        return 2
+    if not reply.ok:
+        log.error("%s: %s", args.command, reply.error)
+        return 2
+    if args.command == "metrics":
+        sys.stdout.write(reply.data)
+    elif args.json:
+        sys.stdout.write(msgspec.json.encode(reply.data).decode() + "\n")
+    else:
+        sys.stdout.write(render_reply(reply) + "\n")
+    return 0
+
+
+def _cmd_send(args: argparse.Namespace) -> int:
+    path = args.socket or client_socket_path(os.environ)
+    try:
+        trio.run(send_signals, path, stdin_stream(), stdout_stream())
+    except ControlUnavailable as exc:
+        log.error("%s", exc)
+        return 2
+    return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -75,7 +171,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="tradingd-") as scratch:
         journal_path = _journal_path(config, scratch)
-        return trio.run(_run, config, credentials, journal_path, args.once, args.settle_timeout)
+        return trio.run(
+            _run, config, args.config, credentials, journal_path, args.once, args.settle_timeout
+        )
 
 
 def _journal_path(config: Config, scratch: str) -> str:
@@ -93,18 +191,26 @@ def _journal_path(config: Config, scratch: str) -> str:
 
 async def _run(
     config: Config,
+    config_path: str | None,
     credentials: Credentials,
     journal_path: str,
     once: bool,
     settle_timeout: float,
 ) -> int:
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as stop_signals:
+    # Read the webhook's tokens first: a missing credential fails before any startup work.
+    tokens = (
+        await load_tokens(config.webhook, os.environ) if config.webhook.bind and not once else ()
+    )
+    with (
+        trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals,
+        Notifier.from_environ(os.environ) as notifier,
+    ):
         async with open_daemon(config, credentials, journal_path=journal_path) as daemon:
             out = AckWriter(stdout_stream())
             if daemon.venue is not None:
                 log.info("embedded paper venue at %s", daemon.venue.alpaca_url)
-            log.info("ready: reading signals from stdin")
             if once:
+                log.info("ready: reading signals from stdin")
                 await serve_ndjson(daemon.intake, stdin_stream(), out, "stdin")
                 with trio.move_on_after(settle_timeout):
                     await daemon.activity.wait_idle()
@@ -112,15 +218,7 @@ async def _run(
                 await out.write(summary)
                 daemon.stop()
                 return 0 if summary.unresolved == 0 else 1
-            async with trio.open_nursery() as intake:
-                # EOF on stdin closes that source only; the daemon runs until told to stop.
-                intake.start_soon(serve_ndjson, daemon.intake, stdin_stream(), out, "stdin")
-                async for signum in stop_signals:
-                    log.info(
-                        "%s: stopping intake, letting orders settle", signal.Signals(signum).name
-                    )
-                    break
-                intake.cancel_scope.cancel()
+            await serve_until_stopped(daemon, config, config_path, tokens, out, notifier, signals)
             with trio.move_on_after(settle_timeout):
                 await daemon.activity.wait_idle()
             await daemon.journal.flush()
@@ -132,13 +230,21 @@ async def _run(
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
-    from brokers.sim import SimConfig, SimEndpoints, serve_sim
+    from brokers.sim import ScenarioError, SimConfig, SimEndpoints, load_scenario, serve_sim
+
+    scenario = None
+    config = SimConfig(port=args.port, seed=args.seed)
+    if args.scenario is not None:
+        try:
+            scenario = load_scenario(args.scenario)
+        except ScenarioError as exc:
+            sys.stderr.write(f"tradingd sim: {exc}\n")
+            return 2
+        config = scenario.sim_config(port=args.port)
 
     async def serve() -> None:
         async with trio.open_nursery() as nursery:
-            endpoints: SimEndpoints = await nursery.start(
-                serve_sim, SimConfig(port=args.port, seed=args.seed)
-            )
+            endpoints: SimEndpoints = await nursery.start(serve_sim, config, scenario)
             ready = {
                 "kind": "ready",
                 "alpaca_url": endpoints.alpaca_url,

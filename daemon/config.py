@@ -13,11 +13,12 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
 
+from actors.risk_limits import RiskLimits
 from brokers.errors import TradingError
 
 
@@ -49,13 +50,42 @@ class ControlConfig(Section, frozen=True, kw_only=True):
     socket: str | None = None  # the control API's unix socket; None: the daemon picks
 
 
-class RiskConfig(Section, frozen=True, kw_only=True):
-    """Risk limits. Empty for now: the limits and their defaults are defined by the risk
-    issue, and only those will be accepted here."""
+# The [risk] section is RiskGuard's limits themselves (defaults documented there).
+RiskConfig = RiskLimits
 
 
 class SourcesConfig(Section, frozen=True, kw_only=True):
     stdin: bool = True  # read signals from standard input
+    socket: bool = True  # signals (and the control API) on the unix socket, [control] socket
+    tcp: str | None = None  # "127.0.0.1:7878": signals over TCP; no control API there
+
+
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class MonitorConfig(Section, frozen=True, kw_only=True):
+    """OrderMonitor's timers (``actors.order_monitor.MonitorTimers``), in seconds."""
+
+    first_answer: Seconds = 5.0  # no word from the venue this long after sending: look it up
+    recheck: Seconds = 60.0  # a working order quiet this long: look it up
+    unhealthy_poll: Seconds = 2.0  # stream down: poll in-flight orders this often
+    lookups_per_second: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    first_connect_grace: Annotated[float, msgspec.Meta(ge=0)] = 5.0  # startup waits for the stream
+
+
+class WebhookConfig(Section, frozen=True, kw_only=True):
+    """TradingView alerts over HTTP (``daemon.webhook``); off unless ``bind`` is set."""
+
+    bind: str | None = None  # "127.0.0.1:8080", behind a TLS-terminating reverse proxy
+    tokens_file: str | None = None  # None: $CREDENTIALS_DIRECTORY/webhook-tokens
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=1 << 20)] = 16 * 1024
+    rate_per_minute: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # per token, sustained
+    burst: Annotated[int, msgspec.Meta(ge=1)] = 10  # per token, at once
+    hmac_tolerance: Seconds = 30.0  # signed requests: allowed clock difference
+    roll_offset_days: Annotated[int, msgspec.Meta(ge=0, le=60)] = 8  # MNQ1!: roll this early
+    futures_cycles: dict[str, Annotated[str, msgspec.Meta(pattern="^[FGHJKMNQUVXZ]+$")]] = (
+        msgspec.field(default_factory=dict)  # root -> month codes; default quarterly HMUZ
+    )
 
 
 class Config(Section, frozen=True, kw_only=True):
@@ -64,6 +94,8 @@ class Config(Section, frozen=True, kw_only=True):
     control: ControlConfig = msgspec.field(default_factory=ControlConfig)
     risk: RiskConfig = msgspec.field(default_factory=RiskConfig)
     sources: SourcesConfig = msgspec.field(default_factory=SourcesConfig)
+    monitor: MonitorConfig = msgspec.field(default_factory=MonitorConfig)
+    webhook: WebhookConfig = msgspec.field(default_factory=WebhookConfig)
 
 
 _URL_FIELDS = ("base_url", "stream_url", "data_url")
@@ -103,6 +135,9 @@ def parse_config(raw: dict[str, Any], *, source: str) -> Config:
         config,
         journal=JournalConfig(path=_resolve(config.journal.path, base)),
         control=ControlConfig(socket=_resolve(config.control.socket, base)),
+        webhook=msgspec.structs.replace(
+            config.webhook, tokens_file=_resolve(config.webhook.tokens_file, base)
+        ),
     )
 
 

@@ -28,7 +28,7 @@ import trio
 from actors.records import JournalRecord
 from brokers.errors import TradingError
 from daemon import journal_rows as rows
-from daemon.journal_rows import AuditRow, FillRow, OrderRow, PositionRow
+from daemon.journal_rows import AuditRow, FillRow, IntentRow, OrderRow, PositionRow
 from daemon.journal_schema import SchemaError
 from daemon.journal_thread import (
     IntegrityFailure,
@@ -44,6 +44,7 @@ from daemon.journal_thread import (
 __all__ = [
     "AuditRow",
     "FillRow",
+    "IntentRow",
     "Journal",
     "JournalCorrupt",
     "JournalStats",
@@ -194,6 +195,10 @@ class Journal:
     async def unresolved_orders(self) -> list[OrderRow]:
         """Orders whose latest state is not final: the venue must say what became of them."""
         return await self._read(rows.read_unresolved_orders)
+
+    async def unresolved_intents(self) -> list[IntentRow]:
+        """Intents (with their full requests) whose order is not yet final."""
+        return await self._read(rows.read_unresolved_intents)
 
     async def positions(self) -> dict[str, PositionRow]:
         """The latest confirmed position per symbol (flat ones included)."""

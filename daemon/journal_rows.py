@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from brokers.base import Side
+from brokers.base import OrderRequest, Side
 from daemon.journal_schema import FINAL_STATES
 
 
@@ -130,6 +130,29 @@ def read_unresolved_orders(conn: sqlite3.Connection) -> list[OrderRow]:
         FINAL_STATES,
     )
     return [_order(row) for row in rows]
+
+
+class IntentRow(Row, frozen=True, kw_only=True):
+    """An order tradingd meant to send, not yet seen final: what startup must resolve."""
+
+    request: OrderRequest
+    state: str
+    created_at: datetime
+
+
+_request_decoder = msgspec.json.Decoder(OrderRequest)
+
+
+def read_unresolved_intents(conn: sqlite3.Connection) -> list[IntentRow]:
+    rows = conn.execute(
+        "SELECT request, state, created_at FROM orders "
+        f"WHERE request IS NOT NULL AND state NOT IN ({_FINAL_PARAMS}) ORDER BY seq",
+        FINAL_STATES,
+    )
+    return [
+        IntentRow(request=_request_decoder.decode(body), state=state, created_at=_dt(created))
+        for body, state, created in rows
+    ]
 
 
 def read_positions(conn: sqlite3.Connection) -> dict[str, PositionRow]:

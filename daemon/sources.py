@@ -8,7 +8,8 @@ can pair acks with lines by position as well as by id.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import msgspec
 import trio
@@ -30,7 +31,7 @@ class LineTooLong(ValueError):
 
 async def split_lines(
     stream: trio.abc.ReceiveStream, max_bytes: int = MAX_LINE_BYTES
-) -> AsyncIterator[bytes | LineTooLong]:
+) -> AsyncGenerator[bytes | LineTooLong, None]:
     """Complete lines without their newline; an overlong line yields LineTooLong once."""
     buffer = bytearray()
     skipping = False
@@ -83,8 +84,8 @@ async def serve_ndjson(
     )
 
     async def read() -> None:
-        async with pending_send:
-            async for line in split_lines(stream):
+        async with pending_send, aclosing(split_lines(stream)) as lines:
+            async for line in lines:
                 reply, answer = trio.open_memory_channel[Ack](1)
                 if isinstance(line, LineTooLong):
                     reply.send_nowait(Ack(id=None, status="rejected", reason=str(line)))

@@ -18,23 +18,33 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
+import msgspec
 import trio
 
 from actors.activity import Activity
 from actors.executor import INBOX_SIZE, ExecutorDeps, run_executor
-from actors.executor_core import ExecutorInput, SymbolExecutor
-from actors.order_monitor import MonitorInput, OrderMonitorCore, Subscribers, run_order_monitor
+from actors.executor_core import ExecutorInput, ResendIntent, SymbolExecutor
+from actors.order_monitor import (
+    MonitorInput,
+    MonitorTimers,
+    OrderMonitorCore,
+    Subscribers,
+    run_order_monitor,
+)
 from actors.position import ConfirmedPosition
 from actors.prices import PriceBook
-from actors.reconciler import StartupState, load_startup_state, run_reconciler
+from actors.reconciler import PendingIntent, StartupState, load_startup_state, run_reconciler
 from actors.records import VenueCallRecorded
-from actors.risk_guard import RiskGuardCore, RiskInput, RiskLimits, run_risk_guard
+from actors.risk_core import RiskGuardCore
+from actors.risk_guard import Halt, Resume, RiskInput, run_risk_guard
+from actors.risk_limits import RiskLimits
 from actors.signal_router import Inbound, Intake, SignalRouterCore, run_signal_router
 from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
-from brokers.base import OrderUpdate, VenueCall
+from brokers.base import OrderUpdate, VenueCall, utc_now
+from brokers.errors import BrokerError
 from brokers.sim import SimConfig, SimEndpoints, serve_sim
-from daemon.config import Config
+from daemon.config import Config, MonitorConfig
 from daemon.credentials import Credentials
 from daemon.journal import Journal, open_journal
 from daemon.price_feed import run_price_feed
@@ -56,17 +66,53 @@ class Daemon:
     executors: dict[str, SymbolExecutor]
     startup: StartupState
     venue: SimEndpoints | None
+    monitor: OrderMonitorCore
+    risk: RiskGuardCore  # read-only outside RiskGuard's task
+    risk_inbox: trio.MemorySendChannel[RiskInput]
     _scope: trio.CancelScope
+    # Every other actor's inbox by name, so the watchdog can tell a stuck actor.
+    inboxes: dict[str, trio.MemorySendChannel[Any]] = attrs.field(factory=dict)
 
     def positions(self) -> dict[str, Decimal]:
         """Each symbol's confirmed position, as its executor holds it (flat ones left out)."""
         return {s: e.position.qty for s, e in sorted(self.executors.items()) if e.position.qty}
+
+    @property
+    def stream_healthy(self) -> bool:
+        """The order stream is connected and re-synced: updates arrive as they happen."""
+        return self.monitor.healthy
 
     def unresolved(self) -> int:
         return sum(len(e.unresolved()) for e in self.executors.values())
 
     def stop(self) -> None:
         self._scope.cancel()
+
+    async def halt(self, flatten: bool = False) -> None:
+        """The kill switch: deny new entries from now on and cancel every open order; with
+        ``flatten``, close every position too (a ``close`` signal per symbol). The halt is in
+        force before any venue call, so a venue error here leaves it halted."""
+        done = trio.Event()
+        await self.risk_inbox.send(Halt(done=done))
+        await done.wait()
+        for order in await self.broker.list_orders(status="open"):
+            try:
+                await self.broker.cancel_order(order.venue_order_id)
+            except BrokerError as exc:
+                # Usually it just filled; a close below (or the next halt) covers the rest.
+                log.warning("halt: cannot cancel %s: %s", order.client_order_id, exc)
+        if flatten:
+            stamp = utc_now().strftime("%Y%m%dT%H%M%S%f")
+            for symbol in self.positions():
+                signal = {"id": f"halt-{stamp}-{symbol}", "action": "close", "symbol": symbol}
+                ack = await self.intake.submit(msgspec.json.encode(signal), "halt")
+                log.warning("halt: flatten %s: %s %s", symbol, ack.status, ack.reason or "")
+
+    async def resume(self) -> None:
+        """Lift a halt and a daily-loss latch: new entries are decided normally again."""
+        done = trio.Event()
+        await self.risk_inbox.send(Resume(done=done))
+        await done.wait()
 
 
 @asynccontextmanager
@@ -97,7 +143,9 @@ async def open_daemon(
         # Inner layers stop first: actors, then the adapter's connections, then the venue.
         async with broker:
             async with trio.open_nursery() as actors:
-                daemon = await _start_actors(actors, journal, broker, market_data, venue)
+                daemon = await _start_actors(
+                    actors, journal, broker, market_data, venue, config.monitor, config.risk
+                )
                 try:
                     yield daemon
                 finally:
@@ -111,9 +159,18 @@ async def _start_actors(
     broker: AlpacaBroker,
     market_data: AlpacaMarketData,
     venue: SimEndpoints | None,
+    monitor_config: MonitorConfig,
+    risk_limits: RiskLimits,
 ) -> Daemon:
     journal_positions = {s: p.qty for s, p in (await journal.positions()).items()}
-    startup = await load_startup_state(broker, journal_positions)
+    intents = [
+        PendingIntent(request=row.request, created_at=row.created_at)
+        for row in await journal.unresolved_intents()
+    ]
+    startup = await load_startup_state(broker, journal_positions, intents)
+    # What became of the last run's unfinished orders, as the venue tells it.
+    if startup.intents.records:
+        await journal.commit(*startup.intents.records)
     log.info(
         "startup gate: %d positions, buying power %s, %d tradable symbols, %d drifts",
         len(startup.positions),
@@ -127,14 +184,23 @@ async def _start_actors(
     reconciler_send, reconciler_recv = trio.open_memory_channel[OrderUpdate](ACTOR_INBOX)
     router_send, router_recv = trio.open_memory_channel[Inbound](ACTOR_INBOX)
 
-    risk = RiskGuardCore(RiskLimits(), prices)
-    risk.set_account(startup.account)
-    await root.start(run_risk_guard, risk, risk_recv)
-    await root.start(run_reconciler, reconciler_recv)
+    assets = {asset.symbol: asset for asset in await broker.list_assets()}
+    risk = RiskGuardCore(risk_limits, prices, assets)
+    risk.set_account(startup.account, trio.current_time(), utc_now())
+    risk.load_positions({symbol: p.qty for symbol, p in startup.positions.items()})
+    await root.start(run_risk_guard, risk, risk_recv, broker)
+    # Filled in by the router's spawns below; the Reconciler reads the positions it holds.
+    executors: dict[str, SymbolExecutor] = {}
+
+    def executor_positions() -> dict[str, Decimal]:
+        return {symbol: e.position.qty for symbol, e in executors.items()}
+
+    await root.start(run_reconciler, reconciler_recv, broker, executor_positions)
+    monitor = OrderMonitorCore(MonitorTimers(**msgspec.structs.asdict(monitor_config)))
     await root.start(
         run_order_monitor,
         broker,
-        OrderMonitorCore(),
+        monitor,
         monitor_send,
         monitor_recv,
         Subscribers(risk=risk_send, reconciler=reconciler_send),
@@ -142,9 +208,12 @@ async def _start_actors(
     await root.start(run_price_feed, market_data, prices, ["*"])
 
     activity = Activity()
-    executors: dict[str, SymbolExecutor] = {}
     deps = ExecutorDeps(broker, journal, risk_send, monitor_send, activity)
     executor_nursery = await root.start(_hold_nursery)
+    inboxes: dict[str, trio.MemorySendChannel[Any]] = {
+        "monitor": monitor_send,
+        "reconciler": reconciler_send,
+    }
 
     async def spawn_executor(symbol: str) -> trio.MemorySendChannel[Any]:
         position = startup.positions.get(symbol)
@@ -154,15 +223,21 @@ async def _start_actors(
             if position
             else ConfirmedPosition(),
         )
+        for order in startup.open_orders.get(symbol, ()):
+            core.adopt(order)
         inbox_send, inbox_recv = trio.open_memory_channel[ExecutorInput](INBOX_SIZE)
         await executor_nursery.start(run_executor, core, inbox_send, inbox_recv, deps)
+        for request in startup.intents.resend:
+            if request.symbol == symbol:
+                await inbox_send.send(ResendIntent(request=request))
         executors[symbol] = core
+        inboxes[f"executor {symbol}"] = inbox_send
         return inbox_send
 
     router = SignalRouterCore(tradable=startup.tradable)
     router.remember(await journal.accepted_signal_ids())
     await root.start(
-        run_signal_router, router, router_recv, journal, spawn_executor, sorted(startup.positions)
+        run_signal_router, router, router_recv, journal, spawn_executor, startup.symbols_with_state()
     )
     return Daemon(
         intake=Intake(router_send),
@@ -173,7 +248,11 @@ async def _start_actors(
         executors=executors,
         startup=startup,
         venue=venue,
+        monitor=monitor,
+        risk=risk,
+        risk_inbox=risk_send,
         scope=root.cancel_scope,
+        inboxes=inboxes,
     )
 
 

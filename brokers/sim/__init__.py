@@ -9,6 +9,17 @@ from __future__ import annotations
 from brokers.sim.assets import SimAsset
 from brokers.sim.config import SimConfig, SimEndpoints
 from brokers.sim.control import SimControl, running_sim
+from brokers.sim.scenario import Scenario, ScenarioError, load_scenario
 from brokers.sim.server import serve_sim
 
-__all__ = ["SimAsset", "SimConfig", "SimControl", "SimEndpoints", "running_sim", "serve_sim"]
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "SimAsset",
+    "SimConfig",
+    "SimControl",
+    "SimEndpoints",
+    "load_scenario",
+    "running_sim",
+    "serve_sim",
+]

@@ -32,3 +32,7 @@ class SimConfig:
     # Every this many seconds the market-data stream prints the current prices again, so
     # subscribers' last prices stay fresh while nothing moves them.
     reprint_interval: float = 10.0
+    # Largest quantity one match fills (partial fills); None fills orders whole.
+    fill_size: Decimal | None = None
+    # Alpaca's per-minute request limit on /v2 (429 beyond it); None: unlimited.
+    rate_limit_per_minute: int | None = None

@@ -3,7 +3,9 @@
 Pure: no I/O and no clock reads; every command takes ``now``. Events for the
 ``trade_updates`` stream collect in an outbox that the I/O shell drains after each command.
 Market orders fill at the venue's current price; limit and stop orders rest until a price
-change makes them marketable; every fill is complete (no partial fills).
+change makes them marketable. With a ``fill_size``, each match fills at most that many
+shares (a ``partial_fill``), and the rest waits for the next match: the symbol's next price
+move. Multi-leg orders are built in ``legs``; an exit that fills cancels its siblings.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from datetime import datetime
 from decimal import Decimal
 
 import attrs
+import msgspec
 
 from brokers.base import OrderType, Side, TimeInForce
 from brokers.sim.assets import SimAsset, is_valid_price
 from brokers.sim.checks import check_funds, order_qty
 from brokers.sim.ledger import AccountFigures, Ledger, SimPosition
+from brokers.sim.legs import build_legs, check_legs, parent_prices
 from brokers.sim.orders import (
     CLOSED_STATUSES,
+    OrderChanges,
     OrderTicket,
     SimEvent,
     SimOrder,
@@ -44,6 +49,8 @@ class MatchingCore:
     _prices: dict[str, Decimal]
     _ledger: Ledger
     _new_id: Callable[[], str] = _uuid4
+    # Largest quantity one match fills; None: the whole remaining quantity.
+    _fill_size: Decimal | None = None
     _orders: dict[str, SimOrder] = attrs.field(factory=dict)  # in submission order
     _by_client_id: dict[str, str] = attrs.field(factory=dict)
     _submissions: dict[str, int] = attrs.field(factory=dict)
@@ -56,12 +63,15 @@ class MatchingCore:
         prices: Mapping[str, Decimal],
         cash: Decimal,
         new_id: Callable[[], str] = _uuid4,
+        fill_size: Decimal | None = None,
     ) -> MatchingCore:
         listed = {asset.symbol: asset for asset in assets}
         missing = set(listed) - set(prices)
         if missing:
             raise ValueError(f"no starting price for {sorted(missing)}")
-        return cls(listed, dict(prices), Ledger(cash), new_id)
+        if fill_size is not None and fill_size <= 0:
+            raise ValueError("fill_size must be > 0")
+        return cls(listed, dict(prices), Ledger(cash), new_id, fill_size)
 
     # Queries
 
@@ -93,6 +103,9 @@ class MatchingCore:
         """Every order, oldest first."""
         return list(self._orders.values())
 
+    def legs(self, order: SimOrder) -> list[SimOrder]:
+        return [self._orders[leg] for leg in order.legs]
+
     def positions(self) -> list[SimPosition]:
         return self._ledger.positions()
 
@@ -110,7 +123,7 @@ class MatchingCore:
             (
                 o.remaining_qty
                 for o in self._orders.values()
-                if o.is_open and o.symbol == symbol and o.side is closing
+                if _holds_shares(o) and o.symbol == symbol and o.side is closing
             ),
             ZERO,
         )
@@ -150,10 +163,15 @@ class MatchingCore:
             raise unprocessable(f'could not find asset "{ticket.symbol}"')
         if not asset.tradable:
             raise unprocessable(f"asset {ticket.symbol} is not tradable")
+        check_legs(ticket)
+        limit_price, stop_price = parent_prices(ticket)
+        ticket = msgspec.structs.replace(ticket, limit_price=limit_price, stop_price=stop_price)
         _check_order_prices(ticket)
         price = self._prices[asset.symbol]
         qty = order_qty(ticket, asset, price)
-        open_orders = [o for o in self._orders.values() if o.is_open and o.symbol == asset.symbol]
+        open_orders = [
+            o for o in self._orders.values() if _holds_shares(o) and o.symbol == asset.symbol
+        ]
         hold = check_funds(
             ticket,
             asset,
@@ -180,25 +198,114 @@ class MatchingCore:
             updated_at=now,
             status="accepted",
             hold=hold,
+            order_class=ticket.order_class,
         )
+        legs = build_legs(ticket, order, self._new_id, now)
+        order = attrs.evolve(order, legs=tuple(leg.id for leg in legs))
         self._orders[order.id] = order
         self._by_client_id[cid] = order.id
+        for leg in legs:
+            self._orders[leg.id] = leg
+            self._by_client_id[leg.client_order_id] = leg.id
         self._emit("new", attrs.evolve(order, status="new"), now)
         self._match(order.id, now)
+        for leg in legs:
+            if leg.armed:
+                self._match(leg.id, now)
         return order
 
-    def cancel(self, order_id: str, now: datetime) -> SimOrder:
+    def cancel(self, order_id: str, now: datetime, *, sibling: bool = False) -> SimOrder:
+        """Cancel an open order, and the open legs of a parent with it."""
         order = self.order(order_id)
         if not order.is_open:
             raise unprocessable("order is not cancelable")
         canceled = attrs.evolve(
             order, status="canceled", canceled_at=now, updated_at=now, hold=ZERO
         )
-        self._emit("canceled", canceled, now)
+        self._emit("canceled", canceled, now, sibling_cancel=sibling)
+        for leg in self.legs(order):
+            if leg.is_open:
+                self.cancel(leg.id, now, sibling=sibling)
         return canceled
 
     def cancel_all(self, now: datetime) -> list[SimOrder]:
-        return [self.cancel(o.id, now) for o in self.orders() if o.is_open]
+        canceled = []
+        for order in self.orders():
+            if self._orders[order.id].is_open:
+                canceled.append(self.cancel(order.id, now))
+        return canceled
+
+    def replace(self, order_id: str, changes: OrderChanges, now: datetime) -> SimOrder:
+        """PATCH an open order: a new order takes its place, ``replaces`` naming the old."""
+        old = self.order(order_id)
+        if not old.is_open or old.filled_qty > 0 or old.status == "held" or old.legs:
+            raise unprocessable("order is not replaceable")
+        ticket = OrderTicket(
+            symbol=old.symbol,
+            side=old.side,
+            type=old.type,
+            time_in_force=changes.time_in_force or old.time_in_force,
+            qty=changes.qty if changes.qty is not None else old.qty,
+            limit_price=changes.limit_price or old.limit_price,
+            stop_price=changes.stop_price or old.stop_price,
+            client_order_id=changes.client_order_id or self._new_id(),
+        )
+        cid = ticket.client_order_id or ""
+        if cid in self._by_client_id:
+            raise VenueRejection(422, 40010001, "client_order_id must be unique")
+        _check_order_prices(ticket)
+        asset = self._assets[old.symbol]
+        qty = order_qty(ticket, asset, self._prices[old.symbol])
+        others = [
+            o
+            for o in self._orders.values()
+            if _holds_shares(o) and o.symbol == old.symbol and o.id != old.id
+        ]
+        hold = check_funds(
+            ticket,
+            asset,
+            qty,
+            self._prices[old.symbol],
+            position_qty=self._ledger.position_qty(old.symbol),
+            open_orders=others,
+            buying_power=self.account().buying_power + old.hold,
+        )
+        new = attrs.evolve(
+            old,
+            id=self._new_id(),
+            client_order_id=cid,
+            time_in_force=ticket.time_in_force,
+            qty=qty,
+            limit_price=ticket.limit_price,
+            stop_price=ticket.stop_price,
+            created_at=now,
+            updated_at=now,
+            status="accepted",
+            hold=hold,
+            replaces=old.id,
+        )
+        self._emit(
+            "replaced",
+            attrs.evolve(
+                old,
+                status="replaced",
+                replaced_by=new.id,
+                replaced_at=now,
+                updated_at=now,
+                hold=ZERO,
+            ),
+            now,
+        )
+        self._orders[new.id] = new
+        self._by_client_id[cid] = new.id
+        if old.parent_id is not None:
+            # A replaced exit leg stays in its group, so one-cancels-other still holds.
+            parent = self._orders[old.parent_id]
+            legs = tuple(new.id if leg == old.id else leg for leg in parent.legs)
+            self._orders[parent.id] = attrs.evolve(parent, legs=legs)
+        self._emit("new", attrs.evolve(new, status="new"), now)
+        self._match(new.id, now)
+        return new
 
     def close_position(self, symbol: str, qty: Decimal | None, now: datetime) -> SimOrder:
         """Send a market order that flattens (or, with ``qty``, reduces) the position."""
@@ -221,14 +328,18 @@ class MatchingCore:
             if price <= 0:
                 raise unprocessable(f"invalid price {price} for {symbol}")
         self._prices.update(prices)
-        for order in self.orders():
-            if order.is_open and order.symbol in prices:
-                self._match(order.id, now)
+        # Only orders working before the move: an exit armed by this move's entry fill has
+        # already been matched once, and one price move is one match.
+        working = [o.id for o in self.orders() if o.is_open and o.armed and o.symbol in prices]
+        for order_id in working:
+            self._match(order_id, now)
 
     # Matching
 
     def _match(self, order_id: str, now: datetime) -> None:
         order = self._orders[order_id]
+        if not order.is_open or not order.armed:
+            return
         price = self._prices[order.symbol]
         if order.stop_price is not None and not order.triggered:
             reached = (
@@ -237,25 +348,64 @@ class MatchingCore:
             if reached:
                 order = attrs.evolve(order, triggered=True)
                 self._orders[order.id] = order
-        if _marketable(order, price):
-            self._fill(order, price, now)
-        elif order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-            # Immediate-or-cancel orders never rest.
+        chunk = order.remaining_qty
+        if self._fill_size is not None:
+            chunk = min(chunk, self._fill_size)
+        whole = chunk == order.remaining_qty
+        if _marketable(order, price) and (whole or order.time_in_force is not TimeInForce.FOK):
+            self._fill(order, chunk, price, now)
+        order = self._orders[order_id]
+        if order.is_open and order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            # Immediate-or-cancel orders never rest: what did not fill now is canceled.
             self.cancel(order.id, now)
 
-    def _fill(self, order: SimOrder, price: Decimal, now: datetime) -> None:
-        qty = order.remaining_qty
+    def _fill(self, order: SimOrder, qty: Decimal, price: Decimal, now: datetime) -> None:
         position_qty = self._ledger.apply_fill(order.symbol, order.side, qty, price)
+        filled_qty = order.filled_qty + qty
+        average = ((order.filled_avg_price or ZERO) * order.filled_qty + price * qty) / filled_qty
+        done = filled_qty == order.qty
         filled = attrs.evolve(
             order,
-            status="filled",
-            filled_qty=order.qty,
-            filled_avg_price=price,
-            filled_at=now,
+            status="filled" if done else "partially_filled",
+            filled_qty=filled_qty,
+            filled_avg_price=average,
+            filled_at=now if done else None,
             updated_at=now,
-            hold=ZERO,
+            hold=ZERO if done else order.hold * (order.qty - filled_qty) / order.remaining_qty,
         )
-        self._emit("fill", filled, now, price=price, qty=qty, position_qty=position_qty)
+        event = "fill" if done else "partial_fill"
+        self._emit(event, filled, now, price=price, qty=qty, position_qty=position_qty)
+        if order.filled_qty == 0:
+            # An exit's first fill cancels the other exits of its group.
+            for sibling in self._siblings(filled):
+                if sibling.is_open:
+                    self.cancel(sibling.id, now, sibling=True)
+        if done:
+            self._arm_legs(filled, now)
+
+    def _arm_legs(self, entry: SimOrder, now: datetime) -> None:
+        """The entry of a bracket or oto has filled: its exits start working."""
+        for leg in self.legs(entry):
+            if leg.armed or not leg.is_open:
+                continue
+            if leg.type is OrderType.LIMIT:
+                self._emit("new", attrs.evolve(leg, status="new", armed=True, updated_at=now), now)
+            else:
+                self._orders[leg.id] = attrs.evolve(leg, armed=True)
+            self._match(leg.id, now)
+
+    def _siblings(self, order: SimOrder) -> list[SimOrder]:
+        """The other orders of ``order``'s one-cancels-other group."""
+        if order.parent_id is not None:
+            parent = self._orders[order.parent_id]
+            group = [*self.legs(parent)]
+            if parent.order_class == "oco":
+                group.append(parent)
+        elif order.order_class == "oco":
+            group = self.legs(order)
+        else:
+            return []
+        return [o for o in group if o.id != order.id]
 
     def _emit(
         self,
@@ -266,9 +416,18 @@ class MatchingCore:
         price: Decimal | None = None,
         qty: Decimal | None = None,
         position_qty: Decimal | None = None,
+        sibling_cancel: bool = False,
     ) -> None:
         self._orders[order.id] = order
-        self._outbox.append(SimEvent(event, order, now, self._new_id(), price, qty, position_qty))
+        execution_id = self._new_id()
+        self._outbox.append(
+            SimEvent(event, order, now, execution_id, price, qty, position_qty, sibling_cancel)
+        )
+
+
+def _holds_shares(order: SimOrder) -> bool:
+    # A held stop leg shares its quantity with the working take-profit leg: counted once.
+    return order.is_open and order.status != "held"
 
 
 def _marketable(order: SimOrder, price: Decimal) -> bool:

@@ -11,6 +11,12 @@ or event. Configured by ``POST /_sim/faults`` with ``{"fault": NAME, ...}``:
   are refused with that body; ``{}`` when code and message are both omitted.
 - ``lose_response {count}``: the next ``count`` order submissions reach the core, then the
   connection drops before the answer is complete.
+- ``stall_stream {seconds}``: ``trade_updates`` connections stay open but send nothing for
+  ``seconds``; then what was held back is delivered, in order.
+- ``reorder_events``: an order's fill is streamed before its ``new`` when both come from
+  one request or price move (``{"on": false}`` turns it off).
+- ``miss_bracket_cancel``: when an exit of a bracket (or oco, oto) fills, the venue still
+  cancels its sibling but does not stream that ``canceled`` event (``{"on": false}``: off).
 - ``delay_acks {ms, symbol?}``: order acknowledgements (for ``symbol``, or all) wait ``ms``
   after the order was processed, so its stream events arrive first.
 - ``clear``: back to normal.
@@ -38,6 +44,7 @@ class Immediate(enum.Enum):
 
     NOTHING = "nothing"
     DROP_STREAM = "drop_stream"
+    STALL_STREAM = "stall_stream"
 
 
 @attrs.frozen
@@ -59,6 +66,9 @@ class FaultPlan:
     _lose_count: int = 0
     _delay_s: float = 0.0
     _delay_symbol: str | None = None
+    _reorder_events: bool = False
+    _miss_bracket_cancel: bool = False
+    _stall_seconds: float = 0.0
 
     def configure(self, spec: Mapping[str, Any]) -> Immediate:
         """Arm one fault; raises FaultError on a request it cannot read."""
@@ -71,6 +81,16 @@ class FaultPlan:
         match spec.get("fault"):
             case "drop_stream":
                 return Immediate.DROP_STREAM
+            case "stall_stream":
+                seconds = float(spec["seconds"])
+                if not 0 <= seconds <= 3600:
+                    raise ValueError("seconds must be within 0..3600")
+                self._stall_seconds = seconds
+                return Immediate.STALL_STREAM
+            case "reorder_events":
+                self._reorder_events = bool(spec.get("on", True))
+            case "miss_bracket_cancel":
+                self._miss_bracket_cancel = bool(spec.get("on", True))
             case "duplicate_events":
                 self._duplicate_events = bool(spec.get("on", True))
             case "http_status":
@@ -98,6 +118,19 @@ class FaultPlan:
     @property
     def duplicate_events(self) -> bool:
         return self._duplicate_events
+
+    @property
+    def reorder_events(self) -> bool:
+        return self._reorder_events
+
+    @property
+    def miss_bracket_cancel(self) -> bool:
+        return self._miss_bracket_cancel
+
+    @property
+    def stall_seconds(self) -> float:
+        """How long the last ``stall_stream`` asked the stream to hold its events."""
+        return self._stall_seconds
 
     def take_http_status(self, now: datetime) -> CannedResponse | None:
         """The canned answer for this REST request, if an ``http_status`` fault is armed."""

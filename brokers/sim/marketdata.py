@@ -5,6 +5,10 @@ The server greets ``[{"T":"success","msg":"connected"}]``; ``{"action":"auth",..
 subscription. Each price the venue sets is printed as a trade (``T:"t"``) and a quote
 (``T:"q"``, one cent either side) to the connections subscribed to the symbol; a new
 subscriber gets the current prices at once, so it never waits for a first price.
+
+A client that connects with ``Content-Type: application/msgpack`` (as alpaca-py's
+``StockDataStream`` does) speaks msgpack both ways instead: binary frames, numbers as
+floats, times as msgpack timestamp extensions.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from websockets.trio.server import ServerConnection
 
 from brokers.sim.assets import CENT
 from brokers.sim.broadcast import Broadcast
-from brokers.sim.wire import rfc3339
 
 JSON = dict[str, Any]
 _decode = msgspec.json.Decoder(dict[str, Any])
+_decode_msgpack = msgspec.msgpack.Decoder(dict[str, Any])
 # Alpaca sends prices as JSON numbers; written from the Decimal's digits, never a float.
 _encode = msgspec.json.Encoder(decimal_format="number")
+_encode_msgpack = msgspec.msgpack.Encoder(decimal_format="number")
+MSGPACK = "application/msgpack"
 CHANNELS = ("trades", "quotes", "bars")
 
 
@@ -50,6 +56,7 @@ class DataSession:
     """One connection's protocol state: message in, replies out. No I/O."""
 
     _authorize: Callable[[str, str], bool]
+    msgpack: bool = False
     authorized: bool = False
     closing: bool = False
     _subscribed: dict[str, set[str]] = attrs.field(factory=lambda: {c: set() for c in CHANNELS})
@@ -57,9 +64,18 @@ class DataSession:
     def greeting(self) -> list[JSON]:
         return [{"T": "success", "msg": "connected"}]
 
+    def encode(self, messages: list[JSON]) -> str | bytes:
+        """One frame in the connection's format: JSON text, or binary msgpack."""
+        if self.msgpack:
+            return _encode_msgpack.encode(messages)
+        return _encode.encode(messages).decode()
+
     def receive(self, frame: str | bytes) -> list[JSON]:
         try:
-            message = _decode.decode(frame)
+            if self.msgpack and isinstance(frame, bytes):
+                message = _decode_msgpack.decode(frame)
+            else:
+                message = _decode.decode(frame)
         except msgspec.DecodeError:
             return [_error(400, "invalid syntax")]
         action = message.get("action")
@@ -95,7 +111,7 @@ class DataSession:
         """The trade and quote messages this connection wants for ``prices``."""
         out: list[JSON] = []
         for p in prices:
-            t = rfc3339(p.at)
+            t = p.at
             if self._wants("trades", p.symbol):
                 out.append(
                     {"T": "t", "S": p.symbol, "i": p.trade_id, "x": "V", "p": p.price}
@@ -120,11 +136,13 @@ async def serve_market_data(
     current: Callable[[], list[PricePrint]],
 ) -> None:
     """Run one market-data connection until the client leaves."""
-    session = DataSession(authorize)
+    assert ws.request is not None
+    wants_msgpack = ws.request.headers.get("Content-Type", "").lower() == MSGPACK
+    session = DataSession(authorize, msgpack=wants_msgpack)
     key, prints = hub.subscribe()
     try:
         async with trio.open_nursery() as nursery:
-            await ws.send(_encode.encode(session.greeting()).decode())
+            await ws.send(session.encode(session.greeting()))
             nursery.start_soon(_forward, ws, session, prints, nursery.cancel_scope)
             # recv() rather than ``async for``: leaving an async iterator early leaves it
             # unfinalized.
@@ -132,7 +150,7 @@ async def serve_market_data(
                 replies = session.receive(await ws.recv())
                 if replies and replies[0].get("T") == "subscription":
                     replies += session.prints(current())
-                await ws.send(_encode.encode(replies).decode())
+                await ws.send(session.encode(replies))
             nursery.cancel_scope.cancel()
     except* ConnectionClosed:
         pass
@@ -150,7 +168,7 @@ async def _forward(
         async for batch in prints:
             messages = session.prints(batch)
             if messages:
-                await ws.send(_encode.encode(messages).decode())
+                await ws.send(session.encode(messages))
     # The hub ended this subscription (the connection fell too far behind): close it.
     await ws.aclose(1001, "dropped")
     scope.cancel()

@@ -44,6 +44,21 @@ class OrderTicket(msgspec.Struct, frozen=True, kw_only=True):
     stop_price: Decimal | None = None
     client_order_id: str | None = None
     extended_hours: bool = False
+    # "simple", "bracket", "oco" or "oto"; the exit prices come with the last three.
+    order_class: str = "simple"
+    take_profit_limit: Decimal | None = None
+    stop_loss_stop: Decimal | None = None
+    stop_loss_limit: Decimal | None = None
+
+
+class OrderChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """A parsed PATCH /v2/orders/{id}: the fields to change, None for unchanged."""
+
+    qty: Decimal | None = None
+    time_in_force: TimeInForce | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    client_order_id: str | None = None
 
 
 @attrs.frozen
@@ -74,6 +89,15 @@ class SimOrder:
     hold: Decimal = Decimal(0)
     # A stop or stop-limit order whose stop price has been reached.
     triggered: bool = False
+    order_class: str = "simple"
+    # The exit orders of a bracket, oto or oco order, and, on an exit, its parent.
+    legs: tuple[str, ...] = ()
+    parent_id: str | None = None
+    # Whether the order may fill: a bracket's exits are armed when the entry has filled.
+    armed: bool = True
+    replaces: str | None = None
+    replaced_by: str | None = None
+    replaced_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -95,6 +119,8 @@ class SimEvent:
     price: Decimal | None = None
     qty: Decimal | None = None
     position_qty: Decimal | None = None
+    # A cancel the venue made because the order's one-cancels-other sibling filled.
+    sibling_cancel: bool = False
 
 
 class VenueRejection(Exception):

@@ -7,12 +7,11 @@ Numbers are accepted as JSON strings or numbers (alpaca-py sends floats) and rea
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import msgspec
 
 from brokers.base import OrderType, Side, TimeInForce
-from brokers.sim.orders import OrderTicket, VenueRejection, unprocessable
+from brokers.sim.orders import OrderChanges, OrderTicket, VenueRejection, unprocessable
 
 
 class _OrderBody(msgspec.Struct, kw_only=True):
@@ -28,13 +27,28 @@ class _OrderBody(msgspec.Struct, kw_only=True):
     client_order_id: str | None = None
     extended_hours: bool | None = None
     order_class: str | None = None
-    take_profit: dict[str, Any] | None = None
-    stop_loss: dict[str, Any] | None = None
+    take_profit: _ExitBody | None = None
+    stop_loss: _ExitBody | None = None
     trail_price: Decimal | None = None
     trail_percent: Decimal | None = None
 
 
+class _ExitBody(msgspec.Struct, kw_only=True):
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+
+
+class _ChangesBody(msgspec.Struct, kw_only=True):
+    qty: Decimal | None = None
+    time_in_force: str | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    client_order_id: str | None = None
+    trail: Decimal | None = None
+
+
 _order_body = msgspec.json.Decoder(_OrderBody)
+_changes_body = msgspec.json.Decoder(_ChangesBody)
 _prices_body = msgspec.json.Decoder(dict[str, Decimal])
 
 
@@ -52,8 +66,6 @@ def parse_order(body: bytes) -> OrderTicket:
     side_text = _required(raw.side, "side")
     type_text = _required(raw.type, "type")
     tif_text = _required(raw.time_in_force, "time_in_force")
-    if raw.order_class not in (None, "", "simple"):
-        raise unprocessable(f"order_class {raw.order_class} is not supported")
     if raw.trail_price is not None or raw.trail_percent is not None:
         raise unprocessable("trailing stop orders are not supported")
     try:
@@ -79,6 +91,31 @@ def parse_order(body: bytes) -> OrderTicket:
         stop_price=raw.stop_price,
         client_order_id=raw.client_order_id,
         extended_hours=bool(raw.extended_hours),
+        order_class=raw.order_class or "simple",
+        take_profit_limit=raw.take_profit.limit_price if raw.take_profit else None,
+        stop_loss_stop=raw.stop_loss.stop_price if raw.stop_loss else None,
+        stop_loss_limit=raw.stop_loss.limit_price if raw.stop_loss else None,
+    )
+
+
+def parse_changes(body: bytes) -> OrderChanges:
+    """The fields of a PATCH /v2/orders/{id}, or VenueRejection."""
+    try:
+        raw = _changes_body.decode(body or b"{}")
+    except msgspec.DecodeError as exc:
+        raise malformed() from exc
+    if raw.trail is not None:
+        raise unprocessable("trailing stop orders are not supported")
+    try:
+        tif = TimeInForce(raw.time_in_force) if raw.time_in_force is not None else None
+    except ValueError:
+        raise unprocessable("invalid time_in_force") from None
+    return OrderChanges(
+        qty=raw.qty,
+        time_in_force=tif,
+        limit_price=raw.limit_price,
+        stop_price=raw.stop_price,
+        client_order_id=raw.client_order_id,
     )
 
 

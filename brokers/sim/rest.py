@@ -7,6 +7,7 @@ Every ``/v2`` request first meets the armed faults, then the credentials check
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from http import HTTPStatus
 from typing import Any
@@ -21,20 +22,23 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from brokers.sim.faults import CannedResponse, FaultError, Immediate
+from brokers.sim.faults import CannedResponse, FaultError
 from brokers.sim.listing import OrderQuery
-from brokers.sim.orders import VenueRejection, unprocessable
-from brokers.sim.requests import malformed, parse_order, parse_prices
+from brokers.sim.orders import SimOrder, VenueRejection, unprocessable
+from brokers.sim.requests import malformed, parse_changes, parse_order, parse_prices
 from brokers.sim.venue import SimVenue
 from brokers.sim.wire import (
     account_json,
     asset_json,
+    calendar_json,
     clock_json,
     order_json,
     position_json,
 )
 
 MAX_BODY_BYTES = 16 * 1024
+# GET /v2/calendar without ``end`` lists this many days after ``start``.
+CALENDAR_DAYS = 30
 QTY_QUANTUM = Decimal("0.000000001")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -80,6 +84,7 @@ def build_app(venue: SimVenue) -> Starlette:
         Route("/v2/orders:by_client_order_id", v2(api.get_by_client_id), methods=["GET"]),
         Route("/v2/orders/{order_id}", v2(api.get_order), methods=["GET"]),
         Route("/v2/orders/{order_id}", v2(api.cancel_order), methods=["DELETE"]),
+        Route("/v2/orders/{order_id}", v2(api.replace_order), methods=["PATCH"]),
         Route("/v2/positions", v2(api.list_positions), methods=["GET"]),
         Route("/v2/positions", v2(api.close_all_positions), methods=["DELETE"]),
         Route("/v2/positions/{symbol}", v2(api.get_position), methods=["GET"]),
@@ -87,6 +92,7 @@ def build_app(venue: SimVenue) -> Starlette:
         Route("/v2/assets", v2(api.list_assets), methods=["GET"]),
         Route("/v2/assets/{symbol}", v2(api.get_asset), methods=["GET"]),
         Route("/v2/clock", v2(api.get_clock), methods=["GET"]),
+        Route("/v2/calendar", v2(api.get_calendar), methods=["GET"]),
         Route("/_sim/state", api.sim_state, methods=["GET"]),
         Route("/_sim/prices", api.sim_prices, methods=["POST"]),
         Route("/_sim/faults", api.sim_faults, methods=["POST"]),
@@ -121,10 +127,19 @@ class _VenueApi:
             secret = request.headers.get("APCA-API-SECRET-KEY", "")
             if not self.venue.authorize(key, secret):
                 return json_response({"message": "unauthorized"}, 401)
+            limits: dict[str, str] = {}
+            if self.venue.rate_limit is not None:
+                decision = self.venue.rate_limit.take(self.venue.clock())
+                limits = decision.headers
+                if not decision.allowed:
+                    body = {"code": 42910000, "message": "rate limit exceeded"}
+                    return json_response(body, 429, limits)
             try:
-                return await endpoint(request)
+                response = await endpoint(request)
             except VenueRejection as refused:
-                return json_response(refused.body, refused.status)
+                response = json_response(refused.body, refused.status)
+            response.headers.update(limits)
+            return response
 
         return guarded_endpoint
 
@@ -156,6 +171,16 @@ class _VenueApi:
     async def get_clock(self, request: Request) -> Response:
         return json_response(clock_json(self.venue.clock()))
 
+    async def get_calendar(self, request: Request) -> Response:
+        today = self.venue.clock().date()
+        start = _day(request.query_params.get("start"), today, "start")
+        end = _day(request.query_params.get("end"), start + timedelta(days=CALENDAR_DAYS), "end")
+        if end < start:
+            return json_response([])
+        # The venue trades every day, weekends included, as its clock says.
+        days = [start + timedelta(days=n) for n in range(min((end - start).days + 1, 5000))]
+        return json_response(calendar_json(days))
+
     # Orders
 
     async def submit_order(self, request: Request) -> Response:
@@ -178,9 +203,9 @@ class _VenueApi:
                 await trio.sleep(delay)
             if lose:
                 return DroppedResponse()
-            return json_response(order_json(order))
+            return json_response(self._order(order))
         # As at Alpaca, the answer (the order accepted) goes out before its fill is streamed.
-        response = json_response(order_json(order))
+        response = json_response(self._order(order))
         response.background = BackgroundTask(self._publish_events)
         return response
 
@@ -189,16 +214,32 @@ class _VenueApi:
         # venue's state belongs to the event loop.
         self.venue.publish_events()
 
+    def _order(self, order: SimOrder) -> dict[str, Any]:
+        """An order with its legs nested, as Alpaca answers for one order."""
+        return order_json(order, self.core.legs(self.core.order(order.id)))
+
     async def list_orders(self, request: Request) -> Response:
         query = OrderQuery.from_params(request.query_params)
+        if request.query_params.get("nested", "").lower() == "true":
+            # Legs roll up under their parent instead of standing on their own.
+            parents = [o for o in self.core.orders() if o.parent_id is None]
+            return json_response([self._order(o) for o in query.select(parents)])
         return json_response([order_json(o) for o in query.select(self.core.orders())])
 
     async def get_order(self, request: Request) -> Response:
-        return json_response(order_json(self.core.order(request.path_params["order_id"])))
+        return json_response(self._order(self.core.order(request.path_params["order_id"])))
 
     async def get_by_client_id(self, request: Request) -> Response:
         client_order_id = request.query_params.get("client_order_id", "")
-        return json_response(order_json(self.core.order_by_client_id(client_order_id)))
+        return json_response(self._order(self.core.order_by_client_id(client_order_id)))
+
+    async def replace_order(self, request: Request) -> Response:
+        changes = parse_changes(await _body(request))
+        try:
+            new = self.core.replace(request.path_params["order_id"], changes, self.venue.clock())
+        finally:
+            self.venue.publish_events()
+        return json_response(order_json(new))
 
     async def cancel_order(self, request: Request) -> Response:
         try:
@@ -244,7 +285,7 @@ class _VenueApi:
         now = self.venue.clock()
         results = []
         try:
-            if request.query_params.get("cancel_orders") == "true":
+            if request.query_params.get("cancel_orders", "").lower() == "true":
                 self.core.cancel_all(now)
             for position in self.core.positions():
                 try:
@@ -285,12 +326,19 @@ class _VenueApi:
     async def sim_faults(self, request: Request) -> Response:
         try:
             spec = msgspec.json.decode(await _body(request), type=dict[str, Any])
-            action = self.venue.faults.configure(spec)
+            self.venue.apply_fault(spec)
         except (msgspec.DecodeError, FaultError, VenueRejection) as exc:
             return json_response({"code": 42210000, "message": str(exc)}, 422)
-        if action is Immediate.DROP_STREAM:
-            self.venue.trade_updates.drop_all()
         return json_response({"fault": spec.get("fault")})
+
+
+def _day(text: str | None, default: date, name: str) -> date:
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise unprocessable(f"invalid {name}") from None
 
 
 def _close_qty(request: Request, held: Decimal) -> Decimal | None:

@@ -20,6 +20,7 @@ from websockets.trio.server import serve as serve_websockets
 from brokers.sim.config import SimConfig, SimEndpoints
 from brokers.sim.marketdata import serve_market_data
 from brokers.sim.rest import build_app
+from brokers.sim.scenario import Scenario, play_scenario
 from brokers.sim.stream import serve_trade_updates
 from brokers.sim.venue import SimVenue
 
@@ -32,10 +33,30 @@ MAX_INBOUND_MESSAGE = 64 * 1024
 
 
 async def serve_sim(
-    config: SimConfig, *, task_status: trio.TaskStatus[SimEndpoints] = trio.TASK_STATUS_IGNORED
+    config: SimConfig,
+    scenario: Scenario | None = None,
+    *,
+    task_status: trio.TaskStatus[SimEndpoints] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve until cancelled; task_status.started(endpoints) once both servers listen."""
+    """Serve until cancelled; task_status.started(endpoints) once both servers listen.
+
+    With a ``scenario``, its script starts playing once the venue listens.
+    """
     venue = SimVenue.from_config(config)
+    async with trio.open_nursery() as nursery:
+        endpoints = await nursery.start(serve_venue, venue, config)
+        if scenario is not None:
+            nursery.start_soon(play_scenario, venue, scenario)
+        task_status.started(endpoints)
+
+
+async def serve_venue(
+    venue: SimVenue,
+    config: SimConfig,
+    *,
+    task_status: trio.TaskStatus[SimEndpoints] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve an existing ``venue`` (tests that drive it directly keep a handle on it)."""
     async with trio.open_nursery() as nursery:
         alpaca_url = await _start_rest(nursery, venue, config)
         ws_server = await nursery.start(

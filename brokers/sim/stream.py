@@ -84,7 +84,7 @@ async def serve_trade_updates(
                     await ws.send(msgspec.json.encode(reply))
                 if session.listening and subscription is None:
                     subscription, events = hub.subscribe()
-                    nursery.start_soon(_forward, ws, session, events, nursery.cancel_scope)
+                    nursery.start_soon(_forward, ws, session, hub, events, nursery.cancel_scope)
     except* ConnectionClosed:
         pass
     finally:
@@ -95,11 +95,13 @@ async def serve_trade_updates(
 async def _forward(
     ws: ServerConnection,
     session: TradeStreamSession,
+    hub: Broadcast[bytes],
     events: trio.MemoryReceiveChannel[bytes],
     scope: trio.CancelScope,
 ) -> None:
     async with events:
         async for frame in events:
+            await hub.hold_if_stalled()
             if session.listening:
                 await ws.send(frame)
     # The hub ended this subscription: the venue is dropping the connection.

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import msgspec
@@ -22,8 +23,10 @@ from brokers.sim.assets import build_universe
 from brokers.sim.broadcast import Broadcast
 from brokers.sim.config import SimConfig
 from brokers.sim.core import MatchingCore
-from brokers.sim.faults import FaultPlan
+from brokers.sim.faults import FaultPlan, Immediate
 from brokers.sim.marketdata import PricePrint
+from brokers.sim.orders import SimEvent
+from brokers.sim.ratelimit import RateLimit
 from brokers.sim.wire import event_json
 
 
@@ -41,6 +44,7 @@ class SimVenue:
     market_data: Broadcast[list[PricePrint]] = attrs.field(factory=Broadcast)
     _trade_ids: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1))
     _last_prints: dict[str, PricePrint] = attrs.field(factory=dict)
+    rate_limit: RateLimit | None = None
 
     @classmethod
     def from_config(cls, config: SimConfig, clock: Callable[[], datetime] = utc_now) -> SimVenue:
@@ -50,8 +54,10 @@ class SimVenue:
         # The account id is fixed by the seed, like the prices.
         account_id = str(uuid.UUID(int=random.Random(config.seed).getrandbits(128), version=4))
         now = clock()
-        core = MatchingCore.create(listed, prices, config.cash)
+        core = MatchingCore.create(listed, prices, config.cash, fill_size=config.fill_size)
         venue = cls(core, account_id, now, config.cash, config.key_id, config.secret_key, clock)
+        if config.rate_limit_per_minute is not None:
+            venue.rate_limit = RateLimit(config.rate_limit_per_minute)
         venue._print(core.prices(), now)
         return venue
 
@@ -68,10 +74,27 @@ class SimVenue:
     def publish_events(self) -> None:
         """Send the core's new events to every listening ``trade_updates`` connection."""
         copies = 2 if self.faults.duplicate_events else 1
-        for event in self.core.take_events():
+        events = self.core.take_events()
+        if self.faults.miss_bracket_cancel:
+            events = [e for e in events if not e.sibling_cancel]
+        if self.faults.reorder_events:
+            events = fills_first(events)
+        for event in events:
             frame = msgspec.json.encode(event_json(event))
             for _ in range(copies):
                 self.trade_updates.publish(frame)
+
+    def apply_fault(self, spec: Mapping[str, Any]) -> None:
+        """Arm a fault (``{"fault": NAME, ...}``), or do it now; raises FaultError."""
+        match self.faults.configure(spec):
+            case Immediate.DROP_STREAM:
+                self.trade_updates.drop_all()
+            case Immediate.STALL_STREAM:
+                self.trade_updates.stall(self.faults.stall_seconds)
+            case Immediate.NOTHING if spec.get("fault") == "clear":
+                self.trade_updates.stall(0)
+            case Immediate.NOTHING:
+                pass
 
     def set_prices(self, prices: Mapping[str, Decimal]) -> None:
         """Move prices (resting orders may fill) and print them on the market-data stream."""
@@ -93,3 +116,19 @@ class SimVenue:
         prints = [PricePrint(next(self._trade_ids), s, p, now) for s, p in prices.items()]
         self._last_prints.update((p.symbol, p) for p in prints)
         self.market_data.publish(prints)
+
+
+def fills_first(events: list[SimEvent]) -> list[SimEvent]:
+    """The batch with each order's fills moved ahead of its ``new`` (reorder_events)."""
+    ordered = list(events)
+    for event in events:
+        if event.event not in ("fill", "partial_fill"):
+            continue
+        current = ordered.index(event)
+        first = next(
+            (i for i, e in enumerate(ordered) if e.event == "new" and e.order.id == event.order.id),
+            None,
+        )
+        if first is not None and first < current:
+            ordered.insert(first, ordered.pop(current))
+    return ordered

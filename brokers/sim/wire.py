@@ -6,7 +6,8 @@ Decimals are strings and times RFC 3339 UTC, as Alpaca writes them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -35,8 +36,8 @@ def _opt_decimal(value: Decimal | None) -> str | None:
     return decimal_text(value) if value is not None else None
 
 
-def order_json(order: SimOrder) -> JSON:
-    """An order as GET /v2/orders/{id} returns it."""
+def order_json(order: SimOrder, legs: Sequence[SimOrder] | None = None) -> JSON:
+    """An order as GET /v2/orders/{id} returns it; ``legs`` nested under a parent."""
     return {
         "id": order.id,
         "client_order_id": order.client_order_id,
@@ -48,9 +49,9 @@ def order_json(order: SimOrder) -> JSON:
         "expires_at": None,
         "canceled_at": _opt_time(order.canceled_at),
         "failed_at": None,
-        "replaced_at": None,
-        "replaced_by": None,
-        "replaces": None,
+        "replaced_at": _opt_time(order.replaced_at),
+        "replaced_by": order.replaced_by,
+        "replaces": order.replaces,
         "asset_id": order.asset_id,
         "symbol": order.symbol,
         "asset_class": "us_equity",
@@ -59,7 +60,8 @@ def order_json(order: SimOrder) -> JSON:
         "qty": None if order.notional is not None else decimal_text(order.qty),
         "filled_qty": decimal_text(order.filled_qty),
         "filled_avg_price": _opt_decimal(order.filled_avg_price),
-        "order_class": "simple",
+        # Alpaca reports an oco's and a bracket's legs with the class of their parent.
+        "order_class": order.order_class,
         "order_type": order.type.value,
         "type": order.type.value,
         "side": order.side.value,
@@ -69,7 +71,7 @@ def order_json(order: SimOrder) -> JSON:
         "stop_price": _opt_decimal(order.stop_price),
         "status": order.status,
         "extended_hours": order.extended_hours,
-        "legs": None,
+        "legs": [order_json(leg) for leg in legs] if legs else None,
         "trail_percent": None,
         "trail_price": None,
         "hwm": None,
@@ -181,6 +183,21 @@ def asset_json(asset: SimAsset) -> JSON:
         "min_trade_increment": decimal_text(asset.min_trade_increment),
         "price_increment": decimal_text(asset.price_increment),
     }
+
+
+def calendar_json(days: Sequence[date]) -> list[JSON]:
+    """Trading days as GET /v2/calendar lists them (regular session, New York times)."""
+    return [
+        {
+            "date": day.isoformat(),
+            "open": "09:30",
+            "close": "16:00",
+            "session_open": "0400",
+            "session_close": "2000",
+            "settlement_date": (day + timedelta(days=1)).isoformat(),
+        }
+        for day in days
+    ]
 
 
 def clock_json(now: datetime) -> JSON:

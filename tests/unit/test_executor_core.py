@@ -18,7 +18,7 @@ from actors.executor_core import (
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition
-from actors.records import FillRecorded, IntentRecorded, SignalRecorded
+from actors.records import FillRecorded, IntentRecorded, OrderStateRecorded, SignalRecorded
 from brokers.base import OrderEvent, OrderStatus, OrderType, Side
 from tests.builders import T0, update, venue_order
 
@@ -60,7 +60,12 @@ def test_buy_is_acked_after_approval_with_intent_then_sent() -> None:
     (journal,) = only(effects, Journal)
     assert journal.ack is not None
     assert journal.ack[1].status == "accepted"
-    assert [type(r) for r in journal.records] == [SignalRecorded, IntentRecorded]
+    assert [type(r) for r in journal.records] == [
+        SignalRecorded,
+        IntentRecorded,
+        OrderStateRecorded,
+    ]
+    assert journal.records[-1].state == "sending"  # type: ignore[union-attr]
     assert only(effects, Submit) == [Submit(ask.request)]
 
 
@@ -192,7 +197,7 @@ def test_order_the_venue_never_got_is_resent_with_the_same_id() -> None:
     due = ex.next_deadline()
     assert 0 < due < 1
     assert ex.on_timer(due / 2, T0) == []
-    assert ex.on_timer(due, T0) == [Submit(ask.request)]
+    assert only(ex.on_timer(due, T0), Submit) == [Submit(ask.request)]
 
 
 def test_duplicate_id_answer_triggers_lookup_not_rejection() -> None:
@@ -225,7 +230,7 @@ def test_rate_limited_submit_retries_after_the_venue_hint() -> None:
     )
     assert not only(effects, Lookup)
     assert ex.next_deadline() >= 13.0
-    assert ex.on_timer(ex.next_deadline(), T0) == [Submit(ask.request)]
+    assert only(ex.on_timer(ex.next_deadline(), T0), Submit) == [Submit(ask.request)]
 
 
 def test_close_cancels_working_orders_before_sizing() -> None:

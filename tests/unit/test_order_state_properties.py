@@ -38,3 +38,43 @@ def test_final_state_absorbs_non_fill_events(steps: list[tuple[OrderEvent, Order
     for event, status in steps:
         order.apply(update(order.request, event, status, "0"))
         assert order.state.value == "canceled"
+
+
+final_events = st.sampled_from(
+    [
+        (OrderEvent.FILL, OrderStatus.FILLED),
+        (OrderEvent.CANCELED, OrderStatus.CANCELED),
+        (OrderEvent.EXPIRED, OrderStatus.EXPIRED),
+        (OrderEvent.REJECTED, OrderStatus.REJECTED),
+    ]
+)
+
+
+@given(
+    qty=st.integers(min_value=1, max_value=50),
+    ending=final_events,
+    filled_at_end=st.integers(min_value=0, max_value=50),
+    steps=st.lists(st.tuples(venue_events, st.integers(min_value=0, max_value=60)), max_size=30),
+)
+def test_final_states_absorb_everything_but_a_late_fill(
+    qty: int,
+    ending: tuple[OrderEvent, OrderStatus],
+    filled_at_end: int,
+    steps: list[tuple[tuple[OrderEvent, OrderStatus], int]],
+) -> None:
+    """After any final state, no event moves the state; only a venue fill count above ours
+    (the documented late-fill edge) adds quantity, up to the order's size."""
+    order = TrackedOrder(request(qty=str(qty)))
+    event, status = ending
+    filled = qty if status is OrderStatus.FILLED else min(filled_at_end, qty - 1)
+    order.apply(update(order.request, event, status, str(filled), "10"))
+    final = order.state
+    assert final.is_final
+    for (event, status), venue_filled in steps:
+        before = order.filled_qty
+        applied = order.apply(update(order.request, event, status, str(venue_filled), "10"))
+        assert order.state is final
+        if applied.fills:
+            assert before < order.filled_qty == min(Decimal(venue_filled), order.request.qty)
+        else:
+            assert order.filled_qty == before

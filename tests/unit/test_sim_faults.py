@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -69,9 +72,48 @@ def test_drop_stream_is_immediate_and_clear_resets_everything() -> None:
         {"fault": "http_status", "status": 200},
         {"fault": "lose_response", "count": -1},
         {"fault": "delay_acks", "ms": "soon"},
+        {"fault": "stall_stream"},
+        {"fault": "stall_stream", "seconds": -1},
     ],
 )
 def test_unreadable_fault_requests_are_refused(spec: dict[str, object]) -> None:
     """Unknown faults and bad parameters raise FaultError."""
     with pytest.raises(FaultError):
         FaultPlan().configure(spec)
+
+
+def test_stream_faults_arm_and_clear() -> None:
+    """stall_stream is immediate with its seconds; reorder and miss-cancel arm until cleared."""
+    plan = FaultPlan()
+    assert plan.configure({"fault": "stall_stream", "seconds": 2.5}) is Immediate.STALL_STREAM
+    assert plan.stall_seconds == 2.5
+    plan.configure({"fault": "reorder_events"})
+    plan.configure({"fault": "miss_bracket_cancel"})
+    assert (plan.reorder_events, plan.miss_bracket_cancel) == (True, True)
+    plan.configure({"fault": "reorder_events", "on": False})
+    assert plan.reorder_events is False
+    plan.configure({"fault": "clear"})
+    assert plan.miss_bracket_cancel is False
+
+
+def test_every_documented_fault_example_is_accepted() -> None:
+    """Each curl example in the venue's README is a fault request the plan accepts."""
+    readme = Path(__file__).resolve().parents[2] / "brokers" / "sim" / "README.md"
+    examples = re.findall(r"-d '(\{.*?\})'", readme.read_text(encoding="utf-8"))
+    names = set()
+    for example in examples:
+        spec = json.loads(example)
+        FaultPlan().configure(spec)
+        names.add(spec["fault"])
+    assert names == {
+        "drop_stream",
+        "stall_stream",
+        "duplicate_events",
+        "reorder_events",
+        "lose_response",
+        "delay_acks",
+        "http_status",
+        "reject_next",
+        "miss_bracket_cancel",
+        "clear",
+    }

@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import msgspec
+
 from brokers.sim.marketdata import DataSession, PricePrint
 from brokers.sim.stream import TradeStreamSession
 
@@ -63,3 +65,18 @@ def test_data_session_failed_auth_closes() -> None:
         {"T": "error", "code": 402, "msg": "auth failed"}
     ]
     assert session.closing
+
+
+def test_msgpack_data_session_reads_and_writes_msgpack() -> None:
+    """A msgpack session reads binary msgpack requests and writes prices as floats with
+    timestamp extensions; a JSON session writes text with exact decimal digits."""
+    session = DataSession(only, msgpack=True)
+    auth = msgspec.msgpack.encode({"action": "auth", "key": "k", "secret": "s"})
+    assert session.receive(auth) == [{"T": "success", "msg": "authenticated"}]
+    session.receive(msgspec.msgpack.encode({"action": "subscribe", "trades": ["AAPL"]}))
+    frame = session.encode(session.prints([PricePrint(1, "AAPL", Decimal("101.25"), T0)]))
+    assert isinstance(frame, bytes)
+    (trade,) = msgspec.msgpack.decode(frame)
+    assert (trade["p"], trade["t"]) == (101.25, T0)
+    text = DataSession(only).encode([{"p": Decimal("101.25"), "t": T0}])
+    assert text == '[{"p":101.25,"t":"2026-01-05T15:00:00Z"}]'

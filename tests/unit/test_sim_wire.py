@@ -53,9 +53,9 @@ def test_order_body_reads_floats_and_strings_exactly() -> None:
         ),
         (
             b'{"symbol":"A","qty":"1","side":"buy","type":"market","time_in_force":"day",'
-            b'"order_class":"bracket"}',
+            b'"trail_price":"1.5"}',
             422,
-            "order_class bracket is not supported",
+            "trailing stop orders are not supported",
         ),
     ],
 )

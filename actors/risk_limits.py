@@ -1,0 +1,91 @@
+"""The trader's risk limits: the ``[risk]`` config section, with defaults a paper newcomer can
+trade the examples with. Every limit that can be switched off takes ``None`` (or 0 for the
+duplicate window); fractions are of the last price or of the account's equity.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+LatchMode = Literal["reducing", "halted"]
+
+
+class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Every pre-trade, exposure and loss limit RiskGuard enforces."""
+
+    # A market order is valued at the last price plus this allowance for slippage.
+    market_slippage: Decimal = Decimal("0.02")
+    # A price older than this (seconds) is never used for a decision.
+    max_price_age: float = 60.0
+    # The account is read from the venue at most this often (and after any venue refusal).
+    account_refresh_interval: float = 5.0
+    # An account snapshot older than this (seconds) is never used for a decision.
+    max_account_age: float = 60.0
+
+    # Pre-trade controls, per order.
+    max_order_qty: Decimal | None = Decimal(10_000)
+    max_order_notional: Decimal | None = Decimal(100_000)
+    # A limit or stop price further than this fraction from the last price is refused.
+    price_collar: Decimal | None = Decimal("0.10")
+    max_orders_per_second: int | None = 10
+    max_orders_per_minute: int | None = 120
+    max_open_orders: int | None = 100
+    # Same symbol, side and qty again within this many seconds is refused (0: off).
+    duplicate_window: float = 2.0
+
+    # Exposure: per symbol, and for the whole book as multiples of equity.
+    max_position_qty: Decimal | None = None
+    max_position_notional: Decimal | None = Decimal(250_000)
+    max_gross_exposure: Decimal | None = Decimal(2)
+    max_net_exposure: Decimal | None = Decimal(1)
+    # symbol -> sector, and sector -> the largest fraction of equity it may hold.
+    sectors: dict[str, str] = msgspec.field(default_factory=dict)
+    sector_caps: dict[str, Decimal] = msgspec.field(default_factory=dict)
+
+    # Daily loss: a loss of this fraction of the start-of-day equity latches the guard.
+    daily_loss_limit: Decimal | None = Decimal("0.05")
+    loss_latch: LatchMode = "reducing"
+    # The trading day starts at this wall-clock time in this zone.
+    session_boundary: str = "00:00"
+    session_timezone: str = "America/New_York"
+
+    def __post_init__(self) -> None:
+        # msgspec turns these ValueErrors into a config error naming the field.
+        for name in ("market_slippage", "max_order_qty", "max_order_notional", "price_collar"):
+            _require_non_negative(name, getattr(self, name))
+        for name in ("max_position_qty", "max_position_notional", "daily_loss_limit"):
+            _require_non_negative(name, getattr(self, name))
+        for name in ("max_gross_exposure", "max_net_exposure"):
+            _require_non_negative(name, getattr(self, name))
+        for sector, cap in self.sector_caps.items():
+            _require_non_negative(f"sector_caps.{sector}", cap)
+        if self.account_refresh_interval <= 0 or self.max_price_age <= 0:
+            raise ValueError("`account_refresh_interval` and `max_price_age` must be > 0")
+        if self.max_account_age < self.account_refresh_interval:
+            raise ValueError("`max_account_age` must be at least `account_refresh_interval`")
+        self.boundary_time()
+        self.zone()
+
+    def boundary_time(self) -> time:
+        try:
+            return time.fromisoformat(self.session_boundary)
+        except ValueError:
+            raise ValueError(
+                f"`session_boundary` must be HH:MM, got {self.session_boundary!r}"
+            ) from None
+
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.session_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown `session_timezone` {self.session_timezone!r}") from None
+
+
+def _require_non_negative(name: str, value: Decimal | None) -> None:
+    if value is not None and (not value.is_finite() or value < 0):
+        raise ValueError(f"`{name}` must be a finite number >= 0, got {value}")

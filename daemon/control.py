@@ -1,0 +1,225 @@
+"""The control API: JSON lines on the daemon's local socket, next to signal intake.
+
+A connection's first line decides what it is. ``{"kind":"control","command":…}`` asks one
+question and gets one ``{"kind":"reply",…}`` line back; anything else starts a signal stream
+(that line included) served exactly as stdin is. Only local (unix socket) connections may ask
+control questions: a TCP source is for signals alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import msgspec
+import trio
+
+from daemon.sources import MAX_LINE_BYTES, AckWriter, serve_ndjson
+
+if TYPE_CHECKING:
+    from daemon.metrics import Metrics
+    from daemon.supervisor import Daemon
+
+log = logging.getLogger("tradingd.control")
+
+Command = Literal["status", "positions", "orders", "audit", "halt", "resume", "metrics"]
+
+
+class ControlRequest(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    tag_field="kind",
+    tag="control",
+):
+    command: Command
+    symbol: str | None = None  # orders, audit: only this symbol's
+    since: datetime | None = None  # audit: venue calls at or after this (UTC) time
+    limit: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
+    flatten: bool = False  # halt: close every position too
+
+
+class ControlReply(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", tag="reply"):
+    command: str | None
+    ok: bool
+    data: Any = None
+    error: str | None = None
+
+
+class _Kind(msgspec.Struct):
+    kind: Any = None
+
+
+_request_decoder = msgspec.json.Decoder(ControlRequest)
+_kind_decoder = msgspec.json.Decoder(_Kind)
+_encoder = msgspec.json.Encoder()
+
+
+def is_control_line(line: bytes) -> bool:
+    """Whether a connection's first line asks a control question (cheap: the tag only)."""
+    try:
+        return bool(_kind_decoder.decode(line).kind == "control")
+    except msgspec.DecodeError:
+        return False
+
+
+def parse_request(line: bytes) -> ControlRequest | ControlReply:
+    """The request, or the error reply that says why it is not one."""
+    try:
+        request = _request_decoder.decode(line)
+    except msgspec.DecodeError as exc:
+        return ControlReply(command=None, ok=False, error=str(exc))
+    if request.since is not None and request.since.tzinfo is None:
+        return ControlReply(command=request.command, ok=False, error="`since` needs a UTC offset")
+    return request
+
+
+async def answer(
+    daemon: Daemon, request: ControlRequest, metrics: Metrics | None = None
+) -> ControlReply:
+    """Views of the running daemon as JSON-ready data, and the halt switch."""
+    data: Any
+    match request.command:
+        case "status":
+            data = await _status(daemon)
+        case "positions":
+            data = [
+                msgspec.to_builtins(row)
+                for row in (await daemon.journal.positions()).values()
+                if row.qty or row.realized_pnl
+            ]
+        case "orders":
+            rows = await daemon.journal.orders()
+            data = [
+                msgspec.to_builtins(r)
+                for r in rows[-request.limit :]
+                if request.symbol is None or r.symbol == request.symbol.upper()
+            ]
+        case "audit":
+            symbol = request.symbol.upper() if request.symbol else None
+            audit = await daemon.journal.audit(
+                symbol=symbol, since=request.since, limit=request.limit
+            )
+            data = [msgspec.to_builtins(row) for row in audit]
+        case "halt":
+            # The operator's kill switch: logged loudly, as every change of trading state is.
+            log.warning("control: halt requested (flatten=%s)", request.flatten)
+            await daemon.halt(flatten=request.flatten)
+            data = {"halted": daemon.risk.halted, "flatten": request.flatten}
+        case "resume":
+            log.warning("control: resume requested")
+            await daemon.resume()
+            data = {"halted": daemon.risk.halted}
+        case "metrics":
+            if metrics is None:
+                return ControlReply(command="metrics", ok=False, error="metrics are not collected")
+            data = metrics.render(_gauges(daemon))
+    return ControlReply(command=request.command, ok=True, data=data)
+
+
+async def _status(daemon: Daemon) -> dict[str, Any]:
+    stats = daemon.journal.stats
+    return {
+        "halted": daemon.risk.halted,
+        "stream_healthy": daemon.stream_healthy,
+        "positions": {s: str(q) for s, q in daemon.positions().items()},
+        "unresolved_orders": daemon.unresolved(),
+        "symbols": len(daemon.executors),
+        "buying_power": str(daemon.startup.account.buying_power),
+        "startup_drifts": len(daemon.startup.drifts),
+        "journal_transactions": stats.transactions,
+        "journal_records": stats.records,
+        "paper_venue": daemon.venue.alpaca_url if daemon.venue is not None else None,
+    }
+
+
+def _gauges(daemon: Daemon) -> dict[str, float]:
+    return {
+        "tradingd_stream_healthy": float(daemon.stream_healthy),
+        "tradingd_halted": float(daemon.risk.halted),
+        "tradingd_unresolved_orders": daemon.unresolved(),
+        "tradingd_startup_drifts": len(daemon.startup.drifts),
+        "tradingd_positions": len(daemon.positions()),
+        "tradingd_journal_transactions": daemon.journal.stats.transactions,
+    }
+
+
+class PrefixedStream(trio.abc.ReceiveStream):
+    """A receive stream that first gives back bytes already read from it."""
+
+    def __init__(self, prefix: bytes, stream: trio.abc.ReceiveStream) -> None:
+        self._prefix = prefix
+        self._stream = stream
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        if self._prefix:
+            size = len(self._prefix) if max_bytes is None else max_bytes
+            chunk, self._prefix = self._prefix[:size], self._prefix[size:]
+            return bytes(chunk)
+        return bytes(await self._stream.receive_some(max_bytes))
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+async def _read_first_line(stream: trio.abc.ReceiveStream) -> bytes:
+    """Bytes up to and including the first newline (or EOF, or the line limit)."""
+    data = b""
+    while b"\n" not in data and len(data) <= MAX_LINE_BYTES:
+        chunk = await stream.receive_some(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+async def serve_connection(
+    daemon: Daemon,
+    stream: trio.SocketStream,
+    *,
+    local: bool,
+    source: str,
+    metrics: Metrics | None = None,
+) -> None:
+    """One client: a control question, or a stream of signals acked line by line."""
+    async with stream:
+        try:
+            head = await _read_first_line(stream)
+            first = head.split(b"\n", 1)[0]
+            if is_control_line(first):
+                reply: ControlRequest | ControlReply
+                if not local:
+                    reply = ControlReply(
+                        command=None, ok=False, error="control only on the local socket"
+                    )
+                else:
+                    reply = parse_request(first)
+                if isinstance(reply, ControlRequest):
+                    reply = await answer(daemon, reply, metrics)
+                await stream.send_all(_encoder.encode(reply) + b"\n")
+                return
+            await serve_ndjson(
+                daemon.intake, PrefixedStream(head, stream), AckWriter(stream), source
+            )
+        except* (trio.BrokenResourceError, trio.ClosedResourceError) as group:
+            # The client went away (serve_ndjson's reader and writer raise it in a group).
+            # What it sent is journaled and traded as usual; only its acks are lost.
+            log.info("%s: client disconnected: %s", source, group.exceptions[0])
+
+
+async def serve_listener(
+    daemon: Daemon,
+    listener: trio.SocketListener,
+    *,
+    local: bool,
+    name: str,
+    metrics: Metrics | None = None,
+) -> None:
+    """Accept clients until cancelled, each in its own task (trio retries on EMFILE)."""
+
+    async def handle(stream: trio.SocketStream) -> None:
+        await serve_connection(daemon, stream, local=local, source=name, metrics=metrics)
+
+    await trio.serve_listeners(handle, [listener])

@@ -1,0 +1,135 @@
+"""The CLI's side of the control socket: ask one question, or pipe signals through.
+
+Answers print as aligned tables for people or, with ``--json``, as the reply's data for
+scripts. Rendering is pure (rows in, text out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import aclosing
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import trio
+
+from daemon.control import ControlReply, ControlRequest
+from daemon.sources import split_lines
+
+# The columns a person reads first; --json has every field.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "positions": ("symbol", "qty", "avg_entry_price", "realized_pnl", "updated_at"),
+    "orders": (
+        "updated_at",
+        "client_order_id",
+        "symbol",
+        "side",
+        "qty",
+        "state",
+        "filled_qty",
+        "avg_fill_price",
+        "reason",
+    ),
+    "audit": ("at", "method", "path", "symbol", "status", "latency_s", "error"),
+}
+
+_reply_decoder = msgspec.json.Decoder(ControlReply)
+
+
+class ControlUnavailable(Exception):
+    """The daemon's socket cannot be reached (not running, or another path)."""
+
+
+async def _connect(path: str) -> trio.SocketStream:
+    try:
+        return await trio.open_unix_socket(path)
+    except OSError as exc:
+        raise ControlUnavailable(
+            f"cannot reach tradingd at {path}: {exc.strerror or exc} (is it running?)"
+        ) from exc
+
+
+async def ask(path: str, request: ControlRequest) -> ControlReply:
+    """One question, one reply line."""
+    async with await _connect(path) as stream:
+        await stream.send_all(msgspec.json.encode(request) + b"\n")
+        async with aclosing(split_lines(stream, max_bytes=1 << 30)) as lines:
+            async for line in lines:
+                if isinstance(line, bytes):
+                    return _reply_decoder.decode(line)
+    raise ControlUnavailable(f"tradingd at {path} closed the connection without a reply")
+
+
+async def send_signals(
+    path: str, signals: trio.abc.ReceiveStream, acks: trio.abc.SendStream
+) -> None:
+    """Copy ``signals`` to the daemon until EOF while copying its ack lines to ``acks``."""
+    async with await _connect(path) as stream:
+
+        async def upload() -> None:
+            while chunk := await signals.receive_some(65536):
+                await stream.send_all(chunk)
+            # Half-close: the daemon sees EOF, writes the last acks, then closes its side.
+            await stream.send_eof()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(upload)
+            while chunk := await stream.receive_some(65536):
+                await acks.send_all(chunk)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, str) and len(value) > 19 and value[10:11] == "T":
+        try:
+            return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return value
+    return str(value)
+
+
+def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """Aligned columns under a header; numbers right-aligned, text left-aligned."""
+    if not rows:
+        return "(none)"
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    numeric = [all(_is_number(r[i]) for r in cells) for i in range(len(columns))]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line([c.upper() for c in columns]), *(line(r) for r in cells)])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return text == "-"
+    return True
+
+
+def render_status(status: dict[str, Any]) -> str:
+    """One ``key  value`` line per field."""
+    width = max((len(k) for k in status), default=0)
+    lines = []
+    for key, value in status.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
+        lines.append(f"{key.ljust(width)}  {value}")
+    return "\n".join(lines)
+
+
+def render_reply(reply: ControlReply) -> str:
+    if reply.command in ("status", "halt", "resume"):
+        return render_status(reply.data)
+    return render_table(reply.data, COLUMNS[reply.command or ""])

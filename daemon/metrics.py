@@ -1,0 +1,151 @@
+"""Metrics in the Prometheus text format, counted from the journal's record stream.
+
+Everything the daemon does that matters is a journal record, so the counters are derived
+from ``Journal.watch()`` rather than sprinkled through the actors: signals by outcome,
+order transitions, fills, risk denials, venue calls with a latency histogram, and the time
+from an order's intent to its final state. Gauges
+(orders by current state, stream health, halt, drift) are read when the page is rendered.
+``tradingd metrics`` prints the page (for node_exporter's textfile collector, or a scrape
+through a local proxy).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+
+import attrs
+import trio
+
+from actors.order_state import State
+from actors.records import (
+    FillRecorded,
+    IntentRecorded,
+    OrderStateRecorded,
+    RiskDenied,
+    SignalRecorded,
+    VenueCallRecorded,
+)
+from daemon.journal import Journal
+
+LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, math.inf)
+
+Labels = tuple[tuple[str, str], ...]
+
+
+@attrs.define
+class Histogram:
+    buckets: tuple[float, ...] = LATENCY_BUCKETS
+    counts: list[int] = attrs.field(factory=lambda: [0] * len(LATENCY_BUCKETS))
+    total: float = 0.0
+    count: int = 0
+
+    def observe(self, value: float) -> None:
+        for i, bound in enumerate(self.buckets):
+            if value <= bound:
+                self.counts[i] += 1
+        self.total += value
+        self.count += 1
+
+
+@attrs.define
+class Metrics:
+    """Pure counters: records in, a text page out. Memory is bounded by open orders."""
+
+    counters: Counter[tuple[str, Labels]] = attrs.field(factory=Counter)
+    venue_latency: Histogram = attrs.field(factory=Histogram)
+    order_latency: Histogram = attrs.field(factory=Histogram)  # intent -> final state
+    _open_orders: dict[str, str] = attrs.field(factory=dict)  # client_order_id -> state
+    _intent_at: dict[str, datetime] = attrs.field(factory=dict)
+
+    def observe(self, record: object) -> None:
+        match record:
+            case SignalRecorded(status=status):
+                self._count("tradingd_signals_total", status=status)
+            case IntentRecorded(request=request, at=at):
+                self._intent_at[request.client_order_id] = at
+            case OrderStateRecorded(client_order_id=cid, state=state, at=at):
+                self._count("tradingd_order_transitions_total", state=state)
+                if _is_final(state):
+                    self._open_orders.pop(cid, None)
+                    intent_at = self._intent_at.pop(cid, None)
+                    if intent_at is not None:
+                        self.order_latency.observe((at - intent_at).total_seconds())
+                else:
+                    self._open_orders[cid] = state
+            case FillRecorded():
+                self._count("tradingd_fills_total")
+            case RiskDenied(code=code):
+                self._count("tradingd_risk_denied_total", code=code)
+            case VenueCallRecorded(call=call):
+                status = "none" if call.status is None else f"{call.status // 100}xx"
+                self._count("tradingd_venue_calls_total", method=call.method, status=status)
+                if call.error is not None or call.status is None or call.status >= 500:
+                    self._count("tradingd_venue_call_errors_total", method=call.method)
+                self.venue_latency.observe(call.latency_s)
+
+    def _count(self, name: str, **labels: str) -> None:
+        self.counters[(name, tuple(sorted(labels.items())))] += 1
+
+    def open_orders_by_state(self) -> dict[str, int]:
+        return dict(Counter(self._open_orders.values()))
+
+    def render(self, gauges: Mapping[str, float]) -> str:
+        """The exposition text: counters, the histogram, then the given gauges."""
+        lines: list[str] = []
+        for name in sorted({n for n, _ in self.counters}):
+            lines.append(f"# TYPE {name} counter")
+            for (n, labels), value in sorted(self.counters.items()):
+                if n == name:
+                    lines.append(f"{name}{_labels(labels)} {value}")
+        lines.append("# TYPE tradingd_open_orders gauge")
+        for state, count in sorted(self.open_orders_by_state().items()):
+            lines.append(f'tradingd_open_orders{{state="{state}"}} {count}')
+        lines += _histogram("tradingd_venue_call_seconds", self.venue_latency)
+        lines += _histogram("tradingd_order_final_seconds", self.order_latency)
+        for gauge, level in sorted(gauges.items()):
+            lines.append(f"# TYPE {gauge} gauge")
+            lines.append(f"{gauge} {level:g}")
+        return "\n".join(lines) + "\n"
+
+
+def _histogram(name: str, histogram: Histogram) -> list[str]:
+    lines = [f"# TYPE {name} histogram"]
+    for bound, hits in zip(histogram.buckets, histogram.counts, strict=True):
+        le = "+Inf" if bound == math.inf else repr(bound)
+        lines.append(f'{name}_bucket{{le="{le}"}} {hits}')
+    lines.append(f"{name}_sum {histogram.total!r}")
+    lines.append(f"{name}_count {histogram.count}")
+    return lines
+
+
+def _is_final(state: str) -> bool:
+    try:
+        return State(state).is_final
+    except ValueError:
+        return False
+
+
+def _labels(labels: Labels) -> str:
+    if not labels:
+        return ""
+    escaped = (
+        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+        for k, v in labels
+    )
+    return "{" + ",".join(escaped) + "}"
+
+
+async def run_metrics(
+    journal: Journal,
+    metrics: Metrics,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Count every record the journal takes, until cancelled or the journal closes."""
+    with journal.watch() as records:
+        task_status.started()
+        async for record in records:
+            metrics.observe(record)

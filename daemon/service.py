@@ -1,0 +1,112 @@
+"""The long-running daemon's intake: every source, systemd's notifications, SIGHUP.
+
+``serve_until_stopped`` opens the sources (stdin, the unix socket and TCP, or systemd's
+sockets, and the webhook), tells systemd ``READY=1`` once they listen, pings the watchdog,
+reloads the webhook's tokens and symbol maps on SIGHUP, and returns when SIGTERM or SIGINT
+arrives, with intake stopped; the caller then lets in-flight orders settle.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Any
+
+import trio
+
+from brokers.errors import TradingError
+from daemon.config import Config, load_config
+from daemon.control import serve_listener
+from daemon.listeners import open_configured_listeners
+from daemon.metrics import Metrics, run_metrics
+from daemon.notify import Notifier, run_watchdog, watchdog_seconds
+from daemon.sources import AckWriter, serve_ndjson, stdin_stream
+from daemon.supervisor import Daemon
+from daemon.webhook import AlertEndpoint, load_tokens, serve_webhook
+from daemon.webhook_auth import WebhookToken
+
+log = logging.getLogger("tradingd")
+
+
+async def serve_until_stopped(
+    daemon: Daemon,
+    config: Config,
+    config_path: str | None,
+    tokens: tuple[WebhookToken, ...],
+    out: AckWriter,
+    notifier: Notifier,
+    signals: AsyncIterator[int],
+) -> None:
+    listeners = await open_configured_listeners(config.sources, config.control.socket, os.environ)
+    metrics = Metrics()
+    async with trio.open_nursery() as intake:
+        await intake.start(run_metrics, daemon.journal, metrics)
+        # EOF on stdin closes that source only; the daemon runs until told to stop.
+        if config.sources.stdin:
+            intake.start_soon(serve_ndjson, daemon.intake, stdin_stream(), out, "stdin")
+        for lst in listeners:
+            intake.start_soon(
+                partial(
+                    serve_listener,
+                    daemon,
+                    lst.listener,
+                    local=lst.local,
+                    name=lst.name,
+                    metrics=metrics,
+                )
+            )
+        names = ["stdin"] * config.sources.stdin + [lst.name for lst in listeners]
+        webhook = None
+        if config.webhook.bind is not None:
+            webhook = AlertEndpoint.create(daemon.intake, tokens, config.webhook)
+            names += await intake.start(serve_webhook, webhook, config.webhook.bind)
+        log.info("ready: reading signals from %s", ", ".join(names) or "nowhere")
+        # Only now: the startup gate has passed and every source listens.
+        notifier.notify("READY=1", f"STATUS=ready: signals from {', '.join(names)}")
+        interval = watchdog_seconds(os.environ, os.getpid())
+        if interval is not None:
+            intake.start_soon(
+                run_watchdog,
+                notifier,
+                interval,
+                partial(actor_backlogs, daemon),
+                daemon.journal.flush,
+            )
+        async for signum in signals:
+            if signum == signal.SIGHUP:
+                notifier.notify("RELOADING=1", "STATUS=reloading")
+                await _reload(config_path, webhook)
+                notifier.notify("READY=1", f"STATUS=ready: signals from {', '.join(names)}")
+                continue
+            log.info("%s: stopping intake, letting orders settle", signal.Signals(signum).name)
+            break
+        notifier.notify("STOPPING=1", "STATUS=stopping: letting orders settle")
+        intake.cancel_scope.cancel()
+
+
+async def _reload(config_path: str | None, webhook: AlertEndpoint | None) -> None:
+    """Re-read the config and the webhook's tokens; a bad file keeps the running ones."""
+    if config_path is None:
+        log.info("SIGHUP: no config file to reload")
+        return
+    try:
+        config = await trio.to_thread.run_sync(load_config, config_path)
+        if webhook is not None:
+            webhook.reload(await load_tokens(config.webhook, os.environ), config.webhook)
+    except TradingError as exc:
+        log.error("SIGHUP: reload refused, keeping the running settings: %s", exc)
+        return
+    log.info("SIGHUP: reloaded the webhook's tokens, limits and symbol maps")
+
+
+def actor_backlogs(daemon: Daemon) -> dict[str, int]:
+    """Work waiting in actor inboxes, for the watchdog's stall check."""
+    inboxes: dict[str, trio.MemorySendChannel[Any]] = {
+        "router": daemon.intake.router,
+        "risk": daemon.risk_inbox,
+        **daemon.inboxes,
+    }
+    return {name: inbox.statistics().current_buffer_used for name, inbox in inboxes.items()}

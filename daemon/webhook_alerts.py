@@ -1,0 +1,111 @@
+"""TradingView alert bodies onto signals: pure, no I/O, no clock (``now`` comes in).
+
+An alert's message is JSON the user writes in TradingView with placeholders, e.g.::
+
+    {"passphrase": "…", "ticker": "{{ticker}}", "action": "{{strategy.order.action}}",
+     "contracts": "{{strategy.order.contracts}}", "position_size": "{{strategy.position_size}}",
+     "market_position": "{{strategy.market_position}}", "time": "{{timenow}}"}
+
+With ``position_size`` (or ``market_position`` flat) the signal is a ``target``: the daemon
+trades the difference from the broker-confirmed position, so a repeated alert can never
+double a position. Otherwise ``action`` + ``contracts`` is a plain buy or sell.
+
+An alert without an ``id`` gets one derived from its content (``time`` included, or the
+minute it arrived in): a retried identical alert is the same signal and trades once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+Text = Annotated[str, msgspec.Meta(max_length=256)]
+
+
+class BadAlert(ValueError):
+    """The body is not an alert this endpoint understands (HTTP 400 with this reason)."""
+
+
+class TradingViewAlert(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    ticker: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    passphrase: Text | None = None
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    action: Text | None = None  # strategy.order.action: buy | sell
+    contracts: Decimal | None = None  # strategy.order.contracts
+    position_size: Decimal | None = None  # strategy.position_size (signed)
+    market_position: Literal["long", "short", "flat"] | None = None
+    strategy: Text | None = None  # a label recorded with the signal
+    time: Text | None = None  # {{timenow}}: makes the derived id exact
+    # Informational placeholders people commonly include; recorded nowhere, accepted.
+    exchange: Text | None = None
+    interval: Text | None = None
+    price: Text | None = None
+    comment: Text | None = None
+
+
+_decoder = msgspec.json.Decoder(TradingViewAlert)
+_encoder = msgspec.json.Encoder()
+
+
+def parse_alert(body: bytes) -> TradingViewAlert:
+    """Decode a JSON body (whatever its content type said); BadAlert says what is wrong."""
+    try:
+        return _decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise BadAlert(f"not a TradingView alert this endpoint accepts: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise BadAlert(f"malformed JSON: {exc}") from exc
+
+
+def derive_signal_id(alert: TradingViewAlert, token_name: str, now: datetime) -> str:
+    """Same alert content (same ``time``, or the same minute without one) → same id."""
+    when = alert.time if alert.time is not None else now.strftime("%Y-%m-%dT%H:%MZ")
+    content = [
+        token_name,
+        alert.ticker.upper(),
+        (alert.action or "").lower(),
+        str(alert.contracts),
+        str(alert.position_size),
+        alert.market_position,
+        alert.strategy,
+        when,
+    ]
+    return "tv-" + hashlib.sha256(_encoder.encode(content)).hexdigest()[:32]
+
+
+def alert_to_signal(
+    alert: TradingViewAlert,
+    token_name: str,
+    now: datetime,
+    resolve_symbol: Callable[[str], str] = lambda symbol: symbol,
+) -> bytes:
+    """The signal line the router parses (and validates) like any other source's."""
+    signal: dict[str, Any] = {
+        "id": alert.id or derive_signal_id(alert, token_name, now),
+        "symbol": resolve_symbol(alert.ticker.upper()),
+        "strategy": alert.strategy or token_name,
+    }
+    if alert.market_position == "flat":
+        signal.update(action="target", target_qty=Decimal(0))
+    elif alert.position_size is not None:
+        size = alert.position_size
+        if alert.market_position == "short":
+            size = -abs(size)
+        elif alert.market_position == "long":
+            size = abs(size)
+        signal.update(action="target", target_qty=size)
+    elif alert.action is not None and alert.contracts is not None:
+        action = alert.action.lower()
+        if action not in ("buy", "sell"):
+            raise BadAlert(f"`action` must be buy or sell, got {alert.action!r}")
+        signal.update(action=action, qty=alert.contracts)
+    else:
+        raise BadAlert(
+            "needs `position_size` (or `market_position` flat), or `action` and `contracts`"
+        )
+    return _encoder.encode(signal)

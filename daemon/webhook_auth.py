@@ -1,0 +1,112 @@
+"""Who may post alerts: per-token secrets, optional HMAC signatures, per-token rate limits.
+
+Pure: secrets and the time come in, decisions go out. Every secret comparison is constant
+time (``hmac.compare_digest``), and the token lookup compares against every token, so the
+time taken says nothing about how much of a token was right.
+
+The tokens file is JSON (a systemd credential, never the config file)::
+
+    [{"name": "tv-main", "token": "…", "passphrase": "…", "hmac_secret": null}]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+
+import attrs
+import msgspec
+
+from daemon.config import ConfigError
+
+TIMESTAMP_HEADER = "x-tradingd-timestamp"
+SIGNATURE_HEADER = "x-tradingd-signature"
+
+
+class WebhookToken(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    token: str
+    passphrase: str
+    hmac_secret: str | None = None  # set: requests must be signed (TradingView cannot sign)
+
+    def __repr__(self) -> str:  # secrets never reach a log line
+        return f"WebhookToken(name={self.name!r})"
+
+
+def parse_tokens(data: bytes, source: str) -> tuple[WebhookToken, ...]:
+    try:
+        tokens = msgspec.json.decode(data, type=tuple[WebhookToken, ...])
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"{source}: webhook tokens: {exc}") from exc
+    for t in tokens:
+        if len(t.token) < 16 or len(t.passphrase) < 8:
+            raise ConfigError(
+                f"{source}: webhook token {t.name!r}: token needs 16+ characters, "
+                "passphrase 8+ (they are all that stands between the internet and your account)"
+            )
+    if len({t.name for t in tokens}) != len(tokens):
+        raise ConfigError(f"{source}: webhook token names must be unique")
+    return tokens
+
+
+def find_token(tokens: Sequence[WebhookToken], presented: str) -> WebhookToken | None:
+    """The token named in the path, compared in constant time against every one."""
+    found = None
+    for candidate in tokens:
+        if hmac.compare_digest(candidate.token.encode(), presented.encode()):
+            found = candidate
+    return found
+
+
+def passphrase_matches(token: WebhookToken, presented: str | None) -> bool:
+    return hmac.compare_digest(token.passphrase.encode(), (presented or "").encode())
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """hex(HMAC-SHA256(secret, timestamp + "." + body)): what a signing sender computes."""
+    message = timestamp.encode() + b"." + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def check_signature(
+    token: WebhookToken,
+    timestamp: str | None,
+    presented: str | None,
+    body: bytes,
+    now: float,
+    tolerance: float,
+) -> str | None:
+    """None when acceptable, else why not. The timestamp bounds replays of a signed body."""
+    if token.hmac_secret is None:
+        return None
+    if timestamp is None or presented is None:
+        return "signature required"
+    try:
+        sent = float(timestamp)
+    except ValueError:
+        return "bad timestamp"
+    if abs(now - sent) > tolerance:
+        return "timestamp outside the tolerance"
+    expected = signature(token.hmac_secret, timestamp, body)
+    if not hmac.compare_digest(expected.encode(), presented.strip().lower().encode()):
+        return "bad signature"
+    return None
+
+
+@attrs.define
+class RateLimiter:
+    """A token bucket per webhook token: ``burst`` at once, ``per_minute`` sustained."""
+
+    per_minute: float
+    burst: float
+    _buckets: dict[str, tuple[float, float]] = attrs.field(factory=dict)
+
+    def allow(self, name: str, now: float) -> bool:
+        level, at = self._buckets.get(name, (self.burst, now))
+        level = min(self.burst, level + (now - at) * self.per_minute / 60)
+        if level < 1:
+            self._buckets[name] = (level, now)
+            return False
+        self._buckets[name] = (level - 1, now)
+        return True

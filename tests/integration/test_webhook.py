@@ -1,0 +1,185 @@
+"""``POST /webhook/{token}`` over real loopback HTTP, into a daemon on the paper venue."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from brokers.base import utc_now
+from brokers.sim.control import SimControl
+from daemon.config import WebhookConfig, load_config
+from daemon.credentials import load_credentials
+from daemon.supervisor import Daemon, open_daemon
+from daemon.webhook import AlertEndpoint, serve_webhook
+from daemon.webhook_auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookToken, signature
+
+TOKEN = WebhookToken(name="tv", token="t" * 24, passphrase="open sesame")
+SIGNED = WebhookToken(name="signed", token="s" * 24, passphrase="open sesame", hmac_secret="k" * 32)
+CONFIG = WebhookConfig(bind="127.0.0.1:0", burst=5, rate_per_minute=60)
+
+
+def alert(**fields: Any) -> dict[str, Any]:
+    return {"passphrase": TOKEN.passphrase, "ticker": "AAPL", **fields}
+
+
+@pytest.fixture
+async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
+    credentials = load_credentials("paper", {}, None)
+    journal = str(tmp_path / "journal.sqlite3")
+    async with open_daemon(load_config(None), credentials, journal_path=journal) as running:
+        with trio.fail_after(10):
+            await running.prices.wait_for("AAPL")
+        yield running
+
+
+@pytest.fixture
+async def client(daemon: Daemon, nursery: trio.Nursery) -> AsyncIterator[httpx.AsyncClient]:
+    endpoint = AlertEndpoint.create(daemon.intake, (TOKEN, SIGNED), CONFIG)
+    binds = await nursery.start(serve_webhook, endpoint, "127.0.0.1:0")
+    async with httpx.AsyncClient(base_url=binds[0], timeout=10) as http:
+        yield http
+
+
+async def post(client: httpx.AsyncClient, body: Any, token: WebhookToken = TOKEN) -> httpx.Response:
+    return await client.post(f"/webhook/{token.token}", json=body)
+
+
+async def test_wrong_token_is_401(client: httpx.AsyncClient) -> None:
+    """A token nobody configured is unauthorized, and the answer does not say more."""
+    response = await client.post("/webhook/not-a-token", json=alert(action="buy", contracts=1))
+    assert (response.status_code, response.json()) == (401, {"error": "unauthorized"})
+
+
+async def test_bad_passphrase_is_401(client: httpx.AsyncClient) -> None:
+    """The right token with the wrong passphrase in the body is unauthorized."""
+    response = await post(client, {**alert(action="buy", contracts=1), "passphrase": "guess"})
+    assert response.status_code == 401
+
+
+async def test_oversize_body_is_413(client: httpx.AsyncClient) -> None:
+    """A body over the limit is refused before it is parsed."""
+    response = await client.post(
+        f"/webhook/{TOKEN.token}", content=b"{" + b" " * CONFIG.max_body_bytes + b"}"
+    )
+    assert response.status_code == 413
+
+
+async def test_malformed_json_is_400_with_a_reason(client: httpx.AsyncClient) -> None:
+    """Broken JSON, and JSON that is no alert, each say what is wrong."""
+    broken = await client.post(f"/webhook/{TOKEN.token}", content=b'{"ticker": "AAPL",')
+    assert broken.status_code == 400
+    assert broken.json()["error"].startswith("malformed JSON")
+    typo = await post(client, alert(action="buy", quantity=1))
+    assert typo.status_code == 400
+    assert "quantity" in typo.json()["error"]
+    incomplete = await post(client, alert(action="buy"))
+    assert incomplete.status_code == 400
+    assert "contracts" in incomplete.json()["error"]
+
+
+async def test_replayed_alert_is_acked_duplicate_and_trades_once(
+    client: httpx.AsyncClient, daemon: Daemon
+) -> None:
+    """The same alert twice (no id in it) is one signal: accepted, then duplicate."""
+    body = alert(action="buy", contracts="2", time="2026-11-23T10:00:00Z")
+    first = await post(client, body)
+    second = await post(client, body)
+    assert (first.status_code, first.json()["status"]) == (200, "accepted")
+    assert (second.status_code, second.json()["status"]) == (200, "duplicate")
+    assert first.json()["id"] == second.json()["id"]
+    with trio.fail_after(10):
+        await daemon.activity.wait_idle()
+    assert daemon.positions() == {"AAPL": 2}
+
+
+async def test_text_plain_body_holding_json_is_accepted(
+    client: httpx.AsyncClient, daemon: Daemon
+) -> None:
+    """TradingView sends text/plain when the message is not a JSON template: parsed anyway."""
+    body = json.dumps(alert(position_size="3", market_position="long", id="tv-plain-1"))
+    response = await client.post(
+        f"/webhook/{TOKEN.token}", content=body, headers={"content-type": "text/plain"}
+    )
+    assert (response.status_code, response.json()["status"]) == (200, "accepted")
+    with trio.fail_after(10):
+        await daemon.activity.wait_idle()
+    assert daemon.positions() == {"AAPL": 3}
+
+
+async def test_untradable_symbol_is_422_with_the_routers_reason(
+    client: httpx.AsyncClient,
+) -> None:
+    """A continuous future resolves to its front month, which the paper venue does not list."""
+    response = await post(client, alert(ticker="MNQ1!", action="buy", contracts=1))
+    assert response.status_code == 422
+    assert re.search(r"'MNQ[HMUZ]\d'", response.json()["reason"])
+
+
+async def test_answer_within_3s_while_the_venue_is_slow(
+    client: httpx.AsyncClient, daemon: Daemon
+) -> None:
+    """Acked once journaled: a venue that takes 5 s to answer orders does not delay the ack."""
+    assert daemon.venue is not None
+    async with SimControl(daemon.venue) as control:
+        await control.fault("delay_acks", ms=5000)
+    with trio.fail_after(3):
+        first = await post(client, alert(action="buy", contracts=1, id="slow-1"))
+        second = await post(client, alert(action="sell", contracts=1, id="slow-2"))
+    assert [first.json()["status"], second.json()["status"]] == ["accepted", "accepted"]
+
+
+async def test_rate_limit_per_token_is_429(client: httpx.AsyncClient) -> None:
+    """Past the burst, a token's requests are refused until its bucket refills."""
+    codes = [(await post(client, alert(action="buy"))).status_code for _ in range(6)]
+    assert codes == [400] * 5 + [429]
+
+
+async def test_signed_token_needs_a_fresh_valid_signature(client: httpx.AsyncClient) -> None:
+    """A token with an HMAC secret: good signature 200, wrong or stale one 401."""
+    body = json.dumps(alert(action="buy", contracts=1, id="signed-1")).encode()
+    now = str(int(utc_now().timestamp()))
+
+    async def send(timestamp: str, sig: str) -> int:
+        headers = {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sig}
+        response = await client.post(f"/webhook/{SIGNED.token}", content=body, headers=headers)
+        return response.status_code
+
+    assert SIGNED.hmac_secret is not None
+    stale = str(int(now) - 600)
+    assert await send(now, "0" * 64) == 401
+    assert await send(stale, signature(SIGNED.hmac_secret, stale, body)) == 401
+    assert await send(now, signature(SIGNED.hmac_secret, now, body)) == 200
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.binary(max_size=300)
+    | st.dictionaries(
+        st.sampled_from(["ticker", "action", "contracts", "position_size", "id", "x"]),
+        st.none() | st.integers() | st.text(max_size=10) | st.floats(),
+    ).map(lambda d: json.dumps({**d, "passphrase": TOKEN.passphrase}).encode())
+)
+async def test_any_body_gets_an_ack_or_an_http_error(daemon: Daemon, body: bytes) -> None:
+    """Fuzzed bodies: never a 500 or a dropped connection, always an ack or a 4xx reason."""
+    # A server per example: an async fixture's client did not outlive the first example.
+    config = WebhookConfig(bind="127.0.0.1:0", burst=1000, rate_per_minute=6000)
+    endpoint = AlertEndpoint.create(daemon.intake, (TOKEN,), config)
+    async with trio.open_nursery() as server:
+        binds = await server.start(serve_webhook, endpoint, "127.0.0.1:0")
+        async with httpx.AsyncClient(base_url=binds[0], timeout=10) as http:
+            response = await http.post(f"/webhook/{TOKEN.token}", content=body)
+        server.cancel_scope.cancel()
+    assert response.status_code in (200, 400, 422), response.text
+    payload = response.json()
+    assert payload.get("kind") == "ack" or payload["error"]
