@@ -30,6 +30,10 @@ log = logging.getLogger("tradingd.monitor")
 # How many recent update keys to remember for de-duplication; the state machines downstream
 # are idempotent too, so this only saves work.
 DEDUPE_WINDOW = 4096
+# A token bucket refilled by float arithmetic lands a hair under 1 at the very moment it
+# promised one: counting that as whole keeps the loop from waking, finding no token, and
+# asking to be woken at that same moment again (a spin that a frozen test clock never ends).
+WHOLE_TOKEN = 1 - 1e-9
 # Routes of final orders are kept this long (in orders) for the late-fill edge: a venue may
 # report a fill after the cancel that closed the order.
 FINAL_ROUTES_KEPT = 10_000
@@ -132,7 +136,7 @@ class OrderMonitorCore:
         )
         chosen = []
         for _, cid in due:
-            if self._tokens < 1:
+            if self._tokens < WHOLE_TOKEN:
                 break
             self._tokens -= 1
             chosen.append(cid)
@@ -145,7 +149,7 @@ class OrderMonitorCore:
         if not pending:
             return float("inf")
         earliest = min(pending)
-        if self._tokens >= 1:
+        if self._tokens >= WHOLE_TOKEN:
             return earliest
         # Out of tokens: wake when one is back.
         refill_at = self._tokens_at + (1 - self._tokens) / self.timers.lookups_per_second

@@ -34,7 +34,8 @@ import trio.testing
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actors.records import VenueCallRecorded  # noqa: E402
+from actors.records import RiskDenied, VenueCallRecorded  # noqa: E402
+from actors.risk_limits import RiskLimits  # noqa: E402
 from daemon.config import BrokerConfig, Config  # noqa: E402
 from daemon.credentials import load_credentials  # noqa: E402
 from daemon.logs import configure_logging  # noqa: E402
@@ -91,13 +92,16 @@ async def daemon_signal(
     start = time.perf_counter()
     await daemon.intake.send(line, "bench", reply)  # type: ignore[arg-type]
     async for record in watch:
+        if isinstance(record, RiskDenied):
+            raise RuntimeError(f"the daemon denied the benchmark's order: {record.code}")
         if isinstance(record, VenueCallRecorded) and record.call.method == "POST":
             elapsed = time.perf_counter() - start
             break
     else:
         raise RuntimeError("journal watch ended")
     ack = await answer.receive()
-    assert getattr(ack, "status", None) == "accepted", ack
+    if getattr(ack, "status", None) != "accepted":
+        raise RuntimeError(f"the daemon did not accept the benchmark's signal: {ack}")
     await daemon.activity.wait_idle()  # the fill is in: the next signal is not queued
     return elapsed
 
@@ -110,7 +114,13 @@ async def main(orders: int) -> None:
                 base_url=ready["alpaca_url"],
                 stream_url=ready["stream_url"],
                 data_url=ready["data_url"],
-            )
+            ),
+            # The benchmark's own flow (hundreds of 1-share orders, buys and sells
+            # alternating) is what the order-rate and duplicate-order controls exist to stop:
+            # they are off here. Every other check runs as configured by default.
+            risk=RiskLimits(
+                duplicate_window=0.0, max_orders_per_second=None, max_orders_per_minute=None
+            ),
         )
         credentials = load_credentials("paper", {}, None)
         journal = str(Path(scratch) / "journal.sqlite3")

@@ -71,3 +71,20 @@ def test_lookups_are_rate_bounded() -> None:
     assert len(first) == 10
     assert core.due_lookups(1.0) == []
     assert len(core.due_lookups(1.5)) == 5
+
+
+def test_every_deadline_given_yields_a_lookup() -> None:
+    """Woken at the deadline it asked for, the core always has a lookup to make: it never
+    asks to be woken again at the same moment with nothing done (a spin)."""
+    core = watched(*(f"o{i}" for i in range(30)), now=0.0, first_answer=0.1)
+    now = core.next_deadline()
+    looked_up = 0
+    while now != float("inf"):
+        chosen = core.due_lookups(now)
+        assert chosen, now
+        looked_up += len(chosen)
+        for cid in chosen:
+            core.route(update(request(cid), OrderEvent.FILL, OrderStatus.FILLED, venue_id=cid), now)
+            core.lookup_done(cid)
+        now = core.next_deadline()
+    assert looked_up == 30
