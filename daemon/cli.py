@@ -11,6 +11,7 @@ tradingd send                          signals from stdin to the running daemon,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -32,7 +33,7 @@ from daemon.listeners import client_socket_path
 from daemon.logs import configure_logging
 from daemon.notify import Notifier
 from daemon.service import serve_until_stopped
-from daemon.sources import AckWriter, serve_ndjson, stdin_stream, stdout_stream
+from daemon.sources import AckWriter, serve_stdin, stdin_stream, stdout_stream
 from daemon.summary import build_summary
 from daemon.supervisor import open_daemon
 from daemon.webhook import load_tokens
@@ -211,13 +212,15 @@ async def _run(
                 log.info("embedded paper venue at %s", daemon.venue.alpaca_url)
             if once:
                 log.info("ready: reading signals from stdin")
-                await serve_ndjson(daemon.intake, stdin_stream(), out, "stdin")
+                output_open = await serve_stdin(daemon.intake, out)
                 with trio.move_on_after(settle_timeout):
                     await daemon.activity.wait_idle()
                 summary = await build_summary(daemon)
-                await out.write(summary)
+                if output_open:
+                    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                        await out.write(summary)
                 daemon.stop()
-                return 0 if summary.unresolved == 0 else 1
+                return 0 if summary.unresolved == 0 and output_open else 1
             await serve_until_stopped(daemon, config, config_path, tokens, out, notifier, signals)
             with trio.move_on_after(settle_timeout):
                 await daemon.activity.wait_idle()

@@ -23,7 +23,7 @@ from daemon.control import serve_listener
 from daemon.listeners import open_configured_listeners
 from daemon.metrics import Metrics, run_metrics
 from daemon.notify import Notifier, run_watchdog, watchdog_seconds
-from daemon.sources import AckWriter, serve_ndjson, stdin_stream
+from daemon.sources import AckWriter, serve_stdin
 from daemon.supervisor import Daemon
 from daemon.webhook import AlertEndpoint, load_tokens, serve_webhook
 from daemon.webhook_auth import WebhookToken
@@ -46,7 +46,7 @@ async def serve_until_stopped(
         await intake.start(run_metrics, daemon.journal, metrics)
         # EOF on stdin closes that source only; the daemon runs until told to stop.
         if config.sources.stdin:
-            intake.start_soon(serve_ndjson, daemon.intake, stdin_stream(), out, "stdin")
+            intake.start_soon(serve_stdin, daemon.intake, out)
         for lst in listeners:
             intake.start_soon(
                 partial(

@@ -7,6 +7,7 @@ can pair acks with lines by position as well as by id.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
@@ -16,6 +17,8 @@ import trio
 
 from actors.messages import Ack
 from actors.signal_router import Intake
+
+log = logging.getLogger("tradingd.sources")
 
 # The inbound limit of DESIGN.md: a longer line is rejected, never buffered without bound.
 MAX_LINE_BYTES = 16 * 1024
@@ -104,6 +107,21 @@ async def serve_ndjson(
     async with trio.open_nursery() as nursery:
         nursery.start_soon(read)
         nursery.start_soon(write)
+
+
+async def serve_stdin(intake: Intake, out: AckWriter) -> bool:
+    """The stdin source until EOF; False if whoever read its acks went away first.
+
+    A closed stdout (the reader of a pipe exited) closes this source only: what was read
+    is journaled and traded as usual, and the daemon runs on.
+    """
+    gone = False
+    try:
+        await serve_ndjson(intake, stdin_stream(), out, "stdin")
+    except* (trio.BrokenResourceError, trio.ClosedResourceError) as group:
+        log.warning("stdin source closed: its output is gone (%s)", group.exceptions[0])
+        gone = True
+    return not gone
 
 
 def stdin_stream() -> trio.lowlevel.FdStream:

@@ -80,3 +80,33 @@ async def test_sim_prints_its_ready_line_and_serves_alpaca() -> None:
             await proc.wait()
         if proc.stdout is not None:
             await proc.stdout.aclose()
+
+
+async def test_run_once_whose_reader_leaves_exits_cleanly() -> None:
+    """A closed stdout (`| head -1`) closes the stdin source: exit 1, no traceback."""
+    signals = (ROOT / "examples" / "signals.ndjson").read_bytes()
+    proc = await trio.lowlevel.open_process(
+        [*TRADINGD, "run", "--once"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    with trio.fail_after(60):
+        await proc.stdin.send_all(signals.splitlines(keepends=True)[0])
+        first = await read_line(proc.stdout)
+        await proc.stdout.aclose()  # the reader leaves after one line
+        await proc.stdin.send_all(signals)
+        await proc.stdin.aclose()
+        errors = b""
+        while chunk := await proc.stderr.receive_some():
+            errors += chunk
+        code = await proc.wait()
+    await proc.stderr.aclose()
+    assert msgspec.json.decode(first)["status"] == "accepted"
+    assert code == 1
+    assert b"Traceback" not in errors
+    assert b"its output is gone" in errors
