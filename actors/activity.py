@@ -10,12 +10,17 @@ import trio
 class Activity:
     _busy: set[str] = attrs.field(factory=set)
     _idle: trio.Event = attrs.field(factory=trio.Event)
+    _changed: trio.Event = attrs.field(factory=trio.Event)
 
     def __attrs_post_init__(self) -> None:
         self._idle.set()
 
     def report(self, symbol: str, *, idle: bool) -> None:
         """Each executor reports after every step; only it reports for its symbol."""
+        if idle == (symbol not in self._busy):
+            return
+        self._changed.set()
+        self._changed = trio.Event()
         if idle:
             self._busy.discard(symbol)
             if not self._busy:
@@ -32,3 +37,8 @@ class Activity:
     async def wait_idle(self) -> None:
         while self._busy:
             await self._idle.wait()
+
+    async def wait_symbols_idle(self, symbols: frozenset[str]) -> None:
+        """Return once none of ``symbols`` has work left (unlisted symbols may stay busy)."""
+        while self._busy & symbols:
+            await self._changed.wait()

@@ -1,6 +1,6 @@
 """Rebalance planning: weights become per-symbol target quantities that trade only deltas.
 
-Pure. The router turns a ``rebalance`` signal into one ``target`` per symbol from this plan:
+The planning is pure. The router turns a ``rebalance`` signal into one ``target`` per symbol from this plan:
 sells first (they free the buying power the buys need), legs too small to trade skipped
 and reported, never a liquidate-and-rebuy round trip (incident report 003: a rebalance
 that sold everything and bought it back paid the spread twice on the whole book).
@@ -8,10 +8,21 @@ that sold everything and bought it back paid the spread twice on the whole book)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import ROUND_DOWN, Decimal
 
 import attrs
+import msgspec
+import trio
+
+from actors.messages import Ack, Signal
+from actors.records import JournalSink
+from actors.signal_router import Inbound, Intake, record_then_ack
+from brokers.base import utc_now
+
+log = logging.getLogger("tradingd.rebalance")
 
 ZERO = Decimal(0)
 
@@ -84,3 +95,74 @@ def plan_rebalance(
             continue
         (sells if leg.delta < 0 else buys).append(leg)
     return RebalancePlan(tuple(sells), tuple(buys), tuple(skipped))
+
+
+@attrs.frozen
+class RebalanceBook:
+    """What a rebalance reads, each from its owner; wired by the supervisor."""
+
+    equity: Callable[[], Decimal | None]  # RiskGuard's last account read
+    price: Callable[[str], Decimal | None]  # the PriceBook, fresh prices only
+    positions: Callable[[], dict[str, Decimal]]  # the executors' confirmed positions
+    increments: Callable[[], dict[str, Decimal]]  # the venue's trade increments
+    wait_settled: Callable[[frozenset[str]], Awaitable[None]]  # those executors idle
+    intake: Intake
+    journal: JournalSink
+    settle_timeout: float = 60.0
+
+
+def leg_signal_id(rebalance_id: str, symbol: str) -> str:
+    """Each leg is a signal of its own, with an id derived from the rebalance's."""
+    leg = f"{rebalance_id}:{symbol}"
+    if len(leg) <= 128:
+        return leg
+    return f"rebalance-{hashlib.sha256(leg.encode()).hexdigest()[:40]}:{symbol}"[:128]
+
+
+async def run_rebalance(book: RebalanceBook, signal: Signal, msg: Inbound) -> None:
+    """Plan, ack, then send the sells, wait for them to settle, and send the buys."""
+    assert signal.targets is not None
+    wall = utc_now()
+    equity = book.equity()
+    if equity is None or equity <= 0:
+        ack = Ack(id=signal.id, status="rejected", reason="rebalance: no account equity yet")
+        await record_then_ack(book.journal, msg, ack, wall)
+        return
+    weights = {s.upper(): w for s, w in signal.targets.items()}
+    positions = book.positions()
+    symbols = weights.keys() | positions.keys()
+    prices = {s: p for s in symbols if (p := book.price(s)) is not None}
+    plan = plan_rebalance(weights, equity, prices, positions, increments=book.increments())
+    ack = Ack(id=signal.id, status="accepted", reason=_describe(plan))
+    await record_then_ack(book.journal, msg, ack, wall)
+    await _send_legs(book, signal, plan.sells)
+    with trio.move_on_after(book.settle_timeout) as waited:
+        await book.wait_settled(frozenset(leg.symbol for leg in plan.sells))
+    if waited.cancelled_caught:
+        log.warning("rebalance %s: sells not settled in time; buys go out anyway", signal.id)
+    await _send_legs(book, signal, plan.buys)
+
+
+async def _send_legs(book: RebalanceBook, signal: Signal, legs: tuple[Leg, ...]) -> None:
+    for leg in legs:
+        line = msgspec.json.encode(
+            {
+                "id": leg_signal_id(signal.id, leg.symbol),
+                "symbol": leg.symbol,
+                "action": "target",
+                "target_qty": str(leg.target),
+                "strategy": signal.strategy,
+            }
+        )
+        ack = await book.intake.submit(line, f"rebalance {signal.id}")
+        if ack.status != "accepted":
+            log.warning(
+                "rebalance %s leg %s: %s (%s)", signal.id, leg.symbol, ack.status, ack.reason
+            )
+
+
+def _describe(plan: RebalancePlan) -> str:
+    parts = [f"rebalance: {len(plan.sells)} sells then {len(plan.buys)} buys"]
+    if plan.skipped:
+        parts.append("skipped " + ", ".join(f"{s.symbol} ({s.reason})" for s in plan.skipped))
+    return "; ".join(parts)

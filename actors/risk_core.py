@@ -131,6 +131,11 @@ class RiskGuardCore:
         return self._buying_power
 
     @property
+    def equity(self) -> Decimal | None:
+        """The account's equity as last read from the venue (None before the first read)."""
+        return self._equity
+
+    @property
     def halted(self) -> bool:
         return self._halted
 

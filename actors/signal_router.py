@@ -44,7 +44,12 @@ class ToExecutor:
     symbol: str
 
 
-Route = Reject | Duplicate | ToExecutor
+@attrs.frozen
+class ToRebalance:
+    """A rebalance: planned from the book, then sent back in as one target per symbol."""
+
+
+Route = Reject | Duplicate | ToExecutor | ToRebalance
 
 
 @attrs.define
@@ -62,17 +67,27 @@ class SignalRouterCore:
         if signal.id in self._seen:
             return Duplicate(f"signal id {signal.id!r} was already received")
         if signal.action is Action.REBALANCE:
-            return Reject("`rebalance` is not supported yet")
+            assert signal.targets is not None  # the Signal validates this
+            unknown = sorted(s for s in signal.targets if not self._tradable(s.upper()))
+            if unknown:
+                return Reject(f"unknown or untradable symbols {unknown}")
+            self._seen.add(signal.id)
+            return ToRebalance()
         assert signal.symbol is not None  # the Signal validates this
         symbol = signal.symbol.upper()
-        if self.tradable is not None and symbol not in self.tradable:
+        if not self._tradable(symbol):
             return Reject(f"unknown or untradable symbol {signal.symbol!r}")
         # Seen from here on, whatever the executor decides: an id is never traded twice.
         self._seen.add(signal.id)
         return ToExecutor(symbol)
 
+    def _tradable(self, symbol: str) -> bool:
+        return self.tradable is None or symbol in self.tradable
+
 
 SpawnExecutor = Callable[[str], Awaitable[trio.MemorySendChannel[Any]]]
+# Runs one rebalance to its end: plans it, acks it, sends its legs back through the intake.
+RunRebalance = Callable[[Signal, Inbound], Awaitable[None]]
 
 
 @attrs.frozen
@@ -99,6 +114,7 @@ async def run_signal_router(
     journal: JournalSink,
     spawn_executor: SpawnExecutor,
     initial_symbols: Iterable[str] = (),
+    run_rebalance: RunRebalance | None = None,
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -115,15 +131,21 @@ async def run_signal_router(
                     signal = parse_signal(msg.line)
                 except BadSignal as exc:
                     ack = Ack(id=exc.signal_id, status="rejected", reason=str(exc))
-                    acks.start_soon(_record_then_ack, journal, msg, ack, wall)
+                    acks.start_soon(record_then_ack, journal, msg, ack, wall)
                     continue
                 match core.route(signal):
                     case Reject(reason=reason):
                         ack = Ack(id=signal.id, status="rejected", reason=reason)
-                        acks.start_soon(_record_then_ack, journal, msg, ack, wall)
+                        acks.start_soon(record_then_ack, journal, msg, ack, wall)
                     case Duplicate(reason=reason):
                         ack = Ack(id=signal.id, status="duplicate", reason=reason)
-                        acks.start_soon(_record_then_ack, journal, msg, ack, wall)
+                        acks.start_soon(record_then_ack, journal, msg, ack, wall)
+                    case ToRebalance() if run_rebalance is not None:
+                        # Off the loop: it waits for its sells before sending its buys.
+                        acks.start_soon(run_rebalance, signal, msg)
+                    case ToRebalance():
+                        ack = Ack(id=signal.id, status="rejected", reason="rebalance unavailable")
+                        acks.start_soon(record_then_ack, journal, msg, ack, wall)
                     case ToExecutor(symbol=symbol):
                         executor = executors.get(symbol)
                         if executor is None:
@@ -133,7 +155,7 @@ async def run_signal_router(
                         )
 
 
-async def _record_then_ack(journal: JournalSink, msg: Inbound, ack: Ack, wall: datetime) -> None:
+async def record_then_ack(journal: JournalSink, msg: Inbound, ack: Ack, wall: datetime) -> None:
     record = SignalRecorded(
         at=wall,
         signal_id=ack.id,

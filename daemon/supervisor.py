@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import attrs
@@ -33,6 +34,7 @@ from actors.order_monitor import (
 )
 from actors.position import ConfirmedPosition
 from actors.prices import PriceBook
+from actors.rebalance import RebalanceBook, run_rebalance
 from actors.reconciler import PendingIntent, StartupState, load_startup_state, run_reconciler
 from actors.records import VenueCallRecorded
 from actors.risk_core import RiskGuardCore
@@ -41,7 +43,7 @@ from actors.risk_limits import RiskLimits
 from actors.signal_router import Inbound, Intake, SignalRouterCore, run_signal_router
 from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
-from brokers.base import OrderUpdate, VenueCall, utc_now
+from brokers.base import Asset, OrderUpdate, VenueCall, utc_now
 from brokers.errors import BrokerError
 from brokers.sim import SimConfig, SimEndpoints, serve_sim
 from daemon.config import Config, MonitorConfig
@@ -236,8 +238,23 @@ async def _start_actors(
 
     router = SignalRouterCore(tradable=startup.tradable)
     router.remember(await journal.accepted_signal_ids())
+    rebalance_book = RebalanceBook(
+        equity=lambda: risk.equity,
+        price=lambda symbol: prices.last(symbol, trio.current_time(), risk_limits.max_price_age),
+        positions=lambda: {symbol: e.position.qty for symbol, e in executors.items()},
+        increments=lambda: _trade_increments(assets),
+        wait_settled=activity.wait_symbols_idle,
+        intake=Intake(router_send),
+        journal=journal,
+    )
     await root.start(
-        run_signal_router, router, router_recv, journal, spawn_executor, startup.symbols_with_state()
+        run_signal_router,
+        router,
+        router_recv,
+        journal,
+        spawn_executor,
+        startup.symbols_with_state(),
+        partial(run_rebalance, rebalance_book),
     )
     return Daemon(
         intake=Intake(router_send),
@@ -254,6 +271,16 @@ async def _start_actors(
         scope=root.cancel_scope,
         inboxes=inboxes,
     )
+
+
+def _trade_increments(assets: dict[str, Asset]) -> dict[str, Decimal]:
+    """Whole shares unless the venue trades the asset in fractions."""
+    return {
+        symbol: asset.min_trade_increment
+        if asset.fractionable and asset.min_trade_increment
+        else Decimal(1)
+        for symbol, asset in assets.items()
+    }
 
 
 async def _hold_nursery(*, task_status: trio.TaskStatus[trio.Nursery]) -> None:

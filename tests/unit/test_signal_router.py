@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from actors.messages import parse_signal
-from actors.signal_router import Duplicate, Reject, SignalRouterCore, ToExecutor
+from actors.signal_router import Duplicate, Reject, SignalRouterCore, ToExecutor, ToRebalance
 
 
 def test_same_id_twice_is_a_duplicate() -> None:
@@ -30,3 +30,15 @@ def test_unknown_symbol_is_rejected_and_not_remembered() -> None:
     assert core.route(
         parse_signal(b'{"id":"s","symbol":"AAPL","action":"buy","qty":1}')
     ) == ToExecutor("AAPL")
+
+
+def test_rebalance_is_routed_whole_and_checked_for_untradable_targets() -> None:
+    """A rebalance goes to the rebalance runner; one naming an untradable symbol is rejected."""
+    core = SignalRouterCore(tradable=frozenset({"AAPL", "MSFT"}))
+    good = parse_signal(b'{"id":"r1","action":"rebalance","targets":{"aapl":0.5,"MSFT":0.5}}')
+    bad = parse_signal(b'{"id":"r2","action":"rebalance","targets":{"AAPL":0.5,"NOPE":0.1}}')
+    assert core.route(good) == ToRebalance()
+    assert isinstance(core.route(good), Duplicate)
+    rejected = core.route(bad)
+    assert isinstance(rejected, Reject)
+    assert "NOPE" in rejected.reason
