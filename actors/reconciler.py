@@ -96,9 +96,13 @@ class StartupState:
     # after a restart move the position and a close still cancels them first.
     open_orders: dict[str, tuple[VenueOrder, ...]]
     account: Account
-    tradable: frozenset[str]
+    assets: dict[str, Asset]  # every active asset the venue lists, tradable or not
     drifts: tuple[Drift, ...]
     intents: IntentOutcome = IntentOutcome()
+
+    @property
+    def tradable(self) -> frozenset[str]:
+        return frozenset(s for s, a in self.assets.items() if a.tradable)
 
     def symbols_with_state(self) -> list[str]:
         resend = {r.symbol for r in self.intents.resend}
@@ -154,7 +158,7 @@ async def load_startup_state(
         positions=venue,
         open_orders={s: tuple(o) for s, o in open_orders.items()},
         account=account,
-        tradable=frozenset(a.symbol for a in assets if a.tradable),
+        assets={a.symbol: a for a in assets},
         drifts=tuple(drifts),
     )
 

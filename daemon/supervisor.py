@@ -186,7 +186,7 @@ async def _start_actors(
     reconciler_send, reconciler_recv = trio.open_memory_channel[OrderUpdate](ACTOR_INBOX)
     router_send, router_recv = trio.open_memory_channel[Inbound](ACTOR_INBOX)
 
-    assets = {asset.symbol: asset for asset in await broker.list_assets()}
+    assets = startup.assets
     risk = RiskGuardCore(risk_limits, prices, assets)
     risk.set_account(startup.account, trio.current_time(), utc_now())
     risk.load_positions({symbol: p.qty for symbol, p in startup.positions.items()})
