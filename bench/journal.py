@@ -22,6 +22,8 @@ import trio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness import percentile  # noqa: E402
+
 from actors.records import SignalRecorded  # noqa: E402
 from brokers.base import utc_now  # noqa: E402
 from daemon.journal import Journal, open_journal  # noqa: E402
@@ -32,11 +34,6 @@ def record(n: int) -> SignalRecorded:
     return SignalRecorded(
         at=utc_now(), signal_id=f"bench-{n}", source="bench", raw=raw, status="accepted"
     )
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def one_at_a_time(journal: Journal, count: int) -> list[float]:

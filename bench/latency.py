@@ -18,12 +18,9 @@ Prints a table of p50/p99 and ends with ``p50 ratio: X.XX`` (daemon / bare).
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -34,6 +31,8 @@ import trio.testing
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness import percentile, venue_process  # noqa: E402
+
 from actors.records import RiskDenied, VenueCallRecorded  # noqa: E402
 from actors.risk_limits import RiskLimits  # noqa: E402
 from daemon.config import BrokerConfig, Config  # noqa: E402
@@ -42,30 +41,6 @@ from daemon.logs import configure_logging  # noqa: E402
 from daemon.supervisor import Daemon, open_daemon  # noqa: E402
 
 HEADERS = {"APCA-API-KEY-ID": "paper", "APCA-API-SECRET-KEY": "paper"}
-
-
-@contextmanager
-def venue_process() -> Iterator[dict[str, str]]:
-    """``tradingd sim --port 0`` in its own process; yields its ready line."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon.cli", "sim", "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert proc.stdout is not None
-        ready: dict[str, str] = msgspec.json.decode(proc.stdout.readline())
-        yield ready
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))
-    return ordered[index]
 
 
 async def bare_post(client: httpx.AsyncClient, n: int, side: str) -> float:
@@ -111,9 +86,9 @@ async def main(orders: int) -> None:
         config = Config(
             broker=BrokerConfig(
                 kind="paper",
-                base_url=ready["alpaca_url"],
-                stream_url=ready["stream_url"],
-                data_url=ready["data_url"],
+                base_url=ready.alpaca_url,
+                stream_url=ready.stream_url,
+                data_url=ready.data_url,
             ),
             # The benchmark's own flow (hundreds of 1-share orders, buys and sells
             # alternating) is what the order-rate and duplicate-order controls exist to stop:
@@ -126,7 +101,7 @@ async def main(orders: int) -> None:
         journal = str(Path(scratch) / "journal.sqlite3")
         async with (
             open_daemon(config, credentials, journal_path=journal) as daemon,
-            httpx.AsyncClient(base_url=ready["alpaca_url"], headers=HEADERS) as client,
+            httpx.AsyncClient(base_url=ready.alpaca_url, headers=HEADERS) as client,
         ):
             with trio.fail_after(10):
                 await daemon.prices.wait_for("AAPL")

@@ -23,11 +23,8 @@ from __future__ import annotations
 import argparse
 import random
 import socket
-import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +35,8 @@ import trio
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from harness import percentile, venue_process  # noqa: E402
 
 from actors.records import (  # noqa: E402
     FillRecorded,
@@ -54,28 +53,6 @@ from daemon.supervisor import Daemon, open_daemon  # noqa: E402
 
 SYMBOL = "AAPL"
 ROUND_LIMIT = 30.0  # seconds one round may take before the bench gives up
-
-
-@contextmanager
-def venue_process() -> Iterator[SimEndpoints]:
-    """``tradingd sim --port 0`` in its own process; yields where it listens."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon.cli", "sim", "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert proc.stdout is not None
-        ready: dict[str, str] = msgspec.json.decode(proc.stdout.readline())
-        yield SimEndpoints(
-            alpaca_url=ready["alpaca_url"],
-            stream_url=ready["stream_url"],
-            data_url=ready["data_url"],
-        )
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def closed_port_url() -> str:
@@ -187,11 +164,6 @@ async def measure(endpoints: SimEndpoints, *, stream_down: bool, orders: int) ->
                 results = [await rounds.one(n) for n in range(orders)]
             daemon.stop()
     return results
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def main(orders: int) -> None:
