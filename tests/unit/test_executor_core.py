@@ -19,7 +19,7 @@ from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition
 from actors.records import FillRecorded, IntentRecorded, OrderStateRecorded, SignalRecorded
-from brokers.base import OrderEvent, OrderStatus, OrderType, Side
+from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, Side
 from tests.builders import T0, update, venue_order
 
 
@@ -33,6 +33,15 @@ def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]
 
 def acks(effects: list[Effect]) -> list[tuple[str, str | None]]:
     return [(j.ack[1].status, j.ack[1].reason) for j in only(effects, Journal) if j.ack]
+
+
+def approved_buy(sid: str = "s", qty: str = "2") -> tuple[SymbolExecutor, OrderRequest]:
+    """An executor whose buy has been approved and handed to the venue, and that order."""
+    ex = SymbolExecutor("AAPL")
+    line = f'{{"id":"{sid}","symbol":"AAPL","action":"buy","qty":{qty}}}'
+    (ask,) = only(ex.handle(signal(line), 0, T0), AskRisk)
+    ex.handle(Approved(client_order_id=ask.request.client_order_id, reserved=D(0)), 0, T0)
+    return ex, ask.request
 
 
 def buy_and_fill(ex: SymbolExecutor, sid: str, qty: str, price: str) -> None:
@@ -80,12 +89,8 @@ def test_fill_changes_position_and_frees_the_symbol() -> None:
 
 def test_venue_rejection_is_not_a_trade() -> None:
     """A rejected submit leaves the position untouched and records a rejection (004 #2)."""
-    ex = SymbolExecutor("AAPL")
-    (ask,) = only(
-        ex.handle(signal('{"id":"s1","symbol":"AAPL","action":"buy","qty":3}'), 0, T0), AskRisk
-    )
-    cid = ask.request.client_order_id
-    ex.handle(Approved(client_order_id=cid, reserved=D(0)), 0, T0)
+    ex, req = approved_buy("s1", "3")
+    cid = req.client_order_id
     effects = ex.handle(SubmitFailed(client_order_id=cid, outcome="rejected", reason="{}"), 0, T0)
     assert not only(effects, FillRecorded)
     order = ex.order(cid)
@@ -129,17 +134,12 @@ def test_target_trades_only_the_delta() -> None:
 
 def test_second_signal_waits_for_the_first_fill_then_sizes_from_it() -> None:
     """A close queued behind a buy is acked at once and sized from the buy's fill."""
-    ex = SymbolExecutor("AAPL")
-    (ask,) = only(
-        ex.handle(signal('{"id":"b","symbol":"AAPL","action":"buy","qty":4}'), 0, T0), AskRisk
-    )
-    cid = ask.request.client_order_id
-    ex.handle(Approved(client_order_id=cid, reserved=D(0)), 0, T0)
+    ex, req = approved_buy("b", "4")
     queued = ex.handle(signal('{"id":"c","symbol":"AAPL","action":"close"}'), 0, T0)
     assert acks(queued) == [("accepted", "queued behind an earlier signal")]
     assert not only(queued, AskRisk)
     effects = ex.handle(
-        update(ask.request, OrderEvent.FILL, OrderStatus.FILLED, "4", "9", ("x", "4", "9")), 0, T0
+        update(req, OrderEvent.FILL, OrderStatus.FILLED, "4", "9", ("x", "4", "9")), 0, T0
     )
     (close,) = only(effects, AskRisk)
     assert (close.request.side, close.request.qty) == (Side.SELL, D(4))
@@ -167,17 +167,13 @@ def test_denial_acks_rejected_with_the_reason_code() -> None:
 
 def test_lost_response_is_looked_up_and_adopted_not_resent() -> None:
     """After an unknown outcome the order is looked up; found at the venue, it is adopted."""
-    ex = SymbolExecutor("AAPL")
-    (ask,) = only(
-        ex.handle(signal('{"id":"s","symbol":"AAPL","action":"buy","qty":2}'), 0, T0), AskRisk
-    )
-    cid = ask.request.client_order_id
-    ex.handle(Approved(client_order_id=cid, reserved=D(0)), 0, T0)
+    ex, req = approved_buy("s", "2")
+    cid = req.client_order_id
     effects = ex.handle(
         SubmitFailed(client_order_id=cid, outcome="unknown", reason="read timeout"), 0, T0
     )
     assert only(effects, Lookup) == [Lookup(cid)]
-    filled = venue_order(ask.request, OrderStatus.FILLED, "2", "50")
+    filled = venue_order(req, OrderStatus.FILLED, "2", "50")
     effects = ex.handle(LookupDone(client_order_id=cid, order=filled), 1, T0)
     assert not only(effects, Submit)
     assert ex.position.qty == D(2)
@@ -186,28 +182,20 @@ def test_lost_response_is_looked_up_and_adopted_not_resent() -> None:
 
 def test_order_the_venue_never_got_is_resent_with_the_same_id() -> None:
     """Only when the lookup finds nothing is the order resubmitted, with the same id."""
-    ex = SymbolExecutor("AAPL")
-    (ask,) = only(
-        ex.handle(signal('{"id":"s","symbol":"AAPL","action":"buy","qty":2}'), 0, T0), AskRisk
-    )
-    cid = ask.request.client_order_id
-    ex.handle(Approved(client_order_id=cid, reserved=D(0)), 0, T0)
+    ex, req = approved_buy("s", "2")
+    cid = req.client_order_id
     ex.handle(SubmitFailed(client_order_id=cid, outcome="unknown", reason="reset"), 0, T0)
     ex.handle(LookupDone(client_order_id=cid, order=None), 0, T0)
     due = ex.next_deadline()
     assert 0 < due < 1
     assert ex.on_timer(due / 2, T0) == []
-    assert only(ex.on_timer(due, T0), Submit) == [Submit(ask.request)]
+    assert only(ex.on_timer(due, T0), Submit) == [Submit(req)]
 
 
 def test_duplicate_id_answer_triggers_lookup_not_rejection() -> None:
     """A 'client_order_id must be unique' answer means an earlier try got through: look up."""
-    ex = SymbolExecutor("AAPL")
-    (ask,) = only(
-        ex.handle(signal('{"id":"s","symbol":"AAPL","action":"buy","qty":2}'), 0, T0), AskRisk
-    )
-    cid = ask.request.client_order_id
-    ex.handle(Approved(client_order_id=cid, reserved=D(0)), 0, T0)
+    ex, req = approved_buy("s", "2")
+    cid = req.client_order_id
     effects = ex.handle(
         SubmitFailed(client_order_id=cid, outcome="duplicate_id", reason="dup"), 0, T0
     )
@@ -219,18 +207,14 @@ def test_duplicate_id_answer_triggers_lookup_not_rejection() -> None:
 
 def test_rate_limited_submit_retries_after_the_venue_hint() -> None:
     """A 429 is retried after at least the venue's Retry-After, without a lookup."""
-    ex = SymbolExecutor("AAPL")
-    (ask,) = only(
-        ex.handle(signal('{"id":"s","symbol":"AAPL","action":"buy","qty":2}'), 0, T0), AskRisk
-    )
-    cid = ask.request.client_order_id
-    ex.handle(Approved(client_order_id=cid, reserved=D(0)), 0, T0)
+    ex, req = approved_buy("s", "2")
+    cid = req.client_order_id
     effects = ex.handle(
         SubmitFailed(client_order_id=cid, outcome="not_sent", reason="429", retry_after=3.0), 10, T0
     )
     assert not only(effects, Lookup)
     assert ex.next_deadline() >= 13.0
-    assert only(ex.on_timer(ex.next_deadline(), T0), Submit) == [Submit(ask.request)]
+    assert only(ex.on_timer(ex.next_deadline(), T0), Submit) == [Submit(req)]
 
 
 def test_close_cancels_working_orders_before_sizing() -> None:
