@@ -180,6 +180,7 @@ async def test_any_body_gets_an_ack_or_an_http_error(daemon: Daemon, body: bytes
         async with httpx.AsyncClient(base_url=binds[0], timeout=10) as http:
             response = await http.post(f"/webhook/{TOKEN.token}", content=body)
         server.cancel_scope.cancel()
-    assert response.status_code in (200, 400, 422), response.text
+    # Arbitrary bytes may parse as an alert with a wrong passphrase (401): still an answer.
+    assert response.status_code in (200, 400, 401, 422), response.text
     payload = response.json()
     assert payload.get("kind") == "ack" or payload["error"]
