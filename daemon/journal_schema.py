@@ -130,7 +130,60 @@ CREATE TABLE journal_meta (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# Version 2 is assembled from one block per owner, so each block can be read on its own.
+
+# RiskGuard's latch and trading-day facts, which must survive a restart.
+_V2_RISK = """
+CREATE TABLE risk_state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    at    TEXT NOT NULL
+);
+"""
+
+# The Reconciler's drift records and its queue of corrections.
+_V2_RECONCILIATION = """
+CREATE TABLE drifts (
+    seq          INTEGER PRIMARY KEY,
+    at           TEXT NOT NULL,
+    symbol       TEXT NOT NULL,
+    journal_qty  TEXT NOT NULL,
+    venue_qty    TEXT NOT NULL,
+    notional     TEXT NOT NULL,
+    cause        TEXT NOT NULL,
+    detail       TEXT
+);
+CREATE TABLE corrections (
+    id          INTEGER PRIMARY KEY,
+    at          TEXT NOT NULL,
+    drift_seq   INTEGER,
+    symbol      TEXT NOT NULL,
+    target_qty  TEXT NOT NULL,
+    notional    TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    decided_at  TEXT,
+    signal_id   TEXT,
+    detail      TEXT
+);
+"""
+
+# Each protected entry's exit levels and how they are held (native legs or emulated by
+# the executor), so a restart re-arms them.
+_V2_PROTECTION = """
+CREATE TABLE protections (
+    entry_client_order_id TEXT PRIMARY KEY,
+    symbol                TEXT NOT NULL,
+    mode                  TEXT NOT NULL,
+    take_profit           TEXT,
+    stop_loss             TEXT,
+    state                 TEXT NOT NULL,
+    updated_at            TEXT NOT NULL
+);
+"""
+
+_V2 = _V2_RISK + _V2_RECONCILIATION + _V2_PROTECTION
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 
 
 class SchemaError(Exception):
