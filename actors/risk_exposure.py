@@ -71,6 +71,16 @@ class ExposureBook:
         for symbol in touched:
             self._revalue(symbol)
 
+    def set_limits(self, limits: RiskLimits) -> None:
+        """New limits; the sector sums are rebuilt, since the sector map may have changed."""
+        self.limits = limits
+        sectors: dict[str, Decimal] = {}
+        for symbol, value in self._values.items():
+            sector = limits.sectors.get(symbol)
+            if sector is not None:
+                sectors[sector] = sectors.get(sector, ZERO) + value.gross
+        self._sector_gross = sectors
+
     def position(self, symbol: str) -> Decimal:
         return self._positions.get(symbol, ZERO)
 
