@@ -8,6 +8,7 @@ date here too, so sizing never computes it per decision.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 import attrs
@@ -57,6 +58,11 @@ class PriceBook:
         """The cached standard deviation of one-minute returns (None while warming up)."""
         estimate = self._volatility.get(symbol)
         return None if estimate is None else estimate.stdev
+
+    @property
+    def quotes(self) -> Mapping[str, Quote]:
+        """Every latest quote, however old (read-only: for revaluing many at once)."""
+        return self._last
 
     def quote(self, symbol: str) -> Quote | None:
         """The latest quote however old: the caller checks its age before using it."""
