@@ -16,7 +16,7 @@ from it at startup. Pure: no I/O, and the time is always passed in.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import assert_never
 
@@ -33,11 +33,11 @@ from actors.risk_controls import (
     check_order_size,
     check_qty,
 )
-from actors.risk_daily import DailyLoss, DailyState, trading_day, venue_trading_day
+from actors.risk_daily import DailyLoss, DailyState
 from actors.risk_exposure import ExposureBook
 from actors.risk_limits import LatchMode, RiskLimits
 from actors.risk_reservations import Reservation, opening_qty
-from actors.sizing import size_order
+from actors.sizing import size_request
 from brokers.base import (
     Account,
     Asset,
@@ -66,7 +66,6 @@ class RiskGuardCore:
     _halted: bool = False
     # Until told otherwise by OrderMonitor (the supervisor starts it False).
     _stream_healthy: bool = True
-    _clock: MarketClock | None = None
     # The persisted state last handed out, to hand out only changes.
     _persisted: RiskStateRecorded | None = None
     # Set when the venue refused an order: the next account read must not wait.
@@ -101,26 +100,16 @@ class RiskGuardCore:
         self._stream_healthy = healthy
 
     def set_clock(self, clock: MarketClock) -> None:
-        self._clock = clock
+        self._daily.clock = clock
 
     def needs_clock(self, wall: datetime) -> bool:
         """The trading day comes from the venue's clock, and the one held has run out."""
-        return self.limits.trading_day == "venue" and self._trading_day(wall) is None
-
-    def _trading_day(self, wall: datetime) -> date | None:
-        if self.limits.trading_day == "session":
-            return trading_day(wall, self.limits)
-        if self._clock is None:
-            return None
-        return venue_trading_day(self._clock, wall, self.limits)
+        return self._daily.needs_clock(wall)
 
     def restore(self, state: RiskStateRecorded) -> None:
         """Take back what the journal held at startup: the halt and the daily state."""
         self._halted = state.halted
-        latched: LatchMode | None = None
-        if state.latched in ("reducing", "halted"):
-            latched = state.latched  # type: ignore[assignment]
-        self._daily.restore(DailyState(state.trading_day, state.start_equity, latched))
+        self._daily.restore(DailyState.from_record(state))
         self._persisted = state
 
     def state_record(self, wall: datetime) -> RiskStateRecorded | None:
@@ -160,7 +149,7 @@ class RiskGuardCore:
             now,
         )
         self.wants_refresh = False
-        day = self._trading_day(wall)
+        day = self._daily.trading_day(wall)
         if day is None:
             return None  # no venue clock yet: the day is unknown, so is its loss
         return self._daily.observe(account.equity, day, account.last_equity)
@@ -234,25 +223,12 @@ class RiskGuardCore:
     def _sized(
         self, request: OrderRequest, now: float, confidence: float | None
     ) -> Decimal | Refusal:
-        policy = self.limits.sizing
-        if policy is None:
-            return Refusal("no_sizing_policy", "no qty given and no [risk.sizing] policy")
         refusal = self._account_refusal(now)
         if refusal is not None:
             return refusal
         assert self._equity is not None  # checked just above
-        price = request.limit_price
-        if price is None:
-            price = self.prices.last(request.symbol, now, self.limits.max_price_age)
-        if price is None:
-            return Refusal("no_price", f"no fresh price for {request.symbol} to size by")
-        return size_order(
-            policy,
-            price=price,
-            equity=self._equity,
-            asset=self.assets.get(request.symbol),
-            confidence=confidence,
-            volatility=self.prices.volatility(request.symbol),
+        return size_request(
+            request, self.limits, self.prices, self._equity, self.assets, now, confidence
         )
 
     def _account_refusal(self, now: float) -> Refusal | None:

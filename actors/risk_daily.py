@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import attrs
 
+from actors.records import RiskStateRecorded
 from actors.risk_limits import LatchMode, RiskLimits
 from brokers.base import MarketClock
 
@@ -46,6 +47,9 @@ def venue_trading_day(clock: MarketClock, wall: datetime, limits: RiskLimits) ->
     return clock.next_close.astimezone(limits.zone()).date()
 
 
+_LATCHES: dict[str, LatchMode] = {"reducing": "reducing", "halted": "halted"}
+
+
 @attrs.frozen
 class DailyState:
     """What must outlive a restart."""
@@ -54,6 +58,11 @@ class DailyState:
     start_equity: Decimal | None
     latched: LatchMode | None
 
+    @classmethod
+    def from_record(cls, record: RiskStateRecorded) -> DailyState:
+        latched = _LATCHES.get(record.latched or "")
+        return cls(record.trading_day, record.start_equity, latched)
+
 
 @attrs.define
 class DailyLoss:
@@ -61,6 +70,8 @@ class DailyLoss:
     day: date | None = None
     start_equity: Decimal | None = None
     latched: LatchMode | None = None
+    # The venue's market clock, for ``trading_day = "venue"``.
+    clock: MarketClock | None = None
     # Set by the first observation of this process: until then a new day was not seen
     # begin, so its start is the venue's previous close.
     _observed: bool = False
@@ -68,6 +79,17 @@ class DailyLoss:
     @property
     def state(self) -> DailyState:
         return DailyState(self.day, self.start_equity, self.latched)
+
+    def trading_day(self, wall: datetime) -> date | None:
+        """The trading day ``wall`` belongs to; None when the venue's clock is needed."""
+        if self.limits.trading_day == "session":
+            return trading_day(wall, self.limits)
+        if self.clock is None:
+            return None
+        return venue_trading_day(self.clock, wall, self.limits)
+
+    def needs_clock(self, wall: datetime) -> bool:
+        return self.limits.trading_day == "venue" and self.trading_day(wall) is None
 
     def restore(self, state: DailyState) -> None:
         self.day, self.start_equity, self.latched = state.day, state.start_equity, state.latched

@@ -9,11 +9,13 @@ or below the venue's minimum, is refused with a stable code, never bumped up to 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_FLOOR, Decimal
 
+from actors.prices import PriceBook
 from actors.risk_controls import Refusal
-from actors.risk_limits import SizingPolicy
-from brokers.base import Asset
+from actors.risk_limits import RiskLimits, SizingPolicy
+from brokers.base import Asset, OrderRequest
 
 # Alpaca accepts fractional quantities to nine decimals.
 FINEST_FRACTION = Decimal("1E-9")
@@ -66,3 +68,31 @@ def size_order(
             "size_below_minimum", f"sized {qty}, below the minimum of {asset.min_order_size}"
         )
     return qty
+
+
+def size_request(
+    request: OrderRequest,
+    limits: RiskLimits,
+    prices: PriceBook,
+    equity: Decimal,
+    assets: Mapping[str, Asset],
+    now: float,
+    confidence: float | None,
+) -> Decimal | Refusal:
+    """Size an order by the configured policy, at its limit price or the fresh last price,
+    with the symbol's cached volatility."""
+    if limits.sizing is None:
+        return Refusal("no_sizing_policy", "no qty given and no [risk.sizing] policy")
+    price = request.limit_price
+    if price is None:
+        price = prices.last(request.symbol, now, limits.max_price_age)
+    if price is None:
+        return Refusal("no_price", f"no fresh price for {request.symbol} to size by")
+    return size_order(
+        limits.sizing,
+        price=price,
+        equity=equity,
+        asset=assets.get(request.symbol),
+        confidence=confidence,
+        volatility=prices.volatility(request.symbol),
+    )
