@@ -111,6 +111,12 @@ class ExposureBook:
     def positions(self) -> dict[str, Decimal]:
         return dict(self._positions)
 
+    def totals(self) -> tuple[Decimal, Decimal, Decimal, dict[str, Decimal]]:
+        """Gross, net if every pending buy fills, net if every pending sell fills, and gross
+        per sector, at the latest prices."""
+        self._catch_up_prices()
+        return self._gross, self._net_high, self._net_low, dict(self._sector_gross)
+
     def pending(self, symbol: str, side: Side) -> Decimal:
         """Unfilled qty of approved ``side`` orders in ``symbol``."""
         return self._pending_qty.get((symbol, side), ZERO)
