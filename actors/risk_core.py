@@ -154,6 +154,11 @@ class RiskGuardCore:
             return None  # no venue clock yet: the day is unknown, so is its loss
         return self._daily.observe(account.equity, day, account.last_equity)
 
+    def revalue(self) -> None:
+        """Mark every held position at its latest price (a decision would do it anyway;
+        done ahead, in idle time, it is off the decision's path)."""
+        self._exposure.catch_up()
+
     def halt(self) -> None:
         self._halted = True
 

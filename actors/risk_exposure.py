@@ -114,7 +114,7 @@ class ExposureBook:
     def totals(self) -> tuple[Decimal, Decimal, Decimal, dict[str, Decimal]]:
         """Gross, net if every pending buy fills, net if every pending sell fills, and gross
         per sector, at the latest prices."""
-        self._catch_up_prices()
+        self.catch_up()
         return self._gross, self._net_high, self._net_low, dict(self._sector_gross)
 
     def pending(self, symbol: str, side: Side) -> Decimal:
@@ -182,7 +182,7 @@ class ExposureBook:
         sector = limits.sectors.get(symbol)
         if limits.max_gross_exposure is None and limits.max_net_exposure is None and not sector:
             return None
-        self._catch_up_prices()
+        self.catch_up()
         stale = self._stale_mark(symbol, now)
         if stale is not None:
             return Refusal("no_price", f"no fresh price to value the {stale} position")
@@ -224,7 +224,7 @@ class ExposureBook:
             self._pending_qty.pop((symbol, side), None)
         self._revalue(symbol)
 
-    def _catch_up_prices(self) -> None:
+    def catch_up(self) -> None:
         """Move every running sum by each held symbol's price change since its mark."""
         changed = self.prices.take_changed()
         if not changed:

@@ -1,5 +1,6 @@
 """RiskGuard's loop: decisions are in-memory and immediate (``risk_core``), so it never
-awaits I/O while deciding. A child task reads the account from the venue at most once per
+awaits I/O while deciding, and it revalues the held book at new prices in idle time rather
+than while an order waits. A child task reads the account from the venue at most once per
 ``account_refresh_interval``, and at once after the venue refused an order; with the trading
 day taken from the venue, it reads the venue's clock too, once per trading day.
 
@@ -69,10 +70,12 @@ async def run_risk_guard(
     *,
     journal: JournalSink | None = None,
     wall: Callable[[], datetime] = utc_now,
+    revalue_every: float = 0.5,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve decisions; with ``venue``, keep the account snapshot (and the trading day)
-    fresh too; with ``journal``, persist the state that must outlive a restart."""
+    fresh too; with ``journal``, persist the state that must outlive a restart. While no
+    message waits, the held book is revalued at least every ``revalue_every`` seconds."""
     wake_send, wake_recv = trio.open_memory_channel[None](1)
 
     async def persist() -> None:
@@ -85,7 +88,19 @@ async def run_risk_guard(
             nursery.start_soon(_refresh_account, core, venue, wake_recv, wall, persist)
         task_status.started()
         async with inbox:
-            async for msg in inbox:
+            while True:
+                if inbox.statistics().current_buffer_used == 0:
+                    # Idle: mark the book at the latest prices now, so the next order waits
+                    # only for the prices that move after this.
+                    core.revalue()
+                msg = None
+                with trio.move_on_after(revalue_every):
+                    try:
+                        msg = await inbox.receive()
+                    except trio.EndOfChannel:
+                        break
+                if msg is None:
+                    continue
                 await _handle(core, msg, persist)
                 if core.wants_refresh:
                     try:

@@ -3,7 +3,9 @@
 Each measured decision is a market buy that passes every check (so every check runs) and
 is then released, so the guard's state stays steady. Books: a few held positions; a
 position in every one of the 500 symbols; and that again with 50 prices moving between
-decisions (the price feed's writes are not timed, RiskGuard's revaluation of them is).
+decisions (the price feed's writes are not timed, RiskGuard's revaluation of them is), and
+that once more with the revaluation done before the decision, untimed, as RiskGuard's loop
+does it in idle time.
 
 With ``--against REV`` the exposure book of git revision REV is timed too, in the same
 run, in alternating rounds, so both see the same machine load.
@@ -62,12 +64,18 @@ def build(held: int, exposure_book: Any = None) -> RiskGuardCore:
     return core
 
 
-def measure(core: RiskGuardCore, decisions: int, ticks: int = 0, first: int = 0) -> list[float]:
+def measure(
+    core: RiskGuardCore, decisions: int, ticks: int = 0, first: int = 0, idle: bool = False
+) -> list[float]:
+    """``idle``: the book is revalued between the price moves and the decision, untimed, as
+    RiskGuard's loop does while no message waits."""
     samples: list[float] = []
     for n in range(first, first + decisions):
         for k in range(ticks):
             moved = SYMBOLS[(n * ticks + k) % len(SYMBOLS)]
             core.prices.update(moved, Decimal(10 + (n + k) % 90), now=NOW)
+        if idle:
+            core.revalue()
         symbol = SYMBOLS[n % len(SYMBOLS)]
         request = OrderRequest(
             client_order_id=f"b-{n}", symbol=symbol, side=Side.BUY, qty=Decimal(1 + n % 7)
@@ -101,21 +109,24 @@ def main(decisions: int, against: str | None) -> None:
         variants.append((against, exposure_book_at(against)))
     print(f"{'book':<40}{'exposure':>12}{'n':>7}{'p50 us':>10}{'p99 us':>10}")
     books = (
-        ("500 priced, 10 held", 10, 0),
-        ("500 priced, 500 held", 500, 0),
-        ("500 held, 50 prices move per decision", 500, 50),
+        ("500 priced, 10 held", 10, 0, False),
+        ("500 priced, 500 held", 500, 0, False),
+        ("500 held, 50 prices move per decision", 500, 50, False),
+        ("  the same, revalued while idle", 500, 50, True),
     )
-    for label, held, ticks in books:
-        cores = [build(held, book) for _, book in variants]
-        samples: list[list[float]] = [[] for _ in variants]
+    for label, held, ticks, idle in books:
+        # The baseline has no idle revaluation: its row above is its figure.
+        compared = variants[:1] if idle else variants
+        cores = [build(held, book) for _, book in compared]
+        samples: list[list[float]] = [[] for _ in compared]
         for core in cores:
-            measure(core, 1000, ticks)  # warm-up
+            measure(core, 1000, ticks, idle=idle)  # warm-up
         # Alternating rounds: a burst of load elsewhere hits both variants alike.
         per_round = max(1, decisions // ROUNDS)
         for r in range(ROUNDS):
             for core, taken in zip(cores, samples, strict=True):
-                taken += measure(core, per_round, ticks, first=1000 + r * per_round)
-        for (name, _), taken in zip(variants, samples, strict=True):
+                taken += measure(core, per_round, ticks, 1000 + r * per_round, idle)
+        for (name, _), taken in zip(compared, samples, strict=True):
             print(
                 f"{label:<40}{name:>12}{len(taken):>7}"
                 f"{percentile(taken, 50):>10.1f}{percentile(taken, 99):>10.1f}"

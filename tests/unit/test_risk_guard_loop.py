@@ -287,3 +287,13 @@ async def test_stream_health_by_message_gates_entries(autojump_clock: trio.abc.C
         assert denied.code == "stream_unhealthy"
         await inbox.send(StreamHealth(healthy=True))
         assert isinstance(await ask(inbox, "b"), Approved)
+
+
+async def test_the_held_book_is_revalued_while_idle(autojump_clock: trio.abc.Clock) -> None:
+    """New prices are taken into the book in idle time, not left for the next order."""
+    async with running_guard(FakeVenue(), SESSION) as (core, _):
+        core.prices.update("AAPL", D(10), trio.current_time())
+        core.load_positions({"AAPL": D(5)})
+        core.prices.update("AAPL", D(11), trio.current_time())
+        await trio.sleep(0.6)
+        assert core.prices.take_changed() == set()
