@@ -247,12 +247,14 @@ async def _start_actors(
         return inbox_send
 
     router = SignalRouterCore(
-        tradable=startup.tradable, sized_entries=risk_limits.sizing is not None
+        tradable=startup.tradable,
+        # RiskGuard's current limits, read-only: a SIGHUP reload may add or drop the policy.
+        sized_entries=lambda: risk.limits.sizing is not None,
     )
     router.remember(await journal.accepted_signal_ids())
     rebalance_book = RebalanceBook(
         equity=lambda: risk.equity,
-        price=lambda symbol: prices.last(symbol, trio.current_time(), risk_limits.max_price_age),
+        price=lambda symbol: prices.last(symbol, trio.current_time(), risk.limits.max_price_age),
         positions=lambda: {symbol: e.position.qty for symbol, e in executors.items()},
         increments=lambda: _trade_increments(assets),
         wait_settled=activity.wait_symbols_idle,

@@ -195,8 +195,8 @@ class NullOutput(trio.abc.SendStream):
 async def test_sighup_reloads_the_risk_limits_and_a_bad_file_keeps_them(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """SIGHUP hands RiskGuard the file's new [risk] limits; a file with a bad limit is
-    refused with a clear error and the running limits stay."""
+    """SIGHUP hands RiskGuard the file's new [risk] limits (a sizing policy included); a
+    file with a bad limit is refused with a clear error and the running limits stay."""
     path = tmp_path / "tradingd.toml"
     # systemd's notify socket: READY=1 after RELOADING=1 says the reload is done.
     notify = trio.socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -225,12 +225,20 @@ async def test_sighup_reloads_the_risk_limits_and_a_bad_file_keeps_them(
                     )
                     with trio.fail_after(SETTLE_LIMIT):
                         assert b"READY=1" in await notify.recv(4096)
-                    path.write_text(_toml(endpoints, "max_order_qty = 2"))
+                    unsized = b'{"id":"h0","symbol":"AMD","action":"buy"}'
+                    status, reason = await send(daemon, unsized)
+                    assert status == "rejected"
+                    assert "needs `qty`" in reason
+                    sizing = "max_order_qty = 2\n[risk.sizing]\nnotional = 100"
+                    path.write_text(_toml(endpoints, sizing))
                     await hups_send.send(os_signal.SIGHUP)
                     await reloaded()
                     status, reason = await send(daemon, signal("h1", "AMD", "buy", 3))
                     assert status == "rejected"
                     assert reason.startswith("risk: max_order_qty")
+                    # $100 of AMD at $50: the new policy sizes a buy without qty.
+                    sized = b'{"id":"h9","symbol":"AMD","action":"buy"}'
+                    assert await send(daemon, sized) == ("accepted", "")
                     path.write_text(_toml(endpoints, "max_order_qty = -5"))
                     with caplog.at_level(logging.ERROR, logger="tradingd"):
                         await hups_send.send(os_signal.SIGHUP)
@@ -238,7 +246,7 @@ async def test_sighup_reloads_the_risk_limits_and_a_bad_file_keeps_them(
                     assert "reload refused" in caplog.text
                     assert "max_order_qty" in caplog.text
                     assert daemon.risk.limits.max_order_qty == 2
-                    assert await send(daemon, signal("h2", "AMD", "buy", 2)) == ("accepted", "")
+                    assert await send(daemon, signal("h2", "MSFT", "buy", 2)) == ("accepted", "")
                     await hups_send.send(os_signal.SIGTERM)
 
 
