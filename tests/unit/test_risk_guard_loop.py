@@ -297,3 +297,31 @@ async def test_the_held_book_is_revalued_while_idle(autojump_clock: trio.abc.Clo
         core.prices.update("AAPL", D(11), trio.current_time())
         await trio.sleep(0.6)
         assert core.prices.take_changed() == set()
+
+
+async def test_000_a_restart_across_the_close_starts_from_the_venues_close(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """Down over the close, the daemon comes back on a new day: its start equity is the
+    venue's last_equity (Monday's close), neither the journal's Monday start nor the
+    equity found on Tuesday."""
+    venue = FakeVenue(start=BEFORE_CLOSE, equity=D(1000))
+    journal = FakeJournal()
+    limits = RiskLimits(account_refresh_interval=5.0, daily_loss_limit=D("0.05"))
+    async with running_guard(venue, limits, journal) as (core, _):
+        venue.equity = D(960)
+        await trio.sleep(10)
+        assert core.daily.start_equity == D(1000)
+        assert core.latched is None
+    await trio.sleep(2 * 3600)  # down over Monday's close
+    venue.equity, venue.last_equity = D(950), D(960)
+    async with running_guard(venue, limits, journal) as (core, _):
+        assert core.daily.day is not None
+        assert core.daily.day.isoformat() == "2026-01-06"
+        assert core.daily.start_equity == D(960)
+        venue.equity = D(911)  # 5.1% below Monday's close
+        await trio.sleep(6)
+        assert core.latched == "reducing"
+    state = journal.last_state()
+    assert state is not None
+    assert state.start_equity == D(960)
