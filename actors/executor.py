@@ -112,7 +112,13 @@ async def _carry_out(
                     pending = _DurableAck(records, *ack_to)
             case AskRisk(request=request, position_qty=position_qty):
                 await deps.risk.send(
-                    RiskRequest(request=request, position_qty=position_qty, reply=inbox)
+                    RiskRequest(
+                        request=request,
+                        position_qty=position_qty,
+                        reply=inbox,
+                        size_by_policy=effect.size_by_policy,
+                        confidence=effect.confidence,
+                    )
                 )
             case Submit(request=request):
                 # The submit task starts the intent's commit itself, once its POST is on the

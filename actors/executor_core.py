@@ -124,6 +124,9 @@ ExecutorInput = (
 class AskRisk:
     request: OrderRequest
     position_qty: Decimal
+    # No qty in the signal: RiskGuard sizes the order (``request.qty`` is 0 until then).
+    size_by_policy: bool = False
+    confidence: float | None = None
 
 
 @attrs.frozen
@@ -335,7 +338,8 @@ class SymbolExecutor:
             self._job = None
             return
         self._live[request.client_order_id] = TrackedOrder(request)
-        out.append(AskRisk(request, self.position.qty))
+        sized = job.signal.qty is None and job.signal.action in (Action.BUY, Action.SELL)
+        out.append(AskRisk(request, self.position.qty, sized, job.signal.confidence))
 
     def _order_for(self, signal: Signal) -> OrderRequest | str:
         """The order a signal needs now, or the reason it needs none."""
@@ -353,12 +357,11 @@ class SymbolExecutor:
                     return f"no order: position is already {self.position.qty}"
                 return self._plain(signal, "target", order_side_for_delta(delta), abs(delta))
             case Action.BUY | Action.SELL:
-                assert signal.qty is not None
                 return OrderRequest(
                     client_order_id=client_order_id_for(signal.id, "entry"),
                     symbol=self.symbol,
                     side=Side.BUY if signal.action is Action.BUY else Side.SELL,
-                    qty=signal.qty,
+                    qty=signal.qty if signal.qty is not None else Decimal(0),
                     order_type=signal.order_type,
                     time_in_force=signal.time_in_force,
                     limit_price=signal.limit_price,
@@ -396,6 +399,9 @@ class SymbolExecutor:
         if job is None or job.client_order_id != msg.client_order_id or job.phase is not Phase.RISK:
             return
         order = self._live[msg.client_order_id]
+        if msg.qty is not None and msg.qty != order.request.qty:
+            # RiskGuard sized it: the size it checked is the size sent.
+            order.request = msgspec.structs.replace(order.request, qty=msg.qty)
         job.phase = Phase.ORDER
         order.move(State.SENDING)
         intent = IntentRecorded(

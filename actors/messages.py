@@ -76,8 +76,6 @@ class Signal(Message, frozen=True, kw_only=True, tag="signal"):
             return
         if self.symbol is None:
             raise ValueError(f"`{self.action}` needs `symbol`")
-        if self.action in (Action.BUY, Action.SELL) and self.qty is None:
-            raise ValueError(f"`{self.action}` needs `qty` greater than 0")
         if self.action is Action.TARGET and self.target_qty is None:
             raise ValueError("`target` needs `target_qty` (signed)")
         if self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and self.limit_price is None:
@@ -116,14 +114,21 @@ class BadSignal(ValueError):
         self.signal_id = signal_id
 
 
-def parse_signal(line: bytes | str) -> Signal:
-    """Decode one input line into a Signal, or raise BadSignal with a readable reason."""
+def parse_signal(line: bytes | str, *, sized_entries: bool = False) -> Signal:
+    """Decode one input line into a Signal, or raise BadSignal with a readable reason.
+    A buy or sell may leave out ``qty`` only with ``sized_entries`` (a sizing policy is
+    configured: RiskGuard sizes it)."""
     try:
-        return _signal_decoder.decode(line)
+        signal = _signal_decoder.decode(line)
     except msgspec.ValidationError as exc:
         raise BadSignal(str(exc), _best_effort_id(line)) from exc
     except msgspec.DecodeError as exc:
         raise BadSignal(f"not a JSON object: {exc}", None) from exc
+    if signal.action in (Action.BUY, Action.SELL) and signal.qty is None and not sized_entries:
+        raise BadSignal(
+            f"`{signal.action}` needs `qty` greater than 0 (or a [risk.sizing] policy)", signal.id
+        )
+    return signal
 
 
 def _best_effort_id(line: bytes | str) -> str | None:
@@ -157,11 +162,16 @@ class RiskRequest(Message, frozen=True, kw_only=True, tag="risk_request"):
     # The confirmed position before this order, signed: tells risk-reducing orders apart.
     position_qty: Decimal
     reply: Any  # trio.MemorySendChannel of the executor's inbox
+    # The signal gave no qty: RiskGuard sizes the order by its policy (``request.qty`` is 0).
+    size_by_policy: bool = False
+    confidence: float | None = None
 
 
 class Approved(Message, frozen=True, kw_only=True, tag="approved"):
     client_order_id: str
     reserved: Decimal
+    # The quantity approved: the one to send (RiskGuard sized it when the signal had none).
+    qty: Decimal | None = None
 
 
 class Denied(Message, frozen=True, kw_only=True, tag="denied"):
@@ -171,6 +181,12 @@ class Denied(Message, frozen=True, kw_only=True, tag="denied"):
 
 
 RiskDecision = Approved | Denied
+
+
+class StreamHealth(Message, frozen=True, kw_only=True, tag="stream_health"):
+    """OrderMonitor's order stream went up (connected and re-synced) or down."""
+
+    healthy: bool
 
 
 class ReleaseReservation(Message, frozen=True, kw_only=True, tag="release_reservation"):

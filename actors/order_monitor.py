@@ -20,7 +20,7 @@ from typing import Any, assert_never
 import attrs
 import trio
 
-from actors.messages import Message
+from actors.messages import Message, StreamHealth
 from actors.retry import Backoff
 from brokers.base import Broker, OrderEvent, OrderUpdate, utc_now
 from brokers.errors import AuthenticationFailed, BrokerError, BrokerUnavailable
@@ -242,9 +242,11 @@ async def _dispatch(
         case StreamUp():
             core.set_health(True, now)
             log.info("order stream healthy")
+            await subscribers.risk.send(StreamHealth(healthy=True))
         case StreamDown():
             core.set_health(False, now)
             log.warning("order stream down: %s", msg.reason)
+            await subscribers.risk.send(StreamHealth(healthy=False))
         case LookupDone():
             core.lookup_done(msg.client_order_id)
         case _:

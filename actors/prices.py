@@ -2,15 +2,19 @@
 
 Readers get a price only if it is fresh enough; a stale price is never used for a decision.
 RiskGuard also takes the set of symbols changed since it last looked, so it revalues only
-those (its one reader of ``take_changed``).
+those (its one reader of ``take_changed``). Each symbol's volatility estimate is kept up to
+date here too, so sizing never computes it per decision.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 import attrs
 import trio
+
+from actors.risk_volatility import VolatilityEstimate
 
 
 @attrs.frozen
@@ -24,10 +28,16 @@ class PriceBook:
     _last: dict[str, Quote] = attrs.field(factory=dict)
     _first_price: dict[str, trio.Event] = attrs.field(factory=dict)
     _changed: set[str] = attrs.field(factory=set)
+    _volatility: dict[str, VolatilityEstimate] = attrs.field(factory=dict)
 
     def update(self, symbol: str, price: Decimal, now: float) -> None:
         """Only the price feed calls this."""
         self._last[symbol] = Quote(price, now)
+        estimate = self._volatility.get(symbol)
+        if estimate is None:
+            self._volatility[symbol] = VolatilityEstimate.first(price, now)
+        else:
+            estimate.observe(price, now)
         self._changed.add(symbol)
         waiting = self._first_price.pop(symbol, None)
         if waiting is not None:
@@ -43,6 +53,16 @@ class PriceBook:
         if quote is None or now - quote.at > max_age:
             return None
         return quote.price
+
+    def volatility(self, symbol: str) -> Decimal | None:
+        """The cached standard deviation of one-minute returns (None while warming up)."""
+        estimate = self._volatility.get(symbol)
+        return None if estimate is None else estimate.stdev
+
+    @property
+    def quotes(self) -> Mapping[str, Quote]:
+        """Every latest quote, however old (read-only: for revaluing many at once)."""
+        return self._last
 
     def quote(self, symbol: str) -> Quote | None:
         """The latest quote however old: the caller checks its age before using it."""

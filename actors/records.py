@@ -7,7 +7,7 @@ returns at once and the records are committed with the next batch.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -75,6 +75,16 @@ class RiskDenied(Record, frozen=True, kw_only=True, tag="risk_denied"):
     detail: str
 
 
+class RiskStateRecorded(Record, frozen=True, kw_only=True, tag="risk_state"):
+    """RiskGuard's state that must survive a restart: the kill switch, the daily-loss
+    latch, and the trading day with its start-of-day equity."""
+
+    halted: bool
+    latched: str | None = None
+    trading_day: date | None = None
+    start_equity: Decimal | None = None
+
+
 class VenueCallRecorded(Record, frozen=True, kw_only=True, tag="venue_call"):
     call: VenueCall
 
@@ -86,6 +96,7 @@ JournalRecord = (
     | FillRecorded
     | PositionRecorded
     | RiskDenied
+    | RiskStateRecorded
     | VenueCallRecorded
 )
 

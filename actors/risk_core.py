@@ -6,8 +6,11 @@ the reservation. Concurrent orders across symbols therefore can never overspend:
 ``cost <= buying_power - reserved`` against one ledger, decided in one task (incident 003).
 
 A risk-reducing order needs no buying power and is never blocked by a limit meant for new
-risk (rates, sizes, exposure, a halt), so a halt can always flatten; only a daily-loss latch
-in ``halted`` mode stops it too. Pure: no I/O, and the time is always passed in.
+risk (rates, sizes, exposure, a halt, a down order stream), so a halt can always flatten;
+only a daily-loss latch in ``halted`` mode stops it too. A buy or sell without a quantity is
+sized here (``actors.sizing``), and the size approved is the size sent. The halt, the latch
+and the trading day are handed out as a journal record whenever they change, and restored
+from it at startup. Pure: no I/O, and the time is always passed in.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from decimal import Decimal
 from typing import assert_never
 
 import attrs
+import msgspec
 
 from actors.messages import Approved, Denied, RiskDecision
 from actors.prices import PriceBook
+from actors.records import RiskStateRecorded
 from actors.risk_controls import (
     OrderFlow,
     Refusal,
@@ -28,33 +33,22 @@ from actors.risk_controls import (
     check_order_size,
     check_qty,
 )
-from actors.risk_daily import DailyLoss
+from actors.risk_daily import DailyLoss, DailyState
 from actors.risk_exposure import ExposureBook
 from actors.risk_limits import LatchMode, RiskLimits
-from brokers.base import Account, Asset, OrderRequest, OrderStatus, OrderType, OrderUpdate, Side
+from actors.risk_reservations import Reservation, opening_qty
+from actors.sizing import size_request
+from brokers.base import (
+    Account,
+    Asset,
+    MarketClock,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+)
 
 ZERO = Decimal(0)
-
-
-@attrs.define
-class _Reservation:
-    request: OrderRequest
-    opening_qty: Decimal  # the part of the order that adds exposure
-    unit_cost: Decimal
-    filled: Decimal = ZERO
-    # The venue has said it holds the order, so its own buying power already excludes it.
-    at_venue: bool = False
-
-    @property
-    def remaining(self) -> Decimal:
-        open_left = max(ZERO, self.opening_qty - self.filled)
-        return open_left * self.unit_cost
-
-    @property
-    def priced(self) -> bool:
-        """Valued at its own limit price, as the venue values its hold (a stop may fill
-        above its stop price, so it is treated as a market order)."""
-        return self.request.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
 
 
 @attrs.define
@@ -68,8 +62,12 @@ class RiskGuardCore:
     # Fills and venue acknowledgements applied: an account read begun before one of them
     # landed is stale on arrival.
     _venue_events: int = 0
-    _reservations: dict[str, _Reservation] = attrs.field(factory=dict)
+    _reservations: dict[str, Reservation] = attrs.field(factory=dict)
     _halted: bool = False
+    # Until told otherwise by OrderMonitor (the supervisor starts it False).
+    _stream_healthy: bool = True
+    # The persisted state last handed out, to hand out only changes.
+    _persisted: RiskStateRecorded | None = None
     # Set when the venue refused an order: the next account read must not wait.
     wants_refresh: bool = False
     _flow: OrderFlow = attrs.field(init=False)
@@ -89,6 +87,46 @@ class RiskGuardCore:
     @property
     def venue_events(self) -> int:
         return self._venue_events
+
+    def set_limits(self, limits: RiskLimits) -> None:
+        """New limits (a config reload): every later decision uses them; reservations,
+        positions, the latch and the order history carry over."""
+        self.limits = limits
+        self._flow.limits = limits
+        self._exposure.set_limits(limits)
+        self._daily.limits = limits
+
+    def set_stream_health(self, healthy: bool) -> None:
+        self._stream_healthy = healthy
+
+    def set_clock(self, clock: MarketClock) -> None:
+        self._daily.clock = clock
+
+    def needs_clock(self, wall: datetime) -> bool:
+        """The trading day comes from the venue's clock, and the one held has run out."""
+        return self._daily.needs_clock(wall)
+
+    def restore(self, state: RiskStateRecorded) -> None:
+        """Take back what the journal held at startup: the halt and the daily state."""
+        self._halted = state.halted
+        self._daily.restore(DailyState.from_record(state))
+        self._persisted = state
+
+    def state_record(self, wall: datetime) -> RiskStateRecorded | None:
+        """The state to journal, if it changed since the last one handed out."""
+        daily = self._daily.state
+        record = RiskStateRecorded(
+            at=wall,
+            halted=self._halted,
+            latched=daily.latched,
+            trading_day=daily.day,
+            start_equity=daily.start_equity,
+        )
+        last = self._persisted
+        if last is not None and msgspec.structs.replace(last, at=wall) == record:
+            return None
+        self._persisted = record
+        return record
 
     def set_account(
         self, account: Account, now: float, wall: datetime, *, events_before: int | None = None
@@ -111,7 +149,15 @@ class RiskGuardCore:
             now,
         )
         self.wants_refresh = False
-        return self._daily.observe(account.equity, wall)
+        day = self._daily.trading_day(wall)
+        if day is None:
+            return None  # no venue clock yet: the day is unknown, so is its loss
+        return self._daily.observe(account.equity, day, account.last_equity)
+
+    def revalue(self) -> None:
+        """Mark every held position at its latest price (a decision would do it anyway;
+        done ahead, in idle time, it is off the decision's path)."""
+        self._exposure.catch_up()
 
     def halt(self) -> None:
         self._halted = True
@@ -136,6 +182,10 @@ class RiskGuardCore:
         return self._equity
 
     @property
+    def stream_healthy(self) -> bool:
+        return self._stream_healthy
+
+    @property
     def halted(self) -> bool:
         return self._halted
 
@@ -152,13 +202,46 @@ class RiskGuardCore:
 
     # --- the decision -----------------------------------------------------------------
 
-    def decide(self, request: OrderRequest, position_qty: Decimal, now: float) -> RiskDecision:
-        refusal = self._refusal(request, position_qty, now)
+    def decide(
+        self,
+        request: OrderRequest,
+        position_qty: Decimal,
+        now: float,
+        *,
+        size_by_policy: bool = False,
+        confidence: float | None = None,
+    ) -> RiskDecision:
+        """Approve (reserving its worst-case cost) or deny the order. ``size_by_policy``:
+        its quantity is not given; the sizing policy sets it, and the approval carries it."""
         cid = request.client_order_id
+        if size_by_policy:
+            sized = self._sized(request, now, confidence)
+            if isinstance(sized, Refusal):
+                return Denied(client_order_id=cid, code=sized.code, detail=sized.detail)
+            request = msgspec.structs.replace(request, qty=sized)
+        refusal = self._refusal(request, position_qty, now)
         if refusal is not None:
             return Denied(client_order_id=cid, code=refusal.code, detail=refusal.detail)
         reservation = self._reservations[cid]
-        return Approved(client_order_id=cid, reserved=reservation.remaining)
+        return Approved(client_order_id=cid, reserved=reservation.remaining, qty=request.qty)
+
+    def _sized(
+        self, request: OrderRequest, now: float, confidence: float | None
+    ) -> Decimal | Refusal:
+        refusal = self._account_refusal(now)
+        if refusal is not None:
+            return refusal
+        assert self._equity is not None  # checked just above
+        return size_request(
+            request, self.limits, self.prices, self._equity, self.assets, now, confidence
+        )
+
+    def _account_refusal(self, now: float) -> Refusal | None:
+        if self._buying_power is None or self._equity is None or self._account_at is None:
+            return Refusal("account_unknown", "no account snapshot yet")
+        if now - self._account_at > self.limits.max_account_age:
+            return Refusal("account_stale", f"account older than {self.limits.max_account_age:g}s")
+        return None
 
     def _refusal(self, request: OrderRequest, position_qty: Decimal, now: float) -> Refusal | None:
         if self._daily.latched == "halted":
@@ -168,9 +251,9 @@ class RiskGuardCore:
             return refusal
         # What earlier approved orders would reduce is not there to reduce again.
         already = self._exposure.pending(request.symbol, request.side)
-        opening = _opening_qty(request, position_qty, already)
+        opening = opening_qty(request, position_qty, already)
         if opening == 0:
-            self._reservations[request.client_order_id] = _Reservation(request, ZERO, ZERO)
+            self._reservations[request.client_order_id] = Reservation(request, ZERO, ZERO)
             self._exposure.reserve(
                 request.client_order_id, request.symbol, request.side, request.qty
             )
@@ -179,6 +262,10 @@ class RiskGuardCore:
             return Refusal("halted", "trading is halted: only risk-reducing orders pass")
         if self._daily.latched == "reducing":
             return Refusal("daily_loss_reducing", "daily loss limit: only risk-reducing orders")
+        if self.limits.refuse_entries_when_stream_down and not self._stream_healthy:
+            return Refusal(
+                "stream_unhealthy", "the order stream is down: only risk-reducing orders pass"
+            )
         refusal = self._check_entry(request, opening, now)
         if refusal is None:
             self._flow.record(request, now)
@@ -186,10 +273,11 @@ class RiskGuardCore:
 
     def _check_entry(self, request: OrderRequest, opening: Decimal, now: float) -> Refusal | None:
         limits = self.limits
-        if self._buying_power is None or self._equity is None or self._account_at is None:
-            return Refusal("account_unknown", "no account snapshot yet")
-        if now - self._account_at > limits.max_account_age:
-            return Refusal("account_stale", f"account older than {limits.max_account_age:g}s")
+        refusal = self._account_refusal(now)
+        if refusal is not None:
+            return refusal
+        assert self._buying_power is not None
+        assert self._equity is not None
         last = self.prices.last(request.symbol, now, limits.max_price_age)
         if last is None:
             return Refusal(
@@ -221,7 +309,7 @@ class RiskGuardCore:
             return Refusal(
                 "insufficient_buying_power", f"needs {cost:.2f}, available {available:.2f}"
             )
-        self._reservations[request.client_order_id] = _Reservation(request, opening, unit_cost)
+        self._reservations[request.client_order_id] = Reservation(request, opening, unit_cost)
         self._exposure.reserve(request.client_order_id, request.symbol, request.side, request.qty)
         return None
 
@@ -275,15 +363,3 @@ class RiskGuardCore:
         self._exposure.release(client_order_id)
         if reservation is not None and reservation.opening_qty > 0:
             self.wants_refresh = True
-
-
-def _opening_qty(
-    request: OrderRequest, position_qty: Decimal, pending_same_side: Decimal
-) -> Decimal:
-    """How much of the order adds to exposure (a sell against a long reduces first, but
-    only what pending sells have not already claimed)."""
-    if request.side is Side.SELL:
-        reducible = max(ZERO, position_qty - pending_same_side)
-    else:
-        reducible = max(ZERO, -position_qty - pending_same_side)
-    return max(ZERO, request.qty - reducible)

@@ -45,6 +45,29 @@ def _value_at(high_qty: Decimal, low_qty: Decimal, price: Decimal) -> _Value:
 NOTHING = _Value(ZERO, ZERO, ZERO)
 
 
+@attrs.define(slots=True)
+class _Held:
+    """A symbol with a position or a pending order, and the mark its value was taken at.
+
+    Its value is linear in the price (``size * |price|``, ``high * price``, ``low *
+    price``), so a new price moves every running sum by the quantity times the price's
+    change: a few multiplications per changed price, nothing rebuilt."""
+
+    high: Decimal  # qty if every pending buy fills
+    low: Decimal  # qty if every pending sell fills
+    size: Decimal  # max(|high|, |low|)
+    sector: str | None
+    # With no pending orders (high == low): the position's sign; else 0.
+    sign: int = 0
+    price: Decimal | None = None  # None: no price yet
+    at: float = 0.0  # the mark's price time
+
+    def value(self) -> _Value:
+        if self.price is None:
+            return NOTHING
+        return _Value(self.high * self.price, self.low * self.price, self.size * abs(self.price))
+
+
 @attrs.define
 class ExposureBook:
     limits: RiskLimits
@@ -54,12 +77,13 @@ class ExposureBook:
     # Approved orders' unfilled qty by client id, and summed by symbol for each side.
     _pending: dict[str, tuple[str, Side, Decimal]] = attrs.field(factory=dict)
     _pending_qty: dict[tuple[str, Side], Decimal] = attrs.field(factory=dict)
-    # Each symbol with a position or a pending order: its value, and its price's time (or
-    # no price yet). Gross, both net extremes and per-sector gross are running sums.
-    _values: dict[str, _Value] = attrs.field(factory=dict)
-    _sizes: dict[str, tuple[Decimal, Decimal]] = attrs.field(factory=dict)  # (high, low) qty
-    _marked_at: dict[str, float] = attrs.field(factory=dict)
+    # Each symbol with a position or a pending order, at its mark. Gross, both net
+    # extremes and per-sector gross are running sums of their values.
+    _held: dict[str, _Held] = attrs.field(factory=dict)
     _unpriced: set[str] = attrs.field(factory=set)
+    # No mark is older than this (a lower bound, made exact only when it falls behind the
+    # age limit), so the staleness check is O(1) while every mark is fresh.
+    _oldest_mark: float = float("inf")
     _gross: Decimal = ZERO
     _net_high: Decimal = ZERO
     _net_low: Decimal = ZERO
@@ -71,11 +95,27 @@ class ExposureBook:
         for symbol in touched:
             self._revalue(symbol)
 
+    def set_limits(self, limits: RiskLimits) -> None:
+        """New limits; the sector sums are rebuilt, since the sector map may have changed."""
+        self.limits = limits
+        sectors: dict[str, Decimal] = {}
+        for symbol, held in self._held.items():
+            held.sector = limits.sectors.get(symbol)
+            if held.sector is not None:
+                sectors[held.sector] = sectors.get(held.sector, ZERO) + held.value().gross
+        self._sector_gross = sectors
+
     def position(self, symbol: str) -> Decimal:
         return self._positions.get(symbol, ZERO)
 
     def positions(self) -> dict[str, Decimal]:
         return dict(self._positions)
+
+    def totals(self) -> tuple[Decimal, Decimal, Decimal, dict[str, Decimal]]:
+        """Gross, net if every pending buy fills, net if every pending sell fills, and gross
+        per sector, at the latest prices."""
+        self.catch_up()
+        return self._gross, self._net_high, self._net_low, dict(self._sector_gross)
 
     def pending(self, symbol: str, side: Side) -> Decimal:
         """Unfilled qty of approved ``side`` orders in ``symbol``."""
@@ -142,11 +182,12 @@ class ExposureBook:
         sector = limits.sectors.get(symbol)
         if limits.max_gross_exposure is None and limits.max_net_exposure is None and not sector:
             return None
-        self._catch_up_prices()
+        self.catch_up()
         stale = self._stale_mark(symbol, now)
         if stale is not None:
             return Refusal("no_price", f"no fresh price to value the {stale} position")
-        before = self._values.get(symbol, NOTHING)
+        held = self._held.get(symbol)
+        before = NOTHING if held is None else held.value()
         gross = self._gross - before.gross + value.gross
         net = max(
             abs(self._net_high - before.high + value.high),
@@ -183,14 +224,44 @@ class ExposureBook:
             self._pending_qty.pop((symbol, side), None)
         self._revalue(symbol)
 
-    def _catch_up_prices(self) -> None:
-        for symbol in self.prices.take_changed() & self._values.keys():
-            quote = self.prices.quote(symbol)
-            assert quote is not None  # it just changed
-            high_qty, low_qty = self._sizes[symbol]
-            self._swap(symbol, _value_at(high_qty, low_qty, quote.price))
-            self._marked_at[symbol] = quote.at
-            self._unpriced.discard(symbol)
+    def catch_up(self) -> None:
+        """Move every running sum by each held symbol's price change since its mark."""
+        changed = self.prices.take_changed()
+        if not changed:
+            return
+        held_by_symbol, quotes, sectors = self._held, self.prices.quotes, self._sector_gross
+        gross = high = low = ZERO
+        for symbol in changed:
+            held = held_by_symbol.get(symbol)
+            if held is None:
+                continue
+            quote = quotes[symbol]
+            new, old = quote.price, held.price
+            held.at = quote.at
+            if old is None or new <= ZERO:
+                # No usable mark before, or no usable price now: value it afresh.
+                self._swap(held, symbol, new, quote.at)
+                continue
+            step = new - old
+            if not step:
+                continue
+            held.price = new
+            if held.sign:
+                # No pending orders: one multiplication moves all three sums.
+                moved = held.high * step
+                high += moved
+                low += moved
+                moved = moved if held.sign > 0 else -moved
+            else:
+                moved = held.size * step
+                high += held.high * step
+                low += held.low * step
+            gross += moved
+            if held.sector is not None:
+                sectors[held.sector] = sectors.get(held.sector, ZERO) + moved
+        self._gross += gross
+        self._net_high += high
+        self._net_low += low
 
     def _stale_mark(self, symbol: str, now: float) -> str | None:
         """A held symbol (other than ``symbol``) whose latest price is missing or too old."""
@@ -198,9 +269,11 @@ class ExposureBook:
             if other != symbol:
                 return other
         oldest = now - self.limits.max_price_age
-        if not self._marked_at or min(self._marked_at.values()) >= oldest:
+        if self._oldest_mark >= oldest:
             return None
-        for other, at in self._marked_at.items():
+        marks = [(held.at, s) for s, held in self._held.items() if held.price is not None]
+        self._oldest_mark = min(marks)[0] if marks else float("inf")
+        for at, other in marks:
             if other != symbol and at < oldest:
                 return other
         return None
@@ -210,31 +283,48 @@ class ExposureBook:
         position = self.position(symbol)
         high = position + self.pending(symbol, Side.BUY)
         low = position - self.pending(symbol, Side.SELL)
-        self._marked_at.pop(symbol, None)
+        held = self._held.get(symbol)
+        if held is not None:
+            self._add(held, -1)
         self._unpriced.discard(symbol)
         if not (high or low):
-            self._swap(symbol, NOTHING)
-            del self._values[symbol]
-            self._sizes.pop(symbol, None)
+            self._held.pop(symbol, None)
             return
-        self._sizes[symbol] = (high, low)
+        if held is None:
+            held = self._held[symbol] = _Held(
+                high, low, max(abs(high), abs(low)), self.limits.sectors.get(symbol)
+            )
+        else:
+            held.high, held.low, held.size = high, low, max(abs(high), abs(low))
+        held.sign = 0 if high != low else (1 if high > 0 else -1)
         quote = self.prices.quote(symbol)
+        held.price = None  # its share was taken out above
         if quote is None:
-            self._swap(symbol, NOTHING)
             self._unpriced.add(symbol)
         else:
-            self._swap(symbol, _value_at(high, low, quote.price))
-            self._marked_at[symbol] = quote.at
+            self._swap(held, symbol, quote.price, quote.at)
 
-    def _swap(self, symbol: str, new: _Value) -> None:
-        """Replace the symbol's value, and its share of every running sum."""
-        old = self._values.get(symbol, NOTHING)
-        self._values[symbol] = new
-        self._gross += new.gross - old.gross
-        self._net_high += new.high - old.high
-        self._net_low += new.low - old.low
-        sector = self.limits.sectors.get(symbol)
-        if sector is not None:
-            self._sector_gross[sector] = (
-                self._sector_gross.get(sector, ZERO) + new.gross - old.gross
+    def _swap(self, held: _Held, symbol: str, price: Decimal | None, at: float) -> None:
+        """Mark ``held`` at a new price, taking its share of every running sum along. A
+        price at or below zero is no mark: the symbol counts as unpriced."""
+        self._add(held, -1)
+        if price is None or price <= ZERO:
+            held.price = None
+            self._unpriced.add(symbol)
+            return
+        held.price, held.at = price, at
+        self._unpriced.discard(symbol)
+        self._oldest_mark = min(self._oldest_mark, at)
+        self._add(held, 1)
+
+    def _add(self, held: _Held, sign: int) -> None:
+        value = held.value()
+        if value is NOTHING:
+            return
+        self._gross += sign * value.gross
+        self._net_high += sign * value.high
+        self._net_low += sign * value.low
+        if held.sector is not None:
+            self._sector_gross[held.sector] = (
+                self._sector_gross.get(held.sector, ZERO) + sign * value.gross
             )

@@ -13,6 +13,36 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 LatchMode = Literal["reducing", "halted"]
+# Where the trading day ends: the venue's market clock (each close, for equities) or a
+# configured wall-clock boundary (futures: 17:00 America/Chicago).
+TradingDayMode = Literal["venue", "session"]
+SizingMethod = Literal["notional", "equity_fraction"]
+
+
+class SizingPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[risk.sizing]``: how much a buy or sell without ``qty`` trades."""
+
+    # "notional": a fixed amount of money per order; "equity_fraction": that share of equity.
+    method: SizingMethod = "notional"
+    notional: Decimal = Decimal(1000)
+    equity_fraction: Decimal = Decimal("0.01")
+    # Multiply by the signal's ``confidence`` (0..1) when it has one.
+    scale_by_confidence: bool = True
+    # With a target, the size shrinks by target / estimate when the symbol's volatility
+    # (standard deviation of one-minute returns, from the price feed) is above it.
+    target_volatility: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        _require_non_negative("sizing.notional", self.notional)
+        _require_non_negative("sizing.target_volatility", self.target_volatility)
+        if not (self.equity_fraction.is_finite() and 0 < self.equity_fraction <= 1):
+            raise ValueError(
+                f"`sizing.equity_fraction` must be in (0, 1], got {self.equity_fraction}"
+            )
+        if self.notional <= 0:
+            raise ValueError(f"`sizing.notional` must be > 0, got {self.notional}")
+        if self.target_volatility is not None and self.target_volatility <= 0:
+            raise ValueError("`sizing.target_volatility` must be > 0")
 
 
 class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -50,9 +80,19 @@ class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     # Daily loss: a loss of this fraction of the start-of-day equity latches the guard.
     daily_loss_limit: Decimal | None = Decimal("0.05")
     loss_latch: LatchMode = "reducing"
-    # The trading day starts at this wall-clock time in this zone.
+    # "venue": the trading day ends at each close of the venue's market clock (the day's
+    # date is the close's, in ``session_timezone``); "session": it starts at
+    # ``session_boundary`` in ``session_timezone`` every day.
+    trading_day: TradingDayMode = "venue"
     session_boundary: str = "00:00"
     session_timezone: str = "America/New_York"
+
+    # Deny new risk while the order stream is down (fills then arrive by REST polling,
+    # seconds late); orders that reduce a position always pass.
+    refuse_entries_when_stream_down: bool = False
+
+    # Buys and sells without ``qty`` are sized by this policy; without it they are refused.
+    sizing: SizingPolicy | None = None
 
     def __post_init__(self) -> None:
         # msgspec turns these ValueErrors into a config error naming the field.

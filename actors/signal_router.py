@@ -57,6 +57,9 @@ class SignalRouterCore:
     """Dedupe and symbol checks; ``tradable`` None means the venue's list is not known."""
 
     tradable: frozenset[str] | None = None
+    # Whether a sizing policy is configured (asked per signal: a reload may change it);
+    # with one, buys and sells may leave out ``qty``.
+    sized_entries: Callable[[], bool] = lambda: False
     _seen: set[str] = attrs.field(factory=set)
 
     def remember(self, signal_ids: set[str]) -> None:
@@ -128,7 +131,7 @@ async def run_signal_router(
             async for msg in inbox:
                 wall = utc_now()
                 try:
-                    signal = parse_signal(msg.line)
+                    signal = parse_signal(msg.line, sized_entries=core.sized_entries())
                 except BadSignal as exc:
                     ack = Ack(id=exc.signal_id, status="rejected", reason=str(exc))
                     acks.start_soon(record_then_ack, journal, msg, ack, wall)

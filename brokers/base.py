@@ -192,6 +192,18 @@ class Account(Domain, frozen=True, kw_only=True):
     buying_power: Decimal
     equity: Decimal
     currency: str = "USD"
+    # The equity at the previous session's close (Alpaca's ``last_equity``): the start of
+    # today's loss count, even for a daemon started mid-day.
+    last_equity: Decimal | None = None
+
+
+class MarketClock(Domain, frozen=True, kw_only=True):
+    """The venue's market clock: the trading day for equities ends at ``next_close``."""
+
+    timestamp: datetime
+    is_open: bool
+    next_open: datetime
+    next_close: datetime
 
 
 class VenueCall(Domain, frozen=True, kw_only=True):

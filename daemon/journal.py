@@ -25,7 +25,7 @@ from typing import TypeVar, cast
 
 import trio
 
-from actors.records import JournalRecord
+from actors.records import JournalRecord, RiskStateRecorded
 from brokers.errors import TradingError
 from daemon import journal_rows as rows
 from daemon.journal_rows import AuditRow, FillRow, IntentRow, OrderRow, PositionRow
@@ -216,6 +216,10 @@ class Journal:
         if since is not None:
             rows.timestamp(since)  # a naive datetime is refused here, not on the thread
         return await self._read(lambda conn: rows.read_audit(conn, symbol, since, limit))
+
+    async def risk_state(self) -> RiskStateRecorded | None:
+        """RiskGuard's last persisted state: the halt, the latch, the trading day."""
+        return await self._read(rows.read_risk_state)
 
     async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:

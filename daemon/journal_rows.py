@@ -6,12 +6,13 @@ Each query is a plain function of a ``sqlite3.Connection``, run on the journal's
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
+from actors.records import RiskStateRecorded
 from brokers.base import OrderRequest, Side
 from daemon.journal_schema import FINAL_STATES
 
@@ -230,3 +231,20 @@ def read_audit(
             rows
         )
     ]
+
+
+def read_risk_state(conn: sqlite3.Connection) -> RiskStateRecorded | None:
+    """RiskGuard's persisted halt, latch and trading day (None before the first write)."""
+    row = conn.execute(
+        "SELECT halted, latched, trading_day, start_equity, updated_at FROM risk_state"
+    ).fetchone()
+    if row is None:
+        return None
+    halted, latched, day, start_equity, updated_at = row
+    return RiskStateRecorded(
+        at=_dt(updated_at),
+        halted=bool(halted),
+        latched=latched,
+        trading_day=None if day is None else date.fromisoformat(day),
+        start_equity=_dec(start_equity),
+    )

@@ -134,10 +134,14 @@ CREATE TABLE journal_meta (
 
 # RiskGuard's latch and trading-day facts, which must survive a restart.
 _V2_RISK = """
+-- One row: the latest state; the halt and the latch hold until `tradingd resume`.
 CREATE TABLE risk_state (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    at    TEXT NOT NULL
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    halted       INTEGER NOT NULL,
+    latched      TEXT,
+    trading_day  TEXT,
+    start_equity TEXT,
+    updated_at   TEXT NOT NULL
 );
 """
 

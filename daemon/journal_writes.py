@@ -19,6 +19,7 @@ from actors.records import (
     OrderStateRecorded,
     PositionRecorded,
     RiskDenied,
+    RiskStateRecorded,
     SignalRecorded,
     VenueCallRecorded,
 )
@@ -74,6 +75,13 @@ VALUES (?, ?, ?, ?, ?)
 _INSERT_DENIAL = """
 INSERT INTO risk_denials (at, client_order_id, symbol, code, detail) VALUES (?, ?, ?, ?, ?)
 """
+_UPSERT_RISK_STATE = """
+INSERT INTO risk_state (id, halted, latched, trading_day, start_equity, updated_at)
+VALUES (1, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    halted = excluded.halted, latched = excluded.latched, trading_day = excluded.trading_day,
+    start_equity = excluded.start_equity, updated_at = excluded.updated_at
+"""
 _INSERT_CALL = """
 INSERT INTO venue_calls (at, method, path, symbol, status, latency_s, request_body,
                          response_body, error)
@@ -120,6 +128,10 @@ def statements_for(record: JournalRecord) -> list[Statement]:
             return [(_UPSERT_POSITION, values), (_INSERT_POSITION_HISTORY, values)]
         case RiskDenied(client_order_id=cid, symbol=symbol, code=code, detail=detail):
             return [(_INSERT_DENIAL, (at, cid, symbol, code, detail))]
+        case RiskStateRecorded(halted=halted, latched=latched, trading_day=day):
+            iso_day = None if day is None else day.isoformat()
+            row = (int(halted), latched, iso_day, _dec(record.start_equity), at)
+            return [(_UPSERT_RISK_STATE, row)]
         case VenueCallRecorded(call=call):
             return [
                 (

@@ -78,7 +78,7 @@ async def serve_until_stopped(
         async for signum in signals:
             if signum == signal.SIGHUP:
                 notifier.notify("RELOADING=1", "STATUS=reloading")
-                await _reload(config_path, webhook)
+                await _reload(config_path, webhook, daemon)
                 notifier.notify("READY=1", f"STATUS=ready: signals from {', '.join(names)}")
                 continue
             log.info("%s: stopping intake, letting orders settle", signal.Signals(signum).name)
@@ -87,19 +87,22 @@ async def serve_until_stopped(
         intake.cancel_scope.cancel()
 
 
-async def _reload(config_path: str | None, webhook: AlertEndpoint | None) -> None:
-    """Re-read the config and the webhook's tokens; a bad file keeps the running ones."""
+async def _reload(config_path: str | None, webhook: AlertEndpoint | None, daemon: Daemon) -> None:
+    """Re-read the config, the webhook's tokens and the risk limits; a bad file keeps
+    every running setting."""
     if config_path is None:
         log.info("SIGHUP: no config file to reload")
         return
     try:
         config = await trio.to_thread.run_sync(load_config, config_path)
-        if webhook is not None:
-            webhook.reload(await load_tokens(config.webhook, os.environ), config.webhook)
+        tokens = None if webhook is None else await load_tokens(config.webhook, os.environ)
     except TradingError as exc:
         log.error("SIGHUP: reload refused, keeping the running settings: %s", exc)
         return
-    log.info("SIGHUP: reloaded the webhook's tokens, limits and symbol maps")
+    if webhook is not None and tokens is not None:
+        webhook.reload(tokens, config.webhook)
+    await daemon.reload_risk_limits(config.risk)
+    log.info("SIGHUP: reloaded the risk limits, the webhook's tokens, limits and symbol maps")
 
 
 def actor_backlogs(daemon: Daemon) -> dict[str, int]:

@@ -38,7 +38,7 @@ from actors.rebalance import RebalanceBook, run_rebalance
 from actors.reconciler import PendingIntent, StartupState, load_startup_state, run_reconciler
 from actors.records import VenueCallRecorded
 from actors.risk_core import RiskGuardCore
-from actors.risk_guard import Halt, Resume, RiskInput, run_risk_guard
+from actors.risk_guard import Halt, Resume, RiskInput, SetLimits, read_clock, run_risk_guard
 from actors.risk_limits import RiskLimits
 from actors.signal_router import Inbound, Intake, SignalRouterCore, run_signal_router
 from brokers.alpaca import AlpacaBroker
@@ -116,6 +116,10 @@ class Daemon:
         await self.risk_inbox.send(Resume(done=done))
         await done.wait()
 
+    async def reload_risk_limits(self, limits: RiskLimits) -> None:
+        """Hand RiskGuard new limits (already validated); later decisions use them."""
+        await self.risk_inbox.send(SetLimits(limits=limits))
+
 
 @asynccontextmanager
 async def open_daemon(
@@ -188,9 +192,15 @@ async def _start_actors(
 
     assets = startup.assets
     risk = RiskGuardCore(risk_limits, prices, assets)
+    await _restore_risk_state(risk, journal, broker)
     risk.set_account(startup.account, trio.current_time(), utc_now())
     risk.load_positions({symbol: p.qty for symbol, p in startup.positions.items()})
-    await root.start(run_risk_guard, risk, risk_recv, broker)
+    # Entries wait for OrderMonitor's word that the stream is up, when so configured.
+    risk.set_stream_health(False)
+    state = risk.state_record(utc_now())
+    if state is not None:
+        await journal.commit(state)
+    await root.start(partial(run_risk_guard, journal=journal), risk, risk_recv, broker)
     # Filled in by the router's spawns below; the Reconciler reads the positions it holds.
     executors: dict[str, SymbolExecutor] = {}
 
@@ -236,11 +246,15 @@ async def _start_actors(
         inboxes[f"executor {symbol}"] = inbox_send
         return inbox_send
 
-    router = SignalRouterCore(tradable=startup.tradable)
+    router = SignalRouterCore(
+        tradable=startup.tradable,
+        # RiskGuard's current limits, read-only: a SIGHUP reload may add or drop the policy.
+        sized_entries=lambda: risk.limits.sizing is not None,
+    )
     router.remember(await journal.accepted_signal_ids())
     rebalance_book = RebalanceBook(
         equity=lambda: risk.equity,
-        price=lambda symbol: prices.last(symbol, trio.current_time(), risk_limits.max_price_age),
+        price=lambda symbol: prices.last(symbol, trio.current_time(), risk.limits.max_price_age),
         positions=lambda: {symbol: e.position.qty for symbol, e in executors.items()},
         increments=lambda: _trade_increments(assets),
         wait_settled=activity.wait_symbols_idle,
@@ -271,6 +285,20 @@ async def _start_actors(
         scope=root.cancel_scope,
         inboxes=inboxes,
     )
+
+
+async def _restore_risk_state(risk: RiskGuardCore, journal: Journal, broker: AlpacaBroker) -> None:
+    """The halt and the daily-loss latch outlive a restart, until ``tradingd resume``."""
+    state = await journal.risk_state()
+    if state is not None:
+        risk.restore(state)
+        if state.halted or state.latched:
+            log.warning(
+                "risk state from the journal: %s; `tradingd resume` lifts it",
+                "halted" if state.halted else f"daily loss latched {state.latched}",
+            )
+    if risk.needs_clock(utc_now()):
+        await read_clock(risk, broker)
 
 
 def _trade_increments(assets: dict[str, Asset]) -> dict[str, Decimal]:

@@ -23,6 +23,7 @@ from brokers.alpaca.stream import open_trade_updates
 from brokers.base import (
     Account,
     Asset,
+    MarketClock,
     OrderListStatus,
     OrderRequest,
     OrderUpdate,
@@ -153,6 +154,13 @@ class AlpacaBroker:
             return mapping.account(schemas.ACCOUNT.decode(response.content))
         except msgspec.DecodeError as exc:
             raise _unreadable("GET /v2/account", exc) from exc
+
+    async def get_clock(self) -> MarketClock:
+        response = await self._send("GET", "/v2/clock")
+        try:
+            return mapping.market_clock(schemas.CLOCK.decode(response.content))
+        except msgspec.DecodeError as exc:
+            raise _unreadable("GET /v2/clock", exc) from exc
 
     async def list_assets(self) -> list[Asset]:
         response = await self._send("GET", "/v2/assets", params={"status": "active"})

@@ -17,6 +17,7 @@ from brokers.base import (
     Account,
     Asset,
     Fill,
+    MarketClock,
     OrderEvent,
     OrderRequest,
     OrderStatus,
@@ -198,7 +199,20 @@ def position(wire: schemas.Position) -> Position:
 
 def account(wire: schemas.Account) -> Account:
     return Account(
-        cash=wire.cash, buying_power=wire.buying_power, equity=wire.equity, currency=wire.currency
+        cash=wire.cash,
+        buying_power=wire.buying_power,
+        equity=wire.equity,
+        currency=wire.currency,
+        last_equity=wire.last_equity,
+    )
+
+
+def market_clock(wire: schemas.Clock) -> MarketClock:
+    return MarketClock(
+        timestamp=_utc(wire.timestamp),
+        is_open=wire.is_open,
+        next_open=_utc(wire.next_open),
+        next_close=_utc(wire.next_close),
     )
 
 

@@ -61,6 +61,14 @@ class Account(Wire, frozen=True, kw_only=True):
     buying_power: Decimal
     equity: Decimal
     currency: str = "USD"
+    last_equity: Decimal | None = None
+
+
+class Clock(Wire, frozen=True, kw_only=True):
+    timestamp: datetime
+    is_open: bool
+    next_open: datetime
+    next_close: datetime
 
 
 class Asset(Wire, frozen=True, kw_only=True):
@@ -170,6 +178,7 @@ ORDER = msgspec.json.Decoder(Order)
 ORDERS = msgspec.json.Decoder(list[Order])
 POSITIONS = msgspec.json.Decoder(list[Position])
 ACCOUNT = msgspec.json.Decoder(Account)
+CLOCK = msgspec.json.Decoder(Clock)
 ASSETS = msgspec.json.Decoder(list[Asset])
 ERROR_BODY = msgspec.json.Decoder(ErrorBody)
 ERROR_FIELDS = msgspec.json.Decoder(dict[str, msgspec.Raw])

@@ -378,6 +378,31 @@ def test_the_account_keeps_cash_buying_power_and_equity() -> None:
     )
 
 
+def test_the_account_keeps_last_equity_the_previous_close() -> None:
+    """``last_equity`` (the equity at the previous close) comes across; absent means None."""
+    wire = schemas.ACCOUNT.decode(
+        b'{"id":"a","status":"ACTIVE","cash":"1","buying_power":"2","equity":"3",'
+        b'"last_equity":"99500.25"}'
+    )
+    assert mapping.account(wire).last_equity == Decimal("99500.25")
+    bare = schemas.ACCOUNT.decode(
+        b'{"id":"a","status":"ACTIVE","cash":"1","buying_power":"2","equity":"3"}'
+    )
+    assert mapping.account(bare).last_equity is None
+
+
+def test_the_clock_reads_next_open_and_close_as_utc() -> None:
+    """Alpaca's clock, sent with a New York offset, becomes timezone-aware UTC."""
+    wire = schemas.CLOCK.decode(
+        b'{"timestamp":"2026-11-23T10:05:00.1-05:00","is_open":true,'
+        b'"next_open":"2026-11-24T09:30:00-05:00","next_close":"2026-11-23T16:00:00-05:00"}'
+    )
+    clock = mapping.market_clock(wire)
+    assert clock.is_open
+    assert clock.next_close == datetime(2026, 11, 23, 21, 0, tzinfo=UTC)
+    assert clock.next_open == datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
+
+
 def test_an_asset_reads_its_class_key_and_trading_flags() -> None:
     """The asset's JSON ``class`` key and its flags and increments decode."""
     (wire,) = schemas.ASSETS.decode(

@@ -20,6 +20,7 @@ PLAIN = RiskLimits(
     max_gross_exposure=None,
     max_net_exposure=None,
     max_position_notional=None,
+    trading_day="session",
 )
 
 
@@ -218,3 +219,56 @@ def test_a_long_is_reduced_only_once_by_concurrent_sells() -> None:
     assert isinstance(first, Approved)
     assert isinstance(second, Denied)
     assert second.code == "insufficient_buying_power"
+
+
+def test_stream_down_denies_entries_but_not_reductions() -> None:
+    """With refuse_entries_when_stream_down, entries wait for the stream; closes pass."""
+    limits = msgspec.structs.replace(PLAIN, refuse_entries_when_stream_down=True)
+    core = guard("1000", "10", limits)
+    core.set_stream_health(False)
+    entry = core.decide(request("a", qty="1"), D(0), now=1.0)
+    assert isinstance(entry, Denied)
+    assert entry.code == "stream_unhealthy"
+    assert isinstance(core.decide(request("s", side=Side.SELL, qty="1"), D(1), now=1.0), Approved)
+    core.set_stream_health(True)
+    assert isinstance(core.decide(request("b", qty="1"), D(0), now=1.0), Approved)
+
+
+def test_stream_down_is_ignored_unless_configured() -> None:
+    """By default a down stream denies nothing: REST polling keeps fills known."""
+    core = guard("1000", "10")
+    core.set_stream_health(False)
+    assert isinstance(core.decide(request("a", qty="1"), D(0), now=1.0), Approved)
+
+
+def test_state_record_is_handed_out_only_on_change() -> None:
+    """The halt and latch are journaled when they change, not on every account read."""
+    core = guard("1000", "10", msgspec.structs.replace(PLAIN, daily_loss_limit=D("0.05")))
+    first = core.state_record(T0)
+    assert first is not None
+    assert not first.halted
+    assert first.start_equity == D(1000)
+    assert core.state_record(T0) is None
+    core.halt()
+    halted = core.state_record(T0)
+    assert halted is not None
+    assert halted.halted
+    core.set_account(Account(cash=D(900), buying_power=D(900), equity=D(900)), 1.0, T0)
+    latched = core.state_record(T0)
+    assert latched is not None
+    assert latched.latched == "reducing"
+    assert latched.halted
+
+
+def test_new_sector_map_rebuilds_the_sector_sums() -> None:
+    """A reload that moves a held symbol into a capped sector counts it there at once."""
+    limits = msgspec.structs.replace(
+        PLAIN, max_gross_exposure=D(10), sector_caps={"tech": D("0.5")}
+    )
+    core = guard("100000", "10", limits)
+    core.prices.update("MSFT", D(10), now=0.0)
+    core.load_positions({"AAPL": D(100), "MSFT": D(100)})
+    core.set_limits(msgspec.structs.replace(limits, sectors={"AAPL": "tech"}))
+    decision = core.decide(request("a", qty="50"), D(100), now=1.0)
+    assert isinstance(decision, Denied)
+    assert decision.code == "sector_cap"
