@@ -37,6 +37,7 @@ from actors.drift import (
 )
 from actors.executor_core import is_own_client_order_id
 from actors.messages import Message
+from actors.order_diff import LiveOrder, OrderDifference, compare_orders
 from actors.reconciler import Drift, DriftWatch, compare_positions
 from actors.records import CorrectionRecorded, DriftRecorded, JournalRecord, PositionRecorded
 from actors.signal_router import Intake
@@ -85,6 +86,8 @@ class ReconciliationReport(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     mode: str
     rows: list[ReportRow]
+    # Orders tradingd follows and the venue's open ones, where they disagree (command only).
+    orders: list[OrderDifference] = msgspec.field(default_factory=list)
     error: str | None = None
 
 
@@ -132,6 +135,7 @@ class ReconcilerDeps:
     intake: Intake
     holdings: Callable[[], dict[str, Decimal]]  # every executor's position (flat included)
     view: VenueView
+    live_orders: Callable[[], list[LiveOrder]] = list  # orders executors still follow
 
 
 @attrs.frozen
@@ -228,9 +232,22 @@ async def _check(
     prices = _venue_prices(venue)
     new = watch.judge(ours, venue, prices)
     differing = compare_positions(ours, {s: p.qty for s, p in venue.items()})
-    # A periodic check explains only what it records; the operator's command explains all.
-    to_explain = differing if found_by == "command" else new
-    explanations = await _explain(deps, to_explain)
+    # A periodic check explains only what it records; the operator's command explains all,
+    # and compares the orders too.
+    command = found_by == "command"
+    to_explain = differing if command else new
+    orders: list[OrderDifference] = []
+    recent: list[VenueOrder] | None = None
+    if command:
+        live = deps.live_orders()
+        try:
+            recent = await _recent_orders(deps.broker)
+            open_orders = await deps.broker.list_orders(status="open")
+        except BrokerError as exc:
+            log.warning("reconciliation: the venue's orders could not be read: %s", exc)
+        else:
+            orders = compare_orders(live, [*recent, *open_orders])
+    explanations = await _explain(deps, to_explain, recent)
     outcomes: dict[str, tuple[DriftRecorded, CorrectionRecorded | None]] = {}
     for drift in new:
         notional = notional_of(drift.journal_qty, drift.venue_qty, prices.get(drift.symbol))
@@ -241,8 +258,9 @@ async def _check(
     rows = [
         _row(symbol, ours, venue, prices, watch, explanations.get(symbol), outcomes.get(symbol))
         for symbol in sorted(ours.keys() | venue.keys())
+        if ours.get(symbol) or symbol in venue
     ]
-    return ReconciliationReport(at=wall, mode=book.mode, rows=rows)
+    return ReconciliationReport(at=wall, mode=book.mode, rows=rows, orders=orders)
 
 
 async def _found(
@@ -359,7 +377,7 @@ async def _adopt_fills(
     """Feed the venue's record of each order with uncounted fills to its executor."""
     wall = utc_now()
     try:
-        recent = await deps.broker.list_orders(status="all", after=wall - ORDER_LOOKBACK)
+        recent = await _recent_orders(deps.broker)
         own = [
             o
             for o in recent
@@ -405,12 +423,19 @@ async def _trade_back(
     return book.settle(correction, "applied", wall, detail, signal_id)
 
 
-async def _explain(deps: ReconcilerDeps, drifts: Sequence[Drift]) -> dict[str, Explanation]:
+async def _recent_orders(broker: Broker) -> list[VenueOrder]:
+    return await broker.list_orders(status="all", after=utc_now() - ORDER_LOOKBACK)
+
+
+async def _explain(
+    deps: ReconcilerDeps, drifts: Sequence[Drift], recent: list[VenueOrder] | None = None
+) -> dict[str, Explanation]:
     """Each drift's cause, from the venue's recent orders and the fills tradingd counted."""
     if not drifts:
         return {}
     try:
-        recent = await deps.broker.list_orders(status="all", after=utc_now() - ORDER_LOOKBACK)
+        if recent is None:
+            recent = await _recent_orders(deps.broker)
     except BrokerError as exc:
         unknown = Explanation(Cause.UNKNOWN, f"the venue's orders could not be read: {exc}")
         return {d.symbol: unknown for d in drifts}

@@ -161,7 +161,21 @@ def render_reconciliation(report: dict[str, Any]) -> str:
         return f"{head}: venue unavailable: {report['error']}"
     rows = report["rows"]
     notes = [f"{r['symbol']}: {r['detail']}" for r in rows if r.get("detail")]
-    return "\n".join([head, render_table(rows, COLUMNS["reconcile"]), *notes])
+    parts = [head, render_table(rows, COLUMNS["reconcile"]), *notes]
+    if report.get("orders"):
+        parts += ["", "orders that differ:", render_table(report["orders"], _ORDER_COLUMNS)]
+    return "\n".join(parts)
+
+
+_ORDER_COLUMNS = (
+    "client_order_id",
+    "symbol",
+    "tradingd_state",
+    "venue_status",
+    "tradingd_filled",
+    "venue_filled",
+    "note",
+)
 
 
 def render_reply(reply: ControlReply) -> str:

@@ -26,6 +26,7 @@ from actors.activity import Activity
 from actors.corrections import CorrectionBook
 from actors.executor import INBOX_SIZE, ExecutorDeps, run_executor
 from actors.executor_core import ExecutorInput, ResendIntent, SymbolExecutor
+from actors.order_diff import LiveOrder
 from actors.order_monitor import (
     MonitorInput,
     MonitorTimers,
@@ -257,6 +258,16 @@ async def _start_actors(
             intake=Intake(router_send),
             holdings=executor_positions,
             view=venue_view,
+            live_orders=lambda: [
+                LiveOrder(
+                    client_order_id=o.client_order_id,
+                    symbol=symbol,
+                    state=o.state.value,
+                    filled_qty=o.filled_qty,
+                )
+                for symbol, e in executors.items()
+                for o in e.unresolved()
+            ],
         ),
         watch,
         book,

@@ -47,6 +47,12 @@ async def test_observe_records_the_missed_fill_and_changes_nothing(tmp_path: Pat
         assert await run.daemon.journal.corrections() == []
         assert run.daemon.positions() == {}
         assert not [r for r in run.seen if isinstance(r, FillRecorded)]
+        report = await run.daemon.reconcile()
+        [row] = report.rows
+        assert (row.symbol, row.state, row.cause) == ("AAPL", "drift", "missed_fill")
+        [order] = report.orders
+        assert (order.tradingd_state, order.venue_status) == ("accepted", "filled")
+        assert (order.tradingd_filled, order.venue_filled) == (0, 10)
 
 
 async def test_approve_adopts_the_venue_fill_once(tmp_path: Path) -> None:
