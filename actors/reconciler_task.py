@@ -145,6 +145,9 @@ class StartupDrifts:
     drifts: tuple[Drift, ...] = ()
     # The journal's average entry price per symbol: values a phantom the venue cannot price.
     journal_prices: dict[str, Decimal] = attrs.field(factory=dict)
+    # A journal that never held a position has no intentions to compare: the account's
+    # positions are where tradingd starts, never drift to trade back.
+    fresh_journal: bool = False
 
 
 async def run_reconciler(
@@ -159,8 +162,10 @@ async def run_reconciler(
     """Reports orders nobody here sent, records drifts, queues and applies corrections."""
     watch.checked(trio.current_time())
     task_status.started()
-    if startup.drifts:
+    if startup.drifts and not startup.fresh_journal:
         await _record_startup(deps, book, watch, startup)
+    elif startup.drifts:
+        log.info("fresh journal: starting from the venue's %d positions", len(startup.drifts))
     async with inbox:
         while True:
             msg: ReconcilerInput | None = None

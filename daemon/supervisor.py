@@ -274,6 +274,7 @@ async def _start_actors(
         StartupDrifts(
             drifts=startup.drifts,
             journal_prices={s: p.avg_entry_price for s, p in journal_rows.items()},
+            fresh_journal=not journal_rows,
         ),
     )
     monitor = OrderMonitorCore(MonitorTimers(**msgspec.structs.asdict(monitor_config)))

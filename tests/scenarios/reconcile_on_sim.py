@@ -91,28 +91,38 @@ class Run:
         return submissions
 
     async def buy_elsewhere(self, symbol: str, qty: int) -> None:
-        """An order placed directly at the venue with alpaca-py, as a person would."""
-        client = TradingClient(
-            "elsewhere", "secret", paper=True, url_override=self.endpoints.alpaca_url
-        )
-        request = MarketOrderRequest(
-            symbol=symbol, qty=qty, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
-        )
-        try:
-            await trio.to_thread.run_sync(lambda: client.submit_order(request))
-        finally:
-            client._session.close()
+        await buy_elsewhere(self.endpoints, symbol, qty)
+
+
+async def buy_elsewhere(endpoints: SimEndpoints, symbol: str, qty: int) -> None:
+    """An order placed directly at the venue with alpaca-py, as a person would."""
+    client = TradingClient("elsewhere", "secret", paper=True, url_override=endpoints.alpaca_url)
+    request = MarketOrderRequest(
+        symbol=symbol, qty=qty, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
+    )
+    try:
+        await trio.to_thread.run_sync(lambda: client.submit_order(request))
+    finally:
+        client._session.close()
 
 
 @asynccontextmanager
 async def reconciling(
-    tmp_path: Path, mode: Mode, *, auto_limit: int = 100_000, monitor: MonitorConfig = NO_LOOKUPS
+    tmp_path: Path,
+    mode: Mode,
+    *,
+    auto_limit: int = 100_000,
+    monitor: MonitorConfig = NO_LOOKUPS,
+    before_start: Callable[[SimEndpoints], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Run]:
-    """A venue, and the daemon on it with the journal at ``tmp_path / journal.sqlite3``."""
+    """A venue, and the daemon on it with the journal at ``tmp_path / journal.sqlite3``;
+    ``before_start`` acts on the venue before the daemon starts."""
     async with (
         running_sim(SimConfig(prices=dict(PRICES))) as endpoints,
         SimControl(endpoints) as venue,
     ):
+        if before_start is not None:
+            await before_start(endpoints)
         config = Config(
             broker=BrokerConfig(
                 kind="paper",
