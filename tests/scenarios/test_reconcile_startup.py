@@ -34,8 +34,8 @@ async def corrections_applied(run: Run) -> None:
 
 async def test_a_trade_made_while_down_is_traded_back_at_startup_in_auto(tmp_path: Path) -> None:
     """The journal has history (a closed AAPL position); 5 MSFT were bought outside while
-    tradingd was down: external,
-    found at startup, and sold back (the executor starts from the venue's 5)."""
+    tradingd was down: external, found at startup, and sold back (the executor starts from
+    the venue's 5)."""
     await journal_holding(tmp_path, "AAPL", 0)
     async with reconciling(
         tmp_path, "auto", before_start=partial(buy_elsewhere, symbol="MSFT", qty=5)
