@@ -164,6 +164,7 @@ async def _status(daemon: Daemon) -> dict[str, Any]:
         "symbols": len(daemon.executors),
         "buying_power": str(daemon.startup.account.buying_power),
         "startup_drifts": len(daemon.startup.drifts),
+        "corrections_queued": len(await daemon.journal.corrections(status="queued")),
         "journal_transactions": stats.transactions,
         "journal_records": stats.records,
         "paper_venue": daemon.venue.alpaca_url if daemon.venue is not None else None,

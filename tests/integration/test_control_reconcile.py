@@ -56,6 +56,9 @@ async def test_reconcile_corrections_and_approve_over_the_socket(
             )
             assert "trade_back" in render_reply(listing)
 
+            status = await ask(path, ControlRequest(command="status"))
+            assert status.data["corrections_queued"] == 1
+
             missing = await ask(path, ControlRequest(command="approve"))
             assert not missing.ok
             assert missing.error == "`id` is required"
