@@ -1,54 +1,34 @@
 """The Reconciler's loop: drift checks, drift records, corrections, operator commands.
 
-Decisions are pure (``actors.drift``, ``actors.corrections``, ``DriftWatch``); this loop
-reads the venue, journals, and carries corrections out:
-
-- ``adopt_fills``: the venue's record of each order with uncounted fills goes to the
-  OrderMonitor as a REST snapshot, which hands it to the order's executor, RiskGuard and
-  back here, exactly as a lookup would;
-- ``adopt_position``: the journal records the venue's position;
-- ``trade_back``: a ``target`` signal through the router, so the symbol's executor and
-  RiskGuard treat it like any other; its id derives from the correction id.
-
-Before any correction is applied the venue's position is read again: a correction made for a
-position that has since moved is ``stale`` and does nothing.
+Decisions are pure (``actors.drift``, ``actors.corrections``, ``DriftWatch``); this loop reads
+the venue, journals what it finds, and hands corrections to ``actors.correction_apply``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, assert_never
+from typing import Any, assert_never
 
 import attrs
 import msgspec
 import trio
 
-from actors.corrections import CorrectionBook, why_not_now
-from actors.drift import (
-    Cause,
-    Explanation,
-    Remedy,
-    correction_signal_id,
-    explain,
-    notional_of,
-)
+from actors.correction_apply import apply_correction, approve_correction
+from actors.corrections import CorrectionBook
+from actors.drift import Cause, Explanation, explain, notional_of
 from actors.executor_core import is_own_client_order_id
 from actors.messages import Message
-from actors.order_diff import LiveOrder, OrderDifference, compare_orders
+from actors.order_diff import OrderDifference, compare_orders
 from actors.reconciler import Drift, DriftWatch, compare_positions
-from actors.records import CorrectionRecorded, DriftRecorded, JournalRecord, PositionRecorded
-from actors.signal_router import Intake
-from brokers.base import Broker, OrderEvent, OrderUpdate, Position, VenueOrder, utc_now
+from actors.reconciler_deps import ZERO, ReconcilerDeps, recent_orders
+from actors.records import CorrectionRecorded, DriftRecorded
+from brokers.base import OrderUpdate, Position, VenueOrder, utc_now
 from brokers.errors import BrokerError
 
 log = logging.getLogger("tradingd.reconciler")
-
-ZERO = Decimal(0)
-# How far back the venue's orders are read to explain a drift.
-ORDER_LOOKBACK = timedelta(days=1)
 
 
 class RunReconciliation(Message, frozen=True, kw_only=True, tag="run_reconciliation"):
@@ -89,53 +69,6 @@ class ReconciliationReport(msgspec.Struct, frozen=True, kw_only=True):
     # Orders tradingd follows and the venue's open ones, where they disagree (command only).
     orders: list[OrderDifference] = msgspec.field(default_factory=list)
     error: str | None = None
-
-
-class ApprovalResult(msgspec.Struct, frozen=True, kw_only=True):
-    correction_id: int
-    ok: bool
-    status: str | None = None
-    detail: str | None = None
-    signal_id: str | None = None
-
-
-class HasRealizedPnl(Protocol):
-    @property
-    def realized_pnl(self) -> Decimal: ...
-
-
-class ReconcilerJournal(Protocol):
-    async def commit(self, *records: JournalRecord) -> None: ...
-
-    async def filled_by_order(self, client_order_ids: list[str]) -> dict[str, Decimal]: ...
-
-    async def positions(self) -> Mapping[str, HasRealizedPnl]: ...
-
-
-@attrs.define
-class VenueView:
-    """The venue's positions as of the Reconciler's latest read (it is the only writer).
-
-    An executor spawned after startup starts from here, not from the startup snapshot, so a
-    position opened outside tradingd since then is its starting point.
-    """
-
-    positions: dict[str, Position] = attrs.field(factory=dict)
-
-    def qty(self, symbol: str) -> Decimal:
-        position = self.positions.get(symbol)
-        return position.qty if position else ZERO
-
-
-@attrs.frozen
-class ReconcilerDeps:
-    broker: Broker
-    journal: ReconcilerJournal
-    monitor: trio.MemorySendChannel[Any]  # the OrderMonitor's inbox
-    intake: Intake
-    holdings: Callable[[], dict[str, Decimal]]  # every executor's position (flat included)
-    view: VenueView
-    live_orders: Callable[[], list[LiveOrder]] = list  # orders executors still follow
 
 
 @attrs.frozen
@@ -183,7 +116,7 @@ async def run_reconciler(
                     watch.checked(now)
                     await _answer(reply, await _check(deps, watch, book, "command"))
                 case ApproveCorrection(correction_id=cid, reply=reply):
-                    await _answer(reply, await _approve(deps, book, cid))
+                    await _answer(reply, await approve_correction(deps, book, cid))
                 case _:
                     assert_never(msg)
 
@@ -246,7 +179,7 @@ async def _check(
     if command:
         live = deps.live_orders()
         try:
-            recent = await _recent_orders(deps.broker)
+            recent = await recent_orders(deps.broker)
             open_orders = await deps.broker.list_orders(status="open")
         except BrokerError as exc:
             log.warning("reconciliation: the venue's orders could not be read: %s", exc)
@@ -300,136 +233,8 @@ async def _found(
         f"; correction {correction.correction_id} {correction.remedy}" if correction else "",
     )
     if correction is not None and found.apply_now:
-        correction = await _apply(deps, book, correction, venue)
+        correction = await apply_correction(deps, book, correction, venue)
     return found.drift, correction
-
-
-async def _approve(deps: ReconcilerDeps, book: CorrectionBook, cid: int) -> ApprovalResult:
-    correction = book.for_approval(cid)
-    if correction is None:
-        return ApprovalResult(
-            correction_id=cid, ok=False, detail="no queued correction with this id"
-        )
-    try:
-        venue = {p.symbol: p for p in await deps.broker.list_positions()}
-    except BrokerError as exc:
-        return ApprovalResult(correction_id=cid, ok=False, detail=f"venue unavailable: {exc}")
-    deps.view.positions = venue
-    log.warning("correction %d approved: %s %s", cid, correction.remedy, correction.symbol)
-    done = await _apply(deps, book, correction, venue)
-    return ApprovalResult(
-        correction_id=cid,
-        ok=done.status == "applied",
-        status=done.status,
-        detail=done.detail,
-        signal_id=done.signal_id,
-    )
-
-
-async def _apply(
-    deps: ReconcilerDeps,
-    book: CorrectionBook,
-    correction: CorrectionRecorded,
-    venue: Mapping[str, Position],
-) -> CorrectionRecorded:
-    symbol = correction.symbol
-    position = venue.get(symbol)
-    venue_qty = position.qty if position else ZERO
-    # A symbol without an executor yet would start from the venue's position.
-    holding = deps.holdings().get(symbol, venue_qty)
-    refusal = why_not_now(correction, venue_qty, holding)
-    wall = utc_now()
-    if refusal is not None:
-        status, reason = refusal
-        done = book.settle(correction, status, wall, reason)
-    else:
-        remedy = Remedy(correction.remedy)
-        match remedy:
-            case Remedy.ADOPT_FILLS:
-                done = await _adopt_fills(deps, book, correction)
-            case Remedy.ADOPT_POSITION:
-                realized = (await deps.journal.positions()).get(symbol)
-                adopted = PositionRecorded(
-                    at=wall,
-                    symbol=symbol,
-                    qty=venue_qty,
-                    avg_entry_price=position.avg_entry_price if position else ZERO,
-                    realized_pnl=realized.realized_pnl if realized else ZERO,
-                )
-                await deps.journal.commit(adopted)
-                done = book.settle(
-                    correction, "applied", wall, "the journal records the venue's position"
-                )
-            case Remedy.TRADE_BACK:
-                done = await _trade_back(deps, book, correction)
-            case _:
-                assert_never(remedy)
-    await deps.journal.commit(done)
-    log.warning(
-        "correction %d %s %s: %s%s",
-        done.correction_id,
-        done.remedy,
-        symbol,
-        done.status,
-        f": {done.detail}" if done.detail else "",
-    )
-    return done
-
-
-async def _adopt_fills(
-    deps: ReconcilerDeps, book: CorrectionBook, correction: CorrectionRecorded
-) -> CorrectionRecorded:
-    """Feed the venue's record of each order with uncounted fills to its executor."""
-    wall = utc_now()
-    try:
-        recent = await _recent_orders(deps.broker)
-        own = [
-            o
-            for o in recent
-            if o.symbol == correction.symbol and is_own_client_order_id(o.client_order_id)
-        ]
-        counted = await deps.journal.filled_by_order([o.client_order_id for o in own])
-        behind = [o for o in own if o.filled_qty > counted.get(o.client_order_id, ZERO)]
-        for order in behind:
-            fresh = await deps.broker.get_order_by_client_id(order.client_order_id) or order
-            await deps.monitor.send(
-                OrderUpdate(event=OrderEvent.SNAPSHOT, order=fresh, at=wall, source="rest")
-            )
-    except BrokerError as exc:
-        return book.settle(correction, "queued", wall, f"venue unavailable, try again: {exc}")
-    if not behind:
-        return book.settle(correction, "stale", wall, "every fill is counted now; nothing done")
-    names = ", ".join(o.client_order_id for o in behind)
-    return book.settle(correction, "applied", wall, f"venue's fills handed over: {names}")
-
-
-async def _trade_back(
-    deps: ReconcilerDeps, book: CorrectionBook, correction: CorrectionRecorded
-) -> CorrectionRecorded:
-    signal_id = correction_signal_id(correction.correction_id)
-    line = msgspec.json.encode(
-        {
-            "id": signal_id,
-            "action": "target",
-            "symbol": correction.symbol,
-            "target_qty": str(correction.target_qty),
-            "strategy": "reconcile",
-        }
-    )
-    ack = await deps.intake.submit(line, "reconcile")
-    wall = utc_now()
-    if ack.status == "rejected":
-        return book.settle(correction, "failed", wall, ack.reason, signal_id)
-    detail = f"target {correction.target_qty} sent as signal {signal_id}"
-    if ack.status == "duplicate":
-        detail = f"signal {signal_id} was sent before; not sent again"
-    elif ack.reason:
-        detail = f"{detail}: {ack.reason}"
-    return book.settle(correction, "applied", wall, detail, signal_id)
-
-
-async def _recent_orders(broker: Broker) -> list[VenueOrder]:
-    return await broker.list_orders(status="all", after=utc_now() - ORDER_LOOKBACK)
 
 
 async def _explain(
@@ -440,7 +245,7 @@ async def _explain(
         return {}
     try:
         if recent is None:
-            recent = await _recent_orders(deps.broker)
+            recent = await recent_orders(deps.broker)
     except BrokerError as exc:
         unknown = Explanation(Cause.UNKNOWN, f"the venue's orders could not be read: {exc}")
         return {d.symbol: unknown for d in drifts}

@@ -23,6 +23,7 @@ import msgspec
 import trio
 
 from actors.activity import Activity
+from actors.correction_apply import ApprovalResult
 from actors.corrections import CorrectionBook
 from actors.executor import INBOX_SIZE, ExecutorDeps, run_executor
 from actors.executor_core import ExecutorInput, ResendIntent, SymbolExecutor
@@ -38,15 +39,13 @@ from actors.position import ConfirmedPosition
 from actors.prices import PriceBook
 from actors.rebalance import RebalanceBook, run_rebalance
 from actors.reconciler import DriftWatch, PendingIntent, StartupState, load_startup_state
+from actors.reconciler_deps import ReconcilerDeps, VenueView
 from actors.reconciler_task import (
-    ApprovalResult,
     ApproveCorrection,
-    ReconcilerDeps,
     ReconcilerInput,
     ReconciliationReport,
     RunReconciliation,
     StartupDrifts,
-    VenueView,
     ask_reconciler,
     run_reconciler,
 )
