@@ -117,28 +117,44 @@ async def reconciling(
 ) -> AsyncIterator[Run]:
     """A venue, and the daemon on it with the journal at ``tmp_path / journal.sqlite3``;
     ``before_start`` acts on the venue before the daemon starts."""
-    async with (
-        running_sim(SimConfig(prices=dict(PRICES))) as endpoints,
-        SimControl(endpoints) as venue,
-    ):
+    async with running_sim(SimConfig(prices=dict(PRICES))) as endpoints:
         if before_start is not None:
             await before_start(endpoints)
-        config = Config(
-            broker=BrokerConfig(
-                kind="paper",
-                base_url=endpoints.alpaca_url,
-                stream_url=endpoints.stream_url,
-                data_url=endpoints.data_url,
-            ),
-            monitor=monitor,
-            reconcile=reconcile_config(mode, auto_limit),
-        )
-        credentials = load_credentials("paper", {}, None)
-        journal = str(tmp_path / "journal.sqlite3")
-        async with open_daemon(config, credentials, journal_path=journal) as daemon:
-            with trio.fail_after(LIMIT):
-                for symbol in PRICES:
-                    await daemon.prices.wait_for(symbol)
-            with daemon.journal.watch() as records:
-                yield Run(daemon, venue, endpoints, records)
-            daemon.stop()
+        async with daemon_run(
+            endpoints, tmp_path, mode, auto_limit=auto_limit, monitor=monitor
+        ) as run:
+            yield run
+
+
+@asynccontextmanager
+async def daemon_run(
+    endpoints: SimEndpoints,
+    tmp_path: Path,
+    mode: Mode,
+    *,
+    auto_limit: int = 100_000,
+    monitor: MonitorConfig = NO_LOOKUPS,
+) -> AsyncIterator[Run]:
+    """One run of the daemon on a venue already running (run it again for a restart)."""
+    config = Config(
+        broker=BrokerConfig(
+            kind="paper",
+            base_url=endpoints.alpaca_url,
+            stream_url=endpoints.stream_url,
+            data_url=endpoints.data_url,
+        ),
+        monitor=monitor,
+        reconcile=reconcile_config(mode, auto_limit),
+    )
+    credentials = load_credentials("paper", {}, None)
+    journal = str(tmp_path / "journal.sqlite3")
+    async with (
+        SimControl(endpoints) as venue,
+        open_daemon(config, credentials, journal_path=journal) as daemon,
+    ):
+        with trio.fail_after(LIMIT):
+            for symbol in PRICES:
+                await daemon.prices.wait_for(symbol)
+        with daemon.journal.watch() as records:
+            yield Run(daemon, venue, endpoints, records)
+        daemon.stop()

@@ -6,11 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from actors.drift import correction_signal_id
 from actors.records import CorrectionRecorded, DriftRecorded
-from tests.scenarios.reconcile_on_sim import Run, reconciling
+from brokers.sim import SimConfig, running_sim
+from tests.scenarios.reconcile_on_sim import PRICES, Run, daemon_run, reconciling
 
 
 async def external_drift(run: Run) -> DriftRecorded:
@@ -99,3 +101,36 @@ async def test_full_reconciliation_on_command_reports_every_symbol(tmp_path: Pat
         assert (row.tradingd_qty, row.venue_qty, row.difference) == (0, 5, 5)
         assert row.state == "drift"
         assert row.cause == "external"
+
+
+async def test_a_trade_back_waits_for_an_executor_that_lacks_the_outside_fill(
+    tmp_path: Path,
+) -> None:
+    """tradingd holds 2 MSFT, 5 more are bought outside: the running executor does not count
+    them, so the trade-back waits (no trade on a wrong picture); after a restart the executor
+    starts from the venue's 7 and the new correction sells back to the intended 2."""
+    buy = msgspec.json.encode({"id": "mine-1", "symbol": "MSFT", "action": "buy", "qty": 2})
+    async with running_sim(SimConfig(prices=dict(PRICES))) as endpoints:
+        async with daemon_run(endpoints, tmp_path, "auto") as first:
+            assert (await first.daemon.intake.submit(buy, "test")).status == "accepted"
+            await first.settle()
+            await first.buy_elsewhere("MSFT", 5)
+            drift = await first.record(DriftRecorded)
+            assert (drift.cause, drift.journal_qty, drift.venue_qty) == ("external", 2, 7)
+            waiting = await first.record(CorrectionRecorded, lambda c: c.detail is not None)
+            assert waiting.status == "queued"
+            assert "executor holds 2" in (waiting.detail or "")
+            result = await first.daemon.approve(waiting.correction_id)
+            assert not result.ok
+            assert result.status == "queued"
+            await first.checks(2)
+            assert await first.venue_positions() == {"MSFT": Decimal(7)}
+        async with daemon_run(endpoints, tmp_path, "auto") as second:
+            done = await second.record(CorrectionRecorded, lambda c: c.status == "applied")
+            assert done.correction_id == waiting.correction_id + 1
+            assert done.target_qty == 2
+            await second.settle()
+            assert await second.venue_positions() == {"MSFT": Decimal(2)}
+            assert second.daemon.positions() == {"MSFT": Decimal(2)}
+            statuses = {c.id: c.status for c in await second.daemon.journal.corrections()}
+            assert statuses == {waiting.correction_id: "superseded", done.correction_id: "applied"}
