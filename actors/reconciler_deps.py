@@ -54,6 +54,8 @@ class ReconcilerDeps:
     holdings: Callable[[], dict[str, Decimal]]  # every executor's position (flat included)
     view: VenueView
     live_orders: Callable[[], list[LiveOrder]] = list  # orders executors still follow
+    # The last trade price, for a symbol the venue holds no position in (a phantom).
+    last_price: Callable[[str], Decimal | None] = lambda _: None
 
 
 async def recent_orders(broker: Broker) -> list[VenueOrder]:

@@ -168,6 +168,10 @@ async def _check(
     deps.view.positions = venue
     ours = deps.holdings()
     prices = _venue_prices(venue)
+    for symbol in ours.keys() - prices.keys():
+        price = deps.last_price(symbol)
+        if price is not None:
+            prices[symbol] = price
     new = watch.judge(ours, venue, prices)
     differing = compare_positions(ours, {s: p.qty for s, p in venue.items()})
     # A periodic check explains only what it records; the operator's command explains all,

@@ -257,6 +257,9 @@ async def _start_actors(
             intake=Intake(router_send),
             holdings=executor_positions,
             view=venue_view,
+            last_price=lambda symbol: prices.last(
+                symbol, trio.current_time(), risk_limits.max_price_age
+            ),
             live_orders=lambda: [
                 LiveOrder(
                     client_order_id=o.client_order_id,
