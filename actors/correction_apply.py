@@ -22,7 +22,7 @@ import msgspec
 from actors.corrections import CorrectionBook, why_not_now
 from actors.drift import Remedy, correction_signal_id
 from actors.executor_core import is_own_client_order_id
-from actors.reconciler_deps import ZERO, ReconcilerDeps, recent_orders
+from actors.reconciler_deps import ZERO, ReconcilerDeps, changed_since, recent_orders
 from actors.records import CorrectionRecorded, PositionRecorded
 from brokers.base import OrderEvent, OrderUpdate, Position, utc_now
 from brokers.errors import BrokerError
@@ -118,7 +118,7 @@ async def _adopt_fills(
     """Feed the venue's record of each order with uncounted fills to its executor."""
     wall = utc_now()
     try:
-        recent = await recent_orders(deps.broker)
+        recent = changed_since(await recent_orders(deps.broker), deps.started_at)
         own = [
             o
             for o in recent

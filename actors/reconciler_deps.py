@@ -4,7 +4,7 @@ and the venue's positions as it last read them."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -53,6 +53,9 @@ class ReconcilerDeps:
     intake: Intake
     holdings: Callable[[], dict[str, Decimal]]  # every executor's position (flat included)
     view: VenueView
+    # When the startup gate read the venue: while running, only orders the venue changed
+    # since then can explain a drift (the executors began from the venue's positions).
+    started_at: datetime
     live_orders: Callable[[], list[LiveOrder]] = list  # orders executors still follow
     # The last trade price, for a symbol the venue holds no position in (a phantom).
     last_price: Callable[[str], Decimal | None] = lambda _: None
@@ -61,3 +64,7 @@ class ReconcilerDeps:
 async def recent_orders(broker: Broker) -> list[VenueOrder]:
     """The venue's orders of the last ``ORDER_LOOKBACK``, whatever their status."""
     return await broker.list_orders(status="all", after=utc_now() - ORDER_LOOKBACK)
+
+
+def changed_since(orders: list[VenueOrder], since: datetime | None) -> list[VenueOrder]:
+    return orders if since is None else [o for o in orders if o.updated_at >= since]

@@ -23,7 +23,7 @@ from actors.executor_core import is_own_client_order_id
 from actors.messages import Message
 from actors.order_diff import OrderDifference, compare_orders
 from actors.reconciler import Drift, DriftWatch, compare_positions
-from actors.reconciler_deps import ZERO, ReconcilerDeps, recent_orders
+from actors.reconciler_deps import ZERO, ReconcilerDeps, changed_since, recent_orders
 from actors.records import CorrectionRecorded, DriftRecorded
 from brokers.base import OrderUpdate, Position, VenueOrder, utc_now
 from brokers.errors import BrokerError
@@ -150,7 +150,7 @@ async def _record_startup(
         if notional is not None and notional <= watch.notional_tolerance:
             continue
         beyond.append((drift, notional))
-    explanations = await _explain(deps, [d for d, _ in beyond])
+    explanations = await _explain(deps, [d for d, _ in beyond], at_startup=True)
     for drift, notional in beyond:
         await _found(deps, book, drift, notional, explanations[drift.symbol], "startup", venue)
 
@@ -242,9 +242,18 @@ async def _found(
 
 
 async def _explain(
-    deps: ReconcilerDeps, drifts: Sequence[Drift], recent: list[VenueOrder] | None = None
+    deps: ReconcilerDeps,
+    drifts: Sequence[Drift],
+    recent: list[VenueOrder] | None = None,
+    *,
+    at_startup: bool = False,
 ) -> dict[str, Explanation]:
-    """Each drift's cause, from the venue's recent orders and the fills tradingd counted."""
+    """Each drift's cause, from the venue's recent orders and the fills tradingd counted.
+
+    At startup the journal is compared, so the last day's orders count; while running the
+    executors are, and they began from the venue's positions at startup: only orders the
+    venue changed since can explain a difference.
+    """
     if not drifts:
         return {}
     try:
@@ -255,7 +264,7 @@ async def _explain(
         return {d.symbol: unknown for d in drifts}
     symbols = {d.symbol for d in drifts}
     by_symbol: dict[str, list[VenueOrder]] = {}
-    for order in recent:
+    for order in changed_since(recent, None if at_startup else deps.started_at):
         if order.symbol in symbols:
             by_symbol.setdefault(order.symbol, []).append(order)
     own = [

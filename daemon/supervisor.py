@@ -208,6 +208,7 @@ async def _start_actors(
         PendingIntent(request=row.request, created_at=row.created_at)
         for row in await journal.unresolved_intents()
     ]
+    started_at = utc_now()
     startup = await load_startup_state(broker, journal_positions, intents)
     # What became of the last run's unfinished orders, as the venue tells it.
     if startup.intents.records:
@@ -257,6 +258,7 @@ async def _start_actors(
             intake=Intake(router_send),
             holdings=executor_positions,
             view=venue_view,
+            started_at=started_at,
             last_price=lambda symbol: prices.last(
                 symbol, trio.current_time(), risk_limits.max_price_age
             ),

@@ -61,3 +61,27 @@ async def test_a_fresh_journal_starts_from_the_account_as_it_is(tmp_path: Path) 
         assert await run.daemon.journal.corrections() == []
         assert run.daemon.positions() == {"MSFT": Decimal(5)}
         assert await run.venue_positions() == {"MSFT": Decimal(5)}
+
+
+async def test_while_running_only_orders_since_startup_explain_a_drift(tmp_path: Path) -> None:
+    """3 MSFT bought outside before startup (a startup drift, and the executor's start), 5
+    more while running: the running drift is the 5, explained by the new order alone."""
+    await journal_holding(tmp_path, "AAPL", 0)
+    async with reconciling(
+        tmp_path, "observe", before_start=partial(buy_elsewhere, symbol="MSFT", qty=3)
+    ) as run:
+
+        async def startup_drift() -> bool:
+            return bool(await run.daemon.journal.drifts())
+
+        await run.until(startup_drift)
+        await run.buy_elsewhere("MSFT", 5)
+
+        async def two_drifts() -> bool:
+            return len(await run.daemon.journal.drifts()) == 2
+
+        await run.until(two_drifts)
+        at_start, running = await run.daemon.journal.drifts()
+        assert (at_start.found_by, at_start.cause, at_start.venue_qty) == ("startup", "external", 3)
+        assert (running.found_by, running.cause) == ("check", "external")
+        assert (running.journal_qty, running.venue_qty) == (3, 8)
