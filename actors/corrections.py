@@ -52,6 +52,8 @@ class CorrectionBook:
     _last_drift_id: int = 0
     _last_correction_id: int = 0
     _queued: dict[int, CorrectionRecorded] = attrs.field(factory=dict)
+    # Each symbol's latest drift and what became of its correction, for reports.
+    _latest: dict[str, tuple[DriftRecorded, CorrectionRecorded | None]] = attrs.field(factory=dict)
 
     def restore(
         self, last_drift_id: int, last_correction_id: int, queued: Iterable[CorrectionRecorded]
@@ -60,6 +62,10 @@ class CorrectionBook:
         self._last_drift_id = last_drift_id
         self._last_correction_id = last_correction_id
         self._queued = {c.correction_id: c for c in queued if c.status == QUEUED}
+
+    def latest(self, symbol: str) -> tuple[DriftRecorded, CorrectionRecorded | None] | None:
+        """The symbol's latest drift recorded by this run, and its correction as it stands."""
+        return self._latest.get(symbol)
 
     @property
     def queued(self) -> list[CorrectionRecorded]:
@@ -90,6 +96,7 @@ class CorrectionBook:
         )
         remedy = remedy_for(explanation.cause, at_startup=found_by == "startup")
         disposal = dispose(self.mode, remedy, notional, self.auto_limit)
+        self._latest[symbol] = (drift, None)
         if remedy is None or disposal is Disposal.REPORT:
             return Found(records=(drift,), drift=drift, correction=None, apply_now=False)
         records: list[JournalRecord] = [drift]
@@ -113,6 +120,7 @@ class CorrectionBook:
             detail=None if disposal is Disposal.APPLY else _why_queued(self.mode, notional),
         )
         self._queued[correction.correction_id] = correction
+        self._latest[symbol] = (drift, correction)
         records.append(correction)
         return Found(
             records=tuple(records),
@@ -141,6 +149,9 @@ class CorrectionBook:
             self._queued[correction.correction_id] = updated
         else:
             self._queued.pop(correction.correction_id, None)
+        latest = self._latest.get(correction.symbol)
+        if latest is not None and latest[0].drift_id == correction.drift_id:
+            self._latest[correction.symbol] = (latest[0], updated)
         return updated
 
 

@@ -24,7 +24,6 @@ from actors.messages import Message
 from actors.order_diff import OrderDifference, compare_orders
 from actors.reconciler import Drift, DriftWatch, compare_positions
 from actors.reconciler_deps import ZERO, ReconcilerDeps, changed_since, recent_orders
-from actors.records import CorrectionRecorded, DriftRecorded
 from brokers.base import OrderUpdate, Position, VenueOrder, utc_now
 from brokers.errors import BrokerError
 
@@ -190,15 +189,12 @@ async def _check(
         else:
             orders = compare_orders(live, [*recent, *open_orders])
     explanations = await _explain(deps, to_explain, recent)
-    outcomes: dict[str, tuple[DriftRecorded, CorrectionRecorded | None]] = {}
     for drift in new:
         notional = notional_of(drift.journal_qty, drift.venue_qty, prices.get(drift.symbol))
         explanation = explanations[drift.symbol]
-        outcomes[drift.symbol] = await _found(
-            deps, book, drift, notional, explanation, found_by, venue
-        )
+        await _found(deps, book, drift, notional, explanation, found_by, venue)
     rows = [
-        _row(symbol, ours, venue, prices, watch, explanations.get(symbol), outcomes.get(symbol))
+        _row(symbol, ours, venue, prices, watch, explanations.get(symbol), book)
         for symbol in sorted(ours.keys() | venue.keys())
         if ours.get(symbol) or symbol in venue
     ]
@@ -213,7 +209,7 @@ async def _found(
     explanation: Explanation,
     found_by: str,
     venue: Mapping[str, Position],
-) -> tuple[DriftRecorded, CorrectionRecorded | None]:
+) -> None:
     found = book.found(
         symbol=drift.symbol,
         journal_qty=drift.journal_qty,
@@ -237,8 +233,7 @@ async def _found(
         f"; correction {correction.correction_id} {correction.remedy}" if correction else "",
     )
     if correction is not None and found.apply_now:
-        correction = await apply_correction(deps, book, correction, venue)
-    return found.drift, correction
+        await apply_correction(deps, book, correction, venue)
 
 
 async def _explain(
@@ -291,7 +286,7 @@ def _row(
     prices: Mapping[str, Decimal],
     watch: DriftWatch,
     explanation: Explanation | None,
-    outcome: tuple[DriftRecorded, CorrectionRecorded | None] | None,
+    book: CorrectionBook,
 ) -> ReportRow:
     mine = ours.get(symbol, ZERO)
     position = venue.get(symbol)
@@ -304,7 +299,8 @@ def _row(
         state = "suspect"
     else:
         state = "within_tolerance"
-    drift, correction = outcome if outcome else (None, None)
+    latest = book.latest(symbol) if state == "drift" else None
+    drift, correction = latest if latest else (None, None)
     return ReportRow(
         symbol=symbol,
         tradingd_qty=mine,

@@ -44,7 +44,18 @@ async def test_reconcile_corrections_and_approve_over_the_socket(
                 "NOTIONAL",
                 "STATE",
             ]
-            assert row.split()[:7] == ["MSFT", "0", "5", "5", "1000", "drift", "external"]
+            assert row.split() == [
+                "MSFT",
+                "0",
+                "5",
+                "5",
+                "1000",
+                "drift",
+                "external",
+                "1",
+                "1",
+                "queued",
+            ]
             assert "MSFT: orders placed outside tradingd filled" in table
 
             listing = await ask(path, ControlRequest(command="corrections"))

@@ -139,3 +139,16 @@ def test_a_phantom_is_adopted_not_bought_back() -> None:
     assert correction is not None
     assert correction.remedy == "adopt_position"
     assert correction.target_qty == D(0)
+
+
+def test_the_latest_drift_of_a_symbol_follows_its_correction() -> None:
+    """Reports show each symbol's latest drift with its correction's current status."""
+    b = book("approve")
+    assert b.latest("MSFT") is None
+    found = find(b)
+    assert found.correction is not None
+    assert b.latest("MSFT") == (found.drift, found.correction)
+    applied = b.settle(found.correction, "applied", T0, "sent")
+    assert b.latest("MSFT") == (found.drift, applied)
+    observed = find(book("observe"))
+    assert observed.correction is None
