@@ -3,6 +3,10 @@
 At startup (the gate before any signal is accepted) it loads the venue's positions, account
 and tradable assets, compares the positions with the journal's, and reports every drift. The
 venue is the truth: executors start from the venue's positions, never the journal's.
+
+The Reconciler's running loop (drift checks, drift records, corrections, the operator's
+commands) is ``actors.reconciler_task``; why a drift happened and what correcting it means
+is ``actors.drift``; the queue of corrections is ``actors.corrections``.
 """
 
 from __future__ import annotations
