@@ -3,12 +3,16 @@
 At startup (the gate before any signal is accepted) it loads the venue's positions, account
 and tradable assets, compares the positions with the journal's, and reports every drift. The
 venue is the truth: executors start from the venue's positions, never the journal's.
+
+The Reconciler's running loop (drift checks, drift records, corrections, the operator's
+commands) is ``actors.reconciler_task``; why a drift happened and what correcting it means
+is ``actors.drift``; the queue of corrections is ``actors.corrections``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -29,7 +33,6 @@ from brokers.base import (
     VenueOrder,
     utc_now,
 )
-from brokers.errors import BrokerError
 
 log = logging.getLogger("tradingd.reconciler")
 
@@ -188,6 +191,11 @@ class DriftWatch:
     def next_deadline(self) -> float:
         return self._next_check
 
+    @property
+    def suspects(self) -> dict[str, Drift]:
+        """Differences beyond the tolerance seen on the last check (confirmed or not)."""
+        return dict(self._suspects)
+
     def checked(self, now: float) -> None:
         self._next_check = now + self.interval
 
@@ -210,56 +218,6 @@ class DriftWatch:
         new = [d for d in confirmed if self.reported.get(d.symbol) != d]
         self.reported = {d.symbol: d for d in confirmed}
         return new
-
-
-async def run_reconciler(
-    inbox: trio.MemoryReceiveChannel[OrderUpdate],
-    broker: Broker | None = None,
-    our_positions: Callable[[], dict[str, Decimal]] | None = None,
-    watch: DriftWatch | None = None,
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    """Reports orders nobody here sent, and positions that drift from the venue's."""
-    drift = watch or DriftWatch()
-    drift.checked(trio.current_time())
-    task_status.started()
-    async with inbox:
-        while True:
-            update: OrderUpdate | None = None
-            with trio.move_on_at(drift.next_deadline()):
-                update = await inbox.receive()
-            now = trio.current_time()
-            if update is not None:
-                _report_external(update)
-                drift.on_update(update, now)
-                continue
-            drift.checked(now)
-            if broker is None or our_positions is None:
-                continue
-            try:
-                venue = {p.symbol: p for p in await broker.list_positions()}
-            except BrokerError as exc:
-                log.warning("drift check skipped: %s", exc)
-                continue
-            prices = {
-                s: abs(p.market_value / p.qty) for s, p in venue.items() if p.market_value and p.qty
-            }
-            for found in drift.judge(our_positions(), venue, prices):
-                log.warning("drift: %s", found.describe())
-
-
-def _report_external(update: OrderUpdate) -> None:
-    cid = update.order.client_order_id
-    if not is_own_client_order_id(cid):
-        log.warning(
-            "external order %s %s %s %s: %s",
-            update.order.symbol,
-            update.order.side,
-            update.order.qty,
-            cid,
-            update.event,
-        )
 
 
 async def _resolve_intents(broker: Broker, intents: Sequence[PendingIntent]) -> IntentOutcome:

@@ -89,6 +89,36 @@ class VenueCallRecorded(Record, frozen=True, kw_only=True, tag="venue_call"):
     call: VenueCall
 
 
+class DriftRecorded(Record, frozen=True, kw_only=True, tag="drift"):
+    """A confirmed difference between tradingd's position and the venue's, and its cause."""
+
+    drift_id: int
+    symbol: str
+    journal_qty: Decimal
+    venue_qty: Decimal
+    notional: Decimal | None
+    cause: str  # actors.drift.Cause
+    detail: str
+    found_by: str  # startup | check | command
+
+
+class CorrectionRecorded(Record, frozen=True, kw_only=True, tag="correction"):
+    """A correction of a drift, written again (same id) at every change of its status."""
+
+    correction_id: int
+    drift_id: int
+    symbol: str
+    cause: str
+    remedy: str  # actors.drift.Remedy
+    journal_qty: Decimal  # tradingd's position when the drift was found
+    venue_qty: Decimal
+    target_qty: Decimal  # the position both agree on once it is done
+    notional: Decimal | None
+    status: str  # queued | applied | stale | superseded | failed
+    signal_id: str | None = None
+    detail: str | None = None
+
+
 JournalRecord = (
     SignalRecorded
     | IntentRecorded
@@ -98,6 +128,8 @@ JournalRecord = (
     | RiskDenied
     | RiskStateRecorded
     | VenueCallRecorded
+    | DriftRecorded
+    | CorrectionRecorded
 )
 
 

@@ -4,6 +4,8 @@ tradingd run [--config PATH] [--once]   the daemon (no config: the embedded pape
 tradingd sim [--port N] [--seed N] [--scenario FILE]   the paper venue alone; prints "ready"
 tradingd status | positions | orders | audit [--json]   ask the running daemon
 tradingd halt [--flatten] | resume     the kill switch
+tradingd reconcile | corrections [--json]   compare with the venue now; the correction queue
+tradingd approve ID                    apply one queued correction
 tradingd metrics                       Prometheus text format
 tradingd send                          signals from stdin to the running daemon, acks to stdout
 """
@@ -88,11 +90,13 @@ def _parser() -> argparse.ArgumentParser:
         ("positions", "confirmed positions with realized P&L"),
         ("orders", "orders with their latest state"),
         ("audit", "the venue-call log"),
+        ("reconcile", "compare every position with the venue's now, with causes"),
+        ("corrections", "drift corrections: queued, applied and the rest"),
     ):
         query = commands.add_parser(name, help=what)
         _socket_argument(query)
         query.add_argument("--json", action="store_true", help="the reply's data as JSON")
-        if name in ("orders", "audit"):
+        if name in ("orders", "audit", "corrections"):
             query.add_argument("--symbol", help="only this symbol's")
             query.add_argument("--limit", type=int, default=100, help="at most this many (100)")
         if name == "audit":
@@ -100,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
                 "--since", type=datetime.fromisoformat, help="at or after (ISO 8601, UTC)"
             )
         query.set_defaults(func=_cmd_query, command=name)
+
+    approve = commands.add_parser("approve", help="apply one queued drift correction")
+    approve.add_argument("id", type=int, help="the correction's id (see `tradingd corrections`)")
+    _socket_argument(approve)
+    approve.add_argument("--json", action="store_true", help="the reply's data as JSON")
+    approve.set_defaults(func=_cmd_query, command="approve")
 
     metrics = commands.add_parser("metrics", help="Prometheus text format")
     _socket_argument(metrics)
@@ -137,6 +147,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
         since=since,
         limit=getattr(args, "limit", 100),
         flatten=getattr(args, "flatten", False),
+        id=getattr(args, "id", None),
     )
     try:
         reply = trio.run(ask, args.socket or client_socket_path(os.environ), request)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -88,6 +89,23 @@ class WebhookConfig(Section, frozen=True, kw_only=True):
     )
 
 
+class ReconcileConfig(Section, frozen=True, kw_only=True):
+    """Drift checks and corrections (``actors.reconciler_task``; README "Reconciliation")."""
+
+    mode: Literal["observe", "approve", "auto"] = "observe"
+    auto_limit: Decimal = Decimal(1000)  # auto: corrections up to this notional, at once
+    tolerance: Decimal = Decimal(100)  # a difference worth this little is not drift
+    interval: Seconds = 60.0  # a drift check at least this often
+    after_final: Seconds = 2.0  # and this long after orders reach a final state
+
+    def __post_init__(self) -> None:
+        # msgspec turns the ValueError into a ValidationError naming the field.
+        for name in ("auto_limit", "tolerance"):
+            value: Decimal = getattr(self, name)
+            if not value.is_finite() or value < 0:
+                raise ValueError(f"`{name}` must be a number >= 0, got {value}")
+
+
 class Config(Section, frozen=True, kw_only=True):
     broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
     journal: JournalConfig = msgspec.field(default_factory=JournalConfig)
@@ -96,6 +114,7 @@ class Config(Section, frozen=True, kw_only=True):
     sources: SourcesConfig = msgspec.field(default_factory=SourcesConfig)
     monitor: MonitorConfig = msgspec.field(default_factory=MonitorConfig)
     webhook: WebhookConfig = msgspec.field(default_factory=WebhookConfig)
+    reconcile: ReconcileConfig = msgspec.field(default_factory=ReconcileConfig)
 
 
 _URL_FIELDS = ("base_url", "stream_url", "data_url")

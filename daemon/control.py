@@ -23,7 +23,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tradingd.control")
 
-Command = Literal["status", "positions", "orders", "audit", "halt", "resume", "metrics"]
+Command = Literal[
+    "status",
+    "positions",
+    "orders",
+    "audit",
+    "halt",
+    "resume",
+    "metrics",
+    "reconcile",
+    "corrections",
+    "approve",
+]
 
 
 class ControlRequest(
@@ -39,6 +50,7 @@ class ControlRequest(
     since: datetime | None = None  # audit: venue calls at or after this (UTC) time
     limit: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     flatten: bool = False  # halt: close every position too
+    id: Annotated[int, msgspec.Meta(ge=1)] | None = None  # approve: the correction's id
 
 
 class ControlReply(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", tag="reply"):
@@ -112,6 +124,29 @@ async def answer(
             log.warning("control: resume requested")
             await daemon.resume()
             data = {"halted": daemon.risk.halted}
+        case "reconcile":
+            data = msgspec.to_builtins(await daemon.reconcile())
+        case "corrections":
+            corrections = await daemon.journal.corrections(limit=request.limit)
+            data = [
+                msgspec.to_builtins(r)
+                for r in corrections
+                if request.symbol is None or r.symbol == request.symbol.upper()
+            ]
+        case "approve":
+            if request.id is None:
+                return ControlReply(command="approve", ok=False, error="`id` is required")
+            log.warning("control: correction %d approved", request.id)
+            result = await daemon.approve(request.id)
+            if not result.ok:
+                return ControlReply(
+                    command="approve",
+                    ok=False,
+                    data=msgspec.to_builtins(result),
+                    error=f"correction {request.id}: {result.status or 'not applied'}: "
+                    f"{result.detail}",
+                )
+            data = msgspec.to_builtins(result)
         case "metrics":
             if metrics is None:
                 return ControlReply(command="metrics", ok=False, error="metrics are not collected")
@@ -129,6 +164,7 @@ async def _status(daemon: Daemon) -> dict[str, Any]:
         "symbols": len(daemon.executors),
         "buying_power": str(daemon.startup.account.buying_power),
         "startup_drifts": len(daemon.startup.drifts),
+        "corrections_queued": len(await daemon.journal.corrections(status="queued")),
         "journal_transactions": stats.transactions,
         "journal_records": stats.records,
         "paper_venue": daemon.venue.alpaca_url if daemon.venue is not None else None,

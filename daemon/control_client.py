@@ -32,6 +32,31 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "reason",
     ),
     "audit": ("at", "method", "path", "symbol", "status", "latency_s", "error"),
+    "corrections": (
+        "id",
+        "at",
+        "symbol",
+        "cause",
+        "remedy",
+        "journal_qty",
+        "venue_qty",
+        "target_qty",
+        "notional",
+        "status",
+        "detail",
+    ),
+    "reconcile": (
+        "symbol",
+        "tradingd_qty",
+        "venue_qty",
+        "difference",
+        "notional",
+        "state",
+        "cause",
+        "drift_id",
+        "correction_id",
+        "correction_status",
+    ),
 }
 
 _reply_decoder = msgspec.json.Decoder(ControlReply)
@@ -129,7 +154,33 @@ def render_status(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_reconciliation(report: dict[str, Any]) -> str:
+    """The comparison table, then each difference's explanation on its own line."""
+    head = f"reconciliation at {_cell(report['at'])} (mode {report['mode']})"
+    if report.get("error"):
+        return f"{head}: venue unavailable: {report['error']}"
+    rows = report["rows"]
+    notes = [f"{r['symbol']}: {r['detail']}" for r in rows if r.get("detail")]
+    parts = [head, render_table(rows, COLUMNS["reconcile"]), *notes]
+    if report.get("orders"):
+        parts += ["", "orders that differ:", render_table(report["orders"], _ORDER_COLUMNS)]
+    return "\n".join(parts)
+
+
+_ORDER_COLUMNS = (
+    "client_order_id",
+    "symbol",
+    "tradingd_state",
+    "venue_status",
+    "tradingd_filled",
+    "venue_filled",
+    "note",
+)
+
+
 def render_reply(reply: ControlReply) -> str:
-    if reply.command in ("status", "halt", "resume"):
+    if reply.command in ("status", "halt", "resume", "approve"):
         return render_status(reply.data)
+    if reply.command == "reconcile":
+        return render_reconciliation(reply.data)
     return render_table(reply.data, COLUMNS[reply.command or ""])

@@ -21,13 +21,16 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
+from decimal import Decimal
 from typing import TypeVar, cast
 
 import trio
 
 from actors.records import JournalRecord, RiskStateRecorded
 from brokers.errors import TradingError
+from daemon import journal_reconciliation as reconciliation
 from daemon import journal_rows as rows
+from daemon.journal_reconciliation import CorrectionRow, DriftRow, ReconciliationIds
 from daemon.journal_rows import AuditRow, FillRow, IntentRow, OrderRow, PositionRow
 from daemon.journal_schema import SchemaError
 from daemon.journal_thread import (
@@ -220,6 +223,25 @@ class Journal:
     async def risk_state(self) -> RiskStateRecorded | None:
         """RiskGuard's last persisted state: the halt, the latch, the trading day."""
         return await self._read(rows.read_risk_state)
+
+    async def drifts(self, limit: int = 1000) -> list[DriftRow]:
+        """The latest ``limit`` drift records, oldest first."""
+        return await self._read(lambda conn: reconciliation.read_drifts(conn, limit))
+
+    async def corrections(
+        self, *, status: str | None = None, limit: int = 1000
+    ) -> list[CorrectionRow]:
+        """The latest ``limit`` corrections (only those in ``status``), oldest first."""
+        return await self._read(lambda conn: reconciliation.read_corrections(conn, status, limit))
+
+    async def reconciliation_ids(self) -> ReconciliationIds:
+        return await self._read(reconciliation.read_reconciliation_ids)
+
+    async def filled_by_order(self, client_order_ids: list[str]) -> dict[str, Decimal]:
+        """What tradingd counted as filled for each of these orders (absent: nothing)."""
+        return await self._read(
+            lambda conn: reconciliation.read_filled_by_order(conn, client_order_ids)
+        )
 
     async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:

@@ -148,27 +148,34 @@ CREATE TABLE risk_state (
 # The Reconciler's drift records and its queue of corrections.
 _V2_RECONCILIATION = """
 CREATE TABLE drifts (
-    seq          INTEGER PRIMARY KEY,
+    id           INTEGER PRIMARY KEY,
     at           TEXT NOT NULL,
     symbol       TEXT NOT NULL,
     journal_qty  TEXT NOT NULL,
     venue_qty    TEXT NOT NULL,
-    notional     TEXT NOT NULL,
+    notional     TEXT,
     cause        TEXT NOT NULL,
-    detail       TEXT
+    detail       TEXT NOT NULL,
+    found_by     TEXT NOT NULL
 );
+-- One row per correction, rewritten at each change of status; ids are the Reconciler's.
 CREATE TABLE corrections (
     id          INTEGER PRIMARY KEY,
     at          TEXT NOT NULL,
-    drift_seq   INTEGER,
+    drift_id    INTEGER NOT NULL,
     symbol      TEXT NOT NULL,
+    cause       TEXT NOT NULL,
+    remedy      TEXT NOT NULL,
+    journal_qty TEXT NOT NULL,
+    venue_qty   TEXT NOT NULL,
     target_qty  TEXT NOT NULL,
-    notional    TEXT NOT NULL,
+    notional    TEXT,
     status      TEXT NOT NULL,
-    decided_at  TEXT,
+    updated_at  TEXT NOT NULL,
     signal_id   TEXT,
     detail      TEXT
 );
+CREATE INDEX corrections_queued ON corrections (id) WHERE status = 'queued';
 """
 
 # Each protected entry's exit levels and how they are held (native legs or emulated by

@@ -13,6 +13,8 @@ from typing import assert_never
 import msgspec
 
 from actors.records import (
+    CorrectionRecorded,
+    DriftRecorded,
     FillRecorded,
     IntentRecorded,
     JournalRecord,
@@ -87,6 +89,19 @@ INSERT INTO venue_calls (at, method, path, symbol, status, latency_s, request_bo
                          response_body, error)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
+_INSERT_DRIFT = """
+INSERT INTO drifts (id, at, symbol, journal_qty, venue_qty, notional, cause, detail, found_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+# A correction keeps its first ``at``; everything else follows its latest status.
+_UPSERT_CORRECTION = """
+INSERT INTO corrections (id, at, drift_id, symbol, cause, remedy, journal_qty, venue_qty,
+                         target_qty, notional, status, updated_at, signal_id, detail)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    status = excluded.status, updated_at = excluded.updated_at,
+    signal_id = coalesce(excluded.signal_id, corrections.signal_id), detail = excluded.detail
+"""
 
 
 def _dec(value: Decimal | None) -> str | None:
@@ -149,8 +164,29 @@ def statements_for(record: JournalRecord) -> list[Statement]:
                     ),
                 )
             ]
+        case DriftRecorded(drift_id=did, symbol=symbol):
+            quantities = (str(record.journal_qty), str(record.venue_qty), _dec(record.notional))
+            cause = (record.cause, record.detail, record.found_by)
+            return [(_INSERT_DRIFT, (did, at, symbol, *quantities, *cause))]
+        case CorrectionRecorded(correction_id=cid, symbol=symbol):
+            return [(_UPSERT_CORRECTION, (cid, at, record.drift_id, symbol, *_correction(record)))]
         case _:
             assert_never(record)
+
+
+def _correction(record: CorrectionRecorded) -> tuple[object, ...]:
+    return (
+        record.cause,
+        record.remedy,
+        str(record.journal_qty),
+        str(record.venue_qty),
+        str(record.target_qty),
+        _dec(record.notional),
+        record.status,
+        timestamp(record.at),
+        record.signal_id,
+        record.detail,
+    )
 
 
 _SYMBOL_PATHS = ("positions", "assets")

@@ -21,6 +21,8 @@ import trio
 
 from actors.order_state import State
 from actors.records import (
+    CorrectionRecorded,
+    DriftRecorded,
     FillRecorded,
     IntentRecorded,
     OrderStateRecorded,
@@ -85,6 +87,11 @@ class Metrics:
                 if call.error is not None or call.status is None or call.status >= 500:
                     self._count("tradingd_venue_call_errors_total", method=call.method)
                 self.venue_latency.observe(call.latency_s)
+            case DriftRecorded(cause=cause):
+                self._count("tradingd_drifts_total", cause=cause)
+            case CorrectionRecorded(status=status):
+                # Each change of a correction's status: queued, then applied, stale, ...
+                self._count("tradingd_corrections_total", status=status)
 
     def _count(self, name: str, **labels: str) -> None:
         self.counters[(name, tuple(sorted(labels.items())))] += 1

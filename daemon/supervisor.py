@@ -23,8 +23,11 @@ import msgspec
 import trio
 
 from actors.activity import Activity
+from actors.correction_apply import ApprovalResult
+from actors.corrections import CorrectionBook
 from actors.executor import INBOX_SIZE, ExecutorDeps, run_executor
 from actors.executor_core import ExecutorInput, ResendIntent, SymbolExecutor
+from actors.order_diff import LiveOrder
 from actors.order_monitor import (
     MonitorInput,
     MonitorTimers,
@@ -35,20 +38,31 @@ from actors.order_monitor import (
 from actors.position import ConfirmedPosition
 from actors.prices import PriceBook
 from actors.rebalance import RebalanceBook, run_rebalance
-from actors.reconciler import PendingIntent, StartupState, load_startup_state, run_reconciler
-from actors.records import VenueCallRecorded
+from actors.reconciler import DriftWatch, PendingIntent, StartupState, load_startup_state
+from actors.reconciler_deps import ReconcilerDeps, VenueView
+from actors.reconciler_task import (
+    ApproveCorrection,
+    ReconcilerInput,
+    ReconciliationReport,
+    RunReconciliation,
+    StartupDrifts,
+    ask_reconciler,
+    run_reconciler,
+)
+from actors.records import CorrectionRecorded, VenueCallRecorded
 from actors.risk_core import RiskGuardCore
 from actors.risk_guard import Halt, Resume, RiskInput, SetLimits, read_clock, run_risk_guard
 from actors.risk_limits import RiskLimits
 from actors.signal_router import Inbound, Intake, SignalRouterCore, run_signal_router
 from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
-from brokers.base import Asset, OrderUpdate, VenueCall, utc_now
+from brokers.base import Asset, VenueCall, utc_now
 from brokers.errors import BrokerError
 from brokers.sim import SimConfig, SimEndpoints, serve_sim
-from daemon.config import Config, MonitorConfig
+from daemon.config import Config, MonitorConfig, ReconcileConfig
 from daemon.credentials import Credentials
 from daemon.journal import Journal, open_journal
+from daemon.journal_reconciliation import CorrectionRow
 from daemon.price_feed import run_price_feed
 
 log = logging.getLogger("tradingd")
@@ -110,6 +124,21 @@ class Daemon:
                 ack = await self.intake.submit(msgspec.json.encode(signal), "halt")
                 log.warning("halt: flatten %s: %s %s", symbol, ack.status, ack.reason or "")
 
+    async def reconcile(self) -> ReconciliationReport:
+        """A full comparison with the venue now; drifts it confirms are handled per mode."""
+        report: ReconciliationReport = await ask_reconciler(
+            self.inboxes["reconciler"], lambda reply: RunReconciliation(reply=reply)
+        )
+        return report
+
+    async def approve(self, correction_id: int) -> ApprovalResult:
+        """Apply one queued correction (a second approval finds it no longer queued)."""
+        result: ApprovalResult = await ask_reconciler(
+            self.inboxes["reconciler"],
+            lambda reply: ApproveCorrection(correction_id=correction_id, reply=reply),
+        )
+        return result
+
     async def resume(self) -> None:
         """Lift a halt and a daily-loss latch: new entries are decided normally again."""
         done = trio.Event()
@@ -150,7 +179,14 @@ async def open_daemon(
         async with broker:
             async with trio.open_nursery() as actors:
                 daemon = await _start_actors(
-                    actors, journal, broker, market_data, venue, config.monitor, config.risk
+                    actors,
+                    journal,
+                    broker,
+                    market_data,
+                    venue,
+                    config.monitor,
+                    config.risk,
+                    config.reconcile,
                 )
                 try:
                     yield daemon
@@ -167,12 +203,16 @@ async def _start_actors(
     venue: SimEndpoints | None,
     monitor_config: MonitorConfig,
     risk_limits: RiskLimits,
+    reconcile_config: ReconcileConfig | None = None,
 ) -> Daemon:
-    journal_positions = {s: p.qty for s, p in (await journal.positions()).items()}
+    reconcile = reconcile_config or ReconcileConfig()
+    journal_rows = await journal.positions()
+    journal_positions = {s: p.qty for s, p in journal_rows.items()}
     intents = [
         PendingIntent(request=row.request, created_at=row.created_at)
         for row in await journal.unresolved_intents()
     ]
+    started_at = utc_now()
     startup = await load_startup_state(broker, journal_positions, intents)
     # What became of the last run's unfinished orders, as the venue tells it.
     if startup.intents.records:
@@ -187,7 +227,7 @@ async def _start_actors(
     prices = PriceBook()
     risk_send, risk_recv = trio.open_memory_channel[RiskInput](ACTOR_INBOX)
     monitor_send, monitor_recv = trio.open_memory_channel[MonitorInput](ACTOR_INBOX)
-    reconciler_send, reconciler_recv = trio.open_memory_channel[OrderUpdate](ACTOR_INBOX)
+    reconciler_send, reconciler_recv = trio.open_memory_channel[ReconcilerInput](ACTOR_INBOX)
     router_send, router_recv = trio.open_memory_channel[Inbound](ACTOR_INBOX)
 
     assets = startup.assets
@@ -207,7 +247,50 @@ async def _start_actors(
     def executor_positions() -> dict[str, Decimal]:
         return {symbol: e.position.qty for symbol, e in executors.items()}
 
-    await root.start(run_reconciler, reconciler_recv, broker, executor_positions)
+    # The Reconciler keeps the venue's latest positions; executors spawned later start there.
+    venue_view = VenueView(dict(startup.positions))
+    book = CorrectionBook(mode=reconcile.mode, auto_limit=reconcile.auto_limit)
+    ids = await journal.reconciliation_ids()
+    queued = await journal.corrections(status="queued", limit=10_000)
+    book.restore(ids.drift, ids.correction, [_queued_correction(row) for row in queued])
+    watch = DriftWatch(
+        interval=reconcile.interval,
+        after_final=reconcile.after_final,
+        notional_tolerance=reconcile.tolerance,
+    )
+    await root.start(
+        run_reconciler,
+        reconciler_recv,
+        ReconcilerDeps(
+            broker=broker,
+            journal=journal,
+            monitor=monitor_send,
+            intake=Intake(router_send),
+            holdings=executor_positions,
+            view=venue_view,
+            started_at=started_at,
+            last_price=lambda symbol: prices.last(
+                symbol, trio.current_time(), risk_limits.max_price_age
+            ),
+            live_orders=lambda: [
+                LiveOrder(
+                    client_order_id=o.client_order_id,
+                    symbol=symbol,
+                    state=o.state.value,
+                    filled_qty=o.filled_qty,
+                )
+                for symbol, e in executors.items()
+                for o in e.unresolved()
+            ],
+        ),
+        watch,
+        book,
+        StartupDrifts(
+            drifts=startup.drifts,
+            journal_prices={s: p.avg_entry_price for s, p in journal_rows.items()},
+            fresh_journal=not journal_rows,
+        ),
+    )
     monitor = OrderMonitorCore(MonitorTimers(**msgspec.structs.asdict(monitor_config)))
     await root.start(
         run_order_monitor,
@@ -228,7 +311,7 @@ async def _start_actors(
     }
 
     async def spawn_executor(symbol: str) -> trio.MemorySendChannel[Any]:
-        position = startup.positions.get(symbol)
+        position = venue_view.positions.get(symbol)
         core = SymbolExecutor(
             symbol,
             ConfirmedPosition(position.qty, position.avg_entry_price)
@@ -299,6 +382,24 @@ async def _restore_risk_state(risk: RiskGuardCore, journal: Journal, broker: Alp
             )
     if risk.needs_clock(utc_now()):
         await read_clock(risk, broker)
+
+
+def _queued_correction(row: CorrectionRow) -> CorrectionRecorded:
+    return CorrectionRecorded(
+        at=row.updated_at,
+        correction_id=row.id,
+        drift_id=row.drift_id,
+        symbol=row.symbol,
+        cause=row.cause,
+        remedy=row.remedy,
+        journal_qty=row.journal_qty,
+        venue_qty=row.venue_qty,
+        target_qty=row.target_qty,
+        notional=row.notional,
+        status=row.status,
+        signal_id=row.signal_id,
+        detail=row.detail,
+    )
 
 
 def _trade_increments(assets: dict[str, Asset]) -> dict[str, Decimal]:

@@ -19,6 +19,8 @@ or event. Configured by ``POST /_sim/faults`` with ``{"fault": NAME, ...}``:
   cancels its sibling but does not stream that ``canceled`` event (``{"on": false}``: off).
 - ``delay_acks {ms, symbol?}``: order acknowledgements (for ``symbol``, or all) wait ``ms``
   after the order was processed, so its stream events arrive first.
+- ``drop_fills {count}``: the next ``count`` fill (or partial fill) events are not streamed;
+  the venue's order and position still show them, as when a broker's stream loses one.
 - ``clear``: back to normal.
 """
 
@@ -69,6 +71,7 @@ class FaultPlan:
     _reorder_events: bool = False
     _miss_bracket_cancel: bool = False
     _stall_seconds: float = 0.0
+    _drop_fills: int = 0
 
     def configure(self, spec: Mapping[str, Any]) -> Immediate:
         """Arm one fault; raises FaultError on a request it cannot read."""
@@ -102,6 +105,8 @@ class FaultPlan:
                 body = {k: spec[k] for k in ("code", "message") if k in spec}
                 self._reject = CannedResponse(int(spec.get("status", 403)), body)
                 self._reject_count = _count(spec)
+            case "drop_fills":
+                self._drop_fills = _count(spec)
             case "lose_response":
                 self._lose_count = _count(spec)
             case "delay_acks":
@@ -156,6 +161,13 @@ class FaultPlan:
             return None
         self._reject_count -= 1
         return self._reject
+
+    def take_dropped_fill(self) -> bool:
+        """Whether this fill event is to go unstreamed (``drop_fills``)."""
+        if self._drop_fills <= 0:
+            return False
+        self._drop_fills -= 1
+        return True
 
     def take_lost_response(self) -> bool:
         """Whether the answer to this order submission is to be lost."""

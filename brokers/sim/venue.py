@@ -77,6 +77,11 @@ class SimVenue:
         events = self.core.take_events()
         if self.faults.miss_bracket_cancel:
             events = [e for e in events if not e.sibling_cancel]
+        events = [
+            e
+            for e in events
+            if e.event not in ("fill", "partial_fill") or not self.faults.take_dropped_fill()
+        ]
         if self.faults.reorder_events:
             events = fills_first(events)
         for event in events:
