@@ -6,6 +6,8 @@ Market orders fill at the venue's current price; limit and stop orders rest unti
 change makes them marketable. With a ``fill_size``, each match fills at most that many
 shares (a ``partial_fill``), and the rest waits for the next match: the symbol's next price
 move. Multi-leg orders are built in ``legs``; an exit that fills cancels its siblings.
+What an ioc or fok order could not fill at once expires, and so does every ``day`` order
+still working at a session close.
 """
 
 from __future__ import annotations
@@ -19,12 +21,11 @@ import attrs
 import msgspec
 
 from brokers.base import OrderType, Side, TimeInForce
-from brokers.sim.assets import SimAsset, is_valid_price
+from brokers.sim.assets import SimAsset
 from brokers.sim.checks import check_funds, order_qty
 from brokers.sim.ledger import AccountFigures, Ledger, SimPosition
 from brokers.sim.legs import build_legs, check_legs, parent_prices
 from brokers.sim.orders import (
-    CLOSED_STATUSES,
     OrderChanges,
     OrderTicket,
     SimEvent,
@@ -32,6 +33,7 @@ from brokers.sim.orders import (
     VenueRejection,
     unprocessable,
 )
+from brokers.sim.rules import check_order_prices, holds_shares, marketable
 
 ZERO = Decimal(0)
 NOT_FOUND = 40410000
@@ -123,7 +125,7 @@ class MatchingCore:
             (
                 o.remaining_qty
                 for o in self._orders.values()
-                if _holds_shares(o) and o.symbol == symbol and o.side is closing
+                if holds_shares(o) and o.symbol == symbol and o.side is closing
             ),
             ZERO,
         )
@@ -146,11 +148,16 @@ class MatchingCore:
 
     # Commands
 
-    def submit(self, ticket: OrderTicket, now: datetime) -> SimOrder:
+    def submit(
+        self, ticket: OrderTicket, now: datetime, *, reject_after_accept: bool = False
+    ) -> SimOrder:
         """Accept an order (or raise VenueRejection); returns it as accepted.
 
         The order is then matched at once, so by the time this returns a marketable order
-        is already filled and its ``new`` and ``fill`` events wait in the outbox.
+        is already filled and its ``new`` and ``fill`` events wait in the outbox. With
+        ``reject_after_accept`` the order is accepted, then rejected before it works (a
+        ``rejected`` event instead of ``new``), as when the market refuses what the broker
+        took.
         """
         cid = ticket.client_order_id or self._new_id()
         self._submissions[cid] = self._submissions.get(cid, 0) + 1
@@ -166,11 +173,11 @@ class MatchingCore:
         check_legs(ticket)
         limit_price, stop_price = parent_prices(ticket)
         ticket = msgspec.structs.replace(ticket, limit_price=limit_price, stop_price=stop_price)
-        _check_order_prices(ticket)
+        check_order_prices(ticket)
         price = self._prices[asset.symbol]
         qty = order_qty(ticket, asset, price)
         open_orders = [
-            o for o in self._orders.values() if _holds_shares(o) and o.symbol == asset.symbol
+            o for o in self._orders.values() if holds_shares(o) and o.symbol == asset.symbol
         ]
         hold = check_funds(
             ticket,
@@ -207,6 +214,11 @@ class MatchingCore:
         for leg in legs:
             self._orders[leg.id] = leg
             self._by_client_id[leg.client_order_id] = leg.id
+        if reject_after_accept:
+            for leg in legs:
+                self._orders[leg.id] = _rejected(leg, now)
+            self._emit("rejected", _rejected(order, now), now)
+            return order
         self._emit("new", attrs.evolve(order, status="new"), now)
         self._match(order.id, now)
         for leg in legs:
@@ -227,6 +239,37 @@ class MatchingCore:
             if leg.is_open:
                 self.cancel(leg.id, now, sibling=sibling)
         return canceled
+
+    def expire(self, order_id: str, now: datetime) -> SimOrder:
+        """End an open order (and its open legs) at the end of its time in force."""
+        order = self.order(order_id)
+        expired = attrs.evolve(order, status="expired", expired_at=now, updated_at=now, hold=ZERO)
+        self._emit("expired", expired, now)
+        for leg in self.legs(order):
+            if leg.is_open:
+                self.expire(leg.id, now)
+        return expired
+
+    def close_session(self, now: datetime, *, done_for_day: bool = False) -> None:
+        """The session closes: open ``day`` orders expire; with ``done_for_day``, working
+        ``gtc`` orders are done for the day and rest until the next open."""
+        for order in self.orders():
+            current = self._orders[order.id]
+            if not current.is_open:
+                continue
+            if current.time_in_force is TimeInForce.DAY:
+                self.expire(current.id, now)
+            elif done_for_day and current.status in ("new", "partially_filled"):
+                resting = attrs.evolve(current, status="done_for_day", updated_at=now)
+                self._emit("done_for_day", resting, now)
+
+    def open_session(self, now: datetime) -> None:
+        """The session opens: orders done for the day work again, and may fill at once."""
+        for order in self.orders():
+            if order.status == "done_for_day":
+                working = "partially_filled" if order.filled_qty > 0 else "new"
+                self._orders[order.id] = attrs.evolve(order, status=working, updated_at=now)
+                self._match(order.id, now)
 
     def cancel_all(self, now: datetime) -> list[SimOrder]:
         canceled = []
@@ -253,13 +296,13 @@ class MatchingCore:
         cid = ticket.client_order_id or ""
         if cid in self._by_client_id:
             raise VenueRejection(422, 40010001, "client_order_id must be unique")
-        _check_order_prices(ticket)
+        check_order_prices(ticket)
         asset = self._assets[old.symbol]
         qty = order_qty(ticket, asset, self._prices[old.symbol])
         others = [
             o
             for o in self._orders.values()
-            if _holds_shares(o) and o.symbol == old.symbol and o.id != old.id
+            if holds_shares(o) and o.symbol == old.symbol and o.id != old.id
         ]
         hold = check_funds(
             ticket,
@@ -352,12 +395,12 @@ class MatchingCore:
         if self._fill_size is not None:
             chunk = min(chunk, self._fill_size)
         whole = chunk == order.remaining_qty
-        if _marketable(order, price) and (whole or order.time_in_force is not TimeInForce.FOK):
+        if marketable(order, price) and (whole or order.time_in_force is not TimeInForce.FOK):
             self._fill(order, chunk, price, now)
         order = self._orders[order_id]
         if order.is_open and order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-            # Immediate-or-cancel orders never rest: what did not fill now is canceled.
-            self.cancel(order.id, now)
+            # Immediate-or-cancel orders never rest: what did not fill now expires.
+            self.expire(order.id, now)
 
     def _fill(self, order: SimOrder, qty: Decimal, price: Decimal, now: datetime) -> None:
         position_qty = self._ledger.apply_fill(order.symbol, order.side, qty, price)
@@ -420,36 +463,15 @@ class MatchingCore:
     ) -> None:
         self._orders[order.id] = order
         execution_id = self._new_id()
+        legs = tuple(self._orders[leg] for leg in order.legs)
         self._outbox.append(
-            SimEvent(event, order, now, execution_id, price, qty, position_qty, sibling_cancel)
+            SimEvent(
+                event, order, now, execution_id, price, qty, position_qty, sibling_cancel, legs
+            )
         )
 
 
-def _holds_shares(order: SimOrder) -> bool:
-    # A held stop leg shares its quantity with the working take-profit leg: counted once.
-    return order.is_open and order.status != "held"
-
-
-def _marketable(order: SimOrder, price: Decimal) -> bool:
-    if order.status in CLOSED_STATUSES:
-        return False
-    if order.type in (OrderType.STOP, OrderType.STOP_LIMIT) and not order.triggered:
-        return False
-    if order.limit_price is None or order.type in (OrderType.MARKET, OrderType.STOP):
-        return True
-    if order.side is Side.BUY:
-        return price <= order.limit_price
-    return price >= order.limit_price
-
-
-def _check_order_prices(ticket: OrderTicket) -> None:
-    if ticket.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and ticket.limit_price is None:
-        raise unprocessable("limit_price is required")
-    if ticket.type in (OrderType.STOP, OrderType.STOP_LIMIT) and ticket.stop_price is None:
-        raise unprocessable("stop_price is required")
-    for name, price in (("limit_price", ticket.limit_price), ("stop_price", ticket.stop_price)):
-        if price is not None and not is_valid_price(price):
-            raise unprocessable(
-                f"invalid {name} {price}. sub-penny increment does not fulfill minimum"
-                " pricing criteria"
-            )
+def _rejected(order: SimOrder, now: datetime) -> SimOrder:
+    return attrs.evolve(
+        order, status="rejected", failed_at=now, updated_at=now, hold=ZERO, armed=False
+    )

@@ -19,6 +19,12 @@ or event. Configured by ``POST /_sim/faults`` with ``{"fault": NAME, ...}``:
   cancels its sibling but does not stream that ``canceled`` event (``{"on": false}``: off).
 - ``delay_acks {ms, symbol?}``: order acknowledgements (for ``symbol``, or all) wait ``ms``
   after the order was processed, so its stream events arrive first.
+- ``reject_after_accept {count}``: the next ``count`` order submissions are answered as
+  accepted, then streamed ``rejected`` instead of ``new``; they never work.
+- ``pending_new``, ``pending_cancel``, ``pending_replace``: the stream shows that pending
+  state before ``new`` (or ``rejected``), ``canceled``, ``replaced`` (``{"on": false}``: off).
+- ``done_for_day``: at each session close, working ``gtc`` orders are ``done_for_day`` and
+  rest until the next open (``{"on": false}``: off).
 - ``clear``: back to normal.
 """
 
@@ -31,6 +37,8 @@ from http import HTTPStatus
 from typing import Any
 
 import attrs
+
+from brokers.sim.lifecycle import PendingStates
 
 RATE_LIMIT = 200
 
@@ -69,6 +77,9 @@ class FaultPlan:
     _reorder_events: bool = False
     _miss_bracket_cancel: bool = False
     _stall_seconds: float = 0.0
+    _reject_after_accept_count: int = 0
+    _pending: PendingStates = attrs.field(factory=PendingStates)
+    _done_for_day: bool = False
 
     def configure(self, spec: Mapping[str, Any]) -> Immediate:
         """Arm one fault; raises FaultError on a request it cannot read."""
@@ -108,6 +119,16 @@ class FaultPlan:
                 self._delay_s = int(spec["ms"]) / 1000
                 symbol = spec.get("symbol")
                 self._delay_symbol = str(symbol).upper() if symbol else None
+            case "reject_after_accept":
+                self._reject_after_accept_count = _count(spec)
+            case "pending_new":
+                self._pending = attrs.evolve(self._pending, new=bool(spec.get("on", True)))
+            case "pending_cancel":
+                self._pending = attrs.evolve(self._pending, cancel=bool(spec.get("on", True)))
+            case "pending_replace":
+                self._pending = attrs.evolve(self._pending, replace=bool(spec.get("on", True)))
+            case "done_for_day":
+                self._done_for_day = bool(spec.get("on", True))
             case "clear":
                 for field in attrs.fields(FaultPlan):
                     setattr(self, field.name, field.default)
@@ -126,6 +147,14 @@ class FaultPlan:
     @property
     def miss_bracket_cancel(self) -> bool:
         return self._miss_bracket_cancel
+
+    @property
+    def pending_states(self) -> PendingStates:
+        return self._pending
+
+    @property
+    def done_for_day(self) -> bool:
+        return self._done_for_day
 
     @property
     def stall_seconds(self) -> float:
@@ -156,6 +185,13 @@ class FaultPlan:
             return None
         self._reject_count -= 1
         return self._reject
+
+    def take_reject_after_accept(self) -> bool:
+        """Whether this order submission is to be accepted, then rejected."""
+        if self._reject_after_accept_count <= 0:
+            return False
+        self._reject_after_accept_count -= 1
+        return True
 
     def take_lost_response(self) -> bool:
         """Whether the answer to this order submission is to be lost."""

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import msgspec
 
-from brokers.sim.marketdata import DataSession, PricePrint
+from brokers.sim.marketdata import DataSession
+from brokers.sim.tape import PricePrint
 from brokers.sim.stream import TradeStreamSession
 
 T0 = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
