@@ -54,7 +54,7 @@ async def test_advance_moves_on_and_never_back(autojump_clock: Any) -> None:
     with pytest.raises(ValueError, match="never goes back"):
         clock.move_to(MORNING)
     with pytest.raises(ValueError, match="timezone"):
-        clock.move_to(datetime(2026, 1, 6))  # noqa: DTZ001 - the naive time is the point
+        clock.move_to(datetime(2026, 1, 6))
     assert clock() == at(21)
 
 
@@ -81,4 +81,4 @@ async def test_sleep_until_wakes_on_time_or_when_moved_past(autojump_clock: Any)
 def test_a_naive_start_is_refused() -> None:
     """The venue's start time must say its offset."""
     with pytest.raises(ValueError, match="timezone-aware"):
-        VenueClock.starting_at(datetime(2026, 1, 5))  # noqa: DTZ001 - the naive time is the point
+        VenueClock.starting_at(datetime(2026, 1, 5))

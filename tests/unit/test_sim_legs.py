@@ -9,8 +9,8 @@ import pytest
 
 from brokers.base import OrderType, Side, TimeInForce
 from brokers.sim.core import MatchingCore
-from brokers.sim.orders import OrderChanges, OrderTicket, SimEvent, VenueRejection
 from brokers.sim.lifecycle import fills_first
+from brokers.sim.orders import OrderChanges, OrderTicket, SimEvent, VenueRejection
 from tests.unit.test_sim_core import T0, make_core, ticket
 
 D = Decimal
