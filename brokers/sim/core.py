@@ -18,13 +18,11 @@ from datetime import datetime
 from decimal import Decimal
 
 import attrs
-import msgspec
 
 from brokers.base import OrderType, Side, TimeInForce
+from brokers.sim.admission import Market, admit, replacement
 from brokers.sim.assets import SimAsset
-from brokers.sim.checks import check_funds, order_qty
 from brokers.sim.ledger import AccountFigures, Ledger, SimPosition
-from brokers.sim.legs import build_legs, check_legs, parent_prices
 from brokers.sim.orders import (
     OrderChanges,
     OrderTicket,
@@ -33,7 +31,7 @@ from brokers.sim.orders import (
     VenueRejection,
     unprocessable,
 )
-from brokers.sim.rules import check_order_prices, holds_shares, marketable
+from brokers.sim.rules import holds_shares, marketable
 
 ZERO = Decimal(0)
 NOT_FOUND = 40410000
@@ -170,45 +168,7 @@ class MatchingCore:
             raise unprocessable(f'could not find asset "{ticket.symbol}"')
         if not asset.tradable:
             raise unprocessable(f"asset {ticket.symbol} is not tradable")
-        check_legs(ticket)
-        limit_price, stop_price = parent_prices(ticket)
-        ticket = msgspec.structs.replace(ticket, limit_price=limit_price, stop_price=stop_price)
-        check_order_prices(ticket)
-        price = self._prices[asset.symbol]
-        qty = order_qty(ticket, asset, price)
-        open_orders = [
-            o for o in self._orders.values() if holds_shares(o) and o.symbol == asset.symbol
-        ]
-        hold = check_funds(
-            ticket,
-            asset,
-            qty,
-            price,
-            position_qty=self._ledger.position_qty(asset.symbol),
-            open_orders=open_orders,
-            buying_power=self.account().buying_power,
-        )
-        order = SimOrder(
-            id=self._new_id(),
-            client_order_id=cid,
-            symbol=asset.symbol,
-            asset_id=asset.id,
-            side=ticket.side,
-            type=ticket.type,
-            time_in_force=ticket.time_in_force,
-            qty=qty,
-            notional=ticket.notional,
-            limit_price=ticket.limit_price,
-            stop_price=ticket.stop_price,
-            extended_hours=ticket.extended_hours,
-            created_at=now,
-            updated_at=now,
-            status="accepted",
-            hold=hold,
-            order_class=ticket.order_class,
-        )
-        legs = build_legs(ticket, order, self._new_id, now)
-        order = attrs.evolve(order, legs=tuple(leg.id for leg in legs))
+        order, legs = admit(ticket, cid, self._market(asset), self._new_id, now)
         self._orders[order.id] = order
         self._by_client_id[cid] = order.id
         for leg in legs:
@@ -283,50 +243,11 @@ class MatchingCore:
         old = self.order(order_id)
         if not old.is_open or old.filled_qty > 0 or old.status == "held" or old.legs:
             raise unprocessable("order is not replaceable")
-        ticket = OrderTicket(
-            symbol=old.symbol,
-            side=old.side,
-            type=old.type,
-            time_in_force=changes.time_in_force or old.time_in_force,
-            qty=changes.qty if changes.qty is not None else old.qty,
-            limit_price=changes.limit_price or old.limit_price,
-            stop_price=changes.stop_price or old.stop_price,
-            client_order_id=changes.client_order_id or self._new_id(),
-        )
-        cid = ticket.client_order_id or ""
+        cid = changes.client_order_id or self._new_id()
         if cid in self._by_client_id:
             raise VenueRejection(422, 40010001, "client_order_id must be unique")
-        check_order_prices(ticket)
-        asset = self._assets[old.symbol]
-        qty = order_qty(ticket, asset, self._prices[old.symbol])
-        others = [
-            o
-            for o in self._orders.values()
-            if holds_shares(o) and o.symbol == old.symbol and o.id != old.id
-        ]
-        hold = check_funds(
-            ticket,
-            asset,
-            qty,
-            self._prices[old.symbol],
-            position_qty=self._ledger.position_qty(old.symbol),
-            open_orders=others,
-            buying_power=self.account().buying_power + old.hold,
-        )
-        new = attrs.evolve(
-            old,
-            id=self._new_id(),
-            client_order_id=cid,
-            time_in_force=ticket.time_in_force,
-            qty=qty,
-            limit_price=ticket.limit_price,
-            stop_price=ticket.stop_price,
-            created_at=now,
-            updated_at=now,
-            status="accepted",
-            hold=hold,
-            replaces=old.id,
-        )
+        market = self._market(self._assets[old.symbol], replacing=old)
+        new = replacement(old, changes, cid, market, self._new_id, now)
         self._emit(
             "replaced",
             attrs.evolve(
@@ -376,6 +297,23 @@ class MatchingCore:
         working = [o.id for o in self.orders() if o.is_open and o.armed and o.symbol in prices]
         for order_id in working:
             self._match(order_id, now)
+
+    def _market(self, asset: SimAsset, replacing: SimOrder | None = None) -> Market:
+        """What a new order in ``asset`` (or one replacing ``replacing``) is checked against."""
+        skipped = replacing.id if replacing is not None else None
+        others = [
+            o
+            for o in self._orders.values()
+            if holds_shares(o) and o.symbol == asset.symbol and o.id != skipped
+        ]
+        freed = replacing.hold if replacing is not None else ZERO
+        return Market(
+            asset=asset,
+            price=self._prices[asset.symbol],
+            position_qty=self._ledger.position_qty(asset.symbol),
+            open_orders=others,
+            buying_power=self.account().buying_power + freed,
+        )
 
     # Matching
 
