@@ -23,6 +23,7 @@ from brokers.base import OrderType, Side, TimeInForce
 from brokers.sim.admission import Market, admit, replacement
 from brokers.sim.assets import SimAsset
 from brokers.sim.ledger import AccountFigures, Ledger, SimPosition
+from brokers.sim.legs import siblings
 from brokers.sim.orders import (
     OrderChanges,
     OrderTicket,
@@ -358,7 +359,7 @@ class MatchingCore:
         self._emit(event, filled, now, price=price, qty=qty, position_qty=position_qty)
         if order.filled_qty == 0:
             # An exit's first fill cancels the other exits of its group.
-            for sibling in self._siblings(filled):
+            for sibling in siblings(filled, self._orders):
                 if sibling.is_open:
                     self.cancel(sibling.id, now, sibling=True)
         if done:
@@ -374,19 +375,6 @@ class MatchingCore:
             else:
                 self._orders[leg.id] = attrs.evolve(leg, armed=True)
             self._match(leg.id, now)
-
-    def _siblings(self, order: SimOrder) -> list[SimOrder]:
-        """The other orders of ``order``'s one-cancels-other group."""
-        if order.parent_id is not None:
-            parent = self._orders[order.parent_id]
-            group = [*self.legs(parent)]
-            if parent.order_class == "oco":
-                group.append(parent)
-        elif order.order_class == "oco":
-            group = self.legs(order)
-        else:
-            return []
-        return [o for o in group if o.id != order.id]
 
     def _emit(
         self,
