@@ -130,8 +130,9 @@ class FaultPlan:
             case "done_for_day":
                 self._done_for_day = bool(spec.get("on", True))
             case "clear":
+                fresh = FaultPlan()
                 for field in attrs.fields(FaultPlan):
-                    setattr(self, field.name, field.default)
+                    setattr(self, field.name, getattr(fresh, field.name))
             case other:
                 raise ValueError(f"unknown fault {other!r}")
         return Immediate.NOTHING
