@@ -204,6 +204,8 @@ class MatchingCore:
     def expire(self, order_id: str, now: datetime) -> SimOrder:
         """End an open order (and its open legs) at the end of its time in force."""
         order = self.order(order_id)
+        if not order.is_open:
+            return order
         expired = attrs.evolve(order, status="expired", expired_at=now, updated_at=now, hold=ZERO)
         self._emit("expired", expired, now)
         for leg in self.legs(order):

@@ -113,15 +113,18 @@ class SimVenue:
         of the minutes it has passed."""
         now = self.clock()
         since = self._sessions_until or now
-        try:
-            for at, change in changes_between(since, now):
-                if change is SessionChange.CLOSE:
-                    self.core.close_session(at, done_for_day=self.faults.done_for_day)
-                else:
-                    self.core.open_session(at)
-        finally:
-            self._sessions_until = max(since, now)
-            self.publish_events()
+        changes = changes_between(since, now)
+        self._sessions_until = max(since, now)
+        if changes:
+            # Only then: another request's events wait for their own publishing moment.
+            try:
+                for at, change in changes:
+                    if change is SessionChange.CLOSE:
+                        self.core.close_session(at, done_for_day=self.faults.done_for_day)
+                    else:
+                        self.core.open_session(at)
+            finally:
+                self.publish_events()
         bars = self._bars.take_complete(now)
         if bars:
             self.market_data.publish(list(bars))
