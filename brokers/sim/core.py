@@ -195,11 +195,28 @@ class MatchingCore:
         canceled = attrs.evolve(
             order, status="canceled", canceled_at=now, updated_at=now, hold=ZERO
         )
-        self._emit("canceled", canceled, now, sibling_cancel=sibling)
+        shown = order.status == "pending_cancel"
+        self._emit("canceled", canceled, now, sibling_cancel=sibling, pending_shown=shown)
         for leg in self.legs(order):
             if leg.is_open:
                 self.cancel(leg.id, now, sibling=sibling)
         return canceled
+
+    def request_cancel(self, order_id: str, now: datetime) -> SimOrder:
+        """Mark a working order ``pending_cancel``: it works on, and may still fill, until
+        ``cancel`` ends it (or ``refuse_cancel`` says it filled first)."""
+        order = self.order(order_id)
+        if order.status not in ("new", "partially_filled"):
+            raise unprocessable("order is not cancelable")
+        pending = attrs.evolve(order, status="pending_cancel", updated_at=now)
+        self._emit("pending_cancel", pending, now)
+        return pending
+
+    def refuse_cancel(self, order_id: str, now: datetime) -> SimOrder:
+        """A requested cancel came too late: the order as it stands, ``order_cancel_rejected``."""
+        order = self.order(order_id)
+        self._emit("order_cancel_rejected", order, now)
+        return order
 
     def expire(self, order_id: str, now: datetime) -> SimOrder:
         """End an open order (and its open legs) at the end of its time in force."""
@@ -348,9 +365,11 @@ class MatchingCore:
         filled_qty = order.filled_qty + qty
         average = ((order.filled_avg_price or ZERO) * order.filled_qty + price * qty) / filled_qty
         done = filled_qty == order.qty
+        # A fill while a cancel is pending leaves it pending.
+        working = "pending_cancel" if order.status == "pending_cancel" else "partially_filled"
         filled = attrs.evolve(
             order,
-            status="filled" if done else "partially_filled",
+            status="filled" if done else working,
             filled_qty=filled_qty,
             filled_avg_price=average,
             filled_at=now if done else None,
@@ -388,13 +407,23 @@ class MatchingCore:
         qty: Decimal | None = None,
         position_qty: Decimal | None = None,
         sibling_cancel: bool = False,
+        pending_shown: bool = False,
     ) -> None:
         self._orders[order.id] = order
         execution_id = self._new_id()
         legs = tuple(self._orders[leg] for leg in order.legs)
         self._outbox.append(
             SimEvent(
-                event, order, now, execution_id, price, qty, position_qty, sibling_cancel, legs
+                event,
+                order,
+                now,
+                execution_id,
+                price,
+                qty,
+                position_qty,
+                sibling_cancel,
+                legs,
+                pending_shown,
             )
         )
 

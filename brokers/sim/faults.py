@@ -23,6 +23,8 @@ or event. Configured by ``POST /_sim/faults`` with ``{"fault": NAME, ...}``:
   accepted, then streamed ``rejected`` instead of ``new``; they never work.
 - ``pending_new``, ``pending_cancel``, ``pending_replace``: the stream shows that pending
   state before ``new`` (or ``rejected``), ``canceled``, ``replaced`` (``{"on": false}``: off).
+  ``pending_cancel {ms}``: a DELETE of one working order leaves it ``pending_cancel`` for
+  ``ms``, still able to fill; then it is canceled, or ``order_cancel_rejected`` if it filled.
 - ``done_for_day``: at each session close, working ``gtc`` orders are ``done_for_day`` and
   rest until the next open (``{"on": false}``: off).
 - ``clear``: back to normal.
@@ -80,6 +82,7 @@ class FaultPlan:
     _reject_after_accept_count: int = 0
     _pending: PendingStates = attrs.field(factory=PendingStates)
     _done_for_day: bool = False
+    _cancel_delay_s: float = 0.0
 
     def configure(self, spec: Mapping[str, Any]) -> Immediate:
         """Arm one fault; raises FaultError on a request it cannot read."""
@@ -124,7 +127,12 @@ class FaultPlan:
             case "pending_new":
                 self._pending = attrs.evolve(self._pending, new=bool(spec.get("on", True)))
             case "pending_cancel":
-                self._pending = attrs.evolve(self._pending, cancel=bool(spec.get("on", True)))
+                ms = int(spec.get("ms", 0))
+                if not 0 <= ms <= 3_600_000:
+                    raise ValueError("ms must be within 0..3600000")
+                on = bool(spec.get("on", True))
+                self._pending = attrs.evolve(self._pending, cancel=on)
+                self._cancel_delay_s = ms / 1000 if on else 0.0
             case "pending_replace":
                 self._pending = attrs.evolve(self._pending, replace=bool(spec.get("on", True)))
             case "done_for_day":
@@ -156,6 +164,11 @@ class FaultPlan:
     @property
     def done_for_day(self) -> bool:
         return self._done_for_day
+
+    @property
+    def cancel_delay(self) -> float:
+        """Seconds a requested cancel stays pending (0: it is done at once)."""
+        return self._cancel_delay_s
 
     @property
     def stall_seconds(self) -> float:

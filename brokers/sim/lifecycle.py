@@ -3,7 +3,8 @@
 The matching core changes orders at once. Alpaca often passes through a pending state first;
 when asked to, the venue streams it too: ``pending_new`` before a submitted order's first
 event, ``pending_cancel`` before a cancel the client asked for (not one the venue made
-because a sibling filled), ``pending_replace`` before ``replaced``. The ``reorder_events``
+because a sibling filled, nor one the core already held pending for a while),
+``pending_replace`` before ``replaced``. The ``reorder_events``
 fault moves fills ahead of their ``new``.
 """
 
@@ -36,7 +37,11 @@ def with_pending_states(
         if pending.new and submitted and event.event in ("new", "rejected"):
             before = attrs.evolve(order, status="pending_new", failed_at=None)
             out.append(_pending("pending_new", event, before, new_id))
-        elif pending.cancel and event.event == "canceled" and not event.sibling_cancel:
+        elif (
+            pending.cancel
+            and event.event == "canceled"
+            and not (event.sibling_cancel or event.pending_shown)
+        ):
             before = attrs.evolve(order, status="pending_cancel", canceled_at=None)
             out.append(_pending("pending_cancel", event, before, new_id))
         elif pending.replace and event.event == "replaced":

@@ -124,6 +124,8 @@ class SimEvent:
     sibling_cancel: bool = False
     # A multi-leg parent's legs as they stood at the event, nested as Alpaca nests them.
     legs: tuple[SimOrder, ...] = ()
+    # The order's pending state (pending_cancel) was streamed already, by the core itself.
+    pending_shown: bool = False
 
 
 class VenueRejection(Exception):

@@ -211,11 +211,28 @@ class _VenueApi:
         return json_response(order_json(new))
 
     async def cancel_order(self, request: Request) -> Response:
+        order_id = request.path_params["order_id"]
+        delay = self.venue.faults.cancel_delay
+        finish = None
         try:
-            self.core.cancel(request.path_params["order_id"], self.venue.clock())
+            if delay > 0 and self.core.order(order_id).status in ("new", "partially_filled"):
+                self.core.request_cancel(order_id, self.venue.clock())
+                finish = BackgroundTask(self._finish_cancel, order_id, delay)
+            else:
+                self.core.cancel(order_id, self.venue.clock())
         finally:
             self.venue.publish_events()
-        return Response(status_code=204)
+        return Response(status_code=204, background=finish)
+
+    async def _finish_cancel(self, order_id: str, delay: float) -> None:
+        """The end of a pending cancel: canceled if still working, refused if it filled."""
+        await trio.sleep(delay)
+        order = self.core.order(order_id)
+        if order.is_open:
+            self.core.cancel(order_id, self.venue.clock())
+        elif order.status == "filled":
+            self.core.refuse_cancel(order_id, self.venue.clock())
+        self.venue.publish_events()
 
     async def cancel_all_orders(self, request: Request) -> Response:
         try:

@@ -130,3 +130,28 @@ async def test_stock_data_stream_receives_minute_bars(venue: Venue) -> None:
     assert bar.volume > 0
     assert bar.timestamp.tzinfo is not None
     assert bar.timestamp.second == 0
+
+
+async def test_a_cancel_refused_after_a_fill_parses(venue: Venue) -> None:
+    """A pending cancel that a fill overtakes: pending_cancel, fill, order_cancel_rejected
+    all parse as TradeUpdate."""
+
+    async def race() -> None:
+        async with (
+            httpx.AsyncClient(base_url=venue.endpoints.alpaca_url, headers=AUTH) as http,
+            SimControl(venue.endpoints) as control,
+        ):
+            await control.fault("pending_cancel", ms=300)
+            placed = (await http.post("/v2/orders", json=order())).json()
+            (await http.delete(f"/v2/orders/{placed['id']}")).raise_for_status()
+            await control.set_prices({"AAPL": "89"})
+
+    updates = await trade_updates_during(venue, 4, race)
+    assert [str(getattr(u.event, "value", u.event)) for u in updates] == [
+        "new",
+        "pending_cancel",
+        "fill",
+        "order_cancel_rejected",
+    ]
+    assert updates[1].order.status is OrderStatus.PENDING_CANCEL
+    assert updates[3].order.status is OrderStatus.FILLED

@@ -194,3 +194,32 @@ async def test_bracket_events_nest_the_legs(
     assert [leg["status"] for leg in new["order"]["legs"]] == ["held", "held"]
     assert fill["order"]["legs"][0]["order_class"] == "bracket"
     assert (armed["order"]["id"], armed["order"]["legs"]) == (ids[0], None)
+
+
+async def test_a_slow_cancel_can_lose_the_race_to_a_fill(
+    venue: SimEndpoints, client: httpx.AsyncClient, control: SimControl, autojump_clock: Any
+) -> None:
+    """With pending_cancel for 500 ms, a DELETE answers 204 and streams pending_cancel at
+    once; a fill in that window wins, and the cancel is then refused. Without a fill the
+    order is canceled when the time is up."""
+    await control.fault("pending_cancel", ms=500)
+    async with connect(venue.stream_url) as ws:
+        await open_listener(ws)
+        racing = await place(client, RESTING)
+        quiet = await place(client, RESTING | {"limit_price": "80"})
+        await event(ws), await event(ws)
+        assert (await client.delete(f"/v2/orders/{racing['id']}")).status_code == 204
+        await trio.sleep(0.1)  # the two cancels end 100 ms apart, in a known order
+        assert (await client.delete(f"/v2/orders/{quiet['id']}")).status_code == 204
+        assert await status(client, racing["id"]) == "pending_cancel"
+        await control.set_prices({"AAPL": "89"})
+        seen = [await event(ws) for _ in range(5)]
+    assert [(e["event"], e["order"]["id"]) for e in seen] == [
+        ("pending_cancel", racing["id"]),
+        ("pending_cancel", quiet["id"]),
+        ("fill", racing["id"]),
+        ("order_cancel_rejected", racing["id"]),
+        ("canceled", quiet["id"]),
+    ]
+    assert await status(client, racing["id"]) == "filled"
+    assert await status(client, quiet["id"]) == "canceled"

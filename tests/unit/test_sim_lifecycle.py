@@ -162,3 +162,36 @@ def test_pending_new_precedes_a_rejection_and_sibling_cancels_stay_plain() -> No
         "fill",
         "canceled",
     ]
+
+
+def test_a_pending_cancel_can_still_fill_and_is_then_refused() -> None:
+    """A working order pending cancel keeps working: a partial fill leaves it pending, a
+    full fill ends it filled, and the late cancel is refused; no pending_cancel is added
+    twice for an order the core already held pending."""
+    core = make_core()
+    core._fill_size = D(4)
+    order = core.submit(ticket(order_type=OrderType.LIMIT, limit="90.00"), T0)
+    core.take_events()
+    core.request_cancel(order.id, T0)
+    core.set_prices({"AAPL": D("89.00")}, T0)
+    assert events(core.take_events()) == [
+        ("pending_cancel", "pending_cancel"),
+        ("partial_fill", "pending_cancel"),
+    ]
+    core.set_prices({"AAPL": D("88.00")}, T0)
+    core.set_prices({"AAPL": D("87.00")}, T0)
+    core.refuse_cancel(order.id, T0)
+    assert events(core.take_events()) == [
+        ("partial_fill", "pending_cancel"),
+        ("fill", "filled"),
+        ("order_cancel_rejected", "filled"),
+    ]
+    other = core.submit(ticket(order_type=OrderType.LIMIT, limit="80.00"), T0)
+    core.request_cancel(other.id, T0)
+    core.cancel(other.id, T0)
+    batch = core.take_events()
+    assert [name for name, _ in pending(PendingStates(cancel=True), batch)] == [
+        "new",
+        "pending_cancel",
+        "canceled",
+    ]
