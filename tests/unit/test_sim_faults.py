@@ -75,6 +75,8 @@ def test_drop_stream_is_immediate_and_clear_resets_everything() -> None:
         {"fault": "delay_acks", "ms": "soon"},
         {"fault": "stall_stream"},
         {"fault": "stall_stream", "seconds": -1},
+        {"fault": "pending_cancel", "ms": -1},
+        {"fault": "reject_after_accept", "count": "two"},
     ],
 )
 def test_unreadable_fault_requests_are_refused(spec: dict[str, object]) -> None:
@@ -110,6 +112,10 @@ def test_lifecycle_options_arm_separately_and_clear() -> None:
     assert [plan.take_reject_after_accept() for _ in range(3)] == [True, True, False]
     plan.configure({"fault": "pending_new", "on": False})
     assert plan.pending_states == PendingStates(replace=True)
+    plan.configure({"fault": "pending_cancel", "ms": 250})
+    assert (plan.pending_states.cancel, plan.cancel_delay) == (True, 0.25)
+    plan.configure({"fault": "pending_cancel", "on": False, "ms": 250})
+    assert (plan.pending_states.cancel, plan.cancel_delay) == (False, 0.0)
     plan.configure({"fault": "reject_after_accept"})
     plan.configure({"fault": "clear"})
     assert (plan.pending_states, plan.done_for_day) == (PendingStates(), False)
