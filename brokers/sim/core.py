@@ -22,8 +22,8 @@ import attrs
 from brokers.base import OrderType, Side, TimeInForce
 from brokers.sim.admission import Market, admit, replacement
 from brokers.sim.assets import SimAsset
+from brokers.sim.book import OrderBook
 from brokers.sim.ledger import AccountFigures, Ledger, SimPosition
-from brokers.sim.legs import siblings
 from brokers.sim.orders import (
     OrderChanges,
     OrderTicket,
@@ -52,8 +52,7 @@ class MatchingCore:
     _new_id: Callable[[], str] = _uuid4
     # Largest quantity one match fills; None: the whole remaining quantity.
     _fill_size: Decimal | None = None
-    _orders: dict[str, SimOrder] = attrs.field(factory=dict)  # in submission order
-    _by_client_id: dict[str, str] = attrs.field(factory=dict)
+    _book: OrderBook = attrs.field(factory=OrderBook)
     _submissions: dict[str, int] = attrs.field(factory=dict)
     _outbox: list[SimEvent] = attrs.field(factory=list)
 
@@ -89,23 +88,17 @@ class MatchingCore:
         return dict(self._prices)
 
     def order(self, order_id: str) -> SimOrder:
-        order = self._orders.get(order_id)
-        if order is None:
-            raise VenueRejection(404, NOT_FOUND, "order not found")
-        return order
+        return self._book.get(order_id)
 
     def order_by_client_id(self, client_order_id: str) -> SimOrder:
-        order_id = self._by_client_id.get(client_order_id)
-        if order_id is None:
-            raise VenueRejection(404, NOT_FOUND, "order not found")
-        return self._orders[order_id]
+        return self._book.by_client_id(client_order_id)
 
     def orders(self) -> list[SimOrder]:
         """Every order, oldest first."""
-        return list(self._orders.values())
+        return self._book.all()
 
     def legs(self, order: SimOrder) -> list[SimOrder]:
-        return [self._orders[leg] for leg in order.legs]
+        return self._book.legs(order)
 
     def positions(self) -> list[SimPosition]:
         return self._ledger.positions()
@@ -123,14 +116,14 @@ class MatchingCore:
         return sum(
             (
                 o.remaining_qty
-                for o in self._orders.values()
+                for o in self._book.all()
                 if holds_shares(o) and o.symbol == symbol and o.side is closing
             ),
             ZERO,
         )
 
     def account(self) -> AccountFigures:
-        holds = sum((o.hold for o in self._orders.values() if o.is_open), ZERO)
+        holds = sum((o.hold for o in self._book.all() if o.is_open), ZERO)
         return self._ledger.figures(self._prices, holds)
 
     def realized_pl(self) -> dict[str, Decimal]:
@@ -160,7 +153,7 @@ class MatchingCore:
         """
         cid = ticket.client_order_id or self._new_id()
         self._submissions[cid] = self._submissions.get(cid, 0) + 1
-        if cid in self._by_client_id:
+        if self._book.knows(cid):
             raise VenueRejection(422, 40010001, "client_order_id must be unique")
         if len(cid) > 128:
             raise unprocessable("client_order_id must be no more than 128 characters")
@@ -170,14 +163,12 @@ class MatchingCore:
         if not asset.tradable:
             raise unprocessable(f"asset {ticket.symbol} is not tradable")
         order, legs = admit(ticket, cid, self._market(asset), self._new_id, now)
-        self._orders[order.id] = order
-        self._by_client_id[cid] = order.id
+        self._book.add(order)
         for leg in legs:
-            self._orders[leg.id] = leg
-            self._by_client_id[leg.client_order_id] = leg.id
+            self._book.add(leg)
         if reject_after_accept:
             for leg in legs:
-                self._orders[leg.id] = _rejected(leg, now)
+                self._book.put(_rejected(leg, now))
             self._emit("rejected", _rejected(order, now), now)
             return order
         self._emit("new", attrs.evolve(order, status="new"), now)
@@ -234,7 +225,7 @@ class MatchingCore:
         """The session closes: open ``day`` orders expire; with ``done_for_day``, working
         ``gtc`` orders are done for the day and rest until the next open."""
         for order in self.orders():
-            current = self._orders[order.id]
+            current = self._book.get(order.id)
             if not current.is_open:
                 continue
             if current.time_in_force is TimeInForce.DAY:
@@ -248,13 +239,13 @@ class MatchingCore:
         for order in self.orders():
             if order.status == "done_for_day":
                 working = "partially_filled" if order.filled_qty > 0 else "new"
-                self._orders[order.id] = attrs.evolve(order, status=working, updated_at=now)
+                self._book.put(attrs.evolve(order, status=working, updated_at=now))
                 self._match(order.id, now)
 
     def cancel_all(self, now: datetime) -> list[SimOrder]:
         canceled = []
         for order in self.orders():
-            if self._orders[order.id].is_open:
+            if self._book.get(order.id).is_open:
                 canceled.append(self.cancel(order.id, now))
         return canceled
 
@@ -264,7 +255,7 @@ class MatchingCore:
         if not old.is_open or old.filled_qty > 0 or old.status == "held" or old.legs:
             raise unprocessable("order is not replaceable")
         cid = changes.client_order_id or self._new_id()
-        if cid in self._by_client_id:
+        if self._book.knows(cid):
             raise VenueRejection(422, 40010001, "client_order_id must be unique")
         market = self._market(self._assets[old.symbol], replacing=old)
         new = replacement(old, changes, cid, market, self._new_id, now)
@@ -280,13 +271,12 @@ class MatchingCore:
             ),
             now,
         )
-        self._orders[new.id] = new
-        self._by_client_id[cid] = new.id
+        self._book.add(new)
         if old.parent_id is not None:
             # A replaced exit leg stays in its group, so one-cancels-other still holds.
-            parent = self._orders[old.parent_id]
+            parent = self._book.get(old.parent_id)
             legs = tuple(new.id if leg == old.id else leg for leg in parent.legs)
-            self._orders[parent.id] = attrs.evolve(parent, legs=legs)
+            self._book.put(attrs.evolve(parent, legs=legs))
         self._emit("new", attrs.evolve(new, status="new"), now)
         self._match(new.id, now)
         return new
@@ -323,7 +313,7 @@ class MatchingCore:
         skipped = replacing.id if replacing is not None else None
         others = [
             o
-            for o in self._orders.values()
+            for o in self._book.all()
             if holds_shares(o) and o.symbol == asset.symbol and o.id != skipped
         ]
         freed = replacing.hold if replacing is not None else ZERO
@@ -338,7 +328,7 @@ class MatchingCore:
     # Matching
 
     def _match(self, order_id: str, now: datetime) -> None:
-        order = self._orders[order_id]
+        order = self._book.get(order_id)
         if not order.is_open or not order.armed:
             return
         price = self._prices[order.symbol]
@@ -348,14 +338,14 @@ class MatchingCore:
             )
             if reached:
                 order = attrs.evolve(order, triggered=True)
-                self._orders[order.id] = order
+                self._book.put(order)
         chunk = order.remaining_qty
         if self._fill_size is not None:
             chunk = min(chunk, self._fill_size)
         whole = chunk == order.remaining_qty
         if marketable(order, price) and (whole or order.time_in_force is not TimeInForce.FOK):
             self._fill(order, chunk, price, now)
-        order = self._orders[order_id]
+        order = self._book.get(order_id)
         if order.is_open and order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
             # Immediate-or-cancel orders never rest: what did not fill now expires.
             self.expire(order.id, now)
@@ -380,7 +370,7 @@ class MatchingCore:
         self._emit(event, filled, now, price=price, qty=qty, position_qty=position_qty)
         if order.filled_qty == 0:
             # An exit's first fill cancels the other exits of its group.
-            for sibling in siblings(filled, self._orders):
+            for sibling in self._book.siblings(filled):
                 if sibling.is_open:
                     self.cancel(sibling.id, now, sibling=True)
         if done:
@@ -394,7 +384,7 @@ class MatchingCore:
             if leg.type is OrderType.LIMIT:
                 self._emit("new", attrs.evolve(leg, status="new", armed=True, updated_at=now), now)
             else:
-                self._orders[leg.id] = attrs.evolve(leg, armed=True)
+                self._book.put(attrs.evolve(leg, armed=True))
             self._match(leg.id, now)
 
     def _emit(
@@ -409,9 +399,9 @@ class MatchingCore:
         sibling_cancel: bool = False,
         pending_shown: bool = False,
     ) -> None:
-        self._orders[order.id] = order
+        self._book.put(order)
         execution_id = self._new_id()
-        legs = tuple(self._orders[leg] for leg in order.legs)
+        legs = tuple(self._book.get(leg) for leg in order.legs)
         self._outbox.append(
             SimEvent(
                 event,
