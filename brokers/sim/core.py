@@ -6,8 +6,8 @@ Market orders fill at the venue's current price; limit and stop orders rest unti
 change makes them marketable. With a ``fill_size``, each match fills at most that many
 shares (a ``partial_fill``), and the rest waits for the next match: the symbol's next price
 move. Multi-leg orders are built in ``legs``; an exit that fills cancels its siblings.
-What an ioc or fok order could not fill at once expires, and so does every ``day`` order
-still working at a session close.
+What an ioc or fok order could not fill at once expires; sessions and pending cancels are in
+``core_lifecycle``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from brokers.base import OrderType, Side, TimeInForce
 from brokers.sim.admission import Market, admit, replacement
 from brokers.sim.assets import SimAsset
 from brokers.sim.book import OrderBook
+from brokers.sim.core_lifecycle import OrderLifecycle
 from brokers.sim.ledger import AccountFigures, Ledger, SimPosition
 from brokers.sim.orders import (
     OrderChanges,
@@ -43,7 +44,7 @@ def _uuid4() -> str:
 
 
 @attrs.define
-class MatchingCore:
+class MatchingCore(OrderLifecycle):
     """The venue's single account and order book."""
 
     _assets: dict[str, SimAsset]
@@ -193,55 +194,6 @@ class MatchingCore:
                 self.cancel(leg.id, now, sibling=sibling)
         return canceled
 
-    def request_cancel(self, order_id: str, now: datetime) -> SimOrder:
-        """Mark a working order ``pending_cancel``: it works on, and may still fill, until
-        ``cancel`` ends it (or ``refuse_cancel`` says it filled first)."""
-        order = self.order(order_id)
-        if order.status not in ("new", "partially_filled"):
-            raise unprocessable("order is not cancelable")
-        pending = attrs.evolve(order, status="pending_cancel", updated_at=now)
-        self._emit("pending_cancel", pending, now)
-        return pending
-
-    def refuse_cancel(self, order_id: str, now: datetime) -> SimOrder:
-        """A requested cancel came too late: the order as it stands, ``order_cancel_rejected``."""
-        order = self.order(order_id)
-        self._emit("order_cancel_rejected", order, now)
-        return order
-
-    def expire(self, order_id: str, now: datetime) -> SimOrder:
-        """End an open order (and its open legs) at the end of its time in force."""
-        order = self.order(order_id)
-        if not order.is_open:
-            return order
-        expired = attrs.evolve(order, status="expired", expired_at=now, updated_at=now, hold=ZERO)
-        self._emit("expired", expired, now)
-        for leg in self.legs(order):
-            if leg.is_open:
-                self.expire(leg.id, now)
-        return expired
-
-    def close_session(self, now: datetime, *, done_for_day: bool = False) -> None:
-        """The session closes: open ``day`` orders expire; with ``done_for_day``, working
-        ``gtc`` orders are done for the day and rest until the next open."""
-        for order in self.orders():
-            current = self._book.get(order.id)
-            if not current.is_open:
-                continue
-            if current.time_in_force is TimeInForce.DAY:
-                self.expire(current.id, now)
-            elif done_for_day and current.status in ("new", "partially_filled"):
-                resting = attrs.evolve(current, status="done_for_day", updated_at=now)
-                self._emit("done_for_day", resting, now)
-
-    def open_session(self, now: datetime) -> None:
-        """The session opens: orders done for the day work again, and may fill at once."""
-        for order in self.orders():
-            if order.status == "done_for_day":
-                working = "partially_filled" if order.filled_qty > 0 else "new"
-                self._book.put(attrs.evolve(order, status=working, updated_at=now))
-                self._match(order.id, now)
-
     def cancel_all(self, now: datetime) -> list[SimOrder]:
         canceled = []
         for order in self.orders():
@@ -386,6 +338,9 @@ class MatchingCore:
             else:
                 self._book.put(attrs.evolve(leg, armed=True))
             self._match(leg.id, now)
+
+    def _store(self, order: SimOrder) -> None:
+        self._book.put(order)
 
     def _emit(
         self,
