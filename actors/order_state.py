@@ -128,6 +128,10 @@ class TrackedOrder:
         changed = self._adopt_venue_id(order)
         fills = self._take_fills(update, order)
         target = _FROM_VENUE[order.status]
+        if target is State.ACCEPTED and order.filled_qty > 0:
+            # Done for the day (or pending a replace, suspended) after a partial fill: the
+            # order is still partially filled, not back to plain accepted.
+            target = State.PARTIALLY_FILLED
         if update.event in (OrderEvent.CANCEL_REJECTED, OrderEvent.REPLACE_REJECTED):
             # The venue refused our cancel/replace: the order lives on as the snapshot says.
             target = _FROM_VENUE[order.status]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 import attrs
@@ -36,3 +37,6 @@ class SimConfig:
     fill_size: Decimal | None = None
     # Alpaca's per-minute request limit on /v2 (429 beyond it); None: unlimited.
     rate_limit_per_minute: int | None = None
+    # The venue's time when it starts (timezone-aware); None: the system's time. Venue time
+    # then runs with trio's clock, and POST /_sim/clock moves it on.
+    start_time: datetime | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +51,19 @@ class SimControl:
         body = {symbol: str(price) for symbol, price in prices.items()}
         response = await self._client.post(f"{self._base}/_sim/prices", json=body)
         response.raise_for_status()
+
+    async def advance_clock(self, seconds: float) -> datetime:
+        """Move the venue's time on; sessions it passes close, bars it passes print."""
+        return await self._move_clock({"advance": seconds})
+
+    async def set_clock(self, when: datetime) -> datetime:
+        """Move the venue's time on to ``when`` (timezone-aware, not in its past)."""
+        return await self._move_clock({"to": when.isoformat()})
+
+    async def _move_clock(self, body: dict[str, Any]) -> datetime:
+        response = await self._client.post(f"{self._base}/_sim/clock", json=body)
+        response.raise_for_status()
+        return datetime.fromisoformat(response.json()["timestamp"])
 
     async def fault(self, name: str, **params: Any) -> None:
         response = await self._client.post(

@@ -6,6 +6,8 @@ Market orders fill at the venue's current price; limit and stop orders rest unti
 change makes them marketable. With a ``fill_size``, each match fills at most that many
 shares (a ``partial_fill``), and the rest waits for the next match: the symbol's next price
 move. Multi-leg orders are built in ``legs``; an exit that fills cancels its siblings.
+What an ioc or fok order could not fill at once expires; sessions and pending cancels are in
+``core_lifecycle``.
 """
 
 from __future__ import annotations
@@ -16,15 +18,14 @@ from datetime import datetime
 from decimal import Decimal
 
 import attrs
-import msgspec
 
 from brokers.base import OrderType, Side, TimeInForce
-from brokers.sim.assets import SimAsset, is_valid_price
-from brokers.sim.checks import check_funds, order_qty
+from brokers.sim.admission import Market, admit, replacement
+from brokers.sim.assets import SimAsset
+from brokers.sim.book import OrderBook
+from brokers.sim.core_lifecycle import OrderLifecycle
 from brokers.sim.ledger import AccountFigures, Ledger, SimPosition
-from brokers.sim.legs import build_legs, check_legs, parent_prices
 from brokers.sim.orders import (
-    CLOSED_STATUSES,
     OrderChanges,
     OrderTicket,
     SimEvent,
@@ -32,6 +33,7 @@ from brokers.sim.orders import (
     VenueRejection,
     unprocessable,
 )
+from brokers.sim.rules import holds_shares, marketable
 
 ZERO = Decimal(0)
 NOT_FOUND = 40410000
@@ -42,7 +44,7 @@ def _uuid4() -> str:
 
 
 @attrs.define
-class MatchingCore:
+class MatchingCore(OrderLifecycle):
     """The venue's single account and order book."""
 
     _assets: dict[str, SimAsset]
@@ -51,8 +53,7 @@ class MatchingCore:
     _new_id: Callable[[], str] = _uuid4
     # Largest quantity one match fills; None: the whole remaining quantity.
     _fill_size: Decimal | None = None
-    _orders: dict[str, SimOrder] = attrs.field(factory=dict)  # in submission order
-    _by_client_id: dict[str, str] = attrs.field(factory=dict)
+    _book: OrderBook = attrs.field(factory=OrderBook)
     _submissions: dict[str, int] = attrs.field(factory=dict)
     _outbox: list[SimEvent] = attrs.field(factory=list)
 
@@ -88,23 +89,17 @@ class MatchingCore:
         return dict(self._prices)
 
     def order(self, order_id: str) -> SimOrder:
-        order = self._orders.get(order_id)
-        if order is None:
-            raise VenueRejection(404, NOT_FOUND, "order not found")
-        return order
+        return self._book.get(order_id)
 
     def order_by_client_id(self, client_order_id: str) -> SimOrder:
-        order_id = self._by_client_id.get(client_order_id)
-        if order_id is None:
-            raise VenueRejection(404, NOT_FOUND, "order not found")
-        return self._orders[order_id]
+        return self._book.by_client_id(client_order_id)
 
     def orders(self) -> list[SimOrder]:
         """Every order, oldest first."""
-        return list(self._orders.values())
+        return self._book.all()
 
     def legs(self, order: SimOrder) -> list[SimOrder]:
-        return [self._orders[leg] for leg in order.legs]
+        return self._book.legs(order)
 
     def positions(self) -> list[SimPosition]:
         return self._ledger.positions()
@@ -122,14 +117,14 @@ class MatchingCore:
         return sum(
             (
                 o.remaining_qty
-                for o in self._orders.values()
-                if _holds_shares(o) and o.symbol == symbol and o.side is closing
+                for o in self._book.all()
+                if holds_shares(o) and o.symbol == symbol and o.side is closing
             ),
             ZERO,
         )
 
     def account(self) -> AccountFigures:
-        holds = sum((o.hold for o in self._orders.values() if o.is_open), ZERO)
+        holds = sum((o.hold for o in self._book.all() if o.is_open), ZERO)
         return self._ledger.figures(self._prices, holds)
 
     def realized_pl(self) -> dict[str, Decimal]:
@@ -146,15 +141,20 @@ class MatchingCore:
 
     # Commands
 
-    def submit(self, ticket: OrderTicket, now: datetime) -> SimOrder:
+    def submit(
+        self, ticket: OrderTicket, now: datetime, *, reject_after_accept: bool = False
+    ) -> SimOrder:
         """Accept an order (or raise VenueRejection); returns it as accepted.
 
         The order is then matched at once, so by the time this returns a marketable order
-        is already filled and its ``new`` and ``fill`` events wait in the outbox.
+        is already filled and its ``new`` and ``fill`` events wait in the outbox. With
+        ``reject_after_accept`` the order is accepted, then rejected before it works (a
+        ``rejected`` event instead of ``new``), as when the market refuses what the broker
+        took.
         """
         cid = ticket.client_order_id or self._new_id()
         self._submissions[cid] = self._submissions.get(cid, 0) + 1
-        if cid in self._by_client_id:
+        if self._book.knows(cid):
             raise VenueRejection(422, 40010001, "client_order_id must be unique")
         if len(cid) > 128:
             raise unprocessable("client_order_id must be no more than 128 characters")
@@ -163,50 +163,15 @@ class MatchingCore:
             raise unprocessable(f'could not find asset "{ticket.symbol}"')
         if not asset.tradable:
             raise unprocessable(f"asset {ticket.symbol} is not tradable")
-        check_legs(ticket)
-        limit_price, stop_price = parent_prices(ticket)
-        ticket = msgspec.structs.replace(ticket, limit_price=limit_price, stop_price=stop_price)
-        _check_order_prices(ticket)
-        price = self._prices[asset.symbol]
-        qty = order_qty(ticket, asset, price)
-        open_orders = [
-            o for o in self._orders.values() if _holds_shares(o) and o.symbol == asset.symbol
-        ]
-        hold = check_funds(
-            ticket,
-            asset,
-            qty,
-            price,
-            position_qty=self._ledger.position_qty(asset.symbol),
-            open_orders=open_orders,
-            buying_power=self.account().buying_power,
-        )
-        order = SimOrder(
-            id=self._new_id(),
-            client_order_id=cid,
-            symbol=asset.symbol,
-            asset_id=asset.id,
-            side=ticket.side,
-            type=ticket.type,
-            time_in_force=ticket.time_in_force,
-            qty=qty,
-            notional=ticket.notional,
-            limit_price=ticket.limit_price,
-            stop_price=ticket.stop_price,
-            extended_hours=ticket.extended_hours,
-            created_at=now,
-            updated_at=now,
-            status="accepted",
-            hold=hold,
-            order_class=ticket.order_class,
-        )
-        legs = build_legs(ticket, order, self._new_id, now)
-        order = attrs.evolve(order, legs=tuple(leg.id for leg in legs))
-        self._orders[order.id] = order
-        self._by_client_id[cid] = order.id
+        order, legs = admit(ticket, cid, self._market(asset), self._new_id, now)
+        self._book.add(order)
         for leg in legs:
-            self._orders[leg.id] = leg
-            self._by_client_id[leg.client_order_id] = leg.id
+            self._book.add(leg)
+        if reject_after_accept:
+            for leg in legs:
+                self._book.put(_rejected(leg, now))
+            self._emit("rejected", _rejected(order, now), now)
+            return order
         self._emit("new", attrs.evolve(order, status="new"), now)
         self._match(order.id, now)
         for leg in legs:
@@ -222,7 +187,8 @@ class MatchingCore:
         canceled = attrs.evolve(
             order, status="canceled", canceled_at=now, updated_at=now, hold=ZERO
         )
-        self._emit("canceled", canceled, now, sibling_cancel=sibling)
+        shown = order.status == "pending_cancel"
+        self._emit("canceled", canceled, now, sibling_cancel=sibling, pending_shown=shown)
         for leg in self.legs(order):
             if leg.is_open:
                 self.cancel(leg.id, now, sibling=sibling)
@@ -231,7 +197,7 @@ class MatchingCore:
     def cancel_all(self, now: datetime) -> list[SimOrder]:
         canceled = []
         for order in self.orders():
-            if self._orders[order.id].is_open:
+            if self._book.get(order.id).is_open:
                 canceled.append(self.cancel(order.id, now))
         return canceled
 
@@ -240,50 +206,11 @@ class MatchingCore:
         old = self.order(order_id)
         if not old.is_open or old.filled_qty > 0 or old.status == "held" or old.legs:
             raise unprocessable("order is not replaceable")
-        ticket = OrderTicket(
-            symbol=old.symbol,
-            side=old.side,
-            type=old.type,
-            time_in_force=changes.time_in_force or old.time_in_force,
-            qty=changes.qty if changes.qty is not None else old.qty,
-            limit_price=changes.limit_price or old.limit_price,
-            stop_price=changes.stop_price or old.stop_price,
-            client_order_id=changes.client_order_id or self._new_id(),
-        )
-        cid = ticket.client_order_id or ""
-        if cid in self._by_client_id:
+        cid = changes.client_order_id or self._new_id()
+        if self._book.knows(cid):
             raise VenueRejection(422, 40010001, "client_order_id must be unique")
-        _check_order_prices(ticket)
-        asset = self._assets[old.symbol]
-        qty = order_qty(ticket, asset, self._prices[old.symbol])
-        others = [
-            o
-            for o in self._orders.values()
-            if _holds_shares(o) and o.symbol == old.symbol and o.id != old.id
-        ]
-        hold = check_funds(
-            ticket,
-            asset,
-            qty,
-            self._prices[old.symbol],
-            position_qty=self._ledger.position_qty(old.symbol),
-            open_orders=others,
-            buying_power=self.account().buying_power + old.hold,
-        )
-        new = attrs.evolve(
-            old,
-            id=self._new_id(),
-            client_order_id=cid,
-            time_in_force=ticket.time_in_force,
-            qty=qty,
-            limit_price=ticket.limit_price,
-            stop_price=ticket.stop_price,
-            created_at=now,
-            updated_at=now,
-            status="accepted",
-            hold=hold,
-            replaces=old.id,
-        )
+        market = self._market(self._assets[old.symbol], replacing=old)
+        new = replacement(old, changes, cid, market, self._new_id, now)
         self._emit(
             "replaced",
             attrs.evolve(
@@ -296,13 +223,12 @@ class MatchingCore:
             ),
             now,
         )
-        self._orders[new.id] = new
-        self._by_client_id[cid] = new.id
+        self._book.add(new)
         if old.parent_id is not None:
             # A replaced exit leg stays in its group, so one-cancels-other still holds.
-            parent = self._orders[old.parent_id]
+            parent = self._book.get(old.parent_id)
             legs = tuple(new.id if leg == old.id else leg for leg in parent.legs)
-            self._orders[parent.id] = attrs.evolve(parent, legs=legs)
+            self._book.put(attrs.evolve(parent, legs=legs))
         self._emit("new", attrs.evolve(new, status="new"), now)
         self._match(new.id, now)
         return new
@@ -334,10 +260,27 @@ class MatchingCore:
         for order_id in working:
             self._match(order_id, now)
 
+    def _market(self, asset: SimAsset, replacing: SimOrder | None = None) -> Market:
+        """What a new order in ``asset`` (or one replacing ``replacing``) is checked against."""
+        skipped = replacing.id if replacing is not None else None
+        others = [
+            o
+            for o in self._book.all()
+            if holds_shares(o) and o.symbol == asset.symbol and o.id != skipped
+        ]
+        freed = replacing.hold if replacing is not None else ZERO
+        return Market(
+            asset=asset,
+            price=self._prices[asset.symbol],
+            position_qty=self._ledger.position_qty(asset.symbol),
+            open_orders=others,
+            buying_power=self.account().buying_power + freed,
+        )
+
     # Matching
 
     def _match(self, order_id: str, now: datetime) -> None:
-        order = self._orders[order_id]
+        order = self._book.get(order_id)
         if not order.is_open or not order.armed:
             return
         price = self._prices[order.symbol]
@@ -347,26 +290,28 @@ class MatchingCore:
             )
             if reached:
                 order = attrs.evolve(order, triggered=True)
-                self._orders[order.id] = order
+                self._book.put(order)
         chunk = order.remaining_qty
         if self._fill_size is not None:
             chunk = min(chunk, self._fill_size)
         whole = chunk == order.remaining_qty
-        if _marketable(order, price) and (whole or order.time_in_force is not TimeInForce.FOK):
+        if marketable(order, price) and (whole or order.time_in_force is not TimeInForce.FOK):
             self._fill(order, chunk, price, now)
-        order = self._orders[order_id]
+        order = self._book.get(order_id)
         if order.is_open and order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-            # Immediate-or-cancel orders never rest: what did not fill now is canceled.
-            self.cancel(order.id, now)
+            # Immediate-or-cancel orders never rest: what did not fill now expires.
+            self.expire(order.id, now)
 
     def _fill(self, order: SimOrder, qty: Decimal, price: Decimal, now: datetime) -> None:
         position_qty = self._ledger.apply_fill(order.symbol, order.side, qty, price)
         filled_qty = order.filled_qty + qty
         average = ((order.filled_avg_price or ZERO) * order.filled_qty + price * qty) / filled_qty
         done = filled_qty == order.qty
+        # A fill while a cancel is pending leaves it pending.
+        working = "pending_cancel" if order.status == "pending_cancel" else "partially_filled"
         filled = attrs.evolve(
             order,
-            status="filled" if done else "partially_filled",
+            status="filled" if done else working,
             filled_qty=filled_qty,
             filled_avg_price=average,
             filled_at=now if done else None,
@@ -377,7 +322,7 @@ class MatchingCore:
         self._emit(event, filled, now, price=price, qty=qty, position_qty=position_qty)
         if order.filled_qty == 0:
             # An exit's first fill cancels the other exits of its group.
-            for sibling in self._siblings(filled):
+            for sibling in self._book.siblings(filled):
                 if sibling.is_open:
                     self.cancel(sibling.id, now, sibling=True)
         if done:
@@ -391,21 +336,11 @@ class MatchingCore:
             if leg.type is OrderType.LIMIT:
                 self._emit("new", attrs.evolve(leg, status="new", armed=True, updated_at=now), now)
             else:
-                self._orders[leg.id] = attrs.evolve(leg, armed=True)
+                self._book.put(attrs.evolve(leg, armed=True))
             self._match(leg.id, now)
 
-    def _siblings(self, order: SimOrder) -> list[SimOrder]:
-        """The other orders of ``order``'s one-cancels-other group."""
-        if order.parent_id is not None:
-            parent = self._orders[order.parent_id]
-            group = [*self.legs(parent)]
-            if parent.order_class == "oco":
-                group.append(parent)
-        elif order.order_class == "oco":
-            group = self.legs(order)
-        else:
-            return []
-        return [o for o in group if o.id != order.id]
+    def _store(self, order: SimOrder) -> None:
+        self._book.put(order)
 
     def _emit(
         self,
@@ -417,39 +352,28 @@ class MatchingCore:
         qty: Decimal | None = None,
         position_qty: Decimal | None = None,
         sibling_cancel: bool = False,
+        pending_shown: bool = False,
     ) -> None:
-        self._orders[order.id] = order
+        self._book.put(order)
         execution_id = self._new_id()
+        legs = tuple(self._book.get(leg) for leg in order.legs)
         self._outbox.append(
-            SimEvent(event, order, now, execution_id, price, qty, position_qty, sibling_cancel)
+            SimEvent(
+                event,
+                order,
+                now,
+                execution_id,
+                price,
+                qty,
+                position_qty,
+                sibling_cancel,
+                legs,
+                pending_shown,
+            )
         )
 
 
-def _holds_shares(order: SimOrder) -> bool:
-    # A held stop leg shares its quantity with the working take-profit leg: counted once.
-    return order.is_open and order.status != "held"
-
-
-def _marketable(order: SimOrder, price: Decimal) -> bool:
-    if order.status in CLOSED_STATUSES:
-        return False
-    if order.type in (OrderType.STOP, OrderType.STOP_LIMIT) and not order.triggered:
-        return False
-    if order.limit_price is None or order.type in (OrderType.MARKET, OrderType.STOP):
-        return True
-    if order.side is Side.BUY:
-        return price <= order.limit_price
-    return price >= order.limit_price
-
-
-def _check_order_prices(ticket: OrderTicket) -> None:
-    if ticket.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and ticket.limit_price is None:
-        raise unprocessable("limit_price is required")
-    if ticket.type in (OrderType.STOP, OrderType.STOP_LIMIT) and ticket.stop_price is None:
-        raise unprocessable("stop_price is required")
-    for name, price in (("limit_price", ticket.limit_price), ("stop_price", ticket.stop_price)):
-        if price is not None and not is_valid_price(price):
-            raise unprocessable(
-                f"invalid {name} {price}. sub-penny increment does not fulfill minimum"
-                " pricing criteria"
-            )
+def _rejected(order: SimOrder, now: datetime) -> SimOrder:
+    return attrs.evolve(
+        order, status="rejected", failed_at=now, updated_at=now, hold=ZERO, armed=False
+    )

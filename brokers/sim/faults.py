@@ -21,6 +21,14 @@ or event. Configured by ``POST /_sim/faults`` with ``{"fault": NAME, ...}``:
   after the order was processed, so its stream events arrive first.
 - ``drop_fills {count}``: the next ``count`` fill (or partial fill) events are not streamed;
   the venue's order and position still show them, as when a broker's stream loses one.
+- ``reject_after_accept {count}``: the next ``count`` order submissions are answered as
+  accepted, then streamed ``rejected`` instead of ``new``; they never work.
+- ``pending_new``, ``pending_cancel``, ``pending_replace``: the stream shows that pending
+  state before ``new`` (or ``rejected``), ``canceled``, ``replaced`` (``{"on": false}``: off).
+  ``pending_cancel {ms}``: a DELETE of one working order leaves it ``pending_cancel`` for
+  ``ms``, still able to fill; then it is canceled, or ``order_cancel_rejected`` if it filled.
+- ``done_for_day``: at each session close, working ``gtc`` orders are ``done_for_day`` and
+  rest until the next open (``{"on": false}``: off).
 - ``clear``: back to normal.
 """
 
@@ -33,6 +41,8 @@ from http import HTTPStatus
 from typing import Any
 
 import attrs
+
+from brokers.sim.lifecycle import PendingStates
 
 RATE_LIMIT = 200
 
@@ -72,6 +82,11 @@ class FaultPlan:
     _miss_bracket_cancel: bool = False
     _stall_seconds: float = 0.0
     _drop_fills: int = 0
+
+    _reject_after_accept_count: int = 0
+    _pending: PendingStates = attrs.field(factory=PendingStates)
+    _done_for_day: bool = False
+    _cancel_delay_s: float = 0.0
 
     def configure(self, spec: Mapping[str, Any]) -> Immediate:
         """Arm one fault; raises FaultError on a request it cannot read."""
@@ -113,9 +128,25 @@ class FaultPlan:
                 self._delay_s = int(spec["ms"]) / 1000
                 symbol = spec.get("symbol")
                 self._delay_symbol = str(symbol).upper() if symbol else None
+            case "reject_after_accept":
+                self._reject_after_accept_count = _count(spec)
+            case "pending_new":
+                self._pending = attrs.evolve(self._pending, new=bool(spec.get("on", True)))
+            case "pending_cancel":
+                ms = int(spec.get("ms", 0))
+                if not 0 <= ms <= 3_600_000:
+                    raise ValueError("ms must be within 0..3600000")
+                on = bool(spec.get("on", True))
+                self._pending = attrs.evolve(self._pending, cancel=on)
+                self._cancel_delay_s = ms / 1000 if on else 0.0
+            case "pending_replace":
+                self._pending = attrs.evolve(self._pending, replace=bool(spec.get("on", True)))
+            case "done_for_day":
+                self._done_for_day = bool(spec.get("on", True))
             case "clear":
+                fresh = FaultPlan()
                 for field in attrs.fields(FaultPlan):
-                    setattr(self, field.name, field.default)
+                    setattr(self, field.name, getattr(fresh, field.name))
             case other:
                 raise ValueError(f"unknown fault {other!r}")
         return Immediate.NOTHING
@@ -131,6 +162,19 @@ class FaultPlan:
     @property
     def miss_bracket_cancel(self) -> bool:
         return self._miss_bracket_cancel
+
+    @property
+    def pending_states(self) -> PendingStates:
+        return self._pending
+
+    @property
+    def done_for_day(self) -> bool:
+        return self._done_for_day
+
+    @property
+    def cancel_delay(self) -> float:
+        """Seconds a requested cancel stays pending (0: it is done at once)."""
+        return self._cancel_delay_s
 
     @property
     def stall_seconds(self) -> float:
@@ -167,6 +211,13 @@ class FaultPlan:
         if self._drop_fills <= 0:
             return False
         self._drop_fills -= 1
+        return True
+
+    def take_reject_after_accept(self) -> bool:
+        """Whether this order submission is to be accepted, then rejected."""
+        if self._reject_after_accept_count <= 0:
+            return False
+        self._reject_after_accept_count -= 1
         return True
 
     def take_lost_response(self) -> bool:

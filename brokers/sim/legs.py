@@ -9,7 +9,7 @@ both working at once. The take-profit leg shows ``new`` once armed; the stop leg
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -100,3 +100,17 @@ def build_legs(
         )
         for order_type, limit, stop, status in legs
     ]
+
+
+def siblings(order: SimOrder, orders: Mapping[str, SimOrder]) -> list[SimOrder]:
+    """The other orders of ``order``'s one-cancels-other group (``orders`` by id)."""
+    if order.parent_id is not None:
+        parent = orders[order.parent_id]
+        group = [orders[leg] for leg in parent.legs]
+        if parent.order_class == "oco":
+            group.append(parent)
+    elif order.order_class == "oco":
+        group = [orders[leg] for leg in order.legs]
+    else:
+        return []
+    return [o for o in group if o.id != order.id]

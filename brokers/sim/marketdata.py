@@ -4,7 +4,9 @@ The server greets ``[{"T":"success","msg":"connected"}]``; ``{"action":"auth",..
 ``[{"T":"success","msg":"authenticated"}]``; ``subscribe``/``unsubscribe`` answer the
 subscription. Each price the venue sets is printed as a trade (``T:"t"``) and a quote
 (``T:"q"``, one cent either side) to the connections subscribed to the symbol; a new
-subscriber gets the current prices at once, so it never waits for a first price.
+subscriber gets the current prices at once, so it never waits for a first price. Once a
+minute of venue time has passed, its bar (``T:"b"``, built from that minute's trades) goes to
+the connections subscribed to the symbol's bars.
 
 A client that connects with ``Content-Type: application/msgpack`` (as alpaca-py's
 ``StockDataStream`` does) speaks msgpack both ways instead: binary frames, numbers as
@@ -14,8 +16,6 @@ floats, times as msgpack timestamp extensions.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -26,6 +26,7 @@ from websockets.trio.server import ServerConnection
 
 from brokers.sim.assets import CENT
 from brokers.sim.broadcast import Broadcast
+from brokers.sim.tape import TRADE_SIZE, MarketItem, MinuteBar, PricePrint
 
 JSON = dict[str, Any]
 _decode = msgspec.json.Decoder(dict[str, Any])
@@ -35,16 +36,6 @@ _encode = msgspec.json.Encoder(decimal_format="number")
 _encode_msgpack = msgspec.msgpack.Encoder(decimal_format="number")
 MSGPACK = "application/msgpack"
 CHANNELS = ("trades", "quotes", "bars")
-
-
-@attrs.frozen
-class PricePrint:
-    """One price the venue set, printed as trade ``trade_id``."""
-
-    trade_id: int
-    symbol: str
-    price: Decimal
-    at: datetime
 
 
 def _error(code: int, msg: str) -> JSON:
@@ -107,21 +98,30 @@ class DataSession:
             reply[channel] = sorted(self._subscribed[channel])
         return reply
 
-    def prints(self, prices: Iterable[PricePrint]) -> list[JSON]:
-        """The trade and quote messages this connection wants for ``prices``."""
+    def prints(self, items: Iterable[MarketItem]) -> list[JSON]:
+        """The trade, quote and bar messages this connection wants of ``items``."""
         out: list[JSON] = []
-        for p in prices:
-            t = p.at
-            if self._wants("trades", p.symbol):
-                out.append(
-                    {"T": "t", "S": p.symbol, "i": p.trade_id, "x": "V", "p": p.price}
-                    | {"s": 100, "t": t, "c": ["@"], "z": "C"}
-                )
-            if self._wants("quotes", p.symbol):
-                out.append(
-                    {"T": "q", "S": p.symbol, "bx": "V", "bp": p.price - CENT, "bs": 1}
-                    | {"ax": "V", "ap": p.price + CENT, "as": 1, "t": t, "c": ["R"], "z": "C"}
-                )
+        for item in items:
+            match item:
+                case PricePrint():
+                    out += self._trade_and_quote(item)
+                case MinuteBar() if self._wants("bars", item.symbol):
+                    out.append(_bar(item))
+        return out
+
+    def _trade_and_quote(self, p: PricePrint) -> list[JSON]:
+        out: list[JSON] = []
+        t = p.at
+        if self._wants("trades", p.symbol):
+            out.append(
+                {"T": "t", "S": p.symbol, "i": p.trade_id, "x": "V", "p": p.price}
+                | {"s": TRADE_SIZE, "t": t, "c": ["@"], "z": "C"}
+            )
+        if self._wants("quotes", p.symbol):
+            out.append(
+                {"T": "q", "S": p.symbol, "bx": "V", "bp": p.price - CENT, "bs": 1}
+                | {"ax": "V", "ap": p.price + CENT, "as": 1, "t": t, "c": ["R"], "z": "C"}
+            )
         return out
 
     def _wants(self, channel: str, symbol: str) -> bool:
@@ -129,9 +129,19 @@ class DataSession:
         return symbol in wanted or "*" in wanted
 
 
+def _bar(bar: MinuteBar) -> JSON:
+    return {"T": "b", "S": bar.symbol, "o": bar.open, "h": bar.high, "l": bar.low} | {
+        "c": bar.close,
+        "v": bar.volume,
+        "t": bar.start,
+        "n": bar.trades,
+        "vw": bar.vwap,
+    }
+
+
 async def serve_market_data(
     ws: ServerConnection,
-    hub: Broadcast[list[PricePrint]],
+    hub: Broadcast[list[MarketItem]],
     authorize: Callable[[str, str], bool],
     current: Callable[[], list[PricePrint]],
 ) -> None:
@@ -161,7 +171,7 @@ async def serve_market_data(
 async def _forward(
     ws: ServerConnection,
     session: DataSession,
-    prints: trio.MemoryReceiveChannel[list[PricePrint]],
+    prints: trio.MemoryReceiveChannel[list[MarketItem]],
     scope: trio.CancelScope,
 ) -> None:
     async with prints:

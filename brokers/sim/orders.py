@@ -85,6 +85,7 @@ class SimOrder:
     filled_at: datetime | None = None
     canceled_at: datetime | None = None
     expired_at: datetime | None = None
+    failed_at: datetime | None = None  # when the venue rejected an order it had accepted
     # Buying power this order reserves while open (its opening part at its price).
     hold: Decimal = Decimal(0)
     # A stop or stop-limit order whose stop price has been reached.
@@ -121,6 +122,10 @@ class SimEvent:
     position_qty: Decimal | None = None
     # A cancel the venue made because the order's one-cancels-other sibling filled.
     sibling_cancel: bool = False
+    # A multi-leg parent's legs as they stood at the event, nested as Alpaca nests them.
+    legs: tuple[SimOrder, ...] = ()
+    # The order's pending state (pending_cancel) was streamed already, by the core itself.
+    pending_shown: bool = False
 
 
 class VenueRejection(Exception):

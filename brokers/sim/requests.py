@@ -1,4 +1,5 @@
-"""Reading request bodies: an order ticket from POST /v2/orders, prices from /_sim/prices.
+"""Reading request bodies: an order ticket from POST /v2/orders, prices from /_sim/prices,
+a clock move from /_sim/clock.
 
 Numbers are accepted as JSON strings or numbers (alpaca-py sends floats) and read as
 ``Decimal`` from their text, so ``1.1`` stays exactly 1.1.
@@ -6,6 +7,7 @@ Numbers are accepted as JSON strings or numbers (alpaca-py sends floats) and rea
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import msgspec
@@ -132,3 +134,29 @@ def parse_prices(body: bytes) -> dict[str, Decimal]:
     except msgspec.DecodeError as exc:
         raise malformed() from exc
     return {symbol.upper(): price for symbol, price in prices.items()}
+
+
+class _ClockBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    advance: float | None = None  # seconds
+    to: datetime | None = None
+
+
+_clock_body = msgspec.json.Decoder(_ClockBody)
+
+
+def parse_clock_move(body: bytes) -> timedelta | datetime:
+    """``{"advance": SECONDS}`` (a timedelta) or ``{"to": RFC3339}`` (an aware datetime)."""
+    try:
+        raw = _clock_body.decode(body)
+    except msgspec.DecodeError as exc:
+        raise malformed() from exc
+    if (raw.advance is None) == (raw.to is None):
+        raise unprocessable("give exactly one of advance (seconds) and to (a time)")
+    if raw.to is not None:
+        if raw.to.tzinfo is None:
+            raise unprocessable("to needs a UTC offset, e.g. 2026-01-05T21:00:00Z")
+        return raw.to
+    assert raw.advance is not None
+    if not 0 <= raw.advance <= 366 * 86400:
+        raise unprocessable("advance must be within 0 seconds and a year")
+    return timedelta(seconds=raw.advance)

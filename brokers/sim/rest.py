@@ -7,9 +7,7 @@ Every ``/v2`` request first meets the armed faults, then the credentials check
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from http import HTTPStatus
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -20,12 +18,20 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
-from brokers.sim.faults import CannedResponse, FaultError
+from brokers.sim.faults import FaultError
+from brokers.sim.http import (
+    DroppedResponse,
+    canned,
+    close_qty,
+    http_error,
+    json_response,
+    query_day,
+    read_body,
+)
 from brokers.sim.listing import OrderQuery
-from brokers.sim.orders import SimOrder, VenueRejection, unprocessable
-from brokers.sim.requests import malformed, parse_changes, parse_order, parse_prices
+from brokers.sim.orders import SimOrder, VenueRejection
+from brokers.sim.requests import parse_changes, parse_clock_move, parse_order, parse_prices
 from brokers.sim.venue import SimVenue
 from brokers.sim.wire import (
     account_json,
@@ -34,42 +40,13 @@ from brokers.sim.wire import (
     clock_json,
     order_json,
     position_json,
+    rfc3339,
 )
 
-MAX_BODY_BYTES = 16 * 1024
 # GET /v2/calendar without ``end`` lists this many days after ``start``.
 CALENDAR_DAYS = 30
-QTY_QUANTUM = Decimal("0.000000001")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def json_response(
-    payload: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    return Response(
-        msgspec.json.encode(payload),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
-
-
-def canned(answer: CannedResponse) -> Response:
-    if answer.body is None:
-        return Response(b"", status_code=answer.status, headers=answer.headers)
-    return json_response(answer.body, answer.status, answer.headers)
-
-
-class DroppedResponse(Response):
-    """Starts a response and stops: the connection closes before the body is complete."""
-
-    def __init__(self) -> None:
-        super().__init__(status_code=200)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
 
 
 def build_app(venue: SimVenue) -> Starlette:
@@ -96,21 +73,9 @@ def build_app(venue: SimVenue) -> Starlette:
         Route("/_sim/state", api.sim_state, methods=["GET"]),
         Route("/_sim/prices", api.sim_prices, methods=["POST"]),
         Route("/_sim/faults", api.sim_faults, methods=["POST"]),
+        Route("/_sim/clock", api.sim_clock, methods=["POST"]),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    message = "endpoint not found" if status == 404 else HTTPStatus(status).phrase.lower()
-    return json_response({"code": status * 100000, "message": message}, status)
-
-
-async def _body(request: Request) -> bytes:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise malformed()
-    return body
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
 
 
 class _VenueApi:
@@ -127,6 +92,7 @@ class _VenueApi:
             secret = request.headers.get("APCA-API-SECRET-KEY", "")
             if not self.venue.authorize(key, secret):
                 return json_response({"message": "unauthorized"}, 401)
+            self.venue.catch_up()
             limits: dict[str, str] = {}
             if self.venue.rate_limit is not None:
                 decision = self.venue.rate_limit.take(self.venue.clock())
@@ -173,8 +139,10 @@ class _VenueApi:
 
     async def get_calendar(self, request: Request) -> Response:
         today = self.venue.clock().date()
-        start = _day(request.query_params.get("start"), today, "start")
-        end = _day(request.query_params.get("end"), start + timedelta(days=CALENDAR_DAYS), "end")
+        start = query_day(request.query_params.get("start"), today, "start")
+        end = query_day(
+            request.query_params.get("end"), start + timedelta(days=CALENDAR_DAYS), "end"
+        )
         if end < start:
             return json_response([])
         # The venue trades every day, weekends included, as its clock says.
@@ -184,15 +152,16 @@ class _VenueApi:
     # Orders
 
     async def submit_order(self, request: Request) -> Response:
-        body = await _body(request)
+        body = await read_body(request)
         rejection = self.venue.faults.take_rejection()
         if rejection is not None:
             return canned(rejection)
         ticket = parse_order(body)
         lose = self.venue.faults.take_lost_response()
         delay = self.venue.faults.ack_delay(ticket.symbol)
+        reject = self.venue.faults.take_reject_after_accept()
         try:
-            order = self.core.submit(ticket, self.venue.clock())
+            order = self.core.submit(ticket, self.venue.clock(), reject_after_accept=reject)
         except BaseException:
             self.venue.publish_events()  # a refusal the core recorded still streams
             raise
@@ -234,7 +203,7 @@ class _VenueApi:
         return json_response(self._order(self.core.order_by_client_id(client_order_id)))
 
     async def replace_order(self, request: Request) -> Response:
-        changes = parse_changes(await _body(request))
+        changes = parse_changes(await read_body(request))
         try:
             new = self.core.replace(request.path_params["order_id"], changes, self.venue.clock())
         finally:
@@ -242,11 +211,28 @@ class _VenueApi:
         return json_response(order_json(new))
 
     async def cancel_order(self, request: Request) -> Response:
+        order_id = request.path_params["order_id"]
+        delay = self.venue.faults.cancel_delay
+        finish = None
         try:
-            self.core.cancel(request.path_params["order_id"], self.venue.clock())
+            if delay > 0 and self.core.order(order_id).status in ("new", "partially_filled"):
+                self.core.request_cancel(order_id, self.venue.clock())
+                finish = BackgroundTask(self._finish_cancel, order_id, delay)
+            else:
+                self.core.cancel(order_id, self.venue.clock())
         finally:
             self.venue.publish_events()
-        return Response(status_code=204)
+        return Response(status_code=204, background=finish)
+
+    async def _finish_cancel(self, order_id: str, delay: float) -> None:
+        """The end of a pending cancel: canceled if still working, refused if it filled."""
+        await trio.sleep(delay)
+        order = self.core.order(order_id)
+        if order.is_open:
+            self.core.cancel(order_id, self.venue.clock())
+        elif order.status == "filled":
+            self.core.refuse_cancel(order_id, self.venue.clock())
+        self.venue.publish_events()
 
     async def cancel_all_orders(self, request: Request) -> Response:
         try:
@@ -274,7 +260,7 @@ class _VenueApi:
 
     async def close_position(self, request: Request) -> Response:
         symbol = request.path_params["symbol"].upper()
-        qty = _close_qty(request, abs(self.core.position(symbol).qty))
+        qty = close_qty(request, abs(self.core.position(symbol).qty))
         try:
             order = self.core.close_position(symbol, qty, self.venue.clock())
         finally:
@@ -304,6 +290,7 @@ class _VenueApi:
     # The venue's own endpoints (no credentials, no faults)
 
     async def sim_state(self, request: Request) -> Response:
+        self.venue.catch_up()
         orders = self.core.orders()
         return json_response(
             {
@@ -318,37 +305,30 @@ class _VenueApi:
 
     async def sim_prices(self, request: Request) -> Response:
         try:
-            self.venue.set_prices(parse_prices(await _body(request)))
+            self.venue.set_prices(parse_prices(await read_body(request)))
         except VenueRejection as refused:
             return json_response(refused.body, refused.status)
         return json_response({"prices": {s: str(p) for s, p in self.core.prices().items()}})
 
     async def sim_faults(self, request: Request) -> Response:
         try:
-            spec = msgspec.json.decode(await _body(request), type=dict[str, Any])
+            spec = msgspec.json.decode(await read_body(request), type=dict[str, Any])
             self.venue.apply_fault(spec)
         except (msgspec.DecodeError, FaultError, VenueRejection) as exc:
             return json_response({"code": 42210000, "message": str(exc)}, 422)
         return json_response({"fault": spec.get("fault")})
 
-
-def _day(text: str | None, default: date, name: str) -> date:
-    if text is None:
-        return default
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise unprocessable(f"invalid {name}") from None
-
-
-def _close_qty(request: Request, held: Decimal) -> Decimal | None:
-    qty, percentage = request.query_params.get("qty"), request.query_params.get("percentage")
-    try:
-        if qty is not None:
-            return Decimal(qty)
-        if percentage is not None:
-            share = held * Decimal(percentage) / 100
-            return share.quantize(QTY_QUANTUM, rounding=ROUND_DOWN)
-    except InvalidOperation:
-        raise unprocessable("invalid qty or percentage") from None
-    return None
+    async def sim_clock(self, request: Request) -> Response:
+        try:
+            move = parse_clock_move(await read_body(request))
+            if isinstance(move, timedelta):
+                self.venue.clock.advance(move)
+            else:
+                self.venue.clock.move_to(move)
+        except VenueRejection as refused:
+            return json_response(refused.body, refused.status)
+        except ValueError as exc:
+            return json_response({"code": 42210000, "message": str(exc)}, 422)
+        # Sessions that closed and bars that completed on the way happen before the answer.
+        self.venue.catch_up()
+        return json_response({"timestamp": rfc3339(self.venue.clock())})

@@ -5,6 +5,7 @@ A scenario is TOML (see brokers/sim/README.md for the full format)::
 
     seed = 42
     cash = "100000"
+    start_time = 2026-01-05T20:55:00Z
 
     [prices]
     AAPL = "187.20"
@@ -32,6 +33,7 @@ from __future__ import annotations
 import random
 import tomllib
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,7 @@ class Scenario(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cash: Decimal = Decimal("100000")
     fill_size: Decimal | None = None
     rate_limit_per_minute: int | None = None
+    start_time: datetime | None = None  # the venue's time at start (None: the system's)
     prices: dict[str, Decimal] | None = None  # None: the seeded default universe
     random_walk: RandomWalk | None = None
     moves: list[PriceMove] = msgspec.field(default_factory=list)
@@ -81,6 +84,7 @@ class Scenario(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             prices=self.prices,
             fill_size=self.fill_size,
             rate_limit_per_minute=self.rate_limit_per_minute,
+            start_time=self.start_time,
         )
 
     def steps(self) -> list[tuple[float, str, dict[str, Any]]]:
@@ -120,6 +124,8 @@ def _check(scenario: Scenario) -> None:
         raise ScenarioError("fill_size must be > 0")
     if scenario.rate_limit_per_minute is not None and scenario.rate_limit_per_minute <= 0:
         raise ScenarioError("rate_limit_per_minute must be > 0")
+    if scenario.start_time is not None and scenario.start_time.tzinfo is None:
+        raise ScenarioError("start_time needs a UTC offset, e.g. 2026-01-05T20:55:00Z")
     listed = {s.upper() for s in scenario.prices} if scenario.prices else set(REFERENCE_PRICES)
     for at, kind, payload in _raw_steps(scenario):
         if at < 0:

@@ -72,6 +72,7 @@ async def serve_venue(
         )
         host, port = ws_server.listeners[0].socket.getsockname()[:2]
         nursery.start_soon(_reprint_prices, venue, config.reprint_interval)
+        nursery.start_soon(_keep_time, venue)
         endpoints = SimEndpoints(
             alpaca_url=alpaca_url,
             stream_url=f"ws://{_url_host(host)}:{port}{STREAM_PATH}",
@@ -110,6 +111,13 @@ async def _reprint_prices(venue: SimVenue, interval: float) -> None:
     while True:
         await trio.sleep(interval)
         venue.reprint()
+
+
+async def _keep_time(venue: SimVenue) -> None:
+    """Close and open sessions and publish bars as venue time passes their moments."""
+    while True:
+        await venue.clock.sleep_until(venue.next_deadline())
+        venue.catch_up()
 
 
 def _url_host(host: str) -> str:

@@ -2,6 +2,9 @@
 
 REST handlers and websocket connections all run in one trio thread and call the core
 without awaiting in between, so each command and the publishing of its events is atomic.
+Whoever touches the venue first lets it catch up with its clock (``catch_up``): the session
+opens and closes and the minute bars that venue time has passed, so a request never sees an
+order that should have expired.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import hmac
 import itertools
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,12 +24,14 @@ import msgspec
 from brokers.base import utc_now
 from brokers.sim.assets import build_universe
 from brokers.sim.broadcast import Broadcast
+from brokers.sim.clock import VenueClock
 from brokers.sim.config import SimConfig
 from brokers.sim.core import MatchingCore
 from brokers.sim.faults import FaultPlan, Immediate
-from brokers.sim.marketdata import PricePrint
-from brokers.sim.orders import SimEvent
+from brokers.sim.lifecycle import fills_first, with_pending_states
 from brokers.sim.ratelimit import RateLimit
+from brokers.sim.sessions import MINUTE, SessionChange, changes_between, minute_start, next_change
+from brokers.sim.tape import BarBuilder, MarketItem, PricePrint
 from brokers.sim.wire import event_json
 
 
@@ -36,26 +41,32 @@ class SimVenue:
     account_id: str
     created_at: datetime
     starting_cash: Decimal
+    clock: VenueClock
     _key_id: str | None = None
     _secret_key: str | None = None
-    clock: Callable[[], datetime] = utc_now
     faults: FaultPlan = attrs.field(factory=FaultPlan)
     trade_updates: Broadcast[bytes] = attrs.field(factory=Broadcast)
-    market_data: Broadcast[list[PricePrint]] = attrs.field(factory=Broadcast)
+    market_data: Broadcast[list[MarketItem]] = attrs.field(factory=Broadcast)
     _trade_ids: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1))
     _last_prints: dict[str, PricePrint] = attrs.field(factory=dict)
+    _bars: BarBuilder = attrs.field(factory=BarBuilder)
+    # Venue time up to which session opens and closes have been applied.
+    _sessions_until: datetime | None = None
     rate_limit: RateLimit | None = None
 
     @classmethod
-    def from_config(cls, config: SimConfig, clock: Callable[[], datetime] = utc_now) -> SimVenue:
+    def from_config(cls, config: SimConfig) -> SimVenue:
+        """A venue as ``config`` says, its clock starting now (call from within trio)."""
         assets, prices = build_universe(config.seed, config.prices)
         custom = {asset.symbol: asset for asset in config.assets}
         listed = [custom.pop(a.symbol, a) for a in assets] + list(custom.values())
         # The account id is fixed by the seed, like the prices.
         account_id = str(uuid.UUID(int=random.Random(config.seed).getrandbits(128), version=4))
+        clock = VenueClock.starting_at(config.start_time or utc_now())
         now = clock()
         core = MatchingCore.create(listed, prices, config.cash, fill_size=config.fill_size)
-        venue = cls(core, account_id, now, config.cash, config.key_id, config.secret_key, clock)
+        venue = cls(core, account_id, now, config.cash, clock, config.key_id, config.secret_key)
+        venue._sessions_until = now
         if config.rate_limit_per_minute is not None:
             venue.rate_limit = RateLimit(config.rate_limit_per_minute)
         venue._print(core.prices(), now)
@@ -82,6 +93,7 @@ class SimVenue:
             for e in events
             if e.event not in ("fill", "partial_fill") or not self.faults.take_dropped_fill()
         ]
+        events = with_pending_states(events, self.faults.pending_states, _execution_id)
         if self.faults.reorder_events:
             events = fills_first(events)
         for event in events:
@@ -101,8 +113,35 @@ class SimVenue:
             case Immediate.NOTHING:
                 pass
 
+    def catch_up(self) -> None:
+        """Apply the session opens and closes venue time has passed, and publish the bars
+        of the minutes it has passed."""
+        now = self.clock()
+        since = self._sessions_until or now
+        changes = changes_between(since, now)
+        self._sessions_until = max(since, now)
+        if changes:
+            # Only then: another request's events wait for their own publishing moment.
+            try:
+                for at, change in changes:
+                    if change is SessionChange.CLOSE:
+                        self.core.close_session(at, done_for_day=self.faults.done_for_day)
+                    else:
+                        self.core.open_session(at)
+            finally:
+                self.publish_events()
+        bars = self._bars.take_complete(now)
+        if bars:
+            self.market_data.publish(list(bars))
+
+    def next_deadline(self) -> datetime:
+        """When ``catch_up`` next has something to do: a minute boundary or a session change."""
+        now = self.clock()
+        return min(minute_start(now) + MINUTE, next_change(self._sessions_until or now))
+
     def set_prices(self, prices: Mapping[str, Decimal]) -> None:
         """Move prices (resting orders may fill) and print them on the market-data stream."""
+        self.catch_up()
         now = self.clock()
         try:
             self.core.set_prices(prices, now)
@@ -120,20 +159,10 @@ class SimVenue:
     def _print(self, prices: Mapping[str, Decimal], now: datetime) -> None:
         prints = [PricePrint(next(self._trade_ids), s, p, now) for s, p in prices.items()]
         self._last_prints.update((p.symbol, p) for p in prints)
-        self.market_data.publish(prints)
+        for trade in prints:
+            self._bars.add(trade)
+        self.market_data.publish(list[MarketItem](prints))
 
 
-def fills_first(events: list[SimEvent]) -> list[SimEvent]:
-    """The batch with each order's fills moved ahead of its ``new`` (reorder_events)."""
-    ordered = list(events)
-    for event in events:
-        if event.event not in ("fill", "partial_fill"):
-            continue
-        current = ordered.index(event)
-        first = next(
-            (i for i, e in enumerate(ordered) if e.event == "new" and e.order.id == event.order.id),
-            None,
-        )
-        if first is not None and first < current:
-            ordered.insert(first, ordered.pop(current))
-    return ordered
+def _execution_id() -> str:
+    return str(uuid.uuid4())

@@ -7,19 +7,17 @@ Decimals are strings and times RFC 3339 UTC, as Alpaca writes them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from brokers.sim.assets import SimAsset
 from brokers.sim.ledger import AccountFigures, SimPosition
 from brokers.sim.orders import SimEvent, SimOrder, decimal_text
+from brokers.sim.sessions import SESSION_CLOSE, SESSION_OPEN
 
 ZERO = Decimal(0)
 PLPC_QUANTUM = Decimal("0.0000000001")
-# The venue trades every day; its clock still reports a regular session (UTC times).
-SESSION_OPEN = time(14, 30, tzinfo=UTC)
-SESSION_CLOSE = time(21, 0, tzinfo=UTC)
 
 JSON = dict[str, Any]
 
@@ -48,7 +46,7 @@ def order_json(order: SimOrder, legs: Sequence[SimOrder] | None = None) -> JSON:
         "expired_at": _opt_time(order.expired_at),
         "expires_at": None,
         "canceled_at": _opt_time(order.canceled_at),
-        "failed_at": None,
+        "failed_at": _opt_time(order.failed_at),
         "replaced_at": _opt_time(order.replaced_at),
         "replaced_by": order.replaced_by,
         "replaces": order.replaces,
@@ -83,7 +81,7 @@ def event_json(event: SimEvent) -> JSON:
     data: JSON = {
         "event": event.event,
         "execution_id": event.execution_id,
-        "order": order_json(event.order),
+        "order": order_json(event.order, event.legs),
         "timestamp": rfc3339(event.timestamp),
     }
     if event.price is not None:

@@ -26,7 +26,7 @@ from brokers.sim.venue import SimVenue
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from alpaca.data.live.stock import StockDataStream
-    from alpaca.data.models import Quote, Trade
+    from alpaca.data.models import Bar, Quote, Trade
     from alpaca.trading.client import TradingClient
     from alpaca.trading.models import TradeUpdate
     from alpaca.trading.stream import TradingStream
@@ -156,6 +156,36 @@ def collect_market_data(data_url: str, symbol: str, patience: float) -> list[Tra
         running = asyncio.create_task(stream._run_forever())
         try:
             await asyncio.wait_for(both.wait(), patience)
+        except TimeoutError:
+            pass
+        finally:
+            await stream.stop_ws()
+            await stream.close()
+            await running
+
+    asyncio.run(listen())
+    return received
+
+
+def collect_bars(data_url: str, symbol: str, patience: float) -> list[Bar]:
+    """Subscribe to ``symbol``'s bars with alpaca-py's StockDataStream until one came.
+
+    Blocking, with its own asyncio loop; gives up after ``patience`` seconds.
+    """
+    stream = StockDataStream(KEY, SECRET, url_override=data_url)
+    received: list[Bar] = []
+
+    async def listen() -> None:
+        arrived = asyncio.Event()
+
+        async def on_bar(bar: Bar) -> None:
+            received.append(bar)
+            arrived.set()
+
+        stream.subscribe_bars(on_bar, symbol)
+        running = asyncio.create_task(stream._run_forever())
+        try:
+            await asyncio.wait_for(arrived.wait(), patience)
         except TimeoutError:
             pass
         finally:

@@ -2,53 +2,22 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 import trio
 from websockets.exceptions import ConnectionClosed
-from websockets.trio.client import ClientConnection, connect
+from websockets.trio.client import connect
 
-from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
+from brokers.sim import SimControl, SimEndpoints
+from tests.integration import sim_fixtures
+from tests.integration.sim_fixtures import MARKET, event, open_listener
 
-AUTH = {"APCA-API-KEY-ID": "key", "APCA-API-SECRET-KEY": "secret"}
-MARKET = {"symbol": "AAPL", "qty": "1", "side": "buy", "type": "market", "time_in_force": "day"}
-
-
-@pytest.fixture
-async def venue() -> AsyncIterator[SimEndpoints]:
-    config = SimConfig(prices={"AAPL": Decimal("100.00"), "MSFT": Decimal("400.00")})
-    async with running_sim(config) as endpoints:
-        yield endpoints
-
-
-@pytest.fixture
-async def client(venue: SimEndpoints) -> AsyncIterator[httpx.AsyncClient]:
-    # No client timeout: under the autojump clock a timeout would fire as soon as all idle.
-    async with httpx.AsyncClient(base_url=venue.alpaca_url, headers=AUTH, timeout=None) as client:
-        yield client
-
-
-@pytest.fixture
-async def control(venue: SimEndpoints) -> AsyncIterator[SimControl]:
-    async with SimControl(venue) as control:
-        yield control
-
-
-async def open_listener(ws: ClientConnection) -> None:
-    await ws.send(json.dumps({"action": "auth", "key": "key", "secret": "secret"}))
-    await ws.recv()
-    await ws.send(json.dumps({"action": "listen", "data": {"streams": ["trade_updates"]}}))
-    await ws.recv()
-
-
-async def event(ws: ClientConnection) -> dict[str, Any]:
-    message: dict[str, dict[str, Any]] = json.loads(await ws.recv())
-    return message["data"]
+# The shared fixtures, found by name.
+venue = sim_fixtures.venue
+client = sim_fixtures.client
+control = sim_fixtures.control
 
 
 async def test_drop_stream_closes_every_connection(

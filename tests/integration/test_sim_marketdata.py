@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from msgspec import msgpack
 from websockets.trio.client import ClientConnection, connect
 
 from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
@@ -92,3 +94,63 @@ async def test_prices_are_reprinted_while_nothing_moves(autojump_clock: Any) -> 
         (again,) = await receive(ws)
     assert again["p"] == first["p"]
     assert again["i"] > first["i"]
+
+
+async def test_minute_bars_are_built_from_the_minutes_trades(autojump_clock: Any) -> None:
+    """Once a minute of venue time has passed, a bars subscriber gets that minute's bar,
+    stamped with the minute's start, from the trades printed in it."""
+    config = SimConfig(
+        prices={"AAPL": Decimal("100.00")},
+        start_time=datetime(2026, 1, 5, 15, 0, 10, tzinfo=UTC),
+        reprint_interval=3600,
+    )
+    async with (
+        running_sim(config) as venue,
+        SimControl(venue) as control,
+        connect(venue.data_url) as ws,
+    ):
+        await receive(ws)
+        await exchange(ws, AUTH)
+        assert await exchange(ws, {"action": "subscribe", "bars": ["AAPL"]}) == [
+            {"T": "subscription", "trades": [], "quotes": [], "bars": ["AAPL"]}
+        ]
+        for price in ("101.50", "99.25", "100.75"):
+            await control.set_prices({"AAPL": price})
+        (bar,) = await receive(ws)
+    assert bar == {
+        "T": "b",
+        "S": "AAPL",
+        "o": Decimal(100),  # the starting price was printed at 15:00:10
+        "h": Decimal("101.5"),
+        "l": Decimal("99.25"),
+        "c": Decimal("100.75"),
+        "v": 400,
+        "t": "2026-01-05T15:00:00Z",
+        "n": 4,
+        "vw": Decimal("100.375"),
+    }
+
+
+async def test_moving_the_clock_sends_the_bar_in_msgpack() -> None:
+    """POST /_sim/clock past the minute sends its bar at once; a msgpack connection gets it
+    as msgpack, numbers as floats and the time as a timestamp extension."""
+    start = datetime(2026, 1, 5, 15, 0, 10, tzinfo=UTC)
+    config = SimConfig(prices={"AAPL": Decimal("100.00")}, start_time=start)
+    headers = {"Content-Type": "application/msgpack"}
+    async with (
+        running_sim(config) as venue,
+        SimControl(venue) as control,
+        connect(venue.data_url, additional_headers=headers) as ws,
+    ):
+        msgpack.decode(await ws.recv())
+        await ws.send(msgpack.encode({"action": "auth", "key": "key", "secret": "secret"}))
+        msgpack.decode(await ws.recv())
+        await ws.send(msgpack.encode({"action": "subscribe", "bars": ["*"]}))
+        msgpack.decode(await ws.recv())
+        await control.set_prices({"AAPL": "102.00"})
+        await control.advance_clock(60)
+        frame = await ws.recv()
+    assert isinstance(frame, bytes)
+    (bar,) = msgpack.decode(frame)
+    assert (bar["T"], bar["S"], bar["o"], bar["c"], bar["v"]) == ("b", "AAPL", 100.0, 102.0, 200)
+    assert bar["t"] == datetime(2026, 1, 5, 15, 0, tzinfo=UTC)

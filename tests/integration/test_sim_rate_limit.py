@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 
 from brokers.sim import SimConfig, SimControl, running_sim
-from tests.integration.test_sim_faults import AUTH, MARKET
+from tests.integration.sim_fixtures import AUTH, MARKET
 
 
 async def test_requests_past_the_per_minute_limit_answer_429_without_reaching_the_core() -> None:

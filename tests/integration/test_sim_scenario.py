@@ -70,11 +70,13 @@ async def test_scripted_moves_and_faults_apply_at_their_offsets(autojump_clock: 
         assert armed.status == 503
 
 
-async def fills_of_a_walk() -> list[tuple[str, str, str]]:
-    scenario = parse_scenario(WALK)
+async def fills_of_a_walk(text: str = WALK) -> list[tuple[str, str, str]]:
+    scenario = parse_scenario(text)
     venue = SimVenue.from_config(scenario.sim_config())
     for limit in ("99.00", "98.50", "98.00", "97.50"):
         venue.core.submit(resting_buy(limit), venue.clock())
+        day = msgspec.structs.replace(resting_buy(limit), time_in_force=TimeInForce.DAY)
+        venue.core.submit(day, venue.clock())
     with trio.move_on_after(60):
         await play_scenario(venue, scenario)
     return [(o.status, str(o.filled_qty), str(o.filled_avg_price)) for o in venue.core.orders()] + [
@@ -88,6 +90,19 @@ async def test_same_scenario_and_seed_give_the_same_fills(autojump_clock: Any) -
     second = await fills_of_a_walk()
     assert first == second
     assert any(status == "filled" for status, _, _ in first)
+
+
+async def test_same_scenario_crossing_the_close_expires_the_same_orders(
+    autojump_clock: Any,
+) -> None:
+    """Started 3 s before the close, two plays of one walk fill and expire the same day
+    orders, and their gtc twins work on."""
+    text = "start_time = 2026-01-05T20:59:57Z\n" + WALK
+    first = await fills_of_a_walk(text)
+    assert first == await fills_of_a_walk(text)
+    statuses = [status for status, _, _ in first[:8]]
+    assert "expired" in statuses[1::2]
+    assert "expired" not in statuses[0::2]
 
 
 async def test_tradingd_sim_plays_a_scenario_file(tmp_path: Path) -> None:

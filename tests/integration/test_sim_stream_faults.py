@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 import trio
 from websockets.trio.client import connect
 
-from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
-from tests.integration.test_sim_faults import AUTH, MARKET, event, open_listener
+from brokers.sim import SimControl, SimEndpoints
+from tests.integration import sim_fixtures
+from tests.integration.sim_fixtures import MARKET, event, open_listener
 
-
-@pytest.fixture
-async def venue() -> AsyncIterator[SimEndpoints]:
-    config = SimConfig(prices={"AAPL": Decimal("100.00"), "MSFT": Decimal("400.00")})
-    async with running_sim(config) as endpoints:
-        yield endpoints
-
-
-@pytest.fixture
-async def client(venue: SimEndpoints) -> AsyncIterator[httpx.AsyncClient]:
-    # No client timeout: under the autojump clock a timeout would fire as soon as all idle.
-    async with httpx.AsyncClient(base_url=venue.alpaca_url, headers=AUTH, timeout=None) as client:
-        yield client
-
-
-@pytest.fixture
-async def control(venue: SimEndpoints) -> AsyncIterator[SimControl]:
-    async with SimControl(venue) as control:
-        yield control
+# The shared fixtures, found by name.
+venue = sim_fixtures.venue
+client = sim_fixtures.client
+control = sim_fixtures.control
 
 
 async def test_stall_stream_holds_events_then_delivers_them_in_order(

@@ -105,3 +105,26 @@ def test_update_for_another_order_is_flagged() -> None:
     assert applied.needs_lookup
     assert applied.fills == ()
     assert order.filled_qty == 0
+
+
+def test_done_for_day_after_a_partial_fill_stays_partially_filled() -> None:
+    """A gtc order done for the day after a partial fill is still partially filled, with no
+    lookup asked for; a done_for_day before any fill is simply accepted."""
+    order = TrackedOrder(request(qty="10"))
+    order.apply(
+        update(
+            order.request,
+            OrderEvent.PARTIAL_FILL,
+            OrderStatus.PARTIALLY_FILLED,
+            "4",
+            "10",
+            ("e1", "4", "10"),
+        )
+    )
+    resting = order.apply(
+        update(order.request, OrderEvent.DONE_FOR_DAY, OrderStatus.DONE_FOR_DAY, "4", "10")
+    )
+    assert (order.state, resting.needs_lookup) == (State.PARTIALLY_FILLED, False)
+    untouched = TrackedOrder(request(qty="10"))
+    untouched.apply(update(untouched.request, OrderEvent.DONE_FOR_DAY, OrderStatus.DONE_FOR_DAY))
+    assert untouched.state is State.ACCEPTED

@@ -242,11 +242,13 @@ def test_stop_order_triggers_when_the_price_crosses() -> None:
     assert core.positions() == []
 
 
-def test_ioc_limit_that_cannot_fill_is_canceled() -> None:
-    """An immediate-or-cancel limit away from the market is canceled at once."""
+def test_ioc_limit_that_cannot_fill_expires() -> None:
+    """An immediate-or-cancel limit away from the market expires at once, hold released."""
     core = make_core()
-    core.submit(ticket(order_type=OrderType.LIMIT, limit="90.00", tif=TimeInForce.IOC), T0)
-    assert [e.event for e in core.take_events()] == ["new", "canceled"]
+    ioc = core.submit(ticket(order_type=OrderType.LIMIT, limit="90.00", tif=TimeInForce.IOC), T0)
+    assert [e.event for e in core.take_events()] == ["new", "expired"]
+    expired = core.order(ioc.id)
+    assert (expired.status, expired.expired_at, expired.hold) == ("expired", T0, D(0))
 
 
 def test_cancel_releases_the_hold_and_a_final_order_cannot_be_canceled() -> None:

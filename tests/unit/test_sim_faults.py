@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from brokers.sim.faults import FaultError, FaultPlan, Immediate
+from brokers.sim.lifecycle import PendingStates
 
 NOW = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 
@@ -74,6 +75,8 @@ def test_drop_stream_is_immediate_and_clear_resets_everything() -> None:
         {"fault": "delay_acks", "ms": "soon"},
         {"fault": "stall_stream"},
         {"fault": "stall_stream", "seconds": -1},
+        {"fault": "pending_cancel", "ms": -1},
+        {"fault": "reject_after_accept", "count": "two"},
     ],
 )
 def test_unreadable_fault_requests_are_refused(spec: dict[str, object]) -> None:
@@ -96,10 +99,33 @@ def test_stream_faults_arm_and_clear() -> None:
     assert plan.miss_bracket_cancel is False
 
 
+def test_lifecycle_options_arm_separately_and_clear() -> None:
+    """Each pending option, done_for_day and reject_after_accept's count arm on their own;
+    clear turns them all off."""
+    plan = FaultPlan()
+    plan.configure({"fault": "pending_new"})
+    plan.configure({"fault": "pending_replace"})
+    plan.configure({"fault": "done_for_day"})
+    plan.configure({"fault": "reject_after_accept", "count": 2})
+    assert plan.pending_states == PendingStates(new=True, replace=True)
+    assert plan.done_for_day is True
+    assert [plan.take_reject_after_accept() for _ in range(3)] == [True, True, False]
+    plan.configure({"fault": "pending_new", "on": False})
+    assert plan.pending_states == PendingStates(replace=True)
+    plan.configure({"fault": "pending_cancel", "ms": 250})
+    assert (plan.pending_states.cancel, plan.cancel_delay) == (True, 0.25)
+    plan.configure({"fault": "pending_cancel", "on": False, "ms": 250})
+    assert (plan.pending_states.cancel, plan.cancel_delay) == (False, 0.0)
+    plan.configure({"fault": "reject_after_accept"})
+    plan.configure({"fault": "clear"})
+    assert (plan.pending_states, plan.done_for_day) == (PendingStates(), False)
+    assert plan.take_reject_after_accept() is False
+
+
 def test_every_documented_fault_example_is_accepted() -> None:
     """Each curl example in the venue's README is a fault request the plan accepts."""
     readme = Path(__file__).resolve().parents[2] / "brokers" / "sim" / "README.md"
-    examples = re.findall(r"-d '(\{.*?\})'", readme.read_text(encoding="utf-8"))
+    examples = re.findall(r"_sim/faults -d '(\{.*?\})'", readme.read_text(encoding="utf-8"))
     names = set()
     for example in examples:
         spec = json.loads(example)
@@ -115,5 +141,10 @@ def test_every_documented_fault_example_is_accepted() -> None:
         "http_status",
         "reject_next",
         "miss_bracket_cancel",
+        "reject_after_accept",
+        "pending_new",
+        "pending_cancel",
+        "pending_replace",
+        "done_for_day",
         "clear",
     }

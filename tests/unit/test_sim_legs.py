@@ -9,8 +9,8 @@ import pytest
 
 from brokers.base import OrderType, Side, TimeInForce
 from brokers.sim.core import MatchingCore
+from brokers.sim.lifecycle import fills_first
 from brokers.sim.orders import OrderChanges, OrderTicket, SimEvent, VenueRejection
-from brokers.sim.venue import fills_first
 from tests.unit.test_sim_core import T0, make_core, ticket
 
 D = Decimal
@@ -191,7 +191,7 @@ def test_partial_fills_take_fill_size_per_match() -> None:
 
 
 def test_ioc_keeps_its_partial_fill_and_fok_fills_nothing() -> None:
-    """Under a fill size an ioc fills one chunk and cancels the rest; a fok cancels whole."""
+    """Under a fill size an ioc fills one chunk and the rest expires; a fok expires whole."""
     core = MatchingCore.create(
         [a for a in make_core().assets() if a.symbol == "AAPL"],
         {"AAPL": D(100)},
@@ -200,8 +200,8 @@ def test_ioc_keeps_its_partial_fill_and_fok_fills_nothing() -> None:
     )
     ioc = core.submit(ticket(qty="10", tif=TimeInForce.IOC), T0)
     fok = core.submit(ticket(qty="10", tif=TimeInForce.FOK), T0)
-    assert (core.order(ioc.id).status, core.order(ioc.id).filled_qty) == ("canceled", D(3))
-    assert (core.order(fok.id).status, core.order(fok.id).filled_qty) == ("canceled", D(0))
+    assert (core.order(ioc.id).status, core.order(ioc.id).filled_qty) == ("expired", D(3))
+    assert (core.order(fok.id).status, core.order(fok.id).filled_qty) == ("expired", D(0))
 
 
 def test_fills_first_moves_each_fill_ahead_of_its_new() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -99,5 +100,15 @@ def test_the_documented_example_scenario_is_valid() -> None:
     readme = Path(__file__).resolve().parents[2] / "brokers" / "sim" / "README.md"
     example = readme.read_text(encoding="utf-8").split("```toml\n", 1)[1].split("```", 1)[0]
     scenario = parse_scenario(example)
-    assert [kind for _, kind, _ in scenario.steps()] == ["prices", "fault", "prices", "fault"]
+    kinds = [kind for _, kind, _ in scenario.steps()]
+    assert kinds == ["fault", "prices", "fault", "prices", "fault"]
     assert scenario.sim_config().rate_limit_per_minute == 200
+    assert scenario.sim_config().start_time == datetime(2026, 1, 5, 20, 55, tzinfo=UTC)
+
+
+def test_start_time_is_read_and_must_say_its_offset() -> None:
+    """start_time is a TOML date-time with its offset; a local one is refused."""
+    scenario = parse_scenario("start_time = 2026-01-05T20:55:00Z")
+    assert scenario.sim_config().start_time == datetime(2026, 1, 5, 20, 55, tzinfo=UTC)
+    with pytest.raises(ScenarioError, match="UTC offset"):
+        parse_scenario("start_time = 2026-01-05T20:55:00")

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import msgspec
 
-from brokers.sim.marketdata import DataSession, PricePrint
+from brokers.sim.marketdata import DataSession
 from brokers.sim.stream import TradeStreamSession
+from brokers.sim.tape import PricePrint
 
 T0 = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 
