@@ -2,7 +2,7 @@
 
 tradingd run [--config PATH] [--once]   the daemon (no config: the embedded paper venue)
 tradingd sim [--port N] [--seed N] [--scenario FILE]   the paper venue alone; prints "ready"
-tradingd status | positions | orders | audit [--json]   ask the running daemon
+tradingd status | positions | orders | audit | trades [--json]   ask the running daemon
 tradingd halt [--flatten] | resume     the kill switch
 tradingd metrics                       Prometheus text format
 tradingd send                          signals from stdin to the running daemon, acks to stdout
@@ -88,16 +88,21 @@ def _parser() -> argparse.ArgumentParser:
         ("positions", "confirmed positions with realized P&L"),
         ("orders", "orders with their latest state"),
         ("audit", "the venue-call log"),
+        ("trades", "closed round trips with realized P&L and exit reason"),
     ):
         query = commands.add_parser(name, help=what)
         _socket_argument(query)
         query.add_argument("--json", action="store_true", help="the reply's data as JSON")
-        if name in ("orders", "audit"):
+        if name in ("orders", "audit", "trades"):
             query.add_argument("--symbol", help="only this symbol's")
             query.add_argument("--limit", type=int, default=100, help="at most this many (100)")
-        if name == "audit":
+        if name in ("audit", "trades"):
+            when = "closed" if name == "trades" else "called"
             query.add_argument(
-                "--since", type=datetime.fromisoformat, help="at or after (ISO 8601, UTC)"
+                "--since", type=_utc_time, help=f"{when} at or after (ISO 8601; UTC if no offset)"
+            )
+            query.add_argument(
+                "--until", type=_utc_time, help=f"{when} before (ISO 8601; UTC if no offset)"
             )
         query.set_defaults(func=_cmd_query, command=name)
 
@@ -127,14 +132,21 @@ def _socket_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _utc_time(text: str) -> datetime:
+    """An ISO 8601 time; without an offset it is UTC, as the logs and the journal are."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _cmd_query(args: argparse.Namespace) -> int:
-    since = getattr(args, "since", None)
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)  # the CLI speaks UTC, as the logs do
     request = ControlRequest(
         command=args.command,
         symbol=getattr(args, "symbol", None),
-        since=since,
+        since=getattr(args, "since", None),
+        until=getattr(args, "until", None),
         limit=getattr(args, "limit", 100),
         flatten=getattr(args, "flatten", False),
     )

@@ -16,6 +16,7 @@ import msgspec
 import trio
 
 from daemon.sources import MAX_LINE_BYTES, AckWriter, serve_ndjson
+from daemon.trades import openings_from, round_trips
 
 if TYPE_CHECKING:
     from daemon.metrics import Metrics
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tradingd.control")
 
-Command = Literal["status", "positions", "orders", "audit", "halt", "resume", "metrics"]
+Command = Literal["status", "positions", "orders", "audit", "halt", "resume", "metrics", "trades"]
 
 
 class ControlRequest(
@@ -36,7 +37,8 @@ class ControlRequest(
 ):
     command: Command
     symbol: str | None = None  # orders, audit: only this symbol's
-    since: datetime | None = None  # audit: venue calls at or after this (UTC) time
+    since: datetime | None = None  # audit, trades: at or after this (UTC) time
+    until: datetime | None = None  # audit, trades: before this (UTC) time
     limit: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     flatten: bool = False  # halt: close every position too
 
@@ -71,8 +73,11 @@ def parse_request(line: bytes) -> ControlRequest | ControlReply:
         request = _request_decoder.decode(line)
     except msgspec.DecodeError as exc:
         return ControlReply(command=None, ok=False, error=str(exc))
-    if request.since is not None and request.since.tzinfo is None:
-        return ControlReply(command=request.command, ok=False, error="`since` needs a UTC offset")
+    for name, value in (("since", request.since), ("until", request.until)):
+        if value is not None and value.tzinfo is None:
+            return ControlReply(
+                command=request.command, ok=False, error=f"`{name}` needs a UTC offset"
+            )
     return request
 
 
@@ -100,9 +105,11 @@ async def answer(
         case "audit":
             symbol = request.symbol.upper() if request.symbol else None
             audit = await daemon.journal.audit(
-                symbol=symbol, since=request.since, limit=request.limit
+                symbol=symbol, since=request.since, until=request.until, limit=request.limit
             )
             data = [msgspec.to_builtins(row) for row in audit]
+        case "trades":
+            data = await _trades(daemon, request)
         case "halt":
             # The operator's kill switch: logged loudly, as every change of trading state is.
             log.warning("control: halt requested (flatten=%s)", request.flatten)
@@ -133,6 +140,19 @@ async def _status(daemon: Daemon) -> dict[str, Any]:
         "journal_records": stats.records,
         "paper_venue": daemon.venue.alpaca_url if daemon.venue is not None else None,
     }
+
+
+async def _trades(daemon: Daemon, request: ControlRequest) -> list[Any]:
+    """Closed round trips (the latest ``limit``) that closed within [since, until)."""
+    history = await daemon.journal.trade_history(request.symbol.upper() if request.symbol else None)
+    openings = openings_from(history.positions, history.fills)
+    trips = [
+        trip
+        for trip in round_trips(history.fills, history.kinds, openings)
+        if (request.since is None or trip.closed_at >= request.since)
+        and (request.until is None or trip.closed_at < request.until)
+    ]
+    return [msgspec.to_builtins(trip) for trip in trips[-request.limit :]]
 
 
 def _gauges(daemon: Daemon) -> dict[str, float]:

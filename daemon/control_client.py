@@ -32,6 +32,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "reason",
     ),
     "audit": ("at", "method", "path", "symbol", "status", "latency_s", "error"),
+    "trades": (
+        "closed_at",
+        "symbol",
+        "side",
+        "qty",
+        "entry_avg",
+        "exit_avg",
+        "realized_pnl",
+        "exit_reason",
+        "opened_at",
+    ),
 }
 
 _reply_decoder = msgspec.json.Decoder(ControlReply)

@@ -40,6 +40,7 @@ from daemon.journal_thread import (
     Waiter,
     Write,
 )
+from daemon.journal_trades import TradeHistory, read_trade_history
 
 __all__ = [
     "AuditRow",
@@ -209,13 +210,23 @@ class Journal:
         return await self._read(lambda conn: rows.read_fills(conn, client_order_id))
 
     async def audit(
-        self, *, symbol: str | None = None, since: datetime | None = None, limit: int = 1000
+        self,
+        *,
+        symbol: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
     ) -> list[AuditRow]:
-        """The latest ``limit`` venue calls (about ``symbol``, at or after ``since``), oldest
-        first."""
-        if since is not None:
-            rows.timestamp(since)  # a naive datetime is refused here, not on the thread
-        return await self._read(lambda conn: rows.read_audit(conn, symbol, since, limit))
+        """The latest ``limit`` venue calls (about ``symbol``, at or after ``since``, before
+        ``until``), oldest first."""
+        for bound in (since, until):
+            if bound is not None:
+                rows.timestamp(bound)  # a naive datetime is refused here, not on the thread
+        return await self._read(lambda conn: rows.read_audit(conn, symbol, since, limit, until))
+
+    async def trade_history(self, symbol: str | None = None) -> TradeHistory:
+        """Fills with their orders' legs and types, and the positions they built."""
+        return await self._read(lambda conn: read_trade_history(conn, symbol))
 
     async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:
