@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import msgspec
 import trio
@@ -30,7 +31,7 @@ from daemon.control import ControlRequest
 from daemon.control_client import ControlUnavailable, ask, render_reply, send_signals
 from daemon.credentials import Credentials, load_credentials
 from daemon.listeners import client_socket_path
-from daemon.logs import configure_logging
+from daemon.logs import LOG_FORMATS, LogFormat, configure_logging, default_format
 from daemon.notify import Notifier
 from daemon.service import serve_until_stopped
 from daemon.sources import AckWriter, serve_stdin, stdin_stream, stdout_stream
@@ -43,7 +44,7 @@ log = logging.getLogger("tradingd")
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    configure_logging(os.environ.get("TRADINGD_LOG_LEVEL", "INFO"))
+    configure_logging(os.environ.get("TRADINGD_LOG_LEVEL", "INFO"), _log_format(args))
     try:
         code = args.func(args)
     except TradingError as exc:
@@ -52,6 +53,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         code = 130
     sys.exit(code)
+
+
+def _log_format(args: argparse.Namespace) -> LogFormat:
+    """--log-format, else $TRADINGD_LOG_FORMAT, else json under systemd and text elsewhere."""
+    chosen = getattr(args, "log_format", None) or os.environ.get("TRADINGD_LOG_FORMAT")
+    if chosen in LOG_FORMATS:
+        return cast(LogFormat, chosen)
+    return default_format(os.environ)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=30.0,
         help="seconds to wait for orders to reach a final state on exit (default 30)",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="stderr lines: json (one object per line; the default under systemd) or text",
     )
     run.set_defaults(func=_cmd_run)
 

@@ -112,11 +112,15 @@ async def answer(
             data = await _trades(daemon, request)
         case "halt":
             # The operator's kill switch: logged loudly, as every change of trading state is.
-            log.warning("control: halt requested (flatten=%s)", request.flatten)
+            log.warning(
+                "control: halt requested (flatten=%s)",
+                request.flatten,
+                extra={"command": "halt", "flatten": request.flatten},
+            )
             await daemon.halt(flatten=request.flatten)
             data = {"halted": daemon.risk.halted, "flatten": request.flatten}
         case "resume":
-            log.warning("control: resume requested")
+            log.warning("control: resume requested", extra={"command": "resume"})
             await daemon.resume()
             data = {"halted": daemon.risk.halted}
         case "metrics":
@@ -226,7 +230,9 @@ async def serve_connection(
         except* (trio.BrokenResourceError, trio.ClosedResourceError) as group:
             # The client went away (serve_ndjson's reader and writer raise it in a group).
             # What it sent is journaled and traded as usual; only its acks are lost.
-            log.info("%s: client disconnected: %s", source, group.exceptions[0])
+            log.info(
+                "%s: client disconnected: %s", source, group.exceptions[0], extra={"source": source}
+            )
 
 
 async def serve_listener(

@@ -63,7 +63,11 @@ async def serve_until_stopped(
         if config.webhook.bind is not None:
             webhook = AlertEndpoint.create(daemon.intake, tokens, config.webhook)
             names += await intake.start(serve_webhook, webhook, config.webhook.bind)
-        log.info("ready: reading signals from %s", ", ".join(names) or "nowhere")
+        log.info(
+            "ready: reading signals from %s",
+            ", ".join(names) or "nowhere",
+            extra={"sources": names},
+        )
         # Only now: the startup gate has passed and every source listens.
         notifier.notify("READY=1", f"STATUS=ready: signals from {', '.join(names)}")
         interval = watchdog_seconds(os.environ, os.getpid())
@@ -81,7 +85,8 @@ async def serve_until_stopped(
                 await _reload(config_path, webhook)
                 notifier.notify("READY=1", f"STATUS=ready: signals from {', '.join(names)}")
                 continue
-            log.info("%s: stopping intake, letting orders settle", signal.Signals(signum).name)
+            name = signal.Signals(signum).name
+            log.info("%s: stopping intake, letting orders settle", name, extra={"signal": name})
             break
         notifier.notify("STOPPING=1", "STATUS=stopping: letting orders settle")
         intake.cancel_scope.cancel()

@@ -73,7 +73,10 @@ class AlertEndpoint:
     async def _answer(self, request: Request, handed_over: trio.Event) -> Response:
         token = find_token(self.tokens, request.path_params["token"])
         if token is None:
-            log.warning("webhook: unknown token from %s", _peer(request))
+            # Never the token itself: a near miss of a real one is a secret too.
+            log.warning(
+                "webhook: unknown token from %s", _peer(request), extra={"peer": _peer(request)}
+            )
             return _error(401, "unauthorized")
         if not self.limiter.allow(token.name, trio.current_time()):
             return _error(429, "rate limit exceeded")
@@ -89,14 +92,14 @@ class AlertEndpoint:
             self.config.hmac_tolerance,
         )
         if refusal is not None:
-            log.warning("webhook %s: %s", token.name, refusal)
+            log.warning("webhook %s: %s", token.name, refusal, extra={"token_name": token.name})
             return _error(401, "unauthorized")
         try:
             alert = parse_alert(body)
         except BadAlert as exc:
             return _error(400, str(exc))
         if not passphrase_matches(token, alert.passphrase):
-            log.warning("webhook %s: bad passphrase", token.name)
+            log.warning("webhook %s: bad passphrase", token.name, extra={"token_name": token.name})
             return _error(401, "unauthorized")
         try:
             line = alert_to_signal(alert, token.name, utc_now(), self._resolve_symbol)

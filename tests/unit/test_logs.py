@@ -1,0 +1,83 @@
+"""Log lines: one JSON object per event under systemd, readable text on a terminal."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import msgspec
+import pytest
+
+from daemon.logs import JsonFormatter, TextFormatter, default_format, event_fields
+
+CREATED = datetime(2026, 11, 23, 10, 0, 0, 123000, tzinfo=UTC).timestamp()
+
+
+def record(message: str, *args: object, **extra: object) -> logging.LogRecord:
+    entry = logging.LogRecord("tradingd.test", logging.WARNING, __file__, 1, message, args, None)
+    entry.created = CREATED
+    entry.msecs = 123.0
+    entry.__dict__.update(extra)
+    return entry
+
+
+def test_json_line_has_time_level_logger_event_and_the_fields() -> None:
+    """The message is the event; `extra` fields ride along, Decimals as strings."""
+    line = JsonFormatter().format(
+        record("halt requested (flatten=%s)", True, flatten=True, qty=Decimal("1.5"))
+    )
+    assert msgspec.json.decode(line) == {
+        "time": "2026-11-23T10:00:00.123Z",
+        "level": "warning",
+        "logger": "tradingd.test",
+        "event": "halt requested (flatten=True)",
+        "flatten": True,
+        "qty": "1.5",
+    }
+
+
+def test_json_keeps_one_line_per_event_with_a_multiline_message_and_a_traceback() -> None:
+    """Newlines inside the event and the exception are escaped, never split the line."""
+    try:
+        raise ValueError("bad\nthing")
+    except ValueError:
+        entry = record("first\nsecond")
+        entry.exc_info = sys.exc_info()
+    line = JsonFormatter().format(entry)
+    assert "\n" not in line
+    decoded = msgspec.json.decode(line)
+    assert decoded["event"] == "first\nsecond"
+    assert "ValueError: bad\nthing" in decoded["exception"]
+
+
+def test_a_field_never_overwrites_the_core_keys() -> None:
+    """An `extra` named like a core key is dropped rather than hiding the event."""
+    decoded = msgspec.json.decode(JsonFormatter().format(record("real", event="fake")))
+    assert decoded["event"] == "real"
+
+
+def test_text_line_is_utc_with_fields_as_key_value() -> None:
+    """The terminal format: UTC time, level, logger, message, then key=value."""
+    line = TextFormatter().format(record("ready", sources=["stdin"]))
+    assert line == "2026-11-23T10:00:00.123Z WARNING tradingd.test ready sources=['stdin']"
+
+
+def test_only_extra_attributes_count_as_fields() -> None:
+    """A bare record has no fields."""
+    assert event_fields(record("plain %s", 1)) == {}
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, "text"),
+        ({"INVOCATION_ID": "0f3c"}, "json"),
+        ({"JOURNAL_STREAM": "8:12345"}, "json"),
+        ({"TERM": "xterm"}, "text"),
+    ],
+)
+def test_json_is_the_default_under_systemd(environ: dict[str, str], expected: str) -> None:
+    """systemd sets INVOCATION_ID (and JOURNAL_STREAM when stderr goes to the journal)."""
+    assert default_format(environ) == expected
