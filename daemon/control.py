@@ -225,7 +225,11 @@ async def serve_connection(
                 await stream.send_all(_encoder.encode(reply) + b"\n")
                 return
             await serve_ndjson(
-                daemon.intake, PrefixedStream(head, stream), AckWriter(stream), source
+                daemon.intake,
+                PrefixedStream(head, stream),
+                AckWriter(stream),
+                source,
+                None if metrics is None else metrics.observe_signal_ack,
             )
         except* (trio.BrokenResourceError, trio.ClosedResourceError) as group:
             # The client went away (serve_ndjson's reader and writer raise it in a group).

@@ -46,7 +46,7 @@ async def serve_until_stopped(
         await intake.start(run_metrics, daemon.journal, metrics)
         # EOF on stdin closes that source only; the daemon runs until told to stop.
         if config.sources.stdin:
-            intake.start_soon(serve_stdin, daemon.intake, out)
+            intake.start_soon(serve_stdin, daemon.intake, out, metrics.observe_signal_ack)
         for lst in listeners:
             intake.start_soon(
                 partial(
@@ -61,7 +61,9 @@ async def serve_until_stopped(
         names = ["stdin"] * config.sources.stdin + [lst.name for lst in listeners]
         webhook = None
         if config.webhook.bind is not None:
-            webhook = AlertEndpoint.create(daemon.intake, tokens, config.webhook)
+            webhook = AlertEndpoint.create(
+                daemon.intake, tokens, config.webhook, on_ack=metrics.observe_signal_ack
+            )
             names += await intake.start(serve_webhook, webhook, config.webhook.bind)
         log.info(
             "ready: reading signals from %s",

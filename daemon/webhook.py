@@ -29,6 +29,7 @@ from actors.messages import Ack
 from actors.signal_router import Intake
 from brokers.base import utc_now
 from daemon.config import ConfigError, WebhookConfig
+from daemon.sources import AckTimer
 from daemon.webhook_alerts import BadAlert, alert_to_signal, parse_alert
 from daemon.webhook_auth import (
     SIGNATURE_HEADER,
@@ -60,6 +61,7 @@ class AlertEndpoint:
     tokens: tuple[WebhookToken, ...]
     config: WebhookConfig
     limiter: RateLimiter
+    on_ack: AckTimer | None = None  # told each alert's time from hand-over to ack
 
     async def receive(self, request: Request) -> Response:
         handed_over = trio.Event()
@@ -107,9 +109,12 @@ class AlertEndpoint:
             return _error(400, str(exc))
         reply, answer = trio.open_memory_channel[Ack](1)
         async with answer:
+            sent_at = trio.current_time()
             await self.intake.send(line, f"webhook:{token.name}", reply)
             handed_over.set()
             ack = await answer.receive()
+        if self.on_ack is not None:
+            self.on_ack(trio.current_time() - sent_at)
         status = 422 if ack.status == "rejected" else 200
         return Response(msgspec.json.encode(ack), status, media_type="application/json")
 
@@ -128,10 +133,15 @@ class AlertEndpoint:
 
     @classmethod
     def create(
-        cls, intake: Intake, tokens: tuple[WebhookToken, ...], config: WebhookConfig
+        cls,
+        intake: Intake,
+        tokens: tuple[WebhookToken, ...],
+        config: WebhookConfig,
+        *,
+        on_ack: AckTimer | None = None,
     ) -> AlertEndpoint:
         limiter = RateLimiter(per_minute=config.rate_per_minute, burst=config.burst)
-        return cls(intake, tokens, config, limiter)
+        return cls(intake, tokens, config, limiter, on_ack)
 
     def reload(self, tokens: tuple[WebhookToken, ...], config: WebhookConfig) -> None:
         """New tokens, limits and symbol maps for the next request (SIGHUP). The bind

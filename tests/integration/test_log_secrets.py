@@ -18,6 +18,7 @@ import pytest
 import trio
 
 from daemon.webhook_auth import WebhookToken
+from tests.prometheus_text import parse_exposition, value
 
 ROOT = Path(__file__).resolve().parents[2]
 TRADINGD = [sys.executable, "-m", "daemon.cli"]
@@ -133,6 +134,7 @@ async def test_daemon_logs_json_lines_and_never_a_secret(short_dir: Path, tmp_pa
                     str(socket_path),
                     stdin=b'{"id":"l1","symbol":"MSFT","action":"buy","qty":1}\nnot json\n',
                 )
+                page = (await cli("metrics", "--socket", str(socket_path))).decode()
                 await cli("halt", "--socket", str(socket_path))
                 await cli("resume", "--socket", str(socket_path))
                 proc.send_signal(signal.SIGTERM)
@@ -142,6 +144,8 @@ async def test_daemon_logs_json_lines_and_never_a_secret(short_dir: Path, tmp_pa
             with trio.fail_after(10):
                 await proc.wait()
     assert statuses == [200, 200, 401, 401, 401]
+    # Two alerts that reached the router (one a duplicate) and two socket lines, all acked.
+    assert value(parse_exposition(page), "tradingd_signal_ack_seconds_count") == 4
 
     output = stderr_path.read_bytes()
     events = [msgspec.json.decode(line) for line in output.splitlines()]
@@ -157,3 +161,4 @@ async def test_daemon_logs_json_lines_and_never_a_secret(short_dir: Path, tmp_pa
     for canary in CANARIES:
         assert canary.encode() not in output, canary
         assert canary.encode() not in journal, canary
+        assert canary not in page, canary
