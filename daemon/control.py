@@ -126,7 +126,7 @@ async def answer(
         case "metrics":
             if metrics is None:
                 return ControlReply(command="metrics", ok=False, error="metrics are not collected")
-            data = metrics.render(_gauges(daemon))
+            data = metrics.render(await _gauges(daemon))
     return ControlReply(command=request.command, ok=True, data=data)
 
 
@@ -159,8 +159,9 @@ async def _trades(daemon: Daemon, request: ControlRequest) -> list[Any]:
     return [msgspec.to_builtins(trip) for trip in trips[-request.limit :]]
 
 
-def _gauges(daemon: Daemon) -> dict[str, float]:
+async def _gauges(daemon: Daemon) -> dict[str, float]:
     return {
+        "tradingd_drifts": await daemon.journal.drift_count(),
         "tradingd_stream_healthy": float(daemon.stream_healthy),
         "tradingd_halted": float(daemon.risk.halted),
         "tradingd_unresolved_orders": daemon.unresolved(),

@@ -40,7 +40,7 @@ from daemon.journal_thread import (
     Waiter,
     Write,
 )
-from daemon.journal_trades import TradeHistory, read_trade_history
+from daemon.journal_trades import TradeHistory, read_drift_count, read_trade_history
 
 __all__ = [
     "AuditRow",
@@ -227,6 +227,10 @@ class Journal:
     async def trade_history(self, symbol: str | None = None) -> TradeHistory:
         """Fills with their orders' legs and types, and the positions they built."""
         return await self._read(lambda conn: read_trade_history(conn, symbol))
+
+    async def drift_count(self) -> int:
+        """How many drifts between journal and venue have been recorded, ever."""
+        return await self._read(read_drift_count)
 
     async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:

@@ -1,5 +1,6 @@
-"""The journal's read behind ``tradingd trades``: fills, their orders, and positions, from
-one snapshot so the fills and the positions they built always agree."""
+"""The journal's reads behind ``tradingd trades`` (fills, their orders, and positions, from
+one snapshot so the fills and the positions they built always agree) and the metrics
+page's drift count."""
 
 from __future__ import annotations
 
@@ -60,3 +61,8 @@ def read_trade_history(conn: sqlite3.Connection, symbol: str | None) -> TradeHis
         for sym, qty in conn.execute(f"SELECT symbol, qty FROM positions {where}", params)
     }
     return TradeHistory(fills=fills, kinds=kinds, positions=positions)
+
+
+def read_drift_count(conn: sqlite3.Connection) -> int:
+    """Rows in the Reconciler's drifts table (for the metrics page)."""
+    return int(conn.execute("SELECT count(*) FROM drifts").fetchone()[0])

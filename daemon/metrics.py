@@ -53,6 +53,7 @@ HELP = {
     "tradingd_halted": "1 while the kill switch or the daily-loss latch holds new entries.",
     "tradingd_unresolved_orders": "Orders the daemon is still following to a final state.",
     "tradingd_startup_drifts": "Differences between journal and venue found at startup.",
+    "tradingd_drifts": "Drifts between journal and venue recorded in the journal, ever.",
     "tradingd_positions": "Symbols with a non-zero confirmed position.",
     "tradingd_journal_transactions": "Journal transactions committed since start.",
 }

@@ -262,6 +262,7 @@ async def test_metrics_page_counts_what_the_journal_recorded(
     # Both lines were read from the socket and acked; the one order was taken by the venue.
     assert value(families, "tradingd_signal_ack_seconds_count") == 2
     assert value(families, "tradingd_order_ack_seconds_count") == 1
+    assert value(families, "tradingd_drifts") == 0
 
 
 async def test_adopted_tcp_socket_is_not_local() -> None:

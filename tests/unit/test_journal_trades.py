@@ -1,0 +1,68 @@
+"""The journal reads behind `tradingd trades` and the metrics page's drift count."""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+from actors.records import IntentRecorded
+from brokers.base import OrderType, Side
+from daemon.journal import open_journal
+from daemon.trades import OrderKind
+from tests.builders import request
+from tests.unit.journal_builders import at, fill, intent, position, state
+
+
+async def test_trade_history_reads_fills_their_orders_and_positions(tmp_path: Path) -> None:
+    """Each filled order's leg and order type; a venue-id leg without intent has neither."""
+    take_profit = IntentRecorded(
+        at=at(),
+        signal_id="s2",
+        leg="exit",
+        request=request(
+            cid="s2-exit", side=Side.SELL, order_type=OrderType.LIMIT, limit_price="200"
+        ),
+    )
+    async with open_journal(tmp_path / "j.sqlite3") as journal:
+        await journal.commit(
+            intent("s1-entry"),
+            fill("s1-entry", "e1", "10", "100"),
+            take_profit,
+            fill("s2-exit", "e2", "4", "200"),
+            state("venue-leg", "filled"),
+            fill("venue-leg", "e3", "6", "90"),
+            fill("m1-entry", "e4", "1", "50", symbol="MSFT"),
+            position("AAPL", "0", "0", "440"),
+        )
+        history = await journal.trade_history()
+        msft = await journal.trade_history("MSFT")
+    assert [(f.client_order_id, f.qty, f.price) for f in history.fills] == [
+        ("s1-entry", 10, 100),
+        ("s2-exit", 4, 200),
+        ("venue-leg", 6, 90),
+        ("m1-entry", 1, 50),
+    ]
+    assert history.kinds == {
+        "s1-entry": OrderKind(leg="entry", order_type=OrderType.MARKET),
+        "s2-exit": OrderKind(leg="exit", order_type=OrderType.LIMIT),
+        "venue-leg": OrderKind(),
+    }
+    assert history.positions == {"AAPL": Decimal(0)}
+    assert [f.symbol for f in msft.fills] == ["MSFT"]
+    assert set(msft.kinds) == set()
+
+
+async def test_drift_count_counts_the_drifts_table(tmp_path: Path) -> None:
+    """Zero on a fresh journal; each recorded drift counts."""
+    path = tmp_path / "j.sqlite3"
+    async with open_journal(path) as journal:
+        assert await journal.drift_count() == 0
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO drifts (at, symbol, journal_qty, venue_qty, notional, cause) "
+            "VALUES ('2026-01-05T15:00:00+00:00', 'AAPL', '1', '2', '100', 'external')"
+        )
+    conn.close()
+    async with open_journal(path) as journal:
+        assert await journal.drift_count() == 1
