@@ -31,7 +31,13 @@ from daemon.control import ControlRequest
 from daemon.control_client import ControlUnavailable, ask, render_reply, send_signals
 from daemon.credentials import Credentials, load_credentials
 from daemon.listeners import client_socket_path
-from daemon.logs import LOG_FORMATS, LogFormat, configure_logging, default_format
+from daemon.logs import (
+    LOG_FORMATS,
+    LogFormat,
+    configure_logging,
+    default_format,
+    stderr_is_journal,
+)
 from daemon.notify import Notifier
 from daemon.service import serve_until_stopped
 from daemon.sources import AckWriter, serve_stdin, stdin_stream, stdout_stream
@@ -44,7 +50,11 @@ log = logging.getLogger("tradingd")
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    configure_logging(os.environ.get("TRADINGD_LOG_LEVEL", "INFO"), _log_format(args))
+    configure_logging(
+        os.environ.get("TRADINGD_LOG_LEVEL", "INFO"),
+        _log_format(args),
+        journal_priority=stderr_is_journal(os.environ),
+    )
     try:
         code = args.func(args)
     except TradingError as exc:

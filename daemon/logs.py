@@ -4,13 +4,17 @@ Two formats. ``json``, the default under systemd (``JOURNAL_STREAM`` or ``INVOCA
 set), writes one JSON object per line: ``time``, ``level``, ``logger``, ``event`` (the
 message), the event's fields (passed as ``extra={...}``) and ``exception`` when there is
 one. ``text``, the default on a terminal, writes the same as one readable line with the
-fields as ``key=value``. Secrets never reach a log call: credentials are ``Secret``s whose
+fields as ``key=value``. When stderr is the journal itself (``JOURNAL_STREAM`` names it),
+each line starts with a ``<N>`` syslog priority, which journald strips and keeps as the
+entry's PRIORITY, so ``journalctl -p warning`` works and ``-o cat`` shows the bare line.
+Secrets never reach a log call: credentials are ``Secret``s whose
 ``repr`` is a mask, and nothing logs a request body or a token.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -28,6 +32,36 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, No
     "asctime",
     "taskName",
 }
+
+
+# Python's levels as syslog priorities (sd-daemon(3) prefixes).
+_PRIORITIES = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
+
+
+def syslog_priority(level: int) -> int:
+    return next((priority for floor, priority in _PRIORITIES if level >= floor), 7)
+
+
+def stderr_is_journal(environ: Mapping[str, str], stderr_fd: int = 2) -> bool:
+    """Whether ``stderr_fd`` is the stream systemd connected to journald (``JOURNAL_STREAM``
+    is ``device:inode`` of it; a redirected stderr no longer matches)."""
+    device, _, inode = environ.get("JOURNAL_STREAM", "").partition(":")
+    try:
+        stat = os.fstat(stderr_fd)
+        return (stat.st_dev, stat.st_ino) == (int(device), int(inode))
+    except (OSError, ValueError):
+        return False
+
+
+class _PriorityPrefix(logging.Formatter):
+    """Wraps a formatter: ``<N>`` before each line for journald."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self._inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"<{syslog_priority(record.levelno)}>{self._inner.format(record)}"
 
 
 def default_format(environ: Mapping[str, str]) -> LogFormat:
@@ -80,9 +114,14 @@ class TextFormatter(logging.Formatter):
         return line + "".join(f" {key}={value}" for key, value in event_fields(record).items())
 
 
-def configure_logging(level: str = "INFO", log_format: LogFormat = "text") -> None:
+def configure_logging(
+    level: str = "INFO", log_format: LogFormat = "text", *, journal_priority: bool = False
+) -> None:
+    """Route every log record to stderr in ``log_format``; ``journal_priority`` adds the
+    ``<N>`` prefix (only when stderr is the journal: see ``stderr_is_journal``)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    formatter: logging.Formatter = JsonFormatter() if log_format == "json" else TextFormatter()
+    handler.setFormatter(_PriorityPrefix(formatter) if journal_priority else formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import msgspec
 import pytest
 
-from daemon.logs import JsonFormatter, TextFormatter, default_format, event_fields
+from daemon.logs import (
+    JsonFormatter,
+    TextFormatter,
+    configure_logging,
+    default_format,
+    event_fields,
+    stderr_is_journal,
+    syslog_priority,
+)
 
 CREATED = datetime(2026, 11, 23, 10, 0, 0, 123000, tzinfo=UTC).timestamp()
 
@@ -81,3 +92,41 @@ def test_only_extra_attributes_count_as_fields() -> None:
 def test_json_is_the_default_under_systemd(environ: dict[str, str], expected: str) -> None:
     """systemd sets INVOCATION_ID (and JOURNAL_STREAM when stderr goes to the journal)."""
     assert default_format(environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("level", "priority"),
+    [(logging.DEBUG, 7), (logging.INFO, 6), (logging.WARNING, 4), (logging.ERROR, 3), (50, 2)],
+)
+def test_levels_map_to_syslog_priorities(level: int, priority: int) -> None:
+    """journald's PRIORITY for each Python level."""
+    assert syslog_priority(level) == priority
+
+
+def test_stderr_is_the_journal_only_when_journal_stream_names_it(tmp_path: Path) -> None:
+    """JOURNAL_STREAM is device:inode of the stream; another file or garbage is not it."""
+    with (tmp_path / "stream").open("w") as stream, (tmp_path / "other").open("w") as other:
+        info = os.fstat(stream.fileno())
+        environ = {"JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}"}
+        assert stderr_is_journal(environ, stream.fileno())
+        assert not stderr_is_journal(environ, other.fileno())
+        assert not stderr_is_journal({"JOURNAL_STREAM": "garbage"}, stream.fileno())
+        assert not stderr_is_journal({}, stream.fileno())
+
+
+def test_journal_lines_carry_the_priority_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`<4>` then the JSON object: journald strips the prefix and keeps the priority."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    try:
+        configure_logging("INFO", "json", journal_priority=True)
+        logging.getLogger("tradingd.test").warning("careful", extra={"symbol": "AAPL"})
+        logging.getLogger("tradingd.test").debug("below the level")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    [line] = stderr.getvalue().splitlines()
+    assert line.startswith("<4>{")
+    assert msgspec.json.decode(line[3:])["symbol"] == "AAPL"
