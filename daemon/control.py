@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 import trio
 
+from brokers.errors import TradingError
+from daemon.journal_trades import read_closed_trips
 from daemon.sources import MAX_LINE_BYTES, AckWriter, serve_ndjson
-from daemon.trades import openings_from, round_trips
 
 if TYPE_CHECKING:
     from daemon.metrics import Metrics
@@ -148,15 +150,17 @@ async def _status(daemon: Daemon) -> dict[str, Any]:
 
 async def _trades(daemon: Daemon, request: ControlRequest) -> list[Any]:
     """Closed round trips (the latest ``limit``) that closed within [since, until)."""
-    history = await daemon.journal.trade_history(request.symbol.upper() if request.symbol else None)
-    openings = openings_from(history.positions, history.fills)
-    trips = [
-        trip
-        for trip in round_trips(history.fills, history.kinds, openings)
-        if (request.since is None or trip.closed_at >= request.since)
-        and (request.until is None or trip.closed_at < request.until)
-    ]
-    return [msgspec.to_builtins(trip) for trip in trips[-request.limit :]]
+    symbol = request.symbol.upper() if request.symbol else None
+    trips = await daemon.journal.read_apart(
+        partial(
+            read_closed_trips,
+            symbol=symbol,
+            since=request.since,
+            until=request.until,
+            limit=request.limit,
+        )
+    )
+    return [msgspec.to_builtins(trip) for trip in trips]
 
 
 async def _gauges(daemon: Daemon) -> dict[str, float]:
@@ -169,6 +173,20 @@ async def _gauges(daemon: Daemon) -> dict[str, float]:
         "tradingd_positions": len(daemon.positions()),
         "tradingd_journal_transactions": daemon.journal.stats.transactions,
     }
+
+
+async def _answer_or_refuse(
+    daemon: Daemon, request: ControlRequest, metrics: Metrics | None
+) -> ControlReply:
+    """A question the daemon cannot answer (a journal read failing) is an error reply: an
+    operator's query never takes the daemon down."""
+    try:
+        return await answer(daemon, request, metrics)
+    except TradingError as exc:
+        log.error(
+            "control: %s failed: %s", request.command, exc, extra={"command": request.command}
+        )
+        return ControlReply(command=request.command, ok=False, error=str(exc))
 
 
 class PrefixedStream(trio.abc.ReceiveStream):
@@ -222,7 +240,7 @@ async def serve_connection(
                 else:
                     reply = parse_request(first)
                 if isinstance(reply, ControlRequest):
-                    reply = await answer(daemon, reply, metrics)
+                    reply = await _answer_or_refuse(daemon, reply, metrics)
                 await stream.send_all(_encoder.encode(reply) + b"\n")
                 return
             await serve_ndjson(

@@ -40,7 +40,12 @@ from daemon.journal_thread import (
     Waiter,
     Write,
 )
-from daemon.journal_trades import TradeHistory, read_drift_count, read_trade_history
+from daemon.journal_trades import (
+    TradeHistory,
+    read_drift_count,
+    read_snapshot,
+    read_trade_history,
+)
 
 __all__ = [
     "AuditRow",
@@ -226,7 +231,18 @@ class Journal:
 
     async def trade_history(self, symbol: str | None = None) -> TradeHistory:
         """Fills with their orders' legs and types, and the positions they built."""
-        return await self._read(lambda conn: read_trade_history(conn, symbol))
+        return await self.read_apart(lambda conn: read_trade_history(conn, symbol))
+
+    async def read_apart(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a long read (and whatever pure work goes with it) on a read-only connection of
+        its own, in a worker thread: the writer's thread and the trio loop never wait for it.
+        WAL lets it overlap the writer; its statements share one snapshot."""
+        if self._closed:
+            raise JournalUnavailable(f"journal {self.path} is closed")
+        try:
+            return await trio.to_thread.run_sync(read_snapshot, self.path, query)
+        except sqlite3.Error as exc:
+            raise JournalUnavailable(f"journal {self.path} cannot be read: {exc}") from exc
 
     async def drift_count(self) -> int:
         """How many drifts between journal and venue have been recorded, ever."""

@@ -5,13 +5,28 @@ page's drift count."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
+from urllib.parse import quote
 
 import msgspec
 
 from brokers.base import OrderType, Side
-from daemon.trades import OrderKind, TradeFill
+from daemon.trades import OrderKind, RoundTrip, TradeFill, openings_from, round_trips
+
+T = TypeVar("T")
+
+
+def read_snapshot(path: str, query: Callable[[sqlite3.Connection], T]) -> T:
+    """``query`` on a fresh read-only connection, inside one read transaction (a snapshot)."""
+    conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        return query(conn)
+    finally:
+        conn.close()
 
 
 class TradeHistory(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,6 +76,28 @@ def read_trade_history(conn: sqlite3.Connection, symbol: str | None) -> TradeHis
         for sym, qty in conn.execute(f"SELECT symbol, qty FROM positions {where}", params)
     }
     return TradeHistory(fills=fills, kinds=kinds, positions=positions)
+
+
+def read_closed_trips(
+    conn: sqlite3.Connection,
+    symbol: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> list[RoundTrip]:
+    """The latest ``limit`` trips that closed in [since, until), oldest first.
+
+    Every trip is rebuilt from the symbol's first fill (an average entry price depends on
+    all of them), so this runs apart from the writer and the loop (``Journal.read_apart``).
+    """
+    history = read_trade_history(conn, symbol)
+    openings = openings_from(history.positions, history.fills)
+    trips = [
+        trip
+        for trip in round_trips(history.fills, history.kinds, openings)
+        if (since is None or trip.closed_at >= since) and (until is None or trip.closed_at < until)
+    ]
+    return trips[-limit:]
 
 
 def read_drift_count(conn: sqlite3.Connection) -> int:

@@ -139,3 +139,21 @@ async def test_a_naive_time_window_is_refused_with_a_reason(
     with trio.fail_after(10):
         reply = await ask(socket_path, ControlRequest(command="trades", until=datetime(2026, 1, 1)))
     assert (reply.ok, reply.error) == (False, "`until` needs a UTC offset")
+
+
+async def test_a_failing_journal_read_is_an_error_reply_and_the_daemon_serves_on(
+    traded: Daemon, socket_path: str, tmp_path: Path
+) -> None:
+    """The journal file out of reach for new readers: `trades` says why; status still works."""
+    journal = tmp_path / "journal.sqlite3"
+    hidden = tmp_path / "hidden.sqlite3"
+    journal.rename(hidden)  # the writer keeps its open file; a new reader finds nothing
+    try:
+        with trio.fail_after(10):
+            refused = await ask(socket_path, ControlRequest(command="trades"))
+            status = await ask(socket_path, ControlRequest(command="status"))
+    finally:
+        hidden.rename(journal)
+    assert refused.ok is False
+    assert "cannot be read" in (refused.error or "")
+    assert status.ok
