@@ -17,6 +17,7 @@ import msgspec
 import trio
 
 from brokers.errors import TradingError
+from daemon.journal_rows import read_orders
 from daemon.journal_trades import read_closed_trips
 from daemon.sources import MAX_LINE_BYTES, AckWriter, serve_ndjson
 
@@ -98,12 +99,12 @@ async def answer(
                 if row.qty or row.realized_pnl
             ]
         case "orders":
-            rows = await daemon.journal.orders()
-            data = [
-                msgspec.to_builtins(r)
-                for r in rows[-request.limit :]
-                if request.symbol is None or r.symbol == request.symbol.upper()
+            # Every order is read (apart from the writer), then filtered, then the latest kept.
+            rows = await daemon.journal.read_apart(read_orders)
+            wanted = [
+                r for r in rows if request.symbol is None or r.symbol == request.symbol.upper()
             ]
+            data = [msgspec.to_builtins(r) for r in wanted[-request.limit :]]
         case "audit":
             symbol = request.symbol.upper() if request.symbol else None
             audit = await daemon.journal.audit(

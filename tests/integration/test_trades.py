@@ -157,3 +157,11 @@ async def test_a_failing_journal_read_is_an_error_reply_and_the_daemon_serves_on
     assert refused.ok is False
     assert "cannot be read" in (refused.error or "")
     assert status.ok
+
+
+async def test_orders_for_one_symbol_are_its_latest_not_the_latest_overall(
+    traded: Daemon, socket_path: str
+) -> None:
+    """`orders --symbol AAPL --limit 2`: AAPL's last two, though MSFT traded after them."""
+    reply = await _ask(socket_path, command="orders", symbol="AAPL", limit=2)
+    assert [o["signal_id"] for o in reply.data] == ["t-trim", "t-close"]
