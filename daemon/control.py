@@ -39,7 +39,7 @@ class ControlRequest(
     tag="control",
 ):
     command: Command
-    symbol: str | None = None  # orders, audit: only this symbol's
+    symbol: str | None = None  # orders, audit, trades: only this symbol's
     since: datetime | None = None  # audit, trades: at or after this (UTC) time
     until: datetime | None = None  # audit, trades: before this (UTC) time
     limit: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
