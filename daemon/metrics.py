@@ -44,6 +44,7 @@ HELP = {
     "tradingd_risk_denied_total": "Orders RiskGuard denied, by reason code.",
     "tradingd_venue_calls_total": "Venue REST calls by method and status class.",
     "tradingd_venue_call_errors_total": "Venue calls with no answer or a 5xx.",
+    "tradingd_webhook_answers_total": "Webhook requests by the HTTP status answered.",
     "tradingd_open_orders": "Orders not yet final, by state.",
     "tradingd_signal_ack_seconds": "Time from reading a signal to its ack (socket, stdin, webhook).",
     "tradingd_order_ack_seconds": "Time from an order's intent to the venue taking it.",
@@ -97,6 +98,10 @@ class Metrics:
     def observe_signal_ack(self, seconds: float) -> None:
         """A source read a signal and wrote its ack ``seconds`` later."""
         self.signal_ack_latency.observe(seconds)
+
+    def count_webhook_answer(self, status: int) -> None:
+        """The webhook answered with HTTP ``status`` (a run of 401s is someone guessing)."""
+        self._count("tradingd_webhook_answers_total", status=str(status))
 
     def observe(self, record: object) -> None:
         match record:

@@ -62,7 +62,11 @@ async def serve_until_stopped(
         webhook = None
         if config.webhook.bind is not None:
             webhook = AlertEndpoint.create(
-                daemon.intake, tokens, config.webhook, on_ack=metrics.observe_signal_ack
+                daemon.intake,
+                tokens,
+                config.webhook,
+                on_ack=metrics.observe_signal_ack,
+                on_answer=metrics.count_webhook_answer,
             )
             names += await intake.start(serve_webhook, webhook, config.webhook.bind)
         log.info(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -62,8 +62,15 @@ class AlertEndpoint:
     config: WebhookConfig
     limiter: RateLimiter
     on_ack: AckTimer | None = None  # told each alert's time from hand-over to ack
+    on_answer: Callable[[int], None] | None = None  # told every answer's HTTP status
 
     async def receive(self, request: Request) -> Response:
+        response = await self._answer_in_time(request)
+        if self.on_answer is not None:
+            self.on_answer(response.status_code)
+        return response
+
+    async def _answer_in_time(self, request: Request) -> Response:
         handed_over = trio.Event()
         with trio.move_on_after(ANSWER_WITHIN):
             return await self._answer(request, handed_over)
@@ -139,9 +146,10 @@ class AlertEndpoint:
         config: WebhookConfig,
         *,
         on_ack: AckTimer | None = None,
+        on_answer: Callable[[int], None] | None = None,
     ) -> AlertEndpoint:
         limiter = RateLimiter(per_minute=config.rate_per_minute, burst=config.burst)
-        return cls(intake, tokens, config, limiter, on_ack)
+        return cls(intake, tokens, config, limiter, on_ack, on_answer)
 
     def reload(self, tokens: tuple[WebhookToken, ...], config: WebhookConfig) -> None:
         """New tokens, limits and symbol maps for the next request (SIGHUP). The bind

@@ -145,7 +145,10 @@ async def test_daemon_logs_json_lines_and_never_a_secret(short_dir: Path, tmp_pa
                 await proc.wait()
     assert statuses == [200, 200, 401, 401, 401]
     # Two alerts that reached the router (one a duplicate) and two socket lines, all acked.
-    assert value(parse_exposition(page), "tradingd_signal_ack_seconds_count") == 4
+    families = parse_exposition(page)
+    assert value(families, "tradingd_signal_ack_seconds_count") == 4
+    assert value(families, "tradingd_webhook_answers_total", status="200") == 2
+    assert value(families, "tradingd_webhook_answers_total", status="401") == 3
 
     output = stderr_path.read_bytes()
     events = [msgspec.json.decode(line) for line in output.splitlines()]
