@@ -88,6 +88,13 @@ class WebhookConfig(Section, frozen=True, kw_only=True):
     )
 
 
+class MetricsConfig(Section, frozen=True, kw_only=True):
+    """``GET /metrics`` over HTTP for a Prometheus scrape (``daemon.metrics_http``); off
+    unless ``bind`` is set. ``tradingd metrics`` answers on the control socket regardless."""
+
+    bind: str | None = None  # "127.0.0.1:9464"
+
+
 class Config(Section, frozen=True, kw_only=True):
     broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
     journal: JournalConfig = msgspec.field(default_factory=JournalConfig)
@@ -96,6 +103,7 @@ class Config(Section, frozen=True, kw_only=True):
     sources: SourcesConfig = msgspec.field(default_factory=SourcesConfig)
     monitor: MonitorConfig = msgspec.field(default_factory=MonitorConfig)
     webhook: WebhookConfig = msgspec.field(default_factory=WebhookConfig)
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
 
 
 _URL_FIELDS = ("base_url", "stream_url", "data_url")

@@ -129,7 +129,7 @@ async def answer(
         case "metrics":
             if metrics is None:
                 return ControlReply(command="metrics", ok=False, error="metrics are not collected")
-            data = metrics.render(await _gauges(daemon))
+            data = await metrics_page(daemon, metrics)
     return ControlReply(command=request.command, ok=True, data=data)
 
 
@@ -162,6 +162,11 @@ async def _trades(daemon: Daemon, request: ControlRequest) -> list[Any]:
         )
     )
     return [msgspec.to_builtins(trip) for trip in trips]
+
+
+async def metrics_page(daemon: Daemon, metrics: Metrics) -> str:
+    """The Prometheus text page: the counted records, and the daemon's state right now."""
+    return metrics.render(await _gauges(daemon))
 
 
 async def _gauges(daemon: Daemon) -> dict[str, float]:

@@ -19,9 +19,10 @@ import trio
 
 from brokers.errors import TradingError
 from daemon.config import Config, load_config
-from daemon.control import serve_listener
+from daemon.control import metrics_page, serve_listener
 from daemon.listeners import open_configured_listeners
 from daemon.metrics import Metrics, run_metrics
+from daemon.metrics_http import serve_metrics
 from daemon.notify import Notifier, run_watchdog, watchdog_seconds
 from daemon.sources import AckWriter, serve_stdin
 from daemon.supervisor import Daemon
@@ -69,6 +70,9 @@ async def serve_until_stopped(
                 on_answer=metrics.count_webhook_answer,
             )
             names += await intake.start(serve_webhook, webhook, config.webhook.bind)
+        if config.metrics.bind is not None:
+            page = partial(metrics_page, daemon, metrics)
+            await intake.start(serve_metrics, page, config.metrics.bind)
         log.info(
             "ready: reading signals from %s",
             ", ".join(names) or "nowhere",

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
@@ -37,14 +38,14 @@ HMAC_TOKEN = WebhookToken(
 # What senders get wrong can be a near miss of a real secret: never logged either.
 WRONG_PASSPHRASE = "pass-3c5e7a9b1d-canarx"
 WRONG_TOKEN = "tok-9d8c7b6a5f4e3d2c1b0b"
-CANARIES = (
+CANARIES: tuple[str, ...] = (
     KEY_ID,
     SECRET_KEY,
     TOKEN.token,
     TOKEN.passphrase,
     HMAC_TOKEN.token,
     HMAC_TOKEN.passphrase,
-    HMAC_TOKEN.hmac_secret,
+    HMAC_TOKEN.hmac_secret or "",
     WRONG_PASSPHRASE,
     WRONG_TOKEN,
 )
@@ -59,6 +60,15 @@ def short_dir() -> Iterator[Path]:
 def _journal_bytes(folder: Path) -> bytes:
     """The journal's file and its WAL, as bytes: a secret stored there would show."""
     return b"".join(path.read_bytes() for path in folder.glob("journal.sqlite3*"))
+
+
+def _logged_field(stderr: Path, field: str) -> Any:
+    """The value of ``field`` in the first JSON log line that has it."""
+    for line in stderr.read_bytes().splitlines():
+        event = msgspec.json.decode(line)
+        if field in event:
+            return event[field]
+    raise AssertionError(f"no log line with {field!r}")
 
 
 async def cli(*args: str, stdin: bytes = b"") -> bytes:
@@ -78,6 +88,7 @@ async def test_daemon_logs_json_lines_and_never_a_secret(short_dir: Path, tmp_pa
         f'[journal]\npath = "{journal_path}"\n'
         f'[control]\nsocket = "{socket_path}"\n'
         '[sources]\nstdin = false\n[webhook]\nbind = "127.0.0.1:0"\n'
+        '[metrics]\nbind = "127.0.0.1:0"\n'
     )
     credentials = tmp_path / "credentials"
     credentials.mkdir()
@@ -135,6 +146,10 @@ async def test_daemon_logs_json_lines_and_never_a_secret(short_dir: Path, tmp_pa
                     stdin=b'{"id":"l1","symbol":"MSFT","action":"buy","qty":1}\nnot json\n',
                 )
                 page = (await cli("metrics", "--socket", str(socket_path))).decode()
+                # The same page over HTTP, where the daemon said it serves it.
+                [scrape_url] = _logged_field(stderr_path, "binds")
+                async with httpx.AsyncClient() as http:
+                    scraped = (await http.get(f"{scrape_url}/metrics")).text
                 await cli("halt", "--socket", str(socket_path))
                 await cli("resume", "--socket", str(socket_path))
                 proc.send_signal(signal.SIGTERM)
@@ -149,6 +164,7 @@ async def test_daemon_logs_json_lines_and_never_a_secret(short_dir: Path, tmp_pa
     assert value(families, "tradingd_signal_ack_seconds_count") == 4
     assert value(families, "tradingd_webhook_answers_total", status="200") == 2
     assert value(families, "tradingd_webhook_answers_total", status="401") == 3
+    assert parse_exposition(scraped).keys() == families.keys()
 
     output = stderr_path.read_bytes()
     events = [msgspec.json.decode(line) for line in output.splitlines()]
@@ -165,3 +181,4 @@ async def test_daemon_logs_json_lines_and_never_a_secret(short_dir: Path, tmp_pa
         assert canary.encode() not in output, canary
         assert canary.encode() not in journal, canary
         assert canary not in page, canary
+        assert canary not in scraped, canary
