@@ -75,7 +75,44 @@ def read_trade_history(conn: sqlite3.Connection, symbol: str | None) -> TradeHis
         sym: Decimal(qty)
         for sym, qty in conn.execute(f"SELECT symbol, qty FROM positions {where}", params)
     }
+    untyped = {f.client_order_id for f in fills} - {
+        cid for cid, kind in kinds.items() if kind.order_type is not None
+    }
+    if untyped:
+        for cid, order_type in read_venue_order_types(conn, untyped).items():
+            kinds[cid] = OrderKind(
+                leg=kinds[cid].leg if cid in kinds else None, order_type=order_type
+            )
     return TradeHistory(fills=fills, kinds=kinds, positions=positions)
+
+
+def read_venue_order_types(conn: sqlite3.Connection, wanted: set[str]) -> dict[str, OrderType]:
+    """The types of orders whose ids the venue chose (a bracket's exit legs), as its answers
+    in the venue-call log describe them: an order with its ``legs`` nested."""
+    found: dict[str, OrderType] = {}
+    rows = conn.execute(
+        "SELECT response_body FROM venue_calls WHERE response_body LIKE '%\"legs\"%' ORDER BY seq"
+    )
+    for (body,) in rows:
+        try:
+            _collect_types(msgspec.json.decode(body), wanted, found)
+        except msgspec.DecodeError:
+            continue  # a truncated or non-JSON body says nothing
+    return found
+
+
+def _collect_types(value: object, wanted: set[str], found: dict[str, OrderType]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _collect_types(item, wanted, found)
+    elif isinstance(value, dict):
+        cid, kind = value.get("client_order_id"), value.get("type")
+        if cid in wanted and kind in _ORDER_TYPES:
+            found[cid] = OrderType(kind)
+        _collect_types(value.get("legs"), wanted, found)
+
+
+_ORDER_TYPES = frozenset(t.value for t in OrderType)
 
 
 def read_closed_trips(

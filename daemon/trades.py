@@ -13,7 +13,9 @@ up to the position's realized P&L:
 
 A trip's exit reason comes from the order that closed it: its leg (``close``, ``tp``,
 ``sl``; an ``entry`` or ``target`` leg is a ``signal``), else its order type (a limit exit
-is a take-profit, a stop exit a stop-loss), else ``unknown`` (an order placed elsewhere).
+is a take-profit, a stop exit a stop-loss: for a bracket leg whose id the venue chose, the
+type comes from the venue's answers in the journal's venue-call log), else ``unknown`` (an
+order the journal knows nothing of, e.g. one placed elsewhere).
 """
 
 from __future__ import annotations

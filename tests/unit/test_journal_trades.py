@@ -6,12 +6,14 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
-from actors.records import IntentRecorded
+import msgspec
+
+from actors.records import FillRecorded, IntentRecorded
 from brokers.base import OrderType, Side
 from daemon.journal import open_journal
-from daemon.trades import OrderKind
+from daemon.trades import OrderKind, round_trips
 from tests.builders import request
-from tests.unit.journal_builders import at, fill, intent, position, state
+from tests.unit.journal_builders import at, call, fill, intent, position, state
 
 
 async def test_trade_history_reads_fills_their_orders_and_positions(tmp_path: Path) -> None:
@@ -72,3 +74,48 @@ async def test_drift_count_counts_the_drifts_table(tmp_path: Path) -> None:
     conn.close()
     async with open_journal(path) as journal:
         assert await journal.drift_count() == 1
+
+
+def _order_json(
+    cid: str, kind: str, legs: list[dict[str, object]] | None = None
+) -> dict[str, object]:
+    return {"id": f"v-{cid}", "client_order_id": cid, "type": kind, "legs": legs}
+
+
+async def test_bracket_legs_with_venue_ids_get_their_type_from_the_venue_call_log(
+    tmp_path: Path,
+) -> None:
+    """The entry's answer nests its legs: the limit leg's exit is a tp, the stop leg's an sl."""
+    bracket = _order_json(
+        "s1-entry",
+        "market",
+        [_order_json("leg-tp-uuid", "limit"), _order_json("leg-sl-uuid", "stop")],
+    )
+    posted = call(
+        "/v2/orders",
+        method="POST",
+        request_body='{"order_class":"bracket"}',
+        response_body=msgspec.json.encode(bracket).decode(),
+    )
+    async with open_journal(tmp_path / "j.sqlite3") as journal:
+        await journal.commit(
+            intent("s1-entry"),
+            posted,
+            call("/v2/orders", response_body='{"legs": not json'),
+            fill("s1-entry", "e1", "10", "100"),
+            state("leg-tp-uuid", "partially_filled"),
+            _sell("leg-tp-uuid", "e2", "4", "110"),
+            _sell("leg-sl-uuid", "e3", "6", "95"),
+        )
+        history = await journal.trade_history()
+    assert history.kinds["leg-tp-uuid"] == OrderKind(order_type=OrderType.LIMIT)
+    assert history.kinds["leg-sl-uuid"] == OrderKind(order_type=OrderType.STOP)
+    trips = round_trips(history.fills, history.kinds)
+    assert [(t.exit_reason, t.qty, t.realized_pnl) for t in trips] == [
+        ("tp", 4, 40),
+        ("sl", 6, -30),
+    ]
+
+
+def _sell(cid: str, execution_id: str, qty: str, price: str) -> FillRecorded:
+    return msgspec.structs.replace(fill(cid, execution_id, qty, price), side=Side.SELL)
