@@ -239,3 +239,33 @@ def test_trips_pnl_adds_up_to_each_positions_realized_pnl(
         assert trip.qty > 0
         assert trip.opened_at is not None
         assert trip.opened_at <= trip.closed_at
+
+
+@given(
+    st.integers(min_value=-500, max_value=500).map(Decimal),
+    prices,
+    st.lists(st.tuples(st.sampled_from([BUY, SELL]), quantities, prices), max_size=30),
+)
+def test_a_position_held_before_the_fills_counts_like_the_executors(
+    held: Decimal, held_at: Decimal, steps: list[tuple[Side, Decimal, Decimal]]
+) -> None:
+    """An opening with a known price (an executor started from the venue's position) gives
+    the executor's realized P&L too; with an unknown price, no P&L is guessed until flat."""
+    position = ConfirmedPosition(held, held_at if held else Decimal(0))
+    fills = []
+    for minute, (side, qty, price) in enumerate(steps):
+        position.apply_fill(side, qty, price)
+        fills.append(fill(cid(str(minute), "entry"), side, str(qty), str(price), minute))
+    known = round_trips(fills, {}, {"AAPL": Opening(qty=held, avg_entry_price=held_at, at=T0)})
+    total = sum((t.realized_pnl or Decimal(0) for t in known), Decimal(0))
+    assert abs(total - position.realized_pnl) <= ROUNDING
+    unknown = round_trips(fills, {}, openings_from({"AAPL": position.qty}, fills))
+    assert [(t.qty, t.closed_at) for t in unknown] == [(t.qty, t.closed_at) for t in known]
+    pnl_unknown = [t.realized_pnl is None for t in unknown]
+    # Unknown only for the span that started with the opening (a prefix), then as known.
+    assert pnl_unknown == sorted(pnl_unknown, reverse=True)
+    assert all(
+        u.realized_pnl == k.realized_pnl
+        for u, k in zip(unknown, known, strict=True)
+        if u.realized_pnl is not None
+    )
