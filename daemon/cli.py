@@ -70,7 +70,7 @@ def _log_format(args: argparse.Namespace) -> LogFormat:
     chosen = getattr(args, "log_format", None) or os.environ.get("TRADINGD_LOG_FORMAT")
     if chosen in LOG_FORMATS:
         return cast(LogFormat, chosen)
-    return default_format(os.environ)
+    return default_format(os.environ, on_terminal=sys.stderr.isatty())
 
 
 def _parser() -> argparse.ArgumentParser:

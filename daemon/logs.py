@@ -64,8 +64,11 @@ class _PriorityPrefix(logging.Formatter):
         return f"<{syslog_priority(record.levelno)}>{self._inner.format(record)}"
 
 
-def default_format(environ: Mapping[str, str]) -> LogFormat:
-    """JSON when systemd runs us (its journal wants one structured line per event)."""
+def default_format(environ: Mapping[str, str], *, on_terminal: bool = False) -> LogFormat:
+    """JSON when systemd runs us (its journal wants one structured line per event); text on
+    a terminal, even one whose shell inherited systemd's variables from a desktop session."""
+    if on_terminal:
+        return "text"
     return "json" if environ.get("JOURNAL_STREAM") or environ.get("INVOCATION_ID") else "text"
 
 

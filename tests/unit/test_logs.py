@@ -81,17 +81,21 @@ def test_only_extra_attributes_count_as_fields() -> None:
 
 
 @pytest.mark.parametrize(
-    ("environ", "expected"),
+    ("environ", "on_terminal", "expected"),
     [
-        ({}, "text"),
-        ({"INVOCATION_ID": "0f3c"}, "json"),
-        ({"JOURNAL_STREAM": "8:12345"}, "json"),
-        ({"TERM": "xterm"}, "text"),
+        ({}, False, "text"),
+        ({"INVOCATION_ID": "0f3c"}, False, "json"),
+        ({"JOURNAL_STREAM": "8:12345"}, False, "json"),
+        ({"TERM": "xterm"}, False, "text"),
+        ({"INVOCATION_ID": "0f3c"}, True, "text"),
     ],
 )
-def test_json_is_the_default_under_systemd(environ: dict[str, str], expected: str) -> None:
-    """systemd sets INVOCATION_ID (and JOURNAL_STREAM when stderr goes to the journal)."""
-    assert default_format(environ) == expected
+def test_json_is_the_default_under_systemd(
+    environ: dict[str, str], on_terminal: bool, expected: str
+) -> None:
+    """systemd sets INVOCATION_ID (and JOURNAL_STREAM when stderr goes to the journal); a
+    terminal gets text whatever its shell inherited."""
+    assert default_format(environ, on_terminal=on_terminal) == expected
 
 
 @pytest.mark.parametrize(
