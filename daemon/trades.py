@@ -105,13 +105,14 @@ class RoundTrip(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 def exit_reason(client_order_id: str, kind: OrderKind | None) -> ExitReason:
     """Why the order that closed a trip was sent."""
     leg = kind.leg if kind is not None else None
-    if leg is None and client_order_id.startswith(_OWN_PREFIX) and "-" in client_order_id[3:]:
-        leg = client_order_id.rsplit("-", 1)[-1]
+    own = client_order_id.startswith(_OWN_PREFIX)
+    if leg is None and own and "-" in client_order_id[len(_OWN_PREFIX) :]:
+        leg = client_order_id.rsplit("-", 1)[-1]  # td-<digest>-<leg>
     if leg is not None and leg in _LEG_REASONS:
         return _LEG_REASONS[leg]
     if kind is not None and kind.order_type in _TYPE_REASONS:
         return _TYPE_REASONS[kind.order_type]
-    return "signal" if client_order_id.startswith(_OWN_PREFIX) else "unknown"
+    return "signal" if own else "unknown"
 
 
 @attrs.define
