@@ -2,7 +2,7 @@
 
 tradingd run [--config PATH] [--once]   the daemon (no config: the embedded paper venue)
 tradingd sim [--port N] [--seed N] [--scenario FILE]   the paper venue alone; prints "ready"
-tradingd status | positions | orders | audit [--json]   ask the running daemon
+tradingd status | positions | orders | audit | trades [--json]   ask the running daemon
 tradingd halt [--flatten] | resume     the kill switch
 tradingd reconcile | corrections [--json]   compare with the venue now; the correction queue
 tradingd approve ID                    apply one queued correction
@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import msgspec
 import trio
@@ -32,7 +33,13 @@ from daemon.control import ControlRequest
 from daemon.control_client import ControlUnavailable, ask, render_reply, send_signals
 from daemon.credentials import Credentials, load_credentials
 from daemon.listeners import client_socket_path
-from daemon.logs import configure_logging
+from daemon.logs import (
+    LOG_FORMATS,
+    LogFormat,
+    configure_logging,
+    default_format,
+    stderr_is_journal,
+)
 from daemon.notify import Notifier
 from daemon.service import serve_until_stopped
 from daemon.sources import AckWriter, serve_stdin, stdin_stream, stdout_stream
@@ -45,7 +52,11 @@ log = logging.getLogger("tradingd")
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    configure_logging(os.environ.get("TRADINGD_LOG_LEVEL", "INFO"))
+    configure_logging(
+        os.environ.get("TRADINGD_LOG_LEVEL", "INFO"),
+        _log_format(args),
+        journal_priority=stderr_is_journal(os.environ),
+    )
     try:
         code = args.func(args)
     except TradingError as exc:
@@ -54,6 +65,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         code = 130
     sys.exit(code)
+
+
+def _log_format(args: argparse.Namespace) -> LogFormat:
+    """--log-format, else $TRADINGD_LOG_FORMAT, else json under systemd and text elsewhere."""
+    chosen = getattr(args, "log_format", None) or os.environ.get("TRADINGD_LOG_FORMAT")
+    if chosen in LOG_FORMATS:
+        return cast(LogFormat, chosen)
+    return default_format(os.environ, on_terminal=sys.stderr.isatty())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=30.0,
         help="seconds to wait for orders to reach a final state on exit (default 30)",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="stderr lines: json (one object per line; the default under systemd) or text",
     )
     run.set_defaults(func=_cmd_run)
 
@@ -92,16 +116,21 @@ def _parser() -> argparse.ArgumentParser:
         ("audit", "the venue-call log"),
         ("reconcile", "compare every position with the venue's now, with causes"),
         ("corrections", "drift corrections: queued, applied and the rest"),
+        ("trades", "closed round trips with realized P&L and exit reason"),
     ):
         query = commands.add_parser(name, help=what)
         _socket_argument(query)
         query.add_argument("--json", action="store_true", help="the reply's data as JSON")
-        if name in ("orders", "audit", "corrections"):
+        if name in ("orders", "audit", "trades", "corrections"):
             query.add_argument("--symbol", help="only this symbol's")
             query.add_argument("--limit", type=int, default=100, help="at most this many (100)")
-        if name == "audit":
+        if name in ("audit", "trades"):
+            when = "closed" if name == "trades" else "called"
             query.add_argument(
-                "--since", type=datetime.fromisoformat, help="at or after (ISO 8601, UTC)"
+                "--since", type=_utc_time, help=f"{when} at or after (ISO 8601; UTC if no offset)"
+            )
+            query.add_argument(
+                "--until", type=_utc_time, help=f"{when} before (ISO 8601; UTC if no offset)"
             )
         query.set_defaults(func=_cmd_query, command=name)
 
@@ -137,14 +166,21 @@ def _socket_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _utc_time(text: str) -> datetime:
+    """An ISO 8601 time; without an offset it is UTC, as the logs and the journal are."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _cmd_query(args: argparse.Namespace) -> int:
-    since = getattr(args, "since", None)
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)  # the CLI speaks UTC, as the logs do
     request = ControlRequest(
         command=args.command,
         symbol=getattr(args, "symbol", None),
-        since=since,
+        since=getattr(args, "since", None),
+        until=getattr(args, "until", None),
         limit=getattr(args, "limit", 100),
         flatten=getattr(args, "flatten", False),
         id=getattr(args, "id", None),

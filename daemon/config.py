@@ -106,6 +106,13 @@ class ReconcileConfig(Section, frozen=True, kw_only=True):
                 raise ValueError(f"`{name}` must be a number >= 0, got {value}")
 
 
+class MetricsConfig(Section, frozen=True, kw_only=True):
+    """``GET /metrics`` over HTTP for a Prometheus scrape (``daemon.metrics_http``); off
+    unless ``bind`` is set. ``tradingd metrics`` answers on the control socket regardless."""
+
+    bind: str | None = None  # "127.0.0.1:9464"
+
+
 class Config(Section, frozen=True, kw_only=True):
     broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
     journal: JournalConfig = msgspec.field(default_factory=JournalConfig)
@@ -115,6 +122,7 @@ class Config(Section, frozen=True, kw_only=True):
     monitor: MonitorConfig = msgspec.field(default_factory=MonitorConfig)
     webhook: WebhookConfig = msgspec.field(default_factory=WebhookConfig)
     reconcile: ReconcileConfig = msgspec.field(default_factory=ReconcileConfig)
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
 
 
 _URL_FIELDS = ("base_url", "stream_url", "data_url")

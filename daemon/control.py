@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 import trio
 
+from brokers.errors import TradingError
+from daemon.journal_rows import read_orders
+from daemon.journal_trades import read_closed_trips
 from daemon.sources import MAX_LINE_BYTES, AckWriter, serve_ndjson
 
 if TYPE_CHECKING:
@@ -34,6 +38,7 @@ Command = Literal[
     "reconcile",
     "corrections",
     "approve",
+    "trades",
 ]
 
 
@@ -46,8 +51,9 @@ class ControlRequest(
     tag="control",
 ):
     command: Command
-    symbol: str | None = None  # orders, audit: only this symbol's
-    since: datetime | None = None  # audit: venue calls at or after this (UTC) time
+    symbol: str | None = None  # orders, audit, trades: only this symbol's
+    since: datetime | None = None  # audit, trades: at or after this (UTC) time
+    until: datetime | None = None  # audit, trades: before this (UTC) time
     limit: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     flatten: bool = False  # halt: close every position too
     id: Annotated[int, msgspec.Meta(ge=1)] | None = None  # approve: the correction's id
@@ -83,8 +89,11 @@ def parse_request(line: bytes) -> ControlRequest | ControlReply:
         request = _request_decoder.decode(line)
     except msgspec.DecodeError as exc:
         return ControlReply(command=None, ok=False, error=str(exc))
-    if request.since is not None and request.since.tzinfo is None:
-        return ControlReply(command=request.command, ok=False, error="`since` needs a UTC offset")
+    for name, value in (("since", request.since), ("until", request.until)):
+        if value is not None and value.tzinfo is None:
+            return ControlReply(
+                command=request.command, ok=False, error=f"`{name}` needs a UTC offset"
+            )
     return request
 
 
@@ -103,25 +112,31 @@ async def answer(
                 if row.qty or row.realized_pnl
             ]
         case "orders":
-            rows = await daemon.journal.orders()
-            data = [
-                msgspec.to_builtins(r)
-                for r in rows[-request.limit :]
-                if request.symbol is None or r.symbol == request.symbol.upper()
+            # Every order is read (apart from the writer), then filtered, then the latest kept.
+            rows = await daemon.journal.read_apart(read_orders)
+            wanted = [
+                r for r in rows if request.symbol is None or r.symbol == request.symbol.upper()
             ]
+            data = [msgspec.to_builtins(r) for r in wanted[-request.limit :]]
         case "audit":
             symbol = request.symbol.upper() if request.symbol else None
             audit = await daemon.journal.audit(
-                symbol=symbol, since=request.since, limit=request.limit
+                symbol=symbol, since=request.since, until=request.until, limit=request.limit
             )
             data = [msgspec.to_builtins(row) for row in audit]
+        case "trades":
+            data = await _trades(daemon, request)
         case "halt":
             # The operator's kill switch: logged loudly, as every change of trading state is.
-            log.warning("control: halt requested (flatten=%s)", request.flatten)
+            log.warning(
+                "control: halt requested (flatten=%s)",
+                request.flatten,
+                extra={"command": "halt", "flatten": request.flatten},
+            )
             await daemon.halt(flatten=request.flatten)
             data = {"halted": daemon.risk.halted, "flatten": request.flatten}
         case "resume":
-            log.warning("control: resume requested")
+            log.warning("control: resume requested", extra={"command": "resume"})
             await daemon.resume()
             data = {"halted": daemon.risk.halted}
         case "reconcile":
@@ -150,7 +165,7 @@ async def answer(
         case "metrics":
             if metrics is None:
                 return ControlReply(command="metrics", ok=False, error="metrics are not collected")
-            data = metrics.render(_gauges(daemon))
+            data = await metrics_page(daemon, metrics)
     return ControlReply(command=request.command, ok=True, data=data)
 
 
@@ -171,8 +186,29 @@ async def _status(daemon: Daemon) -> dict[str, Any]:
     }
 
 
-def _gauges(daemon: Daemon) -> dict[str, float]:
+async def _trades(daemon: Daemon, request: ControlRequest) -> list[Any]:
+    """Closed round trips (the latest ``limit``) that closed within [since, until)."""
+    symbol = request.symbol.upper() if request.symbol else None
+    trips = await daemon.journal.read_apart(
+        partial(
+            read_closed_trips,
+            symbol=symbol,
+            since=request.since,
+            until=request.until,
+            limit=request.limit,
+        )
+    )
+    return [msgspec.to_builtins(trip) for trip in trips]
+
+
+async def metrics_page(daemon: Daemon, metrics: Metrics) -> str:
+    """The Prometheus text page: the counted records, and the daemon's state right now."""
+    return metrics.render(await _gauges(daemon))
+
+
+async def _gauges(daemon: Daemon) -> dict[str, float]:
     return {
+        "tradingd_drifts": await daemon.journal.drift_count(),
         "tradingd_stream_healthy": float(daemon.stream_healthy),
         "tradingd_halted": float(daemon.risk.halted),
         "tradingd_unresolved_orders": daemon.unresolved(),
@@ -180,6 +216,20 @@ def _gauges(daemon: Daemon) -> dict[str, float]:
         "tradingd_positions": len(daemon.positions()),
         "tradingd_journal_transactions": daemon.journal.stats.transactions,
     }
+
+
+async def _answer_or_refuse(
+    daemon: Daemon, request: ControlRequest, metrics: Metrics | None
+) -> ControlReply:
+    """A question the daemon cannot answer (a journal read failing) is an error reply: an
+    operator's query never takes the daemon down."""
+    try:
+        return await answer(daemon, request, metrics)
+    except TradingError as exc:
+        log.error(
+            "control: %s failed: %s", request.command, exc, extra={"command": request.command}
+        )
+        return ControlReply(command=request.command, ok=False, error=str(exc))
 
 
 class PrefixedStream(trio.abc.ReceiveStream):
@@ -233,16 +283,22 @@ async def serve_connection(
                 else:
                     reply = parse_request(first)
                 if isinstance(reply, ControlRequest):
-                    reply = await answer(daemon, reply, metrics)
+                    reply = await _answer_or_refuse(daemon, reply, metrics)
                 await stream.send_all(_encoder.encode(reply) + b"\n")
                 return
             await serve_ndjson(
-                daemon.intake, PrefixedStream(head, stream), AckWriter(stream), source
+                daemon.intake,
+                PrefixedStream(head, stream),
+                AckWriter(stream),
+                source,
+                None if metrics is None else metrics.observe_signal_ack,
             )
         except* (trio.BrokenResourceError, trio.ClosedResourceError) as group:
             # The client went away (serve_ndjson's reader and writer raise it in a group).
             # What it sent is journaled and traded as usual; only its acks are lost.
-            log.info("%s: client disconnected: %s", source, group.exceptions[0])
+            log.info(
+                "%s: client disconnected: %s", source, group.exceptions[0], extra={"source": source}
+            )
 
 
 async def serve_listener(

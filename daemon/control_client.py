@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import aclosing
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
@@ -57,6 +58,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "correction_id",
         "correction_status",
     ),
+    "trades": (
+        "closed_at",
+        "symbol",
+        "side",
+        "qty",
+        "entry_avg",
+        "exit_avg",
+        "realized_pnl",
+        "exit_reason",
+        "opened_at",
+    ),
 }
 
 _reply_decoder = msgspec.json.Decoder(ControlReply)
@@ -104,17 +116,38 @@ async def send_signals(
                 await acks.send_all(chunk)
 
 
+# A table shows at most this many decimal places (an average price can carry 28 digits);
+# --json keeps every digit.
+TABLE_DECIMALS = 9
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.3f}"
+    if isinstance(value, str) and (rounded := _rounded_decimal(value)) is not None:
+        return rounded
     if isinstance(value, str) and len(value) > 19 and value[10:11] == "T":
         try:
             return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S")
         except ValueError:
             return value
     return str(value)
+
+
+def _rounded_decimal(text: str) -> str | None:
+    """A decimal string with too many places, rounded for display; None for anything else."""
+    if "." not in text or len(text.rsplit(".", 1)[1]) <= TABLE_DECIMALS:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not number.is_finite():
+        return None
+    shown = f"{number.quantize(Decimal(1).scaleb(-TABLE_DECIMALS)):f}".rstrip("0").rstrip(".")
+    return "0" if shown == "-0" else shown
 
 
 def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:

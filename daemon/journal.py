@@ -43,6 +43,12 @@ from daemon.journal_thread import (
     Waiter,
     Write,
 )
+from daemon.journal_trades import (
+    TradeHistory,
+    read_drift_count,
+    read_snapshot,
+    read_trade_history,
+)
 
 __all__ = [
     "AuditRow",
@@ -212,13 +218,38 @@ class Journal:
         return await self._read(lambda conn: rows.read_fills(conn, client_order_id))
 
     async def audit(
-        self, *, symbol: str | None = None, since: datetime | None = None, limit: int = 1000
+        self,
+        *,
+        symbol: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
     ) -> list[AuditRow]:
-        """The latest ``limit`` venue calls (about ``symbol``, at or after ``since``), oldest
-        first."""
-        if since is not None:
-            rows.timestamp(since)  # a naive datetime is refused here, not on the thread
-        return await self._read(lambda conn: rows.read_audit(conn, symbol, since, limit))
+        """The latest ``limit`` venue calls (about ``symbol``, at or after ``since``, before
+        ``until``), oldest first."""
+        for bound in (since, until):
+            if bound is not None:
+                rows.timestamp(bound)  # a naive datetime is refused here, not on the thread
+        return await self._read(lambda conn: rows.read_audit(conn, symbol, since, limit, until))
+
+    async def trade_history(self, symbol: str | None = None) -> TradeHistory:
+        """Fills with their orders' legs and types, and the positions they built."""
+        return await self.read_apart(lambda conn: read_trade_history(conn, symbol))
+
+    async def read_apart(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a long read (and whatever pure work goes with it) on a read-only connection of
+        its own, in a worker thread: the writer's thread and the trio loop never wait for it.
+        WAL lets it overlap the writer; its statements share one snapshot."""
+        if self._closed:
+            raise JournalUnavailable(f"journal {self.path} is closed")
+        try:
+            return await trio.to_thread.run_sync(read_snapshot, self.path, query)
+        except sqlite3.Error as exc:
+            raise JournalUnavailable(f"journal {self.path} cannot be read: {exc}") from exc
+
+    async def drift_count(self) -> int:
+        """How many drifts between journal and venue have been recorded, ever."""
+        return await self._read(read_drift_count)
 
     async def risk_state(self) -> RiskStateRecorded | None:
         """RiskGuard's last persisted state: the halt, the latch, the trading day."""

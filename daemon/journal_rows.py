@@ -195,7 +195,11 @@ def read_fills(conn: sqlite3.Connection, client_order_id: str | None) -> list[Fi
 
 
 def read_audit(
-    conn: sqlite3.Connection, symbol: str | None, since: datetime | None, limit: int
+    conn: sqlite3.Connection,
+    symbol: str | None,
+    since: datetime | None,
+    limit: int,
+    until: datetime | None = None,
 ) -> list[AuditRow]:
     """The latest ``limit`` calls matching the filters, oldest first."""
     where: list[str] = []
@@ -206,6 +210,9 @@ def read_audit(
     if since is not None:
         where.append("at >= ?")
         params.append(timestamp(since))
+    if until is not None:
+        where.append("at < ?")
+        params.append(timestamp(until))
     sql = (
         "SELECT at, method, path, symbol, status, latency_s, request_body, response_body, error "
         "FROM venue_calls"

@@ -33,6 +33,35 @@ from actors.records import (
 from daemon.journal import Journal
 
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, math.inf)
+# A signal is acked within milliseconds; the coarse buckets above would put them all in one.
+FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, math.inf)
+
+# States in which the venue has taken the order: the first one seen ends "order ack" time.
+_VENUE_ACKED = frozenset({"accepted", "partially_filled", "filled", "pending_cancel"})
+
+HELP = {
+    "tradingd_signals_total": "Input lines by ack status (accepted, duplicate, rejected).",
+    "tradingd_order_transitions_total": "Order state transitions by the state entered.",
+    "tradingd_fills_total": "Confirmed executions.",
+    "tradingd_risk_denied_total": "Orders RiskGuard denied, by reason code.",
+    "tradingd_venue_calls_total": "Venue REST calls by method and status class.",
+    "tradingd_venue_call_errors_total": "Venue calls with no answer or a 5xx.",
+    "tradingd_webhook_answers_total": "Webhook requests by the HTTP status answered.",
+    "tradingd_open_orders": "Orders not yet final, by state.",
+    "tradingd_signal_ack_seconds": "Time from reading a signal to its ack (socket, stdin, webhook).",
+    "tradingd_order_ack_seconds": "Time from an order's intent to the venue taking it.",
+    "tradingd_venue_call_seconds": "Venue REST call latency.",
+    "tradingd_order_final_seconds": "Time from an order's intent to its final state.",
+    "tradingd_stream_healthy": "1 while the venue's order stream is connected and in sync.",
+    "tradingd_halted": "1 while the kill switch or the daily-loss latch holds new entries.",
+    "tradingd_unresolved_orders": "Orders the daemon is still following to a final state.",
+    "tradingd_startup_drifts": "Differences between journal and venue found at startup.",
+    "tradingd_drifts": "Drifts between journal and venue recorded in the journal, ever.",
+    "tradingd_drifts_total": "Drifts recorded since start, by likely cause.",
+    "tradingd_corrections_total": "Changes of a drift correction's status, by the status entered.",
+    "tradingd_positions": "Symbols with a non-zero confirmed position.",
+    "tradingd_journal_transactions": "Journal transactions committed since start.",
+}
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -40,9 +69,13 @@ Labels = tuple[tuple[str, str], ...]
 @attrs.define
 class Histogram:
     buckets: tuple[float, ...] = LATENCY_BUCKETS
-    counts: list[int] = attrs.field(factory=lambda: [0] * len(LATENCY_BUCKETS))
+    counts: list[int] = attrs.field()
     total: float = 0.0
     count: int = 0
+
+    @counts.default
+    def _no_counts(self) -> list[int]:
+        return [0] * len(self.buckets)
 
     def observe(self, value: float) -> None:
         for i, bound in enumerate(self.buckets):
@@ -59,8 +92,20 @@ class Metrics:
     counters: Counter[tuple[str, Labels]] = attrs.field(factory=Counter)
     venue_latency: Histogram = attrs.field(factory=Histogram)
     order_latency: Histogram = attrs.field(factory=Histogram)  # intent -> final state
+    # Fed by the sources (their own clock), not by records: a record has no arrival time.
+    signal_ack_latency: Histogram = attrs.field(factory=lambda: Histogram(FAST_BUCKETS))
+    order_ack_latency: Histogram = attrs.field(factory=lambda: Histogram(FAST_BUCKETS))
     _open_orders: dict[str, str] = attrs.field(factory=dict)  # client_order_id -> state
     _intent_at: dict[str, datetime] = attrs.field(factory=dict)
+    _unacked: set[str] = attrs.field(factory=set)  # intents the venue has not yet taken
+
+    def observe_signal_ack(self, seconds: float) -> None:
+        """A source read a signal and wrote its ack ``seconds`` later."""
+        self.signal_ack_latency.observe(seconds)
+
+    def count_webhook_answer(self, status: int) -> None:
+        """The webhook answered with HTTP ``status`` (a run of 401s is someone guessing)."""
+        self._count("tradingd_webhook_answers_total", status=str(status))
 
     def observe(self, record: object) -> None:
         match record:
@@ -68,8 +113,13 @@ class Metrics:
                 self._count("tradingd_signals_total", status=status)
             case IntentRecorded(request=request, at=at):
                 self._intent_at[request.client_order_id] = at
+                self._unacked.add(request.client_order_id)
             case OrderStateRecorded(client_order_id=cid, state=state, at=at):
                 self._count("tradingd_order_transitions_total", state=state)
+                if cid in self._unacked and (state in _VENUE_ACKED or _is_final(state)):
+                    self._unacked.discard(cid)
+                    if state in _VENUE_ACKED and cid in self._intent_at:
+                        self.order_ack_latency.observe((at - self._intent_at[cid]).total_seconds())
                 if _is_final(state):
                     self._open_orders.pop(cid, None)
                     intent_at = self._intent_at.pop(cid, None)
@@ -103,23 +153,31 @@ class Metrics:
         """The exposition text: counters, the histogram, then the given gauges."""
         lines: list[str] = []
         for name in sorted({n for n, _ in self.counters}):
-            lines.append(f"# TYPE {name} counter")
+            lines += _header(name, "counter")
             for (n, labels), value in sorted(self.counters.items()):
                 if n == name:
                     lines.append(f"{name}{_labels(labels)} {value}")
-        lines.append("# TYPE tradingd_open_orders gauge")
+        lines += _header("tradingd_open_orders", "gauge")
         for state, count in sorted(self.open_orders_by_state().items()):
             lines.append(f'tradingd_open_orders{{state="{state}"}} {count}')
+        lines += _histogram("tradingd_signal_ack_seconds", self.signal_ack_latency)
+        lines += _histogram("tradingd_order_ack_seconds", self.order_ack_latency)
         lines += _histogram("tradingd_venue_call_seconds", self.venue_latency)
         lines += _histogram("tradingd_order_final_seconds", self.order_latency)
         for gauge, level in sorted(gauges.items()):
-            lines.append(f"# TYPE {gauge} gauge")
+            lines += _header(gauge, "gauge")
             lines.append(f"{gauge} {level:g}")
         return "\n".join(lines) + "\n"
 
 
+def _header(name: str, kind: str) -> list[str]:
+    help_text = HELP.get(name)
+    lines = [f"# HELP {name} {help_text}"] if help_text else []
+    return [*lines, f"# TYPE {name} {kind}"]
+
+
 def _histogram(name: str, histogram: Histogram) -> list[str]:
-    lines = [f"# TYPE {name} histogram"]
+    lines = _header(name, "histogram")
     for bound, hits in zip(histogram.buckets, histogram.counts, strict=True):
         le = "+Inf" if bound == math.inf else repr(bound)
         lines.append(f'{name}_bucket{{le="{le}"}} {hits}')

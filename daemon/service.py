@@ -19,9 +19,10 @@ import trio
 
 from brokers.errors import TradingError
 from daemon.config import Config, load_config
-from daemon.control import serve_listener
+from daemon.control import metrics_page, serve_listener
 from daemon.listeners import open_configured_listeners
 from daemon.metrics import Metrics, run_metrics
+from daemon.metrics_http import serve_metrics
 from daemon.notify import Notifier, run_watchdog, watchdog_seconds
 from daemon.sources import AckWriter, serve_stdin
 from daemon.supervisor import Daemon
@@ -46,7 +47,7 @@ async def serve_until_stopped(
         await intake.start(run_metrics, daemon.journal, metrics)
         # EOF on stdin closes that source only; the daemon runs until told to stop.
         if config.sources.stdin:
-            intake.start_soon(serve_stdin, daemon.intake, out)
+            intake.start_soon(serve_stdin, daemon.intake, out, metrics.observe_signal_ack)
         for lst in listeners:
             intake.start_soon(
                 partial(
@@ -61,9 +62,22 @@ async def serve_until_stopped(
         names = ["stdin"] * config.sources.stdin + [lst.name for lst in listeners]
         webhook = None
         if config.webhook.bind is not None:
-            webhook = AlertEndpoint.create(daemon.intake, tokens, config.webhook)
+            webhook = AlertEndpoint.create(
+                daemon.intake,
+                tokens,
+                config.webhook,
+                on_ack=metrics.observe_signal_ack,
+                on_answer=metrics.count_webhook_answer,
+            )
             names += await intake.start(serve_webhook, webhook, config.webhook.bind)
-        log.info("ready: reading signals from %s", ", ".join(names) or "nowhere")
+        if config.metrics.bind is not None:
+            page = partial(metrics_page, daemon, metrics)
+            await intake.start(serve_metrics, page, config.metrics.bind)
+        log.info(
+            "ready: reading signals from %s",
+            ", ".join(names) or "nowhere",
+            extra={"sources": names},
+        )
         # Only now: the startup gate has passed and every source listens.
         notifier.notify("READY=1", f"STATUS=ready: signals from {', '.join(names)}")
         interval = watchdog_seconds(os.environ, os.getpid())
@@ -81,7 +95,8 @@ async def serve_until_stopped(
                 await _reload(config_path, webhook, daemon)
                 notifier.notify("READY=1", f"STATUS=ready: signals from {', '.join(names)}")
                 continue
-            log.info("%s: stopping intake, letting orders settle", signal.Signals(signum).name)
+            name = signal.Signals(signum).name
+            log.info("%s: stopping intake, letting orders settle", name, extra={"signal": name})
             break
         notifier.notify("STOPPING=1", "STATUS=stopping: letting orders settle")
         intake.cancel_scope.cancel()

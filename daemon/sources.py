@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 
 import msgspec
@@ -26,6 +26,10 @@ MAX_LINE_BYTES = 16 * 1024
 READ_AHEAD = 64
 
 _encoder = msgspec.json.Encoder()
+
+
+# Told how long a signal took from being read to being acked, in seconds.
+AckTimer = Callable[[float], None]
 
 
 class LineTooLong(ValueError):
@@ -79,37 +83,48 @@ class AckWriter:
 
 
 async def serve_ndjson(
-    intake: Intake, stream: trio.abc.ReceiveStream, out: AckWriter, source: str
+    intake: Intake,
+    stream: trio.abc.ReceiveStream,
+    out: AckWriter,
+    source: str,
+    on_ack: AckTimer | None = None,
 ) -> None:
-    """Feed every line of ``stream`` to the router and write its ack; returns at EOF."""
-    pending_send, pending_recv = trio.open_memory_channel[trio.MemoryReceiveChannel[Ack]](
-        READ_AHEAD
-    )
+    """Feed every line of ``stream`` to the router and write its ack; returns at EOF.
+
+    ``on_ack`` gets each signal's time from read to ack written (in order, as the client
+    sees it: an ack waits for the acks of the lines before it)."""
+    pending_send, pending_recv = trio.open_memory_channel[
+        tuple[trio.MemoryReceiveChannel[Ack], float | None]
+    ](READ_AHEAD)
 
     async def read() -> None:
         async with pending_send, aclosing(split_lines(stream)) as lines:
             async for line in lines:
                 reply, answer = trio.open_memory_channel[Ack](1)
+                read_at = None
                 if isinstance(line, LineTooLong):
                     reply.send_nowait(Ack(id=None, status="rejected", reason=str(line)))
                 elif not line.strip():
                     continue  # blank lines are not signals: nothing to ack
                 else:
+                    read_at = trio.current_time()
                     await intake.send(line, source, reply)
-                await pending_send.send(answer)
+                await pending_send.send((answer, read_at))
 
     async def write() -> None:
         async with pending_recv:
-            async for answer in pending_recv:
+            async for answer, read_at in pending_recv:
                 async with answer:
                     await out.write(await answer.receive())
+                if on_ack is not None and read_at is not None:
+                    on_ack(trio.current_time() - read_at)
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(read)
         nursery.start_soon(write)
 
 
-async def serve_stdin(intake: Intake, out: AckWriter) -> bool:
+async def serve_stdin(intake: Intake, out: AckWriter, on_ack: AckTimer | None = None) -> bool:
     """The stdin source until EOF; False if whoever read its acks went away first.
 
     A closed stdout (the reader of a pipe exited) closes this source only: what was read
@@ -117,7 +132,7 @@ async def serve_stdin(intake: Intake, out: AckWriter) -> bool:
     """
     gone = False
     try:
-        await serve_ndjson(intake, stdin_stream(), out, "stdin")
+        await serve_ndjson(intake, stdin_stream(), out, "stdin", on_ack)
     except* (trio.BrokenResourceError, trio.ClosedResourceError) as group:
         log.warning("stdin source closed: its output is gone (%s)", group.exceptions[0])
         gone = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -29,6 +29,7 @@ from actors.messages import Ack
 from actors.signal_router import Intake
 from brokers.base import utc_now
 from daemon.config import ConfigError, WebhookConfig
+from daemon.sources import AckTimer
 from daemon.webhook_alerts import BadAlert, alert_to_signal, parse_alert
 from daemon.webhook_auth import (
     SIGNATURE_HEADER,
@@ -60,8 +61,16 @@ class AlertEndpoint:
     tokens: tuple[WebhookToken, ...]
     config: WebhookConfig
     limiter: RateLimiter
+    on_ack: AckTimer | None = None  # told each alert's time from hand-over to ack
+    on_answer: Callable[[int], None] | None = None  # told every answer's HTTP status
 
     async def receive(self, request: Request) -> Response:
+        response = await self._answer_in_time(request)
+        if self.on_answer is not None:
+            self.on_answer(response.status_code)
+        return response
+
+    async def _answer_in_time(self, request: Request) -> Response:
         handed_over = trio.Event()
         with trio.move_on_after(ANSWER_WITHIN):
             return await self._answer(request, handed_over)
@@ -73,7 +82,10 @@ class AlertEndpoint:
     async def _answer(self, request: Request, handed_over: trio.Event) -> Response:
         token = find_token(self.tokens, request.path_params["token"])
         if token is None:
-            log.warning("webhook: unknown token from %s", _peer(request))
+            # Never the token itself: a near miss of a real one is a secret too.
+            log.warning(
+                "webhook: unknown token from %s", _peer(request), extra={"peer": _peer(request)}
+            )
             return _error(401, "unauthorized")
         if not self.limiter.allow(token.name, trio.current_time()):
             return _error(429, "rate limit exceeded")
@@ -89,14 +101,14 @@ class AlertEndpoint:
             self.config.hmac_tolerance,
         )
         if refusal is not None:
-            log.warning("webhook %s: %s", token.name, refusal)
+            log.warning("webhook %s: %s", token.name, refusal, extra={"token_name": token.name})
             return _error(401, "unauthorized")
         try:
             alert = parse_alert(body)
         except BadAlert as exc:
             return _error(400, str(exc))
         if not passphrase_matches(token, alert.passphrase):
-            log.warning("webhook %s: bad passphrase", token.name)
+            log.warning("webhook %s: bad passphrase", token.name, extra={"token_name": token.name})
             return _error(401, "unauthorized")
         try:
             line = alert_to_signal(alert, token.name, utc_now(), self._resolve_symbol)
@@ -104,9 +116,12 @@ class AlertEndpoint:
             return _error(400, str(exc))
         reply, answer = trio.open_memory_channel[Ack](1)
         async with answer:
+            sent_at = trio.current_time()
             await self.intake.send(line, f"webhook:{token.name}", reply)
             handed_over.set()
             ack = await answer.receive()
+        if self.on_ack is not None:
+            self.on_ack(trio.current_time() - sent_at)
         status = 422 if ack.status == "rejected" else 200
         return Response(msgspec.json.encode(ack), status, media_type="application/json")
 
@@ -125,10 +140,16 @@ class AlertEndpoint:
 
     @classmethod
     def create(
-        cls, intake: Intake, tokens: tuple[WebhookToken, ...], config: WebhookConfig
+        cls,
+        intake: Intake,
+        tokens: tuple[WebhookToken, ...],
+        config: WebhookConfig,
+        *,
+        on_ack: AckTimer | None = None,
+        on_answer: Callable[[int], None] | None = None,
     ) -> AlertEndpoint:
         limiter = RateLimiter(per_minute=config.rate_per_minute, burst=config.burst)
-        return cls(intake, tokens, config, limiter)
+        return cls(intake, tokens, config, limiter, on_ack, on_answer)
 
     def reload(self, tokens: tuple[WebhookToken, ...], config: WebhookConfig) -> None:
         """New tokens, limits and symbol maps for the next request (SIGHUP). The bind

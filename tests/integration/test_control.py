@@ -30,6 +30,7 @@ from daemon.listeners import (
 from daemon.metrics import Metrics, run_metrics
 from daemon.service import actor_backlogs
 from daemon.supervisor import Daemon, open_daemon
+from tests.prometheus_text import parse_exposition, value
 
 
 @pytest.fixture
@@ -257,6 +258,11 @@ async def test_metrics_page_counts_what_the_journal_recorded(
     assert "tradingd_order_final_seconds_count 1" in page
     assert "tradingd_stream_healthy 1" in page
     assert "tradingd_unresolved_orders 0" in page
+    families = parse_exposition("\n".join(page) + "\n")
+    # Both lines were read from the socket and acked; the one order was taken by the venue.
+    assert value(families, "tradingd_signal_ack_seconds_count") == 2
+    assert value(families, "tradingd_order_ack_seconds_count") == 1
+    assert value(families, "tradingd_drifts") == 0
 
 
 async def test_adopted_tcp_socket_is_not_local() -> None:

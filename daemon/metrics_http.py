@@ -1,0 +1,54 @@
+"""``GET /metrics`` over HTTP, for Prometheus to scrape (``[metrics] bind``).
+
+The same page as ``tradingd metrics``. Bind it to loopback (or a private address) and let
+Prometheus reach it there: it tells positions, orders and health, never a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as serve_http
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+log = logging.getLogger("tradingd.metrics")
+
+# The text exposition format's content type; Prometheus reads the version from it.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+Page = Callable[[], Awaitable[str]]
+
+
+def build_metrics_app(page: Page) -> Starlette:
+    async def metrics(_: Request) -> Response:
+        return PlainTextResponse(await page(), media_type=CONTENT_TYPE)
+
+    return Starlette(routes=[Route("/metrics", metrics, methods=["GET"])])
+
+
+async def serve_metrics(
+    page: Page,
+    bind: str,
+    *,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until cancelled; task_status.started(bound URLs) once listening."""
+    http = HypercornConfig()
+    http.bind = [bind]
+    http.accesslog = None
+    http.errorlog = logging.getLogger("tradingd.metrics.http")
+    http.h11_max_incomplete_size = 16 * 1024  # a scrape is one small GET
+    http.graceful_timeout = 1.0
+    app: Any = build_metrics_app(page)
+    async with trio.open_nursery() as nursery:
+        binds: list[str] = await nursery.start(partial(serve_http, app, http))
+        log.info("metrics on %s", ", ".join(f"{b}/metrics" for b in binds), extra={"binds": binds})
+        task_status.started(binds)
