@@ -14,12 +14,15 @@ import attrs
 import trio
 
 from actors.activity import Activity
-from actors.executor_core import (
+from actors.executor_core import SymbolExecutor
+from actors.executor_effects import (
+    Alert,
     AskRisk,
     Cancel,
     CancelFailed,
     Effect,
     ExecutorInput,
+    Follow,
     Journal,
     Lookup,
     LookupDone,
@@ -28,7 +31,6 @@ from actors.executor_core import (
     Submit,
     SubmitAccepted,
     SubmitFailed,
-    SymbolExecutor,
 )
 from actors.messages import Ack, ReleaseReservation, RiskRequest
 from actors.order_monitor import MonitorInput, Watch
@@ -125,6 +127,14 @@ async def _carry_out(
                 calls.start_soon(_lookup, deps.broker, cid, inbox)
             case Cancel(client_order_id=cid, venue_order_id=venue_id):
                 calls.start_soon(_cancel, deps.broker, cid, venue_id, inbox)
+            case Follow(client_order_id=cid):
+                # A leg the venue created: the monitor routes its updates here from now on
+                # (and looks it up after its deadline, in case an event came before this).
+                await deps.monitor.send(
+                    Watch(client_order_id=cid, symbol=core.symbol, deliver_to=inbox)
+                )
+            case Alert(message=message):
+                log.warning("%s: %s", core.symbol, message)
             case _:
                 assert_never(effect)
     if pending is not None:

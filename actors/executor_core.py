@@ -15,7 +15,6 @@ records) and returns effects; it never awaits. Its rules:
 from __future__ import annotations
 
 import enum
-import hashlib
 from collections import OrderedDict, deque
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +23,27 @@ from typing import Any, assert_never
 import attrs
 import msgspec
 
+from actors.brackets import Protection, ProtectionFailurePolicy
+from actors.executor_effects import (
+    Alert,
+    AskRisk,
+    Cancel,
+    CancelFailed,
+    Effect,
+    ExecutorInput,
+    Follow,
+    Journal,
+    Lookup,
+    LookupDone,
+    LookupFailed,
+    Release,
+    ResendIntent,
+    Submit,
+    SubmitAccepted,
+    SubmitFailed,
+    client_order_id_for,
+    is_own_client_order_id,
+)
 from actors.messages import (
     Ack,
     AckStatus,
@@ -31,7 +51,6 @@ from actors.messages import (
     Approved,
     Denied,
     ExecuteSignal,
-    Message,
     Signal,
     order_side_for_delta,
 )
@@ -48,116 +67,6 @@ from actors.records import (
 )
 from actors.retry import Backoff
 from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, Side, VenueOrder
-
-
-def client_order_id_for(signal_id: str, leg: str) -> str:
-    """Deterministic, venue-safe (≤ 48 chars) id for one leg of one signal."""
-    digest = hashlib.sha256(f"{signal_id}\x00{leg}".encode()).hexdigest()[:32]
-    return f"{_PREFIX}{digest}-{leg}"[:48]
-
-
-_PREFIX = "td-"
-
-
-def is_own_client_order_id(client_order_id: str) -> bool:
-    """True for ids tradingd derives; anything else at the venue was placed elsewhere."""
-    return client_order_id.startswith(_PREFIX)
-
-
-# --- inputs the shell feeds back ------------------------------------------------------
-
-
-class SubmitAccepted(Message, frozen=True, kw_only=True, tag="submit_accepted"):
-    order: VenueOrder
-
-
-class SubmitFailed(Message, frozen=True, kw_only=True, tag="submit_failed"):
-    client_order_id: str
-    # rejected: the venue refused it (final); not_sent: it never reached the venue;
-    # unknown: it may have arrived; duplicate_id: the venue already has this id.
-    outcome: str
-    reason: str
-    retry_after: float | None = None
-
-
-class LookupDone(Message, frozen=True, kw_only=True, tag="lookup_done"):
-    client_order_id: str
-    order: VenueOrder | None  # None: the venue never received it
-
-
-class LookupFailed(Message, frozen=True, kw_only=True, tag="lookup_failed"):
-    client_order_id: str
-    reason: str
-    retry_after: float | None = None
-
-
-class ResendIntent(Message, frozen=True, kw_only=True, tag="resend_intent"):
-    """An intent journaled before a crash that the venue never received (found at startup):
-    approved then, acked then, so it is sent now without asking again."""
-
-    request: OrderRequest
-
-
-class CancelFailed(Message, frozen=True, kw_only=True, tag="cancel_failed"):
-    client_order_id: str
-    reason: str
-
-
-ExecutorInput = (
-    ExecuteSignal
-    | Approved
-    | Denied
-    | SubmitAccepted
-    | SubmitFailed
-    | LookupDone
-    | LookupFailed
-    | CancelFailed
-    | ResendIntent
-    | OrderUpdate
-)
-
-
-# --- effects the shell carries out ------------------------------------------------------
-
-
-@attrs.frozen
-class AskRisk:
-    request: OrderRequest
-    position_qty: Decimal
-
-
-@attrs.frozen
-class Submit:
-    request: OrderRequest
-
-
-@attrs.frozen
-class Lookup:
-    client_order_id: str
-
-
-@attrs.frozen
-class Cancel:
-    client_order_id: str
-    venue_order_id: str
-
-
-@attrs.frozen
-class Release:
-    """Give the order's buying-power reservation back: it ended without a venue event."""
-
-    client_order_id: str
-
-
-@attrs.frozen
-class Journal:
-    """Records to write; with ``ack``, the ack is sent only after they are durable."""
-
-    records: tuple[JournalRecord, ...]
-    ack: tuple[Any, Ack] | None = None
-
-
-Effect = AskRisk | Submit | Lookup | Cancel | Release | Journal
 
 
 class Phase(enum.Enum):
@@ -605,4 +514,27 @@ def _encode_signal(signal: Signal) -> str:
     return msgspec.json.encode(signal).decode()
 
 
-__all__ = ["FINAL", "SymbolExecutor", "client_order_id_for"]
+__all__ = [
+    "FINAL",
+    "Alert",
+    "AskRisk",
+    "Cancel",
+    "CancelFailed",
+    "Effect",
+    "ExecutorInput",
+    "Follow",
+    "Journal",
+    "Lookup",
+    "LookupDone",
+    "LookupFailed",
+    "Protection",
+    "ProtectionFailurePolicy",
+    "Release",
+    "ResendIntent",
+    "Submit",
+    "SubmitAccepted",
+    "SubmitFailed",
+    "SymbolExecutor",
+    "client_order_id_for",
+    "is_own_client_order_id",
+]
