@@ -38,6 +38,7 @@ class Protection:
     take_profit: Decimal | None
     stop_loss: Decimal | None
     entry: str  # client id of the entry being worked (the first one, or the latest DCA add)
+    origin: str  # client id of the entry that opened it: its key in the journal
     native: bool  # the entry carries the exits as venue legs
     avg_at_levels: Decimal = Decimal(0)  # the average the levels were set for
     filled: Decimal = Decimal(0)  # quantity the entries filled: the most the exits may cover

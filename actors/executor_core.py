@@ -23,7 +23,7 @@ from typing import Any, assert_never
 import attrs
 import msgspec
 
-from actors.brackets import Protection, ProtectionFailurePolicy
+from actors.brackets import Protection, ProtectionFailurePolicy, covers, request_of
 from actors.executor_effects import (
     Alert,
     AskRisk,
@@ -56,6 +56,7 @@ from actors.messages import (
 )
 from actors.order_state import FINAL, State, TrackedOrder
 from actors.position import ConfirmedPosition
+from actors.protection_keeper import ProtectionKeeper
 from actors.records import (
     FillRecorded,
     IntentRecorded,
@@ -102,12 +103,33 @@ class SymbolExecutor:
     # client_order_id -> (due at, backoff, "submit" | "lookup")
     _retries: dict[str, tuple[float, Backoff, str]] = attrs.field(factory=dict)
     _backoffs: dict[str, Backoff] = attrs.field(factory=dict)
+    # The exits guarding this symbol's position (bracket legs, or pairs placed for them).
+    protection: ProtectionKeeper = attrs.field(
+        default=attrs.Factory(lambda self: ProtectionKeeper(self.symbol), takes_self=True)
+    )
+    # "supersede": a newer signal replaces the one queued behind the one being worked.
+    supersede_queued: bool = False
+    # Orders with exits whose venue answer (listing their legs) has come in.
+    _legs_known: set[str] = attrs.field(factory=set)
 
     # --- queries (the shell and tests read these) --------------------------------------
 
     @property
     def idle(self) -> bool:
-        return self._job is None and not self._queue and not self.unresolved()
+        """Nothing to do until the venue or a signal says something: exits resting at the
+        venue are the position's guard, not pending work."""
+        if self._job is not None or self._queue:
+            return False
+        return all(self._resting_exit(o) for o in self.unresolved())
+
+    def _resting_exit(self, order: TrackedOrder) -> bool:
+        protection = self.protection.current
+        if protection is None or not covers(protection.exit_side, self.position.qty):
+            return False  # an exit of a position already gone must still end
+        return order.client_order_id in protection.exits and order.state in (
+            State.ACCEPTED,
+            State.PARTIALLY_FILLED,
+        )
 
     def order(self, client_order_id: str) -> TrackedOrder | None:
         return self._live.get(client_order_id) or self._final.get(client_order_id)
@@ -127,18 +149,8 @@ class SymbolExecutor:
         Its fills so far are already in the venue's position this executor starts from, so
         only fills from here on move the position.
         """
-        request = OrderRequest(
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-            side=order.side,
-            qty=order.qty,
-            order_type=order.order_type,
-            time_in_force=order.time_in_force,
-            limit_price=order.limit_price,
-            stop_price=order.stop_price,
-        )
         tracked = TrackedOrder(
-            request,
+            request_of(order),
             state=State.PARTIALLY_FILLED if order.filled_qty else State.ACCEPTED,
             venue_order_id=order.venue_order_id,
             filled_qty=order.filled_qty,
@@ -177,6 +189,7 @@ class SymbolExecutor:
                 self._on_resend(msg.request, wall, out)
             case _:
                 assert_never(msg)
+        self._tend_protection(wall, out)
         self._advance(wall, out)
         self._retire_final_orders()
         return out
@@ -210,27 +223,66 @@ class SymbolExecutor:
     def _on_signal(self, msg: ExecuteSignal, wall: datetime, out: list[Effect]) -> None:
         job = Job(msg.signal, msg.reply, msg.received_at)
         if self._job is not None or self._queue:
+            reason = "queued behind an earlier signal"
+            if self.supersede_queued and self._queue:
+                replaced = [j.signal.id for j in self._queue]
+                self._supersede(job.signal.id, wall, out)
+                reason = f"queued, superseding {', '.join(replaced)}"
             # Ack now, durably, so no source ever waits on another signal's orders.
-            self._ack(job, wall, out, status="accepted", reason="queued behind an earlier signal")
+            self._ack(job, wall, out, status="accepted", reason=reason)
             self._queue.append(job)
             return
         self._start(job, wall, out)
 
+    def _supersede(self, newer: str, wall: datetime, out: list[Effect]) -> None:
+        """Drop the queued signals: they were acked at once, so the journal says why they
+        never traded (their ids stay spent: a resend still acks duplicate)."""
+        records = tuple(
+            SignalRecorded(
+                at=wall,
+                signal_id=old.signal.id,
+                source="router",
+                raw=_encode_signal(old.signal),
+                status="superseded",
+                reason=f"superseded by {newer}",
+            )
+            for old in self._queue
+        )
+        self._queue.clear()
+        out.append(Journal(records))
+
     def _start(self, job: Job, wall: datetime, out: list[Effect]) -> None:
         self._job = job
-        unsettled = self.unresolved()
-        if job.signal.action in (Action.CLOSE, Action.TARGET) and unsettled:
-            # Size from a settled position: cancel what still works (and let what is in
-            # flight land) first.
-            job.phase = Phase.CANCELING
-            for order in unsettled:
-                if order.state is not State.PENDING_CANCEL and order.venue_order_id:
-                    self._move(order, State.PENDING_CANCEL, wall, out)
-                    out.append(Cancel(order.client_order_id, order.venue_order_id))
-            return
+        if job.signal.action in (Action.CLOSE, Action.TARGET):
+            # The exits go with the position they guard; canceled below with the rest.
+            dropped = self.protection.drop(wall, f"dropped by {job.signal.action.value}")
+            if dropped:
+                out.append(Journal(tuple(dropped)))
+            if self.unresolved():
+                # Size from a settled position: cancel what still works (and let what is in
+                # flight land) first.
+                job.phase = Phase.CANCELING
+                self._cancel_working(wall, out)
+                return
         self._request_order(job, wall, out)
 
+    def _cancel_working(self, wall: datetime, out: list[Effect]) -> None:
+        unsettled = self.unresolved()
+        canceling = {o.client_order_id for o in unsettled if o.venue_order_id}
+        for order in unsettled:
+            if order.state is State.PENDING_CANCEL or not order.venue_order_id:
+                continue  # canceled already, or still in flight: canceled once it lands
+            if self.protection.parent_of.get(order.client_order_id) in canceling:
+                continue  # the venue cancels a parent's legs with it
+            self._move(order, State.PENDING_CANCEL, wall, out)
+            out.append(Cancel(order.client_order_id, order.venue_order_id))
+
     def _request_order(self, job: Job, wall: datetime, out: list[Effect]) -> None:
+        if self.protection.halted is not None and job.signal.action is not Action.CLOSE:
+            reason = f"symbol halted: {self.protection.halted}; only close is accepted"
+            self._ack(job, wall, out, status="rejected", reason=reason)
+            self._job = None
+            return
         request = self._order_for(job.signal)
         if isinstance(request, str):
             self._ack(job, wall, out, status="accepted", reason=request)
@@ -263,7 +315,7 @@ class SymbolExecutor:
                 return self._plain(signal, "target", order_side_for_delta(delta), abs(delta))
             case Action.BUY | Action.SELL:
                 assert signal.qty is not None
-                return OrderRequest(
+                entry = OrderRequest(
                     client_order_id=client_order_id_for(signal.id, "entry"),
                     symbol=self.symbol,
                     side=Side.BUY if signal.action is Action.BUY else Side.SELL,
@@ -275,6 +327,7 @@ class SymbolExecutor:
                     take_profit=signal.take_profit,
                     stop_loss=signal.stop_loss,
                 )
+                return self.protection.entry_request(entry, self.position.qty)
             case Action.REBALANCE:
                 raise AssertionError("the router expands a rebalance into targets")
             case _:
@@ -307,6 +360,9 @@ class SymbolExecutor:
         order = self._live[msg.client_order_id]
         job.phase = Phase.ORDER
         order.move(State.SENDING)
+        if job.signal.action in (Action.BUY, Action.SELL):
+            levels = (job.signal.take_profit, job.signal.stop_loss)
+            self.protection.entry_sent(job.signal.id, order.request, levels)
         intent = IntentRecorded(
             at=wall,
             signal_id=job.signal.id,
@@ -388,6 +444,8 @@ class SymbolExecutor:
         if order is None:
             return
         self._retries.pop(order.client_order_id, None)
+        if update.source == "rest":
+            self._legs_known.add(order.client_order_id)
         applied = order.apply(update)
         records: list[JournalRecord] = []
         for fill in applied.fills:
@@ -419,6 +477,44 @@ class SymbolExecutor:
             out.append(Journal(tuple(records)))
         if applied.needs_lookup:
             out.append(Lookup(order.client_order_id))
+        for leg in update.order.legs:
+            self._follow_leg(order.client_order_id, leg, update.at, wall, out)
+
+    def _follow_leg(
+        self, parent: str, leg: VenueOrder, at: datetime, wall: datetime, out: list[Effect]
+    ) -> None:
+        """A leg the venue created for our order: ours to follow from now on; its fills
+        move the position like any other (a take-profit fill closes it)."""
+        if self.order(leg.client_order_id) is None:
+            self._live[leg.client_order_id] = TrackedOrder(request_of(leg))
+            self.protection.leg_learned(parent, leg.client_order_id)
+            out.append(Follow(leg.client_order_id))
+        snapshot = OrderUpdate(event=OrderEvent.SNAPSHOT, order=leg, at=at, source="rest")
+        self._on_update(snapshot, wall, out)
+
+    # --- protection --------------------------------------------------------------------
+
+    def _tend_protection(self, wall: datetime, out: list[Effect]) -> None:
+        tending = self.protection.tend(self.order, self.position, wall)
+        for order in tending.cancels:
+            if order.state is not State.PENDING_CANCEL and order.venue_order_id:
+                self._move(order, State.PENDING_CANCEL, wall, out)
+                out.append(Cancel(order.client_order_id, order.venue_order_id))
+        if tending.records:
+            out.append(Journal(tuple(tending.records)))
+        out.extend(Alert(message) for message in tending.alerts)
+        for send in tending.sends:
+            request = send.request
+            if self.order(request.client_order_id) is not None:
+                continue  # never twice
+            order = TrackedOrder(request)
+            self._live[request.client_order_id] = order
+            order.move(State.SENDING)
+            intent = IntentRecorded(
+                at=wall, signal_id=send.signal_id, leg=send.leg, request=request
+            )
+            out.append(Journal((intent, _state_record(self.symbol, order, wall))))
+            out.append(Submit(request))
 
     # --- progress ----------------------------------------------------------------------
 
@@ -427,6 +523,9 @@ class SymbolExecutor:
         while True:
             job = self._job
             if job is not None and not self._job_done(job):
+                if job.phase is Phase.CANCELING:
+                    # An order in flight when the cancels went out has landed since.
+                    self._cancel_working(wall, out)
                 return
             if job is not None and job.phase is Phase.CANCELING:
                 job.phase = None
@@ -443,8 +542,15 @@ class SymbolExecutor:
         if job.phase is not Phase.ORDER or job.client_order_id is None:
             return False
         order = self.order(job.client_order_id)
-        if order is None or order.state.is_final:
+        if order is None:
             return True
+        if order.state.is_final:
+            # A filled entry with exits is done once the venue's answer has listed its
+            # legs: a close started before that could miss them and leave them working.
+            has_exits = order.request.take_profit is not None or order.request.stop_loss is not None
+            return (
+                not has_exits or not order.filled_qty or order.client_order_id in self._legs_known
+            )
         # A resting order (limit, stop) works on its own; the next signal need not wait for
         # it. A market order settles in moments and the next signal may depend on its fill.
         resting = order.request.order_type is not OrderType.MARKET

@@ -75,6 +75,17 @@ class RiskDenied(Record, frozen=True, kw_only=True, tag="risk_denied"):
     detail: str
 
 
+class ProtectionRecorded(Record, frozen=True, kw_only=True, tag="protection"):
+    """The exits guarding a symbol's position: armed, replaced, failed, ended."""
+
+    entry_client_order_id: str
+    symbol: str
+    mode: str  # native (the venue's bracket legs) | oco (a pair tradingd placed)
+    take_profit: Decimal | None
+    stop_loss: Decimal | None
+    state: str
+
+
 class VenueCallRecorded(Record, frozen=True, kw_only=True, tag="venue_call"):
     call: VenueCall
 
@@ -87,6 +98,7 @@ JournalRecord = (
     | PositionRecorded
     | RiskDenied
     | VenueCallRecorded
+    | ProtectionRecorded
 )
 
 

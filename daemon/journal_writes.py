@@ -18,6 +18,7 @@ from actors.records import (
     JournalRecord,
     OrderStateRecorded,
     PositionRecorded,
+    ProtectionRecorded,
     RiskDenied,
     SignalRecorded,
     VenueCallRecorded,
@@ -74,6 +75,14 @@ VALUES (?, ?, ?, ?, ?)
 _INSERT_DENIAL = """
 INSERT INTO risk_denials (at, client_order_id, symbol, code, detail) VALUES (?, ?, ?, ?, ?)
 """
+_UPSERT_PROTECTION = """
+INSERT INTO protections (entry_client_order_id, symbol, mode, take_profit, stop_loss, state,
+                         updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (entry_client_order_id) DO UPDATE SET
+    mode = excluded.mode, take_profit = excluded.take_profit,
+    stop_loss = excluded.stop_loss, state = excluded.state, updated_at = excluded.updated_at
+"""
 _INSERT_CALL = """
 INSERT INTO venue_calls (at, method, path, symbol, status, latency_s, request_body,
                          response_body, error)
@@ -120,6 +129,9 @@ def statements_for(record: JournalRecord) -> list[Statement]:
             return [(_UPSERT_POSITION, values), (_INSERT_POSITION_HISTORY, values)]
         case RiskDenied(client_order_id=cid, symbol=symbol, code=code, detail=detail):
             return [(_INSERT_DENIAL, (at, cid, symbol, code, detail))]
+        case ProtectionRecorded(entry_client_order_id=cid, symbol=symbol):
+            levels = (_dec(record.take_profit), _dec(record.stop_loss))
+            return [(_UPSERT_PROTECTION, (cid, symbol, record.mode, *levels, record.state, at))]
         case VenueCallRecorded(call=call):
             return [
                 (

@@ -1,0 +1,49 @@
+"""Incident 004 replayed against the paper venue: a take-profit that filled at the venue is
+learned from the stream, and a later close sends nothing instead of flipping the position."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from actors.records import FillRecorded
+from tests.scenarios.daemon_on_sim import daemon_on_sim, reached, signal
+
+
+async def test_004_3_take_profit_filled_at_venue_then_close_sends_nothing(
+    tmp_path: Path,
+) -> None:
+    """004 #3: the bracket's TP fills at the venue; the close that follows finds the
+    position flat, sends no order, and the position is never flipped."""
+    async with daemon_on_sim(tmp_path) as scenario:
+        (ack,) = await scenario.send(
+            signal("b1", "AAPL", "buy", 10, take_profit="101", stop_loss="95")
+        )
+        assert ack.status == "accepted"
+        await scenario.until(reached("filled"))
+        assert scenario.daemon.positions() == {"AAPL": 10}
+        await scenario.venue.set_prices({"AAPL": "101.50"})
+        await scenario.until(reached("filled", count=2))
+        assert scenario.daemon.positions() == {}
+        (close,) = await scenario.send(signal("c1", "AAPL", "close"))
+        assert (close.status, close.reason) == ("accepted", "no order: position is flat")
+        state = await scenario.assert_definitive(orders=1)
+        statuses = sorted(o["status"] for o in state["orders"])
+        assert statuses == ["canceled", "filled", "filled"]
+        assert scenario.daemon.positions() == {}
+        exits = [r for r in scenario.seen if isinstance(r, FillRecorded) and r.side == "sell"]
+        assert [(r.qty, r.price) for r in exits] == [(Decimal(10), Decimal("101.50"))]
+
+
+async def test_bracket_exit_fills_and_the_sibling_cancel_never_comes(tmp_path: Path) -> None:
+    """#4: the TP fills, the venue cancels the stop without saying so; the monitor's lookup
+    ends it: nothing left working, one submission, positions equal the venue's."""
+    async with daemon_on_sim(tmp_path) as scenario:
+        await scenario.venue.fault("miss_bracket_cancel")
+        await scenario.send(signal("b1", "AAPL", "buy", 10, take_profit="101", stop_loss="95"))
+        await scenario.until(reached("filled"))
+        await scenario.venue.set_prices({"AAPL": "101.50"})
+        await scenario.until(reached("canceled"))
+        state = await scenario.assert_definitive(orders=1)
+        assert sorted(o["status"] for o in state["orders"]) == ["canceled", "filled", "filled"]
+        assert scenario.daemon.positions() == {}
