@@ -88,6 +88,17 @@ class WebhookConfig(Section, frozen=True, kw_only=True):
     )
 
 
+class ExecutorConfig(Section, frozen=True, kw_only=True):
+    """How each symbol's executor protects positions and orders its signals."""
+
+    # Exits the venue refused: "flatten" closes the position at market; "halt_symbol" keeps
+    # it and refuses new entries in the symbol (a close still goes) until a restart.
+    protection_failure: Literal["flatten", "halt_symbol"] = "flatten"
+    # A signal arriving while an earlier one is queued: "wait" keeps both, in order;
+    # "supersede" drops the queued one (journaled as superseded) for the newer.
+    queued: Literal["wait", "supersede"] = "wait"
+
+
 class Config(Section, frozen=True, kw_only=True):
     broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
     journal: JournalConfig = msgspec.field(default_factory=JournalConfig)
@@ -96,6 +107,7 @@ class Config(Section, frozen=True, kw_only=True):
     sources: SourcesConfig = msgspec.field(default_factory=SourcesConfig)
     monitor: MonitorConfig = msgspec.field(default_factory=MonitorConfig)
     webhook: WebhookConfig = msgspec.field(default_factory=WebhookConfig)
+    executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
 
 
 _URL_FIELDS = ("base_url", "stream_url", "data_url")

@@ -23,6 +23,7 @@ import msgspec
 import trio
 
 from actors.activity import Activity
+from actors.brackets import ProtectionFailurePolicy
 from actors.executor import INBOX_SIZE, ExecutorDeps, run_executor
 from actors.executor_core import ExecutorInput, ResendIntent, SymbolExecutor
 from actors.order_monitor import (
@@ -34,6 +35,7 @@ from actors.order_monitor import (
 )
 from actors.position import ConfirmedPosition
 from actors.prices import PriceBook
+from actors.protection_keeper import ProtectionKeeper
 from actors.rebalance import RebalanceBook, run_rebalance
 from actors.reconciler import PendingIntent, StartupState, load_startup_state, run_reconciler
 from actors.records import VenueCallRecorded
@@ -46,7 +48,7 @@ from brokers.alpaca.marketdata import AlpacaMarketData
 from brokers.base import Asset, OrderUpdate, VenueCall, utc_now
 from brokers.errors import BrokerError
 from brokers.sim import SimConfig, SimEndpoints, serve_sim
-from daemon.config import Config, MonitorConfig
+from daemon.config import Config, ExecutorConfig, MonitorConfig
 from daemon.credentials import Credentials
 from daemon.journal import Journal, open_journal
 from daemon.price_feed import run_price_feed
@@ -146,7 +148,14 @@ async def open_daemon(
         async with broker:
             async with trio.open_nursery() as actors:
                 daemon = await _start_actors(
-                    actors, journal, broker, market_data, venue, config.monitor, config.risk
+                    actors,
+                    journal,
+                    broker,
+                    market_data,
+                    venue,
+                    config.monitor,
+                    config.risk,
+                    executor_config=config.executor,
                 )
                 try:
                     yield daemon
@@ -163,6 +172,8 @@ async def _start_actors(
     venue: SimEndpoints | None,
     monitor_config: MonitorConfig,
     risk_limits: RiskLimits,
+    *,
+    executor_config: ExecutorConfig,
 ) -> Daemon:
     journal_positions = {s: p.qty for s, p in (await journal.positions()).items()}
     intents = [
@@ -224,6 +235,10 @@ async def _start_actors(
             ConfirmedPosition(position.qty, position.avg_entry_price)
             if position
             else ConfirmedPosition(),
+            protection=ProtectionKeeper(
+                symbol, ProtectionFailurePolicy(executor_config.protection_failure)
+            ),
+            supersede_queued=executor_config.queued == "supersede",
         )
         for order in startup.open_orders.get(symbol, ()):
             core.adopt(order)

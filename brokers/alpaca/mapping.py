@@ -47,7 +47,7 @@ def order_body(request: OrderRequest) -> bytes:
     Both exits make a ``bracket``; one exit makes an ``oto`` (entry plus that exit); an
     ``oco`` request is an exit pair for a position already held.
     """
-    order_class = None
+    order_class: str | None = None
     take_profit = None
     stop_loss = None
     if request.take_profit is not None:

@@ -48,6 +48,7 @@ async def test_000_10_exits_only_for_the_filled_part(tmp_path: Path) -> None:
         assert scenario.daemon.positions() == {"AAPL": 3}
         # The take-profit fills at the venue: flat, and the stop ends with it.
         await scenario.venue.set_prices({"AAPL": "101.20"})
+        await scenario.until(reached("filled"))
         state = await scenario.assert_definitive(orders=2)
         assert scenario.daemon.positions() == {}
         assert venue_order(state, EXITS)["status"] == "filled"

@@ -47,3 +47,31 @@ async def test_bracket_exit_fills_and_the_sibling_cancel_never_comes(tmp_path: P
         state = await scenario.assert_definitive(orders=1)
         assert sorted(o["status"] for o in state["orders"]) == ["canceled", "filled", "filled"]
         assert scenario.daemon.positions() == {}
+
+
+async def test_004_dca_moves_the_take_profit_to_the_new_average(tmp_path: Path) -> None:
+    """004 (DCA): 10 bought at 100 with TP 102 / SL 95, 30 more at 96: the old exits are
+    canceled and one pair for all 40 works at TP 99 / SL 92 (the average moved to 97);
+    never two live TPs."""
+    async with daemon_on_sim(tmp_path) as scenario:
+        await scenario.send(signal("b1", "AAPL", "buy", 10, take_profit="102", stop_loss="95"))
+        await scenario.until(reached("filled"))
+        await scenario.venue.set_prices({"AAPL": "96"})
+        (add,) = await scenario.send(signal("b2", "AAPL", "buy", 30))
+        assert add.status == "accepted", add
+        await scenario.until(reached("filled", count=2))
+        await scenario.settle()
+        state = await scenario.venue.state()
+        working = [o for o in state["orders"] if o["status"] in ("new", "held")]
+        assert sorted(
+            (o["type"], o["qty"], o["limit_price"] or o["stop_price"]) for o in working
+        ) == [
+            ("limit", "40", "99"),
+            ("stop", "40", "92"),
+        ]
+        assert scenario.daemon.positions() == {"AAPL": 40}
+        await scenario.venue.set_prices({"AAPL": "99.10"})
+        await scenario.until(reached("filled", count=3))
+        state = await scenario.assert_definitive(orders=3)
+        assert scenario.daemon.positions() == {}
+        assert Decimal(state["realized_pl"]["AAPL"]) == Decimal("84.00")
