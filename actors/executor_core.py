@@ -4,26 +4,31 @@ The core takes messages with ``now`` (trio time, for deadlines) and ``wall`` (UT
 records) and returns effects; it never awaits. Its rules:
 
 - a symbol's signals apply one at a time, in order; a signal that arrives while one is being
-  worked waits in a queue and is acked ``accepted`` at once;
+  worked waits in a queue and is acked ``accepted`` at once (or, with ``supersede_queued``,
+  replaces the one already queued);
 - a close or target is sized from the broker-confirmed position only, after the previous
   signal's orders are final; a close against a flat position sends nothing;
 - every order's ``client_order_id`` derives from the signal id and the leg, so a resend can
   never become a second order; after an uncertain outcome the order is looked up by that id,
-  and resubmitted only when the venue says it never got it.
+  and resubmitted only when the venue says it never got it;
+- the position's exits are the ``ProtectionKeeper``'s: after every input it says which
+  exits to cancel and which to send, and they go out like the core's own orders.
+
+The orders themselves (venue answers, fills, retries) are ``executor_orders``'; the order a
+signal needs is ``executor_signals``'.
 """
 
 from __future__ import annotations
 
 import enum
-from collections import OrderedDict, deque
+from collections import deque
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, assert_never
 
 import attrs
 import msgspec
 
-from actors.brackets import Protection, ProtectionFailurePolicy, covers, request_of
+from actors.brackets import Protection, ProtectionFailurePolicy, covers
 from actors.executor_effects import (
     Alert,
     AskRisk,
@@ -44,6 +49,8 @@ from actors.executor_effects import (
     client_order_id_for,
     is_own_client_order_id,
 )
+from actors.executor_orders import SymbolOrders, state_record
+from actors.executor_signals import order_for
 from actors.messages import (
     Ack,
     AckStatus,
@@ -52,33 +59,22 @@ from actors.messages import (
     Denied,
     ExecuteSignal,
     Signal,
-    order_side_for_delta,
 )
 from actors.order_state import FINAL, State, TrackedOrder
-from actors.position import ConfirmedPosition
 from actors.protection_keeper import ProtectionKeeper
 from actors.records import (
-    FillRecorded,
     IntentRecorded,
     JournalRecord,
-    OrderStateRecorded,
-    PositionRecorded,
     RiskDenied,
     SignalRecorded,
 )
-from actors.retry import Backoff
-from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, Side, VenueOrder
+from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate
 
 
 class Phase(enum.Enum):
     RISK = "risk"  # waiting for RiskGuard
     ORDER = "order"  # the signal's order is being sent or worked
     CANCELING = "canceling"  # waiting for working orders to be canceled (close, target)
-
-
-# Final orders kept per symbol for late fills (a fill reported after the cancel that ended
-# the order); older ones live on in the journal only.
-FINAL_ORDERS_KEPT = 1000
 
 
 @attrs.define
@@ -91,26 +87,15 @@ class Job:
 
 
 @attrs.define
-class SymbolExecutor:
-    symbol: str
-    position: ConfirmedPosition = attrs.field(factory=ConfirmedPosition)
-    max_submit_attempts: int = 6
-    # Orders not yet final; final ones move to ``_final``, kept (bounded) for late fills.
-    _live: dict[str, TrackedOrder] = attrs.field(factory=dict)
-    _final: OrderedDict[str, TrackedOrder] = attrs.field(factory=OrderedDict)
+class SymbolExecutor(SymbolOrders):
     _queue: deque[Job] = attrs.field(factory=deque)
     _job: Job | None = None
-    # client_order_id -> (due at, backoff, "submit" | "lookup")
-    _retries: dict[str, tuple[float, Backoff, str]] = attrs.field(factory=dict)
-    _backoffs: dict[str, Backoff] = attrs.field(factory=dict)
     # The exits guarding this symbol's position (bracket legs, or pairs placed for them).
     protection: ProtectionKeeper = attrs.field(
         default=attrs.Factory(lambda self: ProtectionKeeper(self.symbol), takes_self=True)
     )
     # "supersede": a newer signal replaces the one queued behind the one being worked.
     supersede_queued: bool = False
-    # Orders with exits whose venue answer (listing their legs) has come in.
-    _legs_known: set[str] = attrs.field(factory=set)
 
     # --- queries (the shell and tests read these) --------------------------------------
 
@@ -130,33 +115,6 @@ class SymbolExecutor:
             State.ACCEPTED,
             State.PARTIALLY_FILLED,
         )
-
-    def order(self, client_order_id: str) -> TrackedOrder | None:
-        return self._live.get(client_order_id) or self._final.get(client_order_id)
-
-    def orders(self) -> list[TrackedOrder]:
-        return [*self._final.values(), *self._live.values()]
-
-    def unresolved(self) -> list[TrackedOrder]:
-        return [o for o in self._live.values() if not o.state.is_final]
-
-    def next_deadline(self) -> float:
-        return min((at for at, _, _ in self._retries.values()), default=float("inf"))
-
-    def adopt(self, order: VenueOrder) -> None:
-        """Take over an order the venue already holds (found at startup), as it stands now.
-
-        Its fills so far are already in the venue's position this executor starts from, so
-        only fills from here on move the position.
-        """
-        tracked = TrackedOrder(
-            request_of(order),
-            state=State.PARTIALLY_FILLED if order.filled_qty else State.ACCEPTED,
-            venue_order_id=order.venue_order_id,
-            filled_qty=order.filled_qty,
-            avg_fill_price=order.filled_avg_price,
-        )
-        self._live[order.client_order_id] = tracked
 
     # --- inputs ------------------------------------------------------------------------
 
@@ -193,30 +151,6 @@ class SymbolExecutor:
         self._advance(wall, out)
         self._retire_final_orders()
         return out
-
-    def on_timer(self, now: float, wall: datetime) -> list[Effect]:
-        out: list[Effect] = []
-        for cid, (at, _, what) in list(self._retries.items()):
-            if at > now:
-                continue
-            del self._retries[cid]
-            order = self._live.get(cid)
-            if order is None:
-                continue
-            if what == "submit":
-                self._move(order, State.SENDING, wall, out)
-                out.append(Submit(order.request))
-            else:
-                out.append(Lookup(cid))
-        return out
-
-    def _retire_final_orders(self) -> None:
-        for cid in [cid for cid, o in self._live.items() if o.state.is_final]:
-            self._final[cid] = self._live.pop(cid)
-            self._backoffs.pop(cid, None)
-            self._retries.pop(cid, None)
-        while len(self._final) > FINAL_ORDERS_KEPT:
-            self._final.popitem(last=False)
 
     # --- signals -----------------------------------------------------------------------
 
@@ -283,7 +217,9 @@ class SymbolExecutor:
             self._ack(job, wall, out, status="rejected", reason=reason)
             self._job = None
             return
-        request = self._order_for(job.signal)
+        request = order_for(job.signal, self.symbol, self.position)
+        if not isinstance(request, str):
+            request = self.protection.entry_request(request, self.position.qty)
         if isinstance(request, str):
             self._ack(job, wall, out, status="accepted", reason=request)
             self._job = None
@@ -298,57 +234,13 @@ class SymbolExecutor:
         self._live[request.client_order_id] = TrackedOrder(request)
         out.append(AskRisk(request, self.position.qty))
 
-    def _order_for(self, signal: Signal) -> OrderRequest | str:
-        """The order a signal needs now, or the reason it needs none."""
-        match signal.action:
-            case Action.CLOSE:
-                close = self.position.close_order()
-                if close is None:
-                    return "no order: position is flat"
-                side, qty = close
-                return self._plain(signal, "close", side, qty)
-            case Action.TARGET:
-                assert signal.target_qty is not None
-                delta = signal.target_qty - self.position.qty
-                if delta == 0:
-                    return f"no order: position is already {self.position.qty}"
-                return self._plain(signal, "target", order_side_for_delta(delta), abs(delta))
-            case Action.BUY | Action.SELL:
-                assert signal.qty is not None
-                entry = OrderRequest(
-                    client_order_id=client_order_id_for(signal.id, "entry"),
-                    symbol=self.symbol,
-                    side=Side.BUY if signal.action is Action.BUY else Side.SELL,
-                    qty=signal.qty,
-                    order_type=signal.order_type,
-                    time_in_force=signal.time_in_force,
-                    limit_price=signal.limit_price,
-                    stop_price=signal.stop_price,
-                    take_profit=signal.take_profit,
-                    stop_loss=signal.stop_loss,
-                )
-                return self.protection.entry_request(entry, self.position.qty)
-            case Action.REBALANCE:
-                raise AssertionError("the router expands a rebalance into targets")
-            case _:
-                assert_never(signal.action)
-
-    def _plain(self, signal: Signal, leg: str, side: Side, qty: Decimal) -> OrderRequest:
-        return OrderRequest(
-            client_order_id=client_order_id_for(signal.id, leg),
-            symbol=self.symbol,
-            side=side,
-            qty=qty,
-            time_in_force=signal.time_in_force,
-        )
-
     def _on_resend(self, request: OrderRequest, wall: datetime, out: list[Effect]) -> None:
         if self.order(request.client_order_id) is not None:
             return
         order = TrackedOrder(request)
         self._live[request.client_order_id] = order
         order.move(State.SENDING, "resent at startup: the venue never received it")
-        out.append(Journal((_state_record(self.symbol, order, wall),)))
+        out.append(Journal((state_record(self.symbol, order, wall),)))
         out.append(Submit(request))
 
     # --- risk --------------------------------------------------------------------------
@@ -371,7 +263,7 @@ class SymbolExecutor:
         )
         # The intent's fsync overlaps the HTTP send: the id is deterministic, so a crash in
         # between is healed at startup by adopting the venue's order by client_order_id.
-        sending = _state_record(self.symbol, order, wall)
+        sending = state_record(self.symbol, order, wall)
         self._ack(job, wall, out, status="accepted", reason=None, extra=(intent, sending))
         out.append(Submit(order.request))
 
@@ -389,7 +281,7 @@ class SymbolExecutor:
                 code=msg.code,
                 detail=msg.detail,
             ),
-            _state_record(self.symbol, order, wall),
+            state_record(self.symbol, order, wall),
         )
         self._ack(
             job,
@@ -401,98 +293,10 @@ class SymbolExecutor:
         )
         self._job = None
 
-    # --- the venue's answers -----------------------------------------------------------
-
-    def _on_submit_failed(
-        self, msg: SubmitFailed, now: float, wall: datetime, out: list[Effect]
-    ) -> None:
-        order = self._live.get(msg.client_order_id)
-        if order is None or order.state.is_final:
-            return
-        match msg.outcome:
-            case "rejected":
-                # Recorded as a rejection, never as a trade.
-                order.move(State.REJECTED, msg.reason)
-                out.append(Journal((_state_record(self.symbol, order, wall),)))
-                out.append(Release(order.client_order_id))
-            case "not_sent":
-                if self._attempts(order.client_order_id) >= self.max_submit_attempts:
-                    order.move(State.REJECTED, f"not sent after retries: {msg.reason}")
-                    out.append(Journal((_state_record(self.symbol, order, wall),)))
-                    out.append(Release(order.client_order_id))
-                else:
-                    self._move(order, State.UNKNOWN, wall, out)
-                    self._schedule(order.client_order_id, now, "submit", msg.retry_after)
-            case _:  # "unknown" or "duplicate_id": ask the venue before anything else
-                order.move(State.UNKNOWN, msg.reason)
-                out.append(Journal((_state_record(self.symbol, order, wall),)))
-                out.append(Lookup(order.client_order_id))
-
-    def _on_lookup(self, msg: LookupDone, now: float, wall: datetime, out: list[Effect]) -> None:
-        order = self.order(msg.client_order_id)
-        if order is None:
-            return
-        if msg.order is not None:
-            update = OrderUpdate(event=OrderEvent.SNAPSHOT, order=msg.order, at=wall, source="rest")
-            self._on_update(update, wall, out)
-        elif order.state is State.UNKNOWN:
-            # The venue never received it: only now is a resubmission safe.
-            self._schedule(order.client_order_id, now, "submit", None)
-
-    def _on_update(self, update: OrderUpdate, wall: datetime, out: list[Effect]) -> None:
-        order = self.order(update.order.client_order_id)
-        if order is None:
-            return
-        self._retries.pop(order.client_order_id, None)
-        if update.source == "rest":
-            self._legs_known.add(order.client_order_id)
-        applied = order.apply(update)
-        records: list[JournalRecord] = []
-        for fill in applied.fills:
-            self.position.apply_fill(order.request.side, fill.qty, fill.price)
-            records.append(
-                FillRecorded(
-                    at=update.fill.at if update.fill else wall,
-                    client_order_id=order.client_order_id,
-                    symbol=self.symbol,
-                    side=order.request.side,
-                    execution_id=fill.execution_id,
-                    qty=fill.qty,
-                    price=fill.price,
-                )
-            )
-        if applied.fills:
-            records.append(
-                PositionRecorded(
-                    at=wall,
-                    symbol=self.symbol,
-                    qty=self.position.qty,
-                    avg_entry_price=self.position.avg_entry_price,
-                    realized_pnl=self.position.realized_pnl,
-                )
-            )
-        if applied.changed:
-            records.append(_state_record(self.symbol, order, wall))
-        if records:
-            out.append(Journal(tuple(records)))
-        if applied.needs_lookup:
-            out.append(Lookup(order.client_order_id))
-        for leg in update.order.legs:
-            self._follow_leg(order.client_order_id, leg, update.at, wall, out)
-
-    def _follow_leg(
-        self, parent: str, leg: VenueOrder, at: datetime, wall: datetime, out: list[Effect]
-    ) -> None:
-        """A leg the venue created for our order: ours to follow from now on; its fills
-        move the position like any other (a take-profit fill closes it)."""
-        if self.order(leg.client_order_id) is None:
-            self._live[leg.client_order_id] = TrackedOrder(request_of(leg))
-            self.protection.leg_learned(parent, leg.client_order_id)
-            out.append(Follow(leg.client_order_id))
-        snapshot = OrderUpdate(event=OrderEvent.SNAPSHOT, order=leg, at=at, source="rest")
-        self._on_update(snapshot, wall, out)
-
     # --- protection --------------------------------------------------------------------
+
+    def _leg_learned(self, parent: str, leg: str) -> None:
+        self.protection.leg_learned(parent, leg)
 
     def _tend_protection(self, wall: datetime, out: list[Effect]) -> None:
         tending = self.protection.tend(self.order, self.position, wall)
@@ -513,7 +317,7 @@ class SymbolExecutor:
             intent = IntentRecorded(
                 at=wall, signal_id=send.signal_id, leg=send.leg, request=request
             )
-            out.append(Journal((intent, _state_record(self.symbol, order, wall))))
+            out.append(Journal((intent, state_record(self.symbol, order, wall))))
             out.append(Submit(request))
 
     # --- progress ----------------------------------------------------------------------
@@ -581,39 +385,6 @@ class SymbolExecutor:
         )
         out.append(Journal((signal_record, *extra), ack=(job.reply, ack)))
         job.reply = None
-
-    def _move(
-        self,
-        order: TrackedOrder,
-        state: State,
-        wall: datetime,
-        out: list[Effect],
-        reason: str | None = None,
-    ) -> None:
-        """A local move, journaled like every move the venue's word makes."""
-        if order.move(state, reason):
-            out.append(Journal((_state_record(self.symbol, order, wall),)))
-
-    def _attempts(self, client_order_id: str) -> int:
-        backoff = self._backoffs.get(client_order_id)
-        return backoff.attempts if backoff else 0
-
-    def _schedule(self, client_order_id: str, now: float, what: str, hint: float | None) -> None:
-        backoff = self._backoffs.setdefault(client_order_id, Backoff())
-        self._retries[client_order_id] = (now + backoff.next_delay(hint), backoff, what)
-
-
-def _state_record(symbol: str, order: TrackedOrder, wall: datetime) -> OrderStateRecorded:
-    return OrderStateRecorded(
-        at=wall,
-        client_order_id=order.client_order_id,
-        symbol=symbol,
-        state=order.state.value,
-        venue_order_id=order.venue_order_id,
-        filled_qty=order.filled_qty,
-        avg_fill_price=order.avg_fill_price,
-        reason=order.reason,
-    )
 
 
 def _encode_signal(signal: Signal) -> str:
