@@ -40,6 +40,10 @@ class Protection:
     entry: str  # client id of the entry being worked (the first one, or the latest DCA add)
     origin: str  # client id of the entry that opened it: its key in the journal
     native: bool  # the entry carries the exits as venue legs
+    # Emulated for a venue without brackets: the take-profit rests at the venue, the stop
+    # is held here and sent as a market order when the price reaches it.
+    emulated: bool = False
+    triggered: bool = False  # the held stop's price was reached
     avg_at_levels: Decimal = Decimal(0)  # the average the levels were set for
     filled: Decimal = Decimal(0)  # quantity the entries filled: the most the exits may cover
     exits: set[str] = attrs.field(factory=set)  # client ids of the exit orders (and legs)
@@ -50,7 +54,23 @@ class Protection:
 
     @property
     def mode(self) -> str:
+        if self.emulated:
+            return "emulated"
         return "native" if self.native and self.placed is None else "oco"
+
+    @property
+    def holds_stop(self) -> bool:
+        """The stop is held here, armed, for a position that has filled."""
+        return (
+            self.emulated and self.stop_loss is not None and not self.triggered and self.filled > 0
+        )
+
+    def stop_reached(self, price: Decimal) -> bool:
+        if not self.holds_stop or self.stop_loss is None:
+            return False
+        if self.exit_side is Side.SELL:
+            return price <= self.stop_loss
+        return price >= self.stop_loss
 
 
 def request_of(order: VenueOrder) -> OrderRequest:
@@ -67,11 +87,16 @@ def request_of(order: VenueOrder) -> OrderRequest:
     )
 
 
-def exit_request(protection: Protection, symbol: str, qty: Decimal) -> OrderRequest:
-    """The exits for ``qty``: an oco pair when both levels are set, else the one exit."""
+def exit_request(protection: Protection, symbol: str, qty: Decimal) -> OrderRequest | None:
+    """The exits for ``qty``: an oco pair when both levels are set, else the one exit; when
+    emulated, the take-profit alone (the stop is held here), or nothing."""
     cid = client_order_id_for(protection.signal_id, f"exit{protection.generation}")
     side = protection.exit_side
     take_profit, stop_loss = protection.take_profit, protection.stop_loss
+    if protection.emulated:
+        stop_loss = None
+        if take_profit is None:
+            return None
     if take_profit is not None and stop_loss is not None:
         return OrderRequest(
             client_order_id=cid,
@@ -106,12 +131,12 @@ def exit_request(protection: Protection, symbol: str, qty: Decimal) -> OrderRequ
     )
 
 
-def flatten_request(protection: Protection, symbol: str, position_qty: Decimal) -> OrderRequest:
+def flatten_request(
+    protection: Protection, symbol: str, position_qty: Decimal, leg: str = "flatten"
+) -> OrderRequest:
     """A market order that closes ``position_qty`` (signed, non-zero)."""
     return OrderRequest(
-        client_order_id=client_order_id_for(
-            protection.signal_id, f"flatten{protection.generation}"
-        ),
+        client_order_id=client_order_id_for(protection.signal_id, f"{leg}{protection.generation}"),
         symbol=symbol,
         side=Side.SELL if position_qty > 0 else Side.BUY,
         qty=abs(position_qty),

@@ -41,6 +41,7 @@ from actors.executor_effects import (
     Lookup,
     LookupDone,
     LookupFailed,
+    PriceSeen,
     Release,
     ResendIntent,
     Submit,
@@ -145,6 +146,8 @@ class SymbolExecutor(SymbolOrders):
                 self._on_update(msg, wall, out)
             case ResendIntent():
                 self._on_resend(msg.request, wall, out)
+            case PriceSeen():
+                self.protection.price_seen(msg.price)
             case _:
                 assert_never(msg)
         self._tend_protection(wall, out)

@@ -70,6 +70,12 @@ class CancelFailed(Message, frozen=True, kw_only=True, tag="cancel_failed"):
     reason: str
 
 
+class PriceSeen(Message, frozen=True, kw_only=True, tag="price_seen"):
+    """A trade price for the symbol, fed in while a stop is held by the executor."""
+
+    price: Decimal
+
+
 ExecutorInput = (
     ExecuteSignal
     | Approved
@@ -80,6 +86,7 @@ ExecutorInput = (
     | LookupFailed
     | CancelFailed
     | ResendIntent
+    | PriceSeen
     | OrderUpdate
 )
 

@@ -65,12 +65,22 @@ class ProtectionKeeper:
     halted: str | None = None
     # leg client id -> its parent's: the venue cancels a parent's legs with it.
     parent_of: dict[str, str] = attrs.field(factory=dict)
+    # Emulate brackets (a venue without them): entries go without legs, the exits follow.
+    emulate: bool = False
     # DCA: the levels the add asked for, if it named any.
     _next_levels: tuple[Decimal | None, Decimal | None] | None = None
 
+    @property
+    def holds_stop(self) -> bool:
+        """A stop is held here: the shell must feed prices in (``price_seen``)."""
+        return self.current is not None and self.current.holds_stop
+
     def entry_request(self, request: OrderRequest, position_qty: Decimal) -> OrderRequest:
         """The entry to send: an add to a protected position goes without legs of its own,
-        since its exits will be one pair for the whole position (never two take-profits)."""
+        since its exits will be one pair for the whole position (never two take-profits);
+        so does every entry when brackets are emulated."""
+        if self.emulate:
+            return _without_exits(request)
         p = self.current
         if p is None or not covers(p.exit_side, position_qty) or request.side is p.exit_side:
             return request
@@ -100,6 +110,32 @@ class ProtectionKeeper:
             entry=request.client_order_id,
             origin=request.client_order_id,
             native=request.take_profit is not None or request.stop_loss is not None,
+            emulated=self.emulate,
+        )
+
+    def price_seen(self, price: Decimal) -> None:
+        """A trade price: the held stop fires once the price reaches it."""
+        if self.current is not None and self.current.stop_reached(price):
+            self.current.triggered = True
+
+    def restore(self, record: ProtectionRecorded) -> None:
+        """Re-arm what guarded the position when the last run ended (its exit orders were
+        adopted from the venue; a held stop is held again)."""
+        exits = set(record.exits)
+        self.current = Protection(
+            signal_id=record.signal_id,
+            exit_side=record.exit_side,
+            take_profit=record.take_profit,
+            stop_loss=record.stop_loss,
+            entry=record.entry_client_order_id,
+            origin=record.entry_client_order_id,
+            native=record.mode == "native",
+            emulated=record.mode == "emulated",
+            filled=record.qty,
+            exits=exits,
+            placed=min(exits) if exits and record.mode != "native" else None,
+            generation=record.generation,
+            entry_settled=True,
         )
 
     def leg_learned(self, parent: str, leg: str) -> None:
@@ -120,10 +156,16 @@ class ProtectionKeeper:
             return out
         if not p.entry_settled:
             entry = lookup(p.entry)
-            if entry is None or not entry.state.is_final:
+            if entry is None:
                 return out
-            self._settle(p, entry, position, wall, out)
-            if self.current is None:
+            if p.emulated and entry.client_order_id == p.origin and entry.filled_qty > p.filled:
+                # Emulated: the exits follow the entry's fills as they arrive.
+                p.filled, p.rearm = entry.filled_qty, True
+            if entry.state.is_final:
+                self._settle(p, entry, position, wall, out)
+                if self.current is None:
+                    return out
+            elif not p.rearm:
                 return out
         placed = lookup(p.placed) if p.placed is not None else None
         if placed is not None and placed.state is State.REJECTED:
@@ -137,7 +179,7 @@ class ProtectionKeeper:
                 self.current = None
                 out.records.append(self._record(p, wall, "done"))
             return out
-        if not p.rearm:
+        if not (p.rearm or p.triggered):
             return out
         if live:
             live_ids = {o.client_order_id for o in live}
@@ -145,11 +187,20 @@ class ProtectionKeeper:
                 if not self._venue_cancels(order, live_ids, lookup):
                     out.cancels.append(order)
             return out
+        if p.triggered:
+            # The held stop fired and the take-profit is gone: the stop's market order.
+            self.current = None
+            stop = flatten_request(p, self.symbol, position.qty, leg="stop")
+            out.sends.append(Send(stop, p.signal_id, f"stop{p.generation}"))
+            out.records.append(self._record(p, wall, f"stopped at {p.stop_loss}"))
+            return out
         qty = min(p.filled, abs(position.qty))
         p.generation += 1
-        request = exit_request(p, self.symbol, qty)
-        p.rearm, p.placed, p.exits = False, request.client_order_id, {request.client_order_id}
-        out.sends.append(Send(request, p.signal_id, f"exit{p.generation}"))
+        p.rearm, p.exits = False, set()
+        exits = exit_request(p, self.symbol, qty)
+        if exits is not None:
+            p.placed, p.exits = exits.client_order_id, {exits.client_order_id}
+            out.sends.append(Send(exits, p.signal_id, f"exit{p.generation}"))
         out.records.append(self._record(p, wall, f"armed for {qty}"))
         return out
 
@@ -175,6 +226,13 @@ class ProtectionKeeper:
         p.entry_settled = True
         filled = entry.filled_qty
         adding = entry.request.side is not p.exit_side
+        if p.emulated and entry.client_order_id == p.origin:
+            # Its fills were followed as they came; an entry that filled nothing ends it.
+            if filled == 0:
+                self.current = None
+                out.records.append(self._record(p, wall, "entry unfilled"))
+            p.avg_at_levels = position.avg_entry_price
+            return
         if filled == 0:
             if not p.exits and not p.filled:
                 # Nothing filled and nothing guarded: the protection never began.
@@ -227,6 +285,11 @@ class ProtectionKeeper:
             take_profit=p.take_profit,
             stop_loss=p.stop_loss,
             state=state,
+            signal_id=p.signal_id,
+            exit_side=p.exit_side,
+            qty=p.filled,
+            exits=tuple(sorted(p.exits)),
+            generation=p.generation,
         )
 
 

@@ -94,6 +94,10 @@ class ExecutorConfig(Section, frozen=True, kw_only=True):
     # Exits the venue refused: "flatten" closes the position at market; "halt_symbol" keeps
     # it and refuses new entries in the symbol (a close still goes) until a restart.
     protection_failure: Literal["flatten", "halt_symbol"] = "flatten"
+    # "native": take_profit / stop_loss go out as the venue's bracket. "emulated", for a venue
+    # without brackets: the entry goes alone; a take-profit limit follows its fills, and the
+    # stop is held by tradingd and sent at market when the price reaches it.
+    brackets: Literal["native", "emulated"] = "native"
     # A signal arriving while an earlier one is queued: "wait" keeps both, in order;
     # "supersede" drops the queued one (journaled as superseded) for the newer.
     queued: Literal["wait", "supersede"] = "wait"

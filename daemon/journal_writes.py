@@ -76,12 +76,13 @@ _INSERT_DENIAL = """
 INSERT INTO risk_denials (at, client_order_id, symbol, code, detail) VALUES (?, ?, ?, ?, ?)
 """
 _UPSERT_PROTECTION = """
-INSERT INTO protections (entry_client_order_id, symbol, mode, take_profit, stop_loss, state,
-                         updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO protections (entry_client_order_id, symbol, mode, signal_id, exit_side, qty,
+                         take_profit, stop_loss, exits, generation, state, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (entry_client_order_id) DO UPDATE SET
-    mode = excluded.mode, take_profit = excluded.take_profit,
-    stop_loss = excluded.stop_loss, state = excluded.state, updated_at = excluded.updated_at
+    mode = excluded.mode, qty = excluded.qty, take_profit = excluded.take_profit,
+    stop_loss = excluded.stop_loss, exits = excluded.exits, generation = excluded.generation,
+    state = excluded.state, updated_at = excluded.updated_at
 """
 _INSERT_CALL = """
 INSERT INTO venue_calls (at, method, path, symbol, status, latency_s, request_body,
@@ -130,8 +131,12 @@ def statements_for(record: JournalRecord) -> list[Statement]:
         case RiskDenied(client_order_id=cid, symbol=symbol, code=code, detail=detail):
             return [(_INSERT_DENIAL, (at, cid, symbol, code, detail))]
         case ProtectionRecorded(entry_client_order_id=cid, symbol=symbol):
-            levels = (_dec(record.take_profit), _dec(record.stop_loss))
-            return [(_UPSERT_PROTECTION, (cid, symbol, record.mode, *levels, record.state, at))]
+            what = (cid, symbol, record.mode, record.signal_id, record.exit_side.value)
+            levels = (str(record.qty), _dec(record.take_profit), _dec(record.stop_loss))
+            exits = ",".join(record.exits)
+            return [
+                (_UPSERT_PROTECTION, (*what, *levels, exits, record.generation, record.state, at))
+            ]
         case VenueCallRecorded(call=call):
             return [
                 (

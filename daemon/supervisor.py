@@ -221,7 +221,9 @@ async def _start_actors(
     await root.start(run_price_feed, market_data, prices, ["*"])
 
     activity = Activity()
-    deps = ExecutorDeps(broker, journal, risk_send, monitor_send, activity)
+    deps = ExecutorDeps(broker, journal, risk_send, monitor_send, activity, prices)
+    # Exits that guarded a position when the last run ended: re-armed in its executor.
+    open_protections = {p.symbol: p for p in await journal.open_protections()}
     executor_nursery = await root.start(_hold_nursery)
     inboxes: dict[str, trio.MemorySendChannel[Any]] = {
         "monitor": monitor_send,
@@ -236,12 +238,17 @@ async def _start_actors(
             if position
             else ConfirmedPosition(),
             protection=ProtectionKeeper(
-                symbol, ProtectionFailurePolicy(executor_config.protection_failure)
+                symbol,
+                ProtectionFailurePolicy(executor_config.protection_failure),
+                emulate=executor_config.brackets == "emulated",
             ),
             supersede_queued=executor_config.queued == "supersede",
         )
         for order in startup.open_orders.get(symbol, ()):
             core.adopt(order)
+        protection = open_protections.pop(symbol, None)
+        if protection is not None:
+            core.protection.restore(protection)
         inbox_send, inbox_recv = trio.open_memory_channel[ExecutorInput](INBOX_SIZE)
         await executor_nursery.start(run_executor, core, inbox_send, inbox_recv, deps)
         for request in startup.intents.resend:
