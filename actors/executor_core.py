@@ -85,6 +85,8 @@ class Job:
     received_at: datetime
     phase: Phase | None = None
     client_order_id: str | None = None
+    # While CANCELING: the orders to end first (None: every working order).
+    canceling: frozenset[str] | None = None
 
 
 @attrs.define
@@ -199,12 +201,23 @@ class SymbolExecutor(SymbolOrders):
                 # Size from a settled position: cancel what still works (and let what is in
                 # flight land) first.
                 job.phase = Phase.CANCELING
-                self._cancel_working(wall, out)
+                self._cancel_working(job, wall, out)
                 return
+        exits = self.protection.exits_in_the_way(job.signal, self.position.qty)
+        if any(self._live.get(cid) for cid in exits):
+            # A sale out of a protected position: the venue holds those shares for the
+            # exits, so they end first; they are placed again for what is left.
+            job.phase, job.canceling = Phase.CANCELING, frozenset(exits)
+            self._cancel_working(job, wall, out)
+            return
         self._request_order(job, wall, out)
 
-    def _cancel_working(self, wall: datetime, out: list[Effect]) -> None:
-        unsettled = self.unresolved()
+    def _cancel_working(self, job: Job, wall: datetime, out: list[Effect]) -> None:
+        unsettled = [
+            o
+            for o in self.unresolved()
+            if job.canceling is None or o.client_order_id in job.canceling
+        ]
         canceling = {o.client_order_id for o in unsettled if o.venue_order_id}
         for order in unsettled:
             if order.state is State.PENDING_CANCEL or not order.venue_order_id:
@@ -332,7 +345,7 @@ class SymbolExecutor(SymbolOrders):
             if job is not None and not self._job_done(job):
                 if job.phase is Phase.CANCELING:
                     # An order in flight when the cancels went out has landed since.
-                    self._cancel_working(wall, out)
+                    self._cancel_working(job, wall, out)
                 return
             if job is not None and job.phase is Phase.CANCELING:
                 job.phase = None
@@ -345,7 +358,11 @@ class SymbolExecutor(SymbolOrders):
 
     def _job_done(self, job: Job) -> bool:
         if job.phase is Phase.CANCELING:
-            return all(o.state.is_final for o in self._live.values())
+            return all(
+                o.state.is_final
+                for o in self._live.values()
+                if job.canceling is None or o.client_order_id in job.canceling
+            )
         if job.phase is not Phase.ORDER or job.client_order_id is None:
             return False
         order = self.order(job.client_order_id)

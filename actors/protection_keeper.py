@@ -30,10 +30,11 @@ from actors.brackets import (
     flatten_request,
     moved_levels,
 )
+from actors.messages import Action, Signal
 from actors.order_state import State, TrackedOrder
 from actors.position import ConfirmedPosition
 from actors.records import ProtectionRecorded
-from brokers.base import OrderRequest
+from brokers.base import OrderRequest, Side
 
 
 @attrs.frozen
@@ -74,6 +75,16 @@ class ProtectionKeeper:
     def holds_stop(self) -> bool:
         """A stop is held here: the shell must feed prices in (``price_seen``)."""
         return self.current is not None and self.current.holds_stop
+
+    def exits_in_the_way(self, signal: Signal, position_qty: Decimal) -> set[str]:
+        """The exits a buy/sell on their own side must wait for (they hold the shares)."""
+        p = self.current
+        if p is None or signal.action not in (Action.BUY, Action.SELL):
+            return set()
+        side = Side.BUY if signal.action is Action.BUY else Side.SELL
+        if side is not p.exit_side or not covers(p.exit_side, position_qty):
+            return set()
+        return set(p.exits)
 
     def entry_request(self, request: OrderRequest, position_qty: Decimal) -> OrderRequest:
         """The entry to send: an add to a protected position goes without legs of its own,

@@ -288,18 +288,21 @@ def test_dca_with_its_own_levels_uses_them() -> None:
     )
 
 
-def test_exits_never_cover_more_than_the_position() -> None:
-    """A sell that reduces a protected position: the new exits cover what is left."""
+def test_a_sale_out_of_a_protected_position_cancels_the_exits_first_then_rearms() -> None:
+    """The venue holds the shares for the exits: a sell of 1 of 3 waits for their cancel,
+    then goes, and the new exits cover the 2 left, never more than the position."""
     ex = SymbolExecutor("AAPL")
     partly_filled_then_canceled(ex)
     exits = leg_request(ex, client_order_id_for("b1", "exit1"))
     ex.handle(SubmitAccepted(order=venue_order(exits, OrderStatus.NEW, venue_id="v-exit1")), 0, T0)
-    sell = approve(ex, signal("s1", "sell", qty=1))
-    effects = fill(ex, sell, "1", "100")
-    (cancel,) = only(effects, Cancel)
-    effects = ex.handle(
-        update(exits, OrderEvent.CANCELED, OrderStatus.CANCELED, venue_id="v-exit1"), 0, T0
-    )
+    effects = ex.handle(signal("s1", "sell", qty=1), 0, T0)
+    assert [c.client_order_id for c in only(effects, Cancel)] == [exits.client_order_id]
+    assert only(effects, AskRisk) == []
+    canceled = update(exits, OrderEvent.CANCELED, OrderStatus.CANCELED, venue_id="v-exit1")
+    (ask,) = only(ex.handle(canceled, 0, T0), AskRisk)
+    assert (ask.request.side, ask.request.qty) == (Side.SELL, 1)
+    ex.handle(Approved(client_order_id=ask.request.client_order_id, reserved=D(0)), 0, T0)
+    effects = fill(ex, ask.request, "1", "100")
     (submit,) = only(effects, Submit)
-    assert submit.request.qty == 2
-    assert ex.order(cancel.client_order_id).state is State.CANCELED  # type: ignore[union-attr]
+    assert (submit.request.order_class, submit.request.qty) == ("oco", 2)
+    assert ex.order(exits.client_order_id).state is State.CANCELED  # type: ignore[union-attr]
