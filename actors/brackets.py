@@ -51,6 +51,7 @@ class Protection:
     generation: int = 0  # how many times the exits were (re)placed: a fresh id each time
     entry_settled: bool = False
     rearm: bool = False  # the exits must be replaced to cover ``filled`` at the levels
+    journaled_exits: tuple[str, ...] = ()  # the exits as last journaled
 
     @property
     def mode(self) -> str:

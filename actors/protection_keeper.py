@@ -191,6 +191,10 @@ class ProtectionKeeper:
                 out.records.append(self._record(p, wall, "done"))
             return out
         if not (p.rearm or p.triggered):
+            if p.entry_settled and tuple(sorted(p.exits)) != p.journaled_exits:
+                # Legs learned after the entry settled: the journal must name them, so a
+                # restart finds them.
+                out.records.append(self._record(p, wall, "armed"))
             return out
         if live:
             live_ids = {o.client_order_id for o in live}
@@ -288,6 +292,7 @@ class ProtectionKeeper:
         out.records.append(self._record(p, wall, state))
 
     def _record(self, p: Protection, wall: datetime, state: str) -> ProtectionRecorded:
+        p.journaled_exits = tuple(sorted(p.exits))
         return ProtectionRecorded(
             at=wall,
             entry_client_order_id=p.origin,

@@ -249,6 +249,7 @@ async def _start_actors(
         protection = open_protections.pop(symbol, None)
         if protection is not None:
             core.protection.restore(protection)
+            await _adopt_exits(broker, core, protection.exits)
         inbox_send, inbox_recv = trio.open_memory_channel[ExecutorInput](INBOX_SIZE)
         await executor_nursery.start(run_executor, core, inbox_send, inbox_recv, deps)
         for request in startup.intents.resend:
@@ -293,6 +294,21 @@ async def _start_actors(
         scope=root.cancel_scope,
         inboxes=inboxes,
     )
+
+
+async def _adopt_exits(broker: AlpacaBroker, core: SymbolExecutor, exits: tuple[str, ...]) -> None:
+    """Exits the journal names that the startup listing did not bring (a filled bracket's
+    legs are listed under their parent, which is no longer open): followed again."""
+    for cid in exits:
+        if core.order(cid) is not None:
+            continue
+        try:
+            order = await broker.get_order_by_client_id(cid)
+        except BrokerError as exc:
+            log.warning("%s: exit %s not looked up at startup: %s", core.symbol, cid, exc)
+            continue
+        if order is not None and not order.status.is_final:
+            core.adopt(order)
 
 
 def _trade_increments(assets: dict[str, Asset]) -> dict[str, Decimal]:

@@ -1,6 +1,6 @@
 """Emulated brackets, forced on the paper venue: the entry goes alone, a take-profit follows
 its fills (one live at a time), the stop is held by the executor and sent at market when the
-price reaches it, and all of it is re-armed after a restart."""
+price reaches it."""
 
 from __future__ import annotations
 
@@ -8,15 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import trio
-
 from actors.executor_core import client_order_id_for
-from actors.records import FillRecorded, ProtectionRecorded
-from brokers.sim import SimControl, running_sim
-from daemon.config import BrokerConfig, Config, ExecutorConfig
-from daemon.credentials import load_credentials
-from daemon.supervisor import open_daemon
-from tests.scenarios.daemon_on_sim import PRICES, daemon_on_sim, reached, signal
+from actors.records import ProtectionRecorded
+from daemon.config import ExecutorConfig
+from tests.scenarios.daemon_on_sim import daemon_on_sim, reached, signal
 
 EMULATED = ExecutorConfig(brackets="emulated")
 BRACKET = {"take_profit": "101", "stop_loss": "95"}
@@ -72,47 +67,3 @@ async def test_the_held_stop_sells_at_market_when_the_price_reaches_it(tmp_path:
         assert (stop["side"], stop["type"], stop["qty"]) == ("sell", "market", "10")
         reports = [r.state for r in scenario.seen if isinstance(r, ProtectionRecorded)]
         assert reports == ["armed for 10", "stopped at 95"]
-
-
-async def test_a_restart_re_arms_the_held_stop(tmp_path: Path) -> None:
-    """The last run left a take-profit working and a stop held: the next run adopts the
-    one and holds the other again, so the price falling through the stop still sells."""
-    journal = str(tmp_path / "journal.sqlite3")
-    credentials = load_credentials("paper", {}, None)
-    async with running_sim() as venue, SimControl(venue) as control:
-        await control.set_prices(PRICES)
-        broker = BrokerConfig(
-            kind="paper",
-            base_url=venue.alpaca_url,
-            stream_url=venue.stream_url,
-            data_url=venue.data_url,
-        )
-        config = Config(broker=broker, executor=EMULATED)
-        async with open_daemon(config, credentials, journal_path=journal) as first:
-            with first.journal.watch() as records, trio.fail_after(10):
-                await first.intake.submit(signal("b1", "AAPL", "buy", 10, **BRACKET), "test")
-                seen: list[Any] = []
-                while not reached("accepted", count=2)(seen):
-                    seen.append(await records.receive())
-                await first.activity.wait_idle()
-                await first.journal.flush()
-            first.stop()
-        async with open_daemon(config, credentials, journal_path=journal) as second:
-            assert second.positions() == {"AAPL": 10}
-            assert second.executors["AAPL"].protection.holds_stop
-            seen_second: list[Any] = []
-            with second.journal.watch() as records, trio.fail_after(10):
-                await second.prices.wait_for("AAPL")
-                await control.set_prices({"AAPL": "94"})
-                # The stop's market sell fills: its fill is the last record of the run.
-                while not any(
-                    isinstance(r, FillRecorded) and r.side == "sell" for r in seen_second
-                ):
-                    seen_second.append(await records.receive())
-                await second.activity.wait_idle()
-            state = await control.state()
-            assert [p for p in state["positions"] if Decimal(p["qty"])] == []
-            assert second.unresolved() == 0
-            assert sorted(o["status"] for o in state["orders"]) == ["canceled", "filled", "filled"]
-            assert set(state["submissions"].values()) == {1}
-            second.stop()
