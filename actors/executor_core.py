@@ -20,13 +20,11 @@ signal needs is ``executor_signals``'.
 
 from __future__ import annotations
 
-import enum
 from collections import deque
 from datetime import datetime
-from typing import Any, assert_never
+from typing import assert_never
 
 import attrs
-import msgspec
 
 from actors.brackets import Protection, ProtectionFailurePolicy, covers
 from actors.executor_effects import (
@@ -51,15 +49,13 @@ from actors.executor_effects import (
     is_own_client_order_id,
 )
 from actors.executor_orders import SymbolOrders, state_record
-from actors.executor_signals import order_for
+from actors.executor_signals import Job, Phase, ack_effects, order_for, superseded
 from actors.messages import (
-    Ack,
     AckStatus,
     Action,
     Approved,
     Denied,
     ExecuteSignal,
-    Signal,
 )
 from actors.order_state import FINAL, State, TrackedOrder
 from actors.protection_keeper import ProtectionKeeper
@@ -67,26 +63,8 @@ from actors.records import (
     IntentRecorded,
     JournalRecord,
     RiskDenied,
-    SignalRecorded,
 )
 from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate
-
-
-class Phase(enum.Enum):
-    RISK = "risk"  # waiting for RiskGuard
-    ORDER = "order"  # the signal's order is being sent or worked
-    CANCELING = "canceling"  # waiting for working orders to be canceled (close, target)
-
-
-@attrs.define
-class Job:
-    signal: Signal
-    reply: Any | None  # None once acked
-    received_at: datetime
-    phase: Phase | None = None
-    client_order_id: str | None = None
-    # While CANCELING: the orders to end first (None: every working order).
-    canceling: frozenset[str] | None = None
 
 
 @attrs.define
@@ -176,19 +154,8 @@ class SymbolExecutor(SymbolOrders):
     def _supersede(self, newer: str, wall: datetime, out: list[Effect]) -> None:
         """Drop the queued signals: they were acked at once, so the journal says why they
         never traded (their ids stay spent: a resend still acks duplicate)."""
-        records = tuple(
-            SignalRecorded(
-                at=wall,
-                signal_id=old.signal.id,
-                source="router",
-                raw=_encode_signal(old.signal),
-                status="superseded",
-                reason=f"superseded by {newer}",
-            )
-            for old in self._queue
-        )
+        out.append(Journal(tuple(superseded(job, newer, wall) for job in self._queue)))
         self._queue.clear()
-        out.append(Journal(records))
 
     def _start(self, job: Job, wall: datetime, out: list[Effect]) -> None:
         self._job = job
@@ -390,25 +357,7 @@ class SymbolExecutor(SymbolOrders):
         reason: str | None,
         extra: tuple[JournalRecord, ...] = (),
     ) -> None:
-        if job.reply is None:
-            if extra:
-                out.append(Journal(extra))
-            return
-        ack = Ack(id=job.signal.id, status=status, reason=reason)
-        signal_record = SignalRecorded(
-            at=wall,
-            signal_id=job.signal.id,
-            source="router",
-            raw=_encode_signal(job.signal),
-            status=status,
-            reason=reason,
-        )
-        out.append(Journal((signal_record, *extra), ack=(job.reply, ack)))
-        job.reply = None
-
-
-def _encode_signal(signal: Signal) -> str:
-    return msgspec.json.encode(signal).decode()
+        out.extend(ack_effects(job, wall, status=status, reason=reason, extra=extra))
 
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""What order a signal needs, from the broker-confirmed position alone. Pure.
+"""A signal's side of the executor: the job it becomes, its ack, and the order it needs. Pure.
 
 A close is sized from the confirmed position (flat: no order, and the reason says so); a
 target trades only the difference; a buy or sell is the entry the signal describes, its
@@ -7,13 +7,77 @@ exits riding along as the venue's bracket legs.
 
 from __future__ import annotations
 
+import enum
+from datetime import datetime
 from decimal import Decimal
-from typing import assert_never
+from typing import Any, assert_never
 
-from actors.executor_effects import client_order_id_for
-from actors.messages import Action, Signal, order_side_for_delta
+import attrs
+import msgspec
+
+from actors.executor_effects import Effect, Journal, client_order_id_for
+from actors.messages import Ack, AckStatus, Action, Signal, order_side_for_delta
 from actors.position import ConfirmedPosition
+from actors.records import JournalRecord, SignalRecorded
 from brokers.base import OrderRequest, Side
+
+
+class Phase(enum.Enum):
+    RISK = "risk"  # waiting for RiskGuard
+    ORDER = "order"  # the signal's order is being sent or worked
+    CANCELING = "canceling"  # waiting for working orders to be canceled (close, target)
+
+
+@attrs.define
+class Job:
+    signal: Signal
+    reply: Any | None  # None once acked
+    received_at: datetime
+    phase: Phase | None = None
+    client_order_id: str | None = None
+    # While CANCELING: the orders to end first (None: every working order).
+    canceling: frozenset[str] | None = None
+
+
+def ack_effects(
+    job: Job,
+    wall: datetime,
+    *,
+    status: AckStatus,
+    reason: str | None,
+    extra: tuple[JournalRecord, ...] = (),
+) -> list[Effect]:
+    """The signal's ack, sent only once it is journaled with ``extra`` (once per job)."""
+    if job.reply is None:
+        return [Journal(extra)] if extra else []
+    ack = Ack(id=job.signal.id, status=status, reason=reason)
+    signal_record = SignalRecorded(
+        at=wall,
+        signal_id=job.signal.id,
+        source="router",
+        raw=_encode_signal(job.signal),
+        status=status,
+        reason=reason,
+    )
+    reply, job.reply = job.reply, None
+    return [Journal((signal_record, *extra), ack=(reply, ack))]
+
+
+def superseded(job: Job, newer: str, wall: datetime) -> SignalRecorded:
+    """A queued signal replaced by a newer one: acked at once, so the journal says why it
+    never traded (its id stays spent: a resend still acks duplicate)."""
+    return SignalRecorded(
+        at=wall,
+        signal_id=job.signal.id,
+        source="router",
+        raw=_encode_signal(job.signal),
+        status="superseded",
+        reason=f"superseded by {newer}",
+    )
+
+
+def _encode_signal(signal: Signal) -> str:
+    return msgspec.json.encode(signal).decode()
 
 
 def order_for(signal: Signal, symbol: str, position: ConfirmedPosition) -> OrderRequest | str:
