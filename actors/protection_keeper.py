@@ -92,6 +92,10 @@ class ProtectionKeeper:
         so does every entry when brackets are emulated."""
         if self.emulate:
             return _without_exits(request)
+        if position_qty != 0 and (position_qty > 0) != (request.side is Side.BUY):
+            # It reduces (or flips) the position: native legs would cover the whole entry,
+            # more than what it leaves. Exits for what is left follow once it is final.
+            return _without_exits(request)
         p = self.current
         if p is None or not covers(p.exit_side, position_qty) or request.side is p.exit_side:
             return request
@@ -189,6 +193,9 @@ class ProtectionKeeper:
             if not live:
                 self.current = None
                 out.records.append(self._record(p, wall, "done"))
+            elif position.qty != 0:
+                # The position is on the other side now: these exits would add to it.
+                out.cancels.extend(o for o in live if o.state is not State.PENDING_CANCEL)
             return out
         if not (p.rearm or p.triggered):
             if p.entry_settled and tuple(sorted(p.exits)) != p.journaled_exits:
