@@ -84,7 +84,7 @@ class SymbolExecutor(SymbolOrders):
     def idle(self) -> bool:
         """Nothing to do until the venue or a signal says something: exits resting at the
         venue are the position's guard, not pending work."""
-        if self._job is not None or self._queue:
+        if self._job is not None or self._queue or self.protection.pending:
             return False
         return all(self._resting_exit(o) for o in self.unresolved())
 

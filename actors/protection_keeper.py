@@ -72,6 +72,12 @@ class ProtectionKeeper:
     _next_levels: tuple[Decimal | None, Decimal | None] | None = None
 
     @property
+    def pending(self) -> bool:
+        """The exits are being replaced, or the held stop fired: work under way."""
+        p = self.current
+        return p is not None and (p.rearm or p.triggered)
+
+    @property
     def holds_stop(self) -> bool:
         """A stop is held here: the shell must feed prices in (``price_seen``)."""
         return self.current is not None and self.current.holds_stop
