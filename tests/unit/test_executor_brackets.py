@@ -306,3 +306,36 @@ def test_a_sale_out_of_a_protected_position_cancels_the_exits_first_then_rearms(
     (submit,) = only(effects, Submit)
     assert (submit.request.order_class, submit.request.qty) == ("oco", 2)
     assert ex.order(exits.client_order_id).state is State.CANCELED  # type: ignore[union-attr]
+
+
+def test_exits_the_venue_never_takes_after_retries_run_the_policy() -> None:
+    """The exits meet 503s until the attempts run out: the position is flattened, as if
+    they had been refused."""
+    ex = SymbolExecutor("AAPL", max_submit_attempts=2)
+    partly_filled_then_canceled(ex)
+    exits = client_order_id_for("b1", "exit1")
+    now = 0.0
+    for _ in range(2):
+        ex.handle(SubmitFailed(client_order_id=exits, outcome="not_sent", reason="503"), now, T0)
+        now = ex.next_deadline()
+        assert [s.request.client_order_id for s in only(ex.on_timer(now, T0), Submit)] == [exits]
+    effects = ex.handle(
+        SubmitFailed(client_order_id=exits, outcome="not_sent", reason="503"), now, T0
+    )
+    (submit,) = only(effects, Submit)
+    assert submit.request.client_order_id == client_order_id_for("b1", "flatten1")
+    assert protections(effects) == ["failed: flattened"]
+
+
+def test_exits_left_on_the_wrong_side_of_the_position_are_canceled() -> None:
+    """A buy-side bracket filled, then a venue sale outside tradingd's exits flips the
+    position short: sell exits would add to it, so they are canceled."""
+    ex = SymbolExecutor("AAPL")
+    entry = bracket_entry(ex, qty="2")
+    fill(ex, entry, "2", "100")
+    assert ex.position.qty == 2
+    outside = OrderRequest(client_order_id="td-x-close", symbol="AAPL", side=Side.SELL, qty=D(5))
+    ex.adopt(venue_order(outside, OrderStatus.NEW, venue_id="v-x"))
+    effects = fill(ex, outside, "5", "100")
+    assert ex.position.qty == -3
+    assert sorted(c.client_order_id for c in only(effects, Cancel)) == ["sl", "tp"]
