@@ -10,7 +10,10 @@ carries out like any of its own. Its rules:
 - exits never cover more than the position, so no exit can flip it;
 - when the venue has closed the position (an exit filled), the protection ends: a later
   close finds the position flat and sends nothing;
-- an exit the venue refuses runs the failure policy: flatten, or halt the symbol.
+- an exit the venue refuses runs the failure policy: flatten, or halt the symbol;
+- emulated (a venue without brackets): entries go alone, a take-profit follows their fills,
+  and the stop is held here: the first trade at or through it cancels the take-profit and
+  sends a market order for the position.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class Tending:
     alerts: list[str] = attrs.field(factory=list)
 
 
-Lookup = Callable[[str], TrackedOrder | None]
+FindOrder = Callable[[str], TrackedOrder | None]
 
 
 @attrs.define
@@ -170,7 +173,7 @@ class ProtectionKeeper:
         p, self.current = self.current, None
         return [] if p is None else [self._record(p, wall, why)]
 
-    def tend(self, lookup: Lookup, position: ConfirmedPosition, wall: datetime) -> Tending:
+    def tend(self, lookup: FindOrder, position: ConfirmedPosition, wall: datetime) -> Tending:
         out = Tending()
         p = self.current
         if p is None:
@@ -232,7 +235,7 @@ class ProtectionKeeper:
         out.records.append(self._record(p, wall, f"armed for {qty}"))
         return out
 
-    def _venue_cancels(self, leg: TrackedOrder, live_ids: set[str], lookup: Lookup) -> bool:
+    def _venue_cancels(self, leg: TrackedOrder, live_ids: set[str], lookup: FindOrder) -> bool:
         """True when the venue cancels this leg itself: its parent is being canceled, or
         ended without filling (its cancel event, or the monitor's lookup, will say)."""
         parent_id = self.parent_of.get(leg.client_order_id)
