@@ -338,10 +338,7 @@ class SymbolExecutor(SymbolOrders):
         if order.state.is_final:
             # A filled entry with exits is done once the venue's answer has listed its
             # legs: a close started before that could miss them and leave them working.
-            has_exits = order.request.take_profit is not None or order.request.stop_loss is not None
-            return (
-                not has_exits or not order.filled_qty or order.client_order_id in self._legs_known
-            )
+            return not self.awaits_legs(order)
         # A resting order (limit, stop) works on its own; the next signal need not wait for
         # it. A market order settles in moments and the next signal may depend on its fill.
         resting = order.request.order_type is not OrderType.MARKET

@@ -50,6 +50,12 @@ class SymbolOrders:
     # Orders whose venue answer (which lists their legs) has come in.
     _legs_known: set[str] = attrs.field(factory=set)
 
+    def awaits_legs(self, order: TrackedOrder) -> bool:
+        """A filled order with exits whose legs no venue answer has listed yet."""
+        has_exits = order.request.take_profit is not None or order.request.stop_loss is not None
+        known = order.client_order_id in self._legs_known
+        return has_exits and order.filled_qty > 0 and not known
+
     def _leg_learned(self, parent: str, leg: str) -> None:
         """A leg of ``parent`` is followed from now on (the executor's protection listens)."""
 
@@ -107,7 +113,11 @@ class SymbolOrders:
     def _on_submit_failed(
         self, msg: SubmitFailed, now: float, wall: datetime, out: list[Effect]
     ) -> None:
-        order = self._live.get(msg.client_order_id)
+        order = self.order(msg.client_order_id)
+        if order is not None and self.awaits_legs(order):
+            # The stream said it filled but the answer that lists its legs was lost: only
+            # a lookup names them, and the monitor has stopped following a final order.
+            out.append(Lookup(order.client_order_id))
         if order is None or order.state.is_final:
             return
         match msg.outcome:

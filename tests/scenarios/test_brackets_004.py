@@ -75,3 +75,19 @@ async def test_004_dca_moves_the_take_profit_to_the_new_average(tmp_path: Path) 
         state = await scenario.assert_definitive(orders=3)
         assert scenario.daemon.positions() == {}
         assert Decimal(state["realized_pl"]["AAPL"]) == Decimal("84.00")
+
+
+async def test_a_bracket_whose_answer_was_lost_is_looked_up_with_its_legs(tmp_path: Path) -> None:
+    """The venue takes the bracket but its answer never arrives: the lookup by client id
+    brings the order and its legs, nothing is sent twice, and the TP's fill still counts."""
+    async with daemon_on_sim(tmp_path) as scenario:
+        await scenario.venue.fault("lose_response")
+        await scenario.send(signal("b1", "AAPL", "buy", 10, take_profit="101", stop_loss="95"))
+        await scenario.until(reached("accepted", count=3))  # the entry and its two legs
+        await scenario.settle()
+        assert scenario.daemon.positions() == {"AAPL": 10}
+        await scenario.venue.set_prices({"AAPL": "101.50"})
+        await scenario.until(reached("filled", count=2))
+        state = await scenario.assert_definitive(orders=1)
+        assert sorted(o["status"] for o in state["orders"]) == ["canceled", "filled", "filled"]
+        assert scenario.daemon.positions() == {}

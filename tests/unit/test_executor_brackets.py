@@ -15,6 +15,8 @@ from actors.executor_core import (
     Effect,
     Follow,
     Journal,
+    Lookup,
+    LookupDone,
     Submit,
     SubmitAccepted,
     SubmitFailed,
@@ -338,4 +340,26 @@ def test_exits_left_on_the_wrong_side_of_the_position_are_canceled() -> None:
     ex.adopt(venue_order(outside, OrderStatus.NEW, venue_id="v-x"))
     effects = fill(ex, outside, "5", "100")
     assert ex.position.qty == -3
+    assert sorted(c.client_order_id for c in only(effects, Cancel)) == ["sl", "tp"]
+
+
+def test_a_lost_answer_after_the_stream_filled_the_entry_still_finds_its_legs() -> None:
+    """The fill streamed in, then the POST's answer was lost: the order is final, yet it is
+    looked up, since only the venue's answer names its legs; the signal waits for them."""
+    ex = SymbolExecutor("AAPL")
+    entry = approve(ex, signal("b1", "buy", qty=10, take_profit="101", stop_loss="95"))
+    fill(ex, entry, "10", "100")
+    lost = SubmitFailed(client_order_id=ENTRY, outcome="unknown", reason="connection dropped")
+    effects = ex.handle(lost, 0, T0)
+    assert [e.client_order_id for e in only(effects, Lookup)] == [ENTRY]
+    assert only(ex.handle(signal("c1", "close"), 0, T0), AskRisk) == []
+    answer = msgspec.structs.replace(
+        venue_order(entry, OrderStatus.FILLED, "10", "100"),
+        legs=(
+            leg("tp", OrderType.LIMIT, "10", OrderStatus.NEW, limit="101"),
+            leg("sl", OrderType.STOP, "10", OrderStatus.HELD, stop="95"),
+        ),
+    )
+    effects = ex.handle(LookupDone(client_order_id=ENTRY, order=answer), 0, T0)
+    assert only(effects, Follow) == [Follow("tp"), Follow("sl")]
     assert sorted(c.client_order_id for c in only(effects, Cancel)) == ["sl", "tp"]
