@@ -14,24 +14,28 @@ import attrs
 import trio
 
 from actors.activity import Activity
-from actors.executor_core import (
+from actors.executor_core import SymbolExecutor
+from actors.executor_effects import (
+    Alert,
     AskRisk,
     Cancel,
     CancelFailed,
     Effect,
     ExecutorInput,
+    Follow,
     Journal,
     Lookup,
     LookupDone,
     LookupFailed,
+    PriceSeen,
     Release,
     Submit,
     SubmitAccepted,
     SubmitFailed,
-    SymbolExecutor,
 )
 from actors.messages import Ack, ReleaseReservation, RiskRequest
 from actors.order_monitor import MonitorInput, Watch
+from actors.prices import PriceBook
 from actors.records import JournalRecord, JournalSink
 from actors.risk_guard import RiskInput
 from brokers.base import Broker, OrderRequest, utc_now
@@ -47,6 +51,9 @@ from brokers.errors import (
 log = logging.getLogger("tradingd.executor")
 
 INBOX_SIZE = 64
+# While the executor holds a stop (emulated brackets), the price is checked at least this
+# often, besides after every message.
+PRICE_POLL = 0.05
 
 
 @attrs.frozen
@@ -56,6 +63,7 @@ class ExecutorDeps:
     risk: trio.MemorySendChannel[RiskInput]
     monitor: trio.MemorySendChannel[MonitorInput]
     activity: Activity
+    prices: PriceBook | None = None  # read while a stop is held here
 
 
 async def run_executor(
@@ -74,12 +82,20 @@ async def run_executor(
     async with trio.open_nursery() as calls:
         task_status.started()
         async with inbox:
+            price_seen_at = float("-inf")
             while True:
                 msg: ExecutorInput | None = None
-                with trio.move_on_at(core.next_deadline()):
+                deadline = core.next_deadline()
+                if core.protection.holds_stop:
+                    deadline = min(deadline, trio.current_time() + PRICE_POLL)
+                with trio.move_on_at(deadline):
                     msg = await inbox.receive()
                 now, wall = trio.current_time(), utc_now()
                 effects = core.on_timer(now, wall) if msg is None else core.handle(msg, now, wall)
+                quote = deps.prices.quote(core.symbol) if deps.prices is not None else None
+                if core.protection.holds_stop and quote is not None and quote.at > price_seen_at:
+                    price_seen_at = quote.at
+                    effects += core.handle(PriceSeen(price=quote.price), now, wall)
                 await _carry_out(effects, core, inbox_send, deps, calls)
                 deps.activity.report(core.symbol, idle=core.idle)
 
@@ -131,6 +147,14 @@ async def _carry_out(
                 calls.start_soon(_lookup, deps.broker, cid, inbox)
             case Cancel(client_order_id=cid, venue_order_id=venue_id):
                 calls.start_soon(_cancel, deps.broker, cid, venue_id, inbox)
+            case Follow(client_order_id=cid):
+                # A leg the venue created: the monitor routes its updates here from now on
+                # (and looks it up after its deadline, in case an event came before this).
+                await deps.monitor.send(
+                    Watch(client_order_id=cid, symbol=core.symbol, deliver_to=inbox)
+                )
+            case Alert(message=message):
+                log.warning("%s: %s", core.symbol, message)
             case _:
                 assert_never(effect)
     if pending is not None:

@@ -85,6 +85,24 @@ class RiskStateRecorded(Record, frozen=True, kw_only=True, tag="risk_state"):
     start_equity: Decimal | None = None
 
 
+class ProtectionRecorded(Record, frozen=True, kw_only=True, tag="protection"):
+    """The exits guarding a symbol's position: armed, replaced, failed, ended."""
+
+    entry_client_order_id: str  # the entry that opened the position: the key
+    symbol: str
+    # native (the venue's bracket legs) | oco (a pair tradingd placed) | emulated (a
+    # take-profit at the venue, the stop held by tradingd)
+    mode: str
+    take_profit: Decimal | None
+    stop_loss: Decimal | None
+    state: str  # "armed…" while it guards; anything else once it ended
+    signal_id: str = ""
+    exit_side: Side = Side.SELL
+    qty: Decimal = Decimal(0)  # what the entries filled: the most the exits cover
+    exits: tuple[str, ...] = ()  # client ids of the exit orders at the venue
+    generation: int = 0
+
+
 class VenueCallRecorded(Record, frozen=True, kw_only=True, tag="venue_call"):
     call: VenueCall
 
@@ -130,6 +148,7 @@ JournalRecord = (
     | VenueCallRecorded
     | DriftRecorded
     | CorrectionRecorded
+    | ProtectionRecorded
 )
 
 

@@ -122,6 +122,9 @@ class OrderRequest(Domain, frozen=True, kw_only=True):
     # Bracket exits (absolute prices); a venue with native brackets places them as legs.
     take_profit: Decimal | None = None
     stop_loss: Decimal | None = None
+    # None: derived from the exits (both: bracket, one: oto). "oco": this order *is* the
+    # exit pair (take-profit limit, stop-loss stop) for a position already held.
+    order_class: Literal["oco"] | None = None
 
 
 class VenueOrder(Domain, frozen=True, kw_only=True):

@@ -113,6 +113,21 @@ class MetricsConfig(Section, frozen=True, kw_only=True):
     bind: str | None = None  # "127.0.0.1:9464"
 
 
+class ExecutorConfig(Section, frozen=True, kw_only=True):
+    """How each symbol's executor protects positions and orders its signals."""
+
+    # Exits the venue refused: "flatten" closes the position at market; "halt_symbol" keeps
+    # it and refuses new entries in the symbol (a close still goes) until a restart.
+    protection_failure: Literal["flatten", "halt_symbol"] = "flatten"
+    # "native": take_profit / stop_loss go out as the venue's bracket. "emulated", for a venue
+    # without brackets: the entry goes alone; a take-profit limit follows its fills, and the
+    # stop is held by tradingd and sent at market when the price reaches it.
+    brackets: Literal["native", "emulated"] = "native"
+    # A signal arriving while an earlier one is queued: "wait" keeps both, in order;
+    # "supersede" drops the queued one (journaled as superseded) for the newer.
+    queued: Literal["wait", "supersede"] = "wait"
+
+
 class Config(Section, frozen=True, kw_only=True):
     broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
     journal: JournalConfig = msgspec.field(default_factory=JournalConfig)
@@ -123,6 +138,7 @@ class Config(Section, frozen=True, kw_only=True):
     webhook: WebhookConfig = msgspec.field(default_factory=WebhookConfig)
     reconcile: ReconcileConfig = msgspec.field(default_factory=ReconcileConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+    executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
 
 
 _URL_FIELDS = ("base_url", "stream_url", "data_url")

@@ -26,7 +26,7 @@ from typing import TypeVar, cast
 
 import trio
 
-from actors.records import JournalRecord, RiskStateRecorded
+from actors.records import JournalRecord, ProtectionRecorded, RiskStateRecorded
 from brokers.errors import TradingError
 from daemon import journal_reconciliation as reconciliation
 from daemon import journal_rows as rows
@@ -208,6 +208,10 @@ class Journal:
     async def unresolved_intents(self) -> list[IntentRow]:
         """Intents (with their full requests) whose order is not yet final."""
         return await self._read(rows.read_unresolved_intents)
+
+    async def open_protections(self) -> list[ProtectionRecorded]:
+        """Exits that still guarded a position when the last run ended."""
+        return await self._read(rows.read_open_protections)
 
     async def positions(self) -> dict[str, PositionRow]:
         """The latest confirmed position per symbol (flat ones included)."""

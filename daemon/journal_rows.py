@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from actors.records import RiskStateRecorded
+from actors.records import ProtectionRecorded, RiskStateRecorded
 from brokers.base import OrderRequest, Side
 from daemon.journal_schema import FINAL_STATES
 
@@ -153,6 +153,45 @@ def read_unresolved_intents(conn: sqlite3.Connection) -> list[IntentRow]:
     return [
         IntentRow(request=_request_decoder.decode(body), state=state, created_at=_dt(created))
         for body, state, created in rows
+    ]
+
+
+def read_open_protections(conn: sqlite3.Connection) -> list[ProtectionRecorded]:
+    """Exits that guarded a position when the last run ended: re-armed at startup."""
+    rows = conn.execute(
+        "SELECT entry_client_order_id, symbol, mode, signal_id, exit_side, qty, take_profit, "
+        "stop_loss, exits, generation, state, updated_at FROM protections "
+        "WHERE state LIKE 'armed%' ORDER BY symbol"
+    )
+    return [
+        ProtectionRecorded(
+            at=_dt(updated),
+            entry_client_order_id=cid,
+            symbol=symbol,
+            mode=mode,
+            signal_id=signal_id,
+            exit_side=Side(side),
+            qty=Decimal(qty),
+            take_profit=_dec(take_profit),
+            stop_loss=_dec(stop_loss),
+            exits=tuple(exits.split(",")) if exits else (),
+            generation=generation,
+            state=state,
+        )
+        for (
+            cid,
+            symbol,
+            mode,
+            signal_id,
+            side,
+            qty,
+            take_profit,
+            stop_loss,
+            exits,
+            generation,
+            state,
+            updated,
+        ) in rows
     ]
 
 

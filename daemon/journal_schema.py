@@ -185,8 +185,13 @@ CREATE TABLE protections (
     entry_client_order_id TEXT PRIMARY KEY,
     symbol                TEXT NOT NULL,
     mode                  TEXT NOT NULL,
+    signal_id             TEXT NOT NULL,
+    exit_side             TEXT NOT NULL,
+    qty                   TEXT NOT NULL,
     take_profit           TEXT,
     stop_loss             TEXT,
+    exits                 TEXT NOT NULL,
+    generation            INTEGER NOT NULL,
     state                 TEXT NOT NULL,
     updated_at            TEXT NOT NULL
 );

@@ -23,6 +23,7 @@ import msgspec
 import trio
 
 from actors.activity import Activity
+from actors.brackets import ProtectionFailurePolicy
 from actors.correction_apply import ApprovalResult
 from actors.corrections import CorrectionBook
 from actors.executor import INBOX_SIZE, ExecutorDeps, run_executor
@@ -37,6 +38,7 @@ from actors.order_monitor import (
 )
 from actors.position import ConfirmedPosition
 from actors.prices import PriceBook
+from actors.protection_keeper import ProtectionKeeper
 from actors.rebalance import RebalanceBook, run_rebalance
 from actors.reconciler import DriftWatch, PendingIntent, StartupState, load_startup_state
 from actors.reconciler_deps import ReconcilerDeps, VenueView
@@ -59,7 +61,7 @@ from brokers.alpaca.marketdata import AlpacaMarketData
 from brokers.base import Asset, VenueCall, utc_now
 from brokers.errors import BrokerError
 from brokers.sim import SimConfig, SimEndpoints, serve_sim
-from daemon.config import Config, MonitorConfig, ReconcileConfig
+from daemon.config import Config, ExecutorConfig, MonitorConfig, ReconcileConfig
 from daemon.credentials import Credentials
 from daemon.journal import Journal, open_journal
 from daemon.journal_reconciliation import CorrectionRow
@@ -187,6 +189,7 @@ async def open_daemon(
                     config.monitor,
                     config.risk,
                     config.reconcile,
+                    executor_config=config.executor,
                 )
                 try:
                     yield daemon
@@ -204,6 +207,8 @@ async def _start_actors(
     monitor_config: MonitorConfig,
     risk_limits: RiskLimits,
     reconcile_config: ReconcileConfig | None = None,
+    *,
+    executor_config: ExecutorConfig,
 ) -> Daemon:
     reconcile = reconcile_config or ReconcileConfig()
     journal_rows = await journal.positions()
@@ -303,7 +308,9 @@ async def _start_actors(
     await root.start(run_price_feed, market_data, prices, ["*"])
 
     activity = Activity()
-    deps = ExecutorDeps(broker, journal, risk_send, monitor_send, activity)
+    deps = ExecutorDeps(broker, journal, risk_send, monitor_send, activity, prices)
+    # Exits that guarded a position when the last run ended: re-armed in its executor.
+    open_protections = {p.symbol: p for p in await journal.open_protections()}
     executor_nursery = await root.start(_hold_nursery)
     inboxes: dict[str, trio.MemorySendChannel[Any]] = {
         "monitor": monitor_send,
@@ -317,9 +324,19 @@ async def _start_actors(
             ConfirmedPosition(position.qty, position.avg_entry_price)
             if position
             else ConfirmedPosition(),
+            protection=ProtectionKeeper(
+                symbol,
+                ProtectionFailurePolicy(executor_config.protection_failure),
+                emulate=executor_config.brackets == "emulated",
+            ),
+            supersede_queued=executor_config.queued == "supersede",
         )
         for order in startup.open_orders.get(symbol, ()):
             core.adopt(order)
+        protection = open_protections.pop(symbol, None)
+        if protection is not None:
+            core.protection.restore(protection)
+            await _adopt_exits(broker, core, protection.exits)
         inbox_send, inbox_recv = trio.open_memory_channel[ExecutorInput](INBOX_SIZE)
         await executor_nursery.start(run_executor, core, inbox_send, inbox_recv, deps)
         for request in startup.intents.resend:
@@ -400,6 +417,21 @@ def _queued_correction(row: CorrectionRow) -> CorrectionRecorded:
         signal_id=row.signal_id,
         detail=row.detail,
     )
+
+
+async def _adopt_exits(broker: AlpacaBroker, core: SymbolExecutor, exits: tuple[str, ...]) -> None:
+    """Exits the journal names that the startup listing did not bring (a filled bracket's
+    legs are listed under their parent, which is no longer open): followed again."""
+    for cid in exits:
+        if core.order(cid) is not None:
+            continue
+        try:
+            order = await broker.get_order_by_client_id(cid)
+        except BrokerError as exc:
+            log.warning("%s: exit %s not looked up at startup: %s", core.symbol, cid, exc)
+            continue
+        if order is not None and not order.status.is_final:
+            core.adopt(order)
 
 
 def _trade_increments(assets: dict[str, Asset]) -> dict[str, Decimal]:

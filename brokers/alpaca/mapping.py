@@ -45,16 +45,19 @@ def _plain(value: Decimal) -> str:
 def order_body(request: OrderRequest) -> bytes:
     """The JSON body of POST /v2/orders for ``request``.
 
-    Both exits make a ``bracket``; one exit makes an ``oto`` (entry plus that exit).
+    Both exits make a ``bracket``; one exit makes an ``oto`` (entry plus that exit); an
+    ``oco`` request is an exit pair for a position already held.
     """
-    order_class = None
+    order_class: str | None = None
     take_profit = None
     stop_loss = None
     if request.take_profit is not None:
         take_profit = schemas.TakeProfitLeg(limit_price=_plain(request.take_profit))
     if request.stop_loss is not None:
         stop_loss = schemas.StopLossLeg(stop_price=_plain(request.stop_loss))
-    if take_profit is not None or stop_loss is not None:
+    if request.order_class is not None:
+        order_class = request.order_class
+    elif take_profit is not None or stop_loss is not None:
         order_class = "bracket" if take_profit is not None and stop_loss is not None else "oto"
     body = schemas.NewOrder(
         symbol=request.symbol,

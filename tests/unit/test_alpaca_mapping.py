@@ -130,6 +130,25 @@ def test_both_exits_make_a_bracket() -> None:
     assert body["stop_loss"] == {"stop_price": "95.00"}
 
 
+def test_an_exit_pair_for_a_held_position_is_an_oco() -> None:
+    """order_class "oco": a sell limit at the take-profit with the stop as its pair."""
+    req = OrderRequest(
+        client_order_id="c4",
+        symbol="AAPL",
+        side=Side.SELL,
+        qty=Decimal(3),
+        order_type=OrderType.LIMIT,
+        limit_price=Decimal("110.00"),
+        take_profit=Decimal("110.00"),
+        stop_loss=Decimal("95.00"),
+        order_class="oco",
+    )
+    body = body_of(req)
+    assert (body["order_class"], body["side"], body["type"]) == ("oco", "sell", "limit")
+    assert body["take_profit"] == {"limit_price": "110.00"}
+    assert body["stop_loss"] == {"stop_price": "95.00"}
+
+
 @pytest.mark.parametrize(
     ("take_profit", "stop_loss", "present", "absent"),
     [

@@ -139,3 +139,17 @@ def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     path = str(tmp_path / "nope.toml")
     with pytest.raises(ConfigError, match=r"nope\.toml: cannot read the config"):
         load_config(path)
+
+
+def test_executor_policies_are_read_and_checked(tmp_path: Path) -> None:
+    """[executor] picks the protection-failure and queued-signal policies; others fail."""
+    assert load_config(None).executor.protection_failure == "flatten"
+    assert load_config(None).executor.queued == "wait"
+    text = '[executor]\nprotection_failure = "halt_symbol"\nqueued = "supersede"\n'
+    config = load_config(write(tmp_path, text))
+    assert (config.executor.protection_failure, config.executor.queued) == (
+        "halt_symbol",
+        "supersede",
+    )
+    with pytest.raises(ConfigError, match=r"\[executor\]"):
+        load_config(write(tmp_path, '[executor]\nqueued = "drop"\n'))

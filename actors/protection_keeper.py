@@ -1,0 +1,329 @@
+"""Keeps one symbol's position guarded by its exits: the executor core's bracket half.
+
+Pure. The core tells it which entries went out and asks it, after every input, what the
+exits need (``tend``); it answers with orders to cancel and orders to send, which the core
+carries out like any of its own. Its rules:
+
+- a native bracket's legs are the exits while the entry fills completely;
+- an entry that ended partly filled gets an exit pair for the filled part only;
+- a DCA add replaces the exits with one pair for the whole position, at the new levels;
+- exits never cover more than the position, so no exit can flip it;
+- when the venue has closed the position (an exit filled), the protection ends: a later
+  close finds the position flat and sends nothing;
+- an exit the venue refuses runs the failure policy: flatten, or halt the symbol;
+- emulated (a venue without brackets): entries go alone, a take-profit follows their fills,
+  and the stop is held here: the first trade at or through it cancels the take-profit and
+  sends a market order for the position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+import msgspec
+
+from actors.brackets import (
+    Protection,
+    ProtectionFailurePolicy,
+    covers,
+    exit_request,
+    flatten_request,
+    moved_levels,
+)
+from actors.messages import Action, Signal
+from actors.order_state import State, TrackedOrder
+from actors.position import ConfirmedPosition
+from actors.records import ProtectionRecorded
+from brokers.base import OrderRequest, Side
+
+
+@attrs.frozen
+class Send:
+    """An order the protection needs, sent without a signal of its own."""
+
+    request: OrderRequest
+    signal_id: str
+    leg: str
+
+
+@attrs.define
+class Tending:
+    cancels: list[TrackedOrder] = attrs.field(factory=list)
+    sends: list[Send] = attrs.field(factory=list)
+    records: list[ProtectionRecorded] = attrs.field(factory=list)
+    alerts: list[str] = attrs.field(factory=list)
+
+
+FindOrder = Callable[[str], TrackedOrder | None]
+
+
+@attrs.define
+class ProtectionKeeper:
+    symbol: str
+    policy: ProtectionFailurePolicy = ProtectionFailurePolicy.FLATTEN
+    current: Protection | None = None
+    # Why new entries are refused (the halt_symbol policy ran), or None.
+    halted: str | None = None
+    # leg client id -> its parent's: the venue cancels a parent's legs with it.
+    parent_of: dict[str, str] = attrs.field(factory=dict)
+    # Emulate brackets (a venue without them): entries go without legs, the exits follow.
+    emulate: bool = False
+    # DCA: the levels the add asked for, if it named any.
+    _next_levels: tuple[Decimal | None, Decimal | None] | None = None
+
+    @property
+    def pending(self) -> bool:
+        """The exits are being replaced, or the held stop fired: work under way."""
+        p = self.current
+        return p is not None and (p.rearm or p.triggered)
+
+    @property
+    def holds_stop(self) -> bool:
+        """A stop is held here: the shell must feed prices in (``price_seen``)."""
+        return self.current is not None and self.current.holds_stop
+
+    def exits_in_the_way(self, signal: Signal, position_qty: Decimal) -> set[str]:
+        """The exits a buy/sell on their own side must wait for (they hold the shares)."""
+        p = self.current
+        if p is None or signal.action not in (Action.BUY, Action.SELL):
+            return set()
+        side = Side.BUY if signal.action is Action.BUY else Side.SELL
+        if side is not p.exit_side or not covers(p.exit_side, position_qty):
+            return set()
+        return set(p.exits)
+
+    def entry_request(self, request: OrderRequest, position_qty: Decimal) -> OrderRequest:
+        """The entry to send: an add to a protected position goes without legs of its own,
+        since its exits will be one pair for the whole position (never two take-profits);
+        so does every entry when brackets are emulated."""
+        if self.emulate:
+            return _without_exits(request)
+        if position_qty != 0 and (position_qty > 0) != (request.side is Side.BUY):
+            # It reduces (or flips) the position: native legs would cover the whole entry,
+            # more than what it leaves. Exits for what is left follow once it is final.
+            return _without_exits(request)
+        p = self.current
+        if p is None or not covers(p.exit_side, position_qty) or request.side is p.exit_side:
+            return request
+        return _without_exits(request)
+
+    def entry_sent(
+        self, signal_id: str, request: OrderRequest, levels: tuple[Decimal | None, Decimal | None]
+    ) -> None:
+        """An entry (buy/sell) was approved and goes out now."""
+        p = self.current
+        take_profit, stop_loss = levels
+        wants_exits = take_profit is not None or stop_loss is not None
+        if p is not None and not p.entry_settled:
+            return  # cannot happen: a market entry is final before the next signal starts
+        if p is not None:
+            # An add (DCA) or a reduction: the exits are redone once it is final.
+            p.entry, p.native, p.entry_settled = request.client_order_id, False, False
+            self._next_levels = levels if wants_exits else None
+            return
+        if not wants_exits:
+            return
+        self.current = Protection(
+            signal_id=signal_id,
+            exit_side=request.side.opposite(),
+            take_profit=take_profit,
+            stop_loss=stop_loss,
+            entry=request.client_order_id,
+            origin=request.client_order_id,
+            native=request.take_profit is not None or request.stop_loss is not None,
+            emulated=self.emulate,
+        )
+
+    def price_seen(self, price: Decimal) -> None:
+        """A trade price: the held stop fires once the price reaches it."""
+        if self.current is not None and self.current.stop_reached(price):
+            self.current.triggered = True
+
+    def restore(self, record: ProtectionRecorded) -> None:
+        """Re-arm what guarded the position when the last run ended (its exit orders were
+        adopted from the venue; a held stop is held again)."""
+        exits = set(record.exits)
+        self.current = Protection(
+            signal_id=record.signal_id,
+            exit_side=record.exit_side,
+            take_profit=record.take_profit,
+            stop_loss=record.stop_loss,
+            entry=record.entry_client_order_id,
+            origin=record.entry_client_order_id,
+            native=record.mode == "native",
+            emulated=record.mode == "emulated",
+            filled=record.qty,
+            exits=exits,
+            placed=min(exits) if exits and record.mode != "native" else None,
+            generation=record.generation,
+            entry_settled=True,
+        )
+
+    def leg_learned(self, parent: str, leg: str) -> None:
+        self.parent_of[leg] = parent
+        p = self.current
+        if p is not None and (parent == p.entry or parent in p.exits):
+            p.exits.add(leg)
+
+    def drop(self, wall: datetime, why: str) -> list[ProtectionRecorded]:
+        """The position is being closed or retargeted: its exits are canceled with it."""
+        p, self.current = self.current, None
+        return [] if p is None else [self._record(p, wall, why)]
+
+    def tend(self, lookup: FindOrder, position: ConfirmedPosition, wall: datetime) -> Tending:
+        out = Tending()
+        p = self.current
+        if p is None:
+            return out
+        if not p.entry_settled:
+            entry = lookup(p.entry)
+            if entry is None:
+                return out
+            if p.emulated and entry.client_order_id == p.origin and entry.filled_qty > p.filled:
+                # Emulated: the exits follow the entry's fills as they arrive.
+                p.filled, p.rearm = entry.filled_qty, True
+            if entry.state.is_final:
+                self._settle(p, entry, position, wall, out)
+                if self.current is None:
+                    return out
+            elif not p.rearm:
+                return out
+        placed = lookup(p.placed) if p.placed is not None else None
+        if placed is not None and placed.state is State.REJECTED:
+            self._failed(p, placed.reason or "refused", position, wall, out)
+            return out
+        live = [o for cid in sorted(p.exits) if (o := lookup(cid)) and not o.state.is_final]
+        if not covers(p.exit_side, position.qty):
+            # Nothing left to guard: an exit filled and the venue's one-cancels-other ends
+            # its sibling (its cancel event, or the monitor's lookup, makes that final here).
+            if not live:
+                self.current = None
+                out.records.append(self._record(p, wall, "done"))
+            elif position.qty != 0:
+                # The position is on the other side now: these exits would add to it.
+                out.cancels.extend(o for o in live if o.state is not State.PENDING_CANCEL)
+            return out
+        if not (p.rearm or p.triggered):
+            if p.entry_settled and tuple(sorted(p.exits)) != p.journaled_exits:
+                # Legs learned after the entry settled: the journal must name them, so a
+                # restart finds them.
+                out.records.append(self._record(p, wall, "armed"))
+            return out
+        if live:
+            live_ids = {o.client_order_id for o in live}
+            for order in live:
+                if not self._venue_cancels(order, live_ids, lookup):
+                    out.cancels.append(order)
+            return out
+        if p.triggered:
+            # The held stop fired and the take-profit is gone: the stop's market order.
+            self.current = None
+            stop = flatten_request(p, self.symbol, position.qty, leg="stop")
+            out.sends.append(Send(stop, p.signal_id, f"stop{p.generation}"))
+            out.records.append(self._record(p, wall, f"stopped at {p.stop_loss}"))
+            return out
+        qty = min(p.filled, abs(position.qty))
+        p.generation += 1
+        p.rearm, p.exits = False, set()
+        exits = exit_request(p, self.symbol, qty)
+        if exits is not None:
+            p.placed, p.exits = exits.client_order_id, {exits.client_order_id}
+            out.sends.append(Send(exits, p.signal_id, f"exit{p.generation}"))
+        out.records.append(self._record(p, wall, f"armed for {qty}"))
+        return out
+
+    def _venue_cancels(self, leg: TrackedOrder, live_ids: set[str], lookup: FindOrder) -> bool:
+        """True when the venue cancels this leg itself: its parent is being canceled, or
+        ended without filling (its cancel event, or the monitor's lookup, will say)."""
+        parent_id = self.parent_of.get(leg.client_order_id)
+        if parent_id is None:
+            return False
+        if parent_id in live_ids:
+            return True
+        parent = lookup(parent_id)
+        return parent is not None and parent.state.is_final and parent.state is not State.FILLED
+
+    def _settle(
+        self,
+        p: Protection,
+        entry: TrackedOrder,
+        position: ConfirmedPosition,
+        wall: datetime,
+        out: Tending,
+    ) -> None:
+        p.entry_settled = True
+        filled = entry.filled_qty
+        adding = entry.request.side is not p.exit_side
+        if p.emulated and entry.client_order_id == p.origin:
+            # Its fills were followed as they came; an entry that filled nothing ends it.
+            if filled == 0:
+                self.current = None
+                out.records.append(self._record(p, wall, "entry unfilled"))
+            p.avg_at_levels = position.avg_entry_price
+            return
+        if filled == 0:
+            if not p.exits and not p.filled:
+                # Nothing filled and nothing guarded: the protection never began.
+                self.current = None
+                out.records.append(self._record(p, wall, "entry unfilled"))
+            return
+        if adding:
+            p.filled += filled
+        if p.native and p.placed is None and filled == entry.request.qty and p.avg_at_levels == 0:
+            # The venue armed its legs for the whole entry.
+            p.avg_at_levels = position.avg_entry_price
+            out.records.append(self._record(p, wall, "armed"))
+            return
+        if adding and p.avg_at_levels != 0:
+            # DCA: the levels follow the new average (or take the add's own levels).
+            levels = self._next_levels or moved_levels(p, position.avg_entry_price)
+            p.take_profit, p.stop_loss = levels
+        p.avg_at_levels = position.avg_entry_price
+        self._next_levels = None
+        p.rearm = True
+
+    def _failed(
+        self,
+        p: Protection,
+        reason: str,
+        position: ConfirmedPosition,
+        wall: datetime,
+        out: Tending,
+    ) -> None:
+        self.current = None
+        if self.policy is ProtectionFailurePolicy.FLATTEN and covers(p.exit_side, position.qty):
+            out.sends.append(
+                Send(flatten_request(p, self.symbol, position.qty), p.signal_id, "flatten")
+            )
+            what = f"flattening {position.qty}"
+            state = "failed: flattened"
+        else:
+            self.halted = f"exits could not be placed ({reason})"
+            what = "symbol halted: new entries refused"
+            state = "failed: halted"
+        out.alerts.append(f"exits could not be placed ({reason}): {what}")
+        out.records.append(self._record(p, wall, state))
+
+    def _record(self, p: Protection, wall: datetime, state: str) -> ProtectionRecorded:
+        p.journaled_exits = tuple(sorted(p.exits))
+        return ProtectionRecorded(
+            at=wall,
+            entry_client_order_id=p.origin,
+            symbol=self.symbol,
+            mode=p.mode,
+            take_profit=p.take_profit,
+            stop_loss=p.stop_loss,
+            state=state,
+            signal_id=p.signal_id,
+            exit_side=p.exit_side,
+            qty=p.filled,
+            exits=tuple(sorted(p.exits)),
+            generation=p.generation,
+        )
+
+
+def _without_exits(request: OrderRequest) -> OrderRequest:
+    return msgspec.structs.replace(request, take_profit=None, stop_loss=None)

@@ -1,0 +1,133 @@
+"""Emulated brackets in the core: the entry goes without legs, a take-profit follows its
+fills, the stop is held and fires at market on a trade through it, and a journaled
+protection re-arms after a restart."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from pathlib import Path
+
+import msgspec
+
+from actors.brackets import ProtectionFailurePolicy
+from actors.executor_core import (
+    AskRisk,
+    Cancel,
+    Effect,
+    Journal,
+    PriceSeen,
+    Submit,
+    SubmitAccepted,
+    SymbolExecutor,
+    client_order_id_for,
+)
+from actors.messages import Approved, ExecuteSignal, parse_signal
+from actors.position import ConfirmedPosition
+from actors.protection_keeper import ProtectionKeeper
+from actors.records import ProtectionRecorded
+from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, Side
+from daemon.journal import open_journal
+from tests.builders import T0, update, venue_order
+
+EXIT1 = client_order_id_for("b1", "exit1")
+
+
+def emulating(position: ConfirmedPosition | None = None) -> SymbolExecutor:
+    keeper = ProtectionKeeper("AAPL", ProtectionFailurePolicy.FLATTEN, emulate=True)
+    return SymbolExecutor("AAPL", position or ConfirmedPosition(), protection=keeper)
+
+
+def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]
+    return [e for e in effects if isinstance(e, kind)]
+
+
+def protections(effects: list[Effect]) -> list[ProtectionRecorded]:
+    return [
+        r for j in only(effects, Journal) for r in j.records if isinstance(r, ProtectionRecorded)
+    ]
+
+
+def bracket_buy(ex: SymbolExecutor) -> OrderRequest:
+    body = b'{"id":"b1","symbol":"AAPL","action":"buy","qty":10,"take_profit":101,"stop_loss":95}'
+    msg = ExecuteSignal(signal=parse_signal(body), reply=object(), received_at=T0)
+    (ask,) = only(ex.handle(msg, 0, T0), AskRisk)
+    ex.handle(Approved(client_order_id=ask.request.client_order_id, reserved=D(0)), 0, T0)
+    request: OrderRequest = ask.request
+    return request
+
+
+def filled(ex: SymbolExecutor, req: OrderRequest, total: str) -> list[Effect]:
+    status = OrderStatus.FILLED if D(total) == req.qty else OrderStatus.PARTIALLY_FILLED
+    return ex.handle(update(req, OrderEvent.FILL, status, total, "100", (total, "3", "100")), 0, T0)
+
+
+def test_the_entry_goes_alone_and_a_take_profit_follows_its_fills() -> None:
+    """3 filled: a take-profit limit for 3; 6 filled: that one is canceled, then one for 6."""
+    ex = emulating()
+    entry = bracket_buy(ex)
+    assert (entry.take_profit, entry.stop_loss) == (None, None)
+    (submit,) = only(filled(ex, entry, "3"), Submit)
+    first = submit.request
+    assert (first.client_order_id, first.order_type, first.qty) == (EXIT1, OrderType.LIMIT, 3)
+    assert (first.limit_price, first.order_class) == (101, None)
+    ex.handle(SubmitAccepted(order=venue_order(first, venue_id="v-exit1")), 0, T0)
+    effects = ex.handle(
+        update(entry, OrderEvent.FILL, OrderStatus.PARTIALLY_FILLED, "6", "100", ("6", "3", "100")),
+        0,
+        T0,
+    )
+    assert [c.client_order_id for c in only(effects, Cancel)] == [EXIT1]
+    assert only(effects, Submit) == []  # never two take-profits at once
+    effects = ex.handle(
+        update(first, OrderEvent.CANCELED, OrderStatus.CANCELED, venue_id="v-exit1"), 0, T0
+    )
+    (submit,) = only(effects, Submit)
+    assert (submit.request.client_order_id, submit.request.qty) == (
+        client_order_id_for("b1", "exit2"),
+        6,
+    )
+
+
+def test_the_held_stop_fires_on_a_trade_through_it() -> None:
+    """A trade at 95.01 does nothing; at 95 the take-profit is canceled, then the stop's
+    market sell of the whole position goes out."""
+    ex = emulating()
+    entry = bracket_buy(ex)
+    (submit,) = only(filled(ex, entry, "10"), Submit)
+    ex.handle(SubmitAccepted(order=venue_order(submit.request, venue_id="v-exit1")), 0, T0)
+    assert ex.protection.holds_stop
+    assert ex.handle(PriceSeen(price=D("95.01")), 0, T0) == []
+    effects = ex.handle(PriceSeen(price=D(95)), 0, T0)
+    assert [c.client_order_id for c in only(effects, Cancel)] == [EXIT1]
+    assert not ex.protection.holds_stop
+    canceled = update(submit.request, OrderEvent.CANCELED, OrderStatus.CANCELED, venue_id="v-exit1")
+    effects = ex.handle(canceled, 0, T0)
+    (stop,) = only(effects, Submit)
+    assert stop.request.client_order_id == client_order_id_for("b1", "stop1")
+    assert (stop.request.side, stop.request.qty, stop.request.order_type) == (
+        Side.SELL,
+        10,
+        OrderType.MARKET,
+    )
+    assert [r.state for r in protections(effects)] == ["stopped at 95"]
+
+
+async def test_a_journaled_protection_re_arms_after_a_restart(tmp_path: Path) -> None:
+    """What the protections table holds for an armed position comes back as it was: the
+    adopted take-profit is its exit and the stop is held again."""
+    ex = emulating()
+    entry = bracket_buy(ex)
+    effects = filled(ex, entry, "10")
+    (armed,) = protections(effects)
+    async with open_journal(tmp_path / "j.sqlite3") as journal:
+        await journal.commit(armed)
+        (restored,) = await journal.open_protections()
+    assert restored == msgspec.structs.replace(armed, at=restored.at)
+    assert restored.exits == (EXIT1,)
+    again = emulating(ConfirmedPosition(D(10), D(100)))
+    (submit,) = only(effects, Submit)
+    again.adopt(venue_order(submit.request, venue_id="v-exit1"))
+    again.protection.restore(restored)
+    assert again.protection.holds_stop
+    effects = again.handle(PriceSeen(price=D(94)), 0, T0)
+    assert [c.client_order_id for c in only(effects, Cancel)] == [EXIT1]
