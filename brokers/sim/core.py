@@ -330,7 +330,10 @@ class MatchingCore(OrderLifecycle):
 
     def _arm_legs(self, entry: SimOrder, now: datetime) -> None:
         """The entry of a bracket or oto has filled: its exits start working."""
-        for leg in self.legs(entry):
+        for leg_id in entry.legs:
+            # Read each leg as it stands now: an exit matched while arming may already have
+            # canceled its sibling, which must not come back to life.
+            leg = self._book.get(leg_id)
             if leg.armed or not leg.is_open:
                 continue
             if leg.type is OrderType.LIMIT:

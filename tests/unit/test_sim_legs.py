@@ -249,3 +249,16 @@ def test_a_replaced_take_profit_is_still_canceled_when_the_stop_fills() -> None:
     core.set_prices({"AAPL": D("94")}, T0)
     assert core.order(moved.id).status == "canceled"
     assert core.positions() == []
+
+
+def test_a_take_profit_marketable_when_armed_leaves_its_stop_canceled() -> None:
+    """The take-profit is already marketable when the entry fills: it fills as it arms, and
+    the stop it cancels stays canceled (not put back to work from a stale copy)."""
+    core = make_core()
+    entry = core.submit(with_exits(ticket(tif=TimeInForce.GTC), "bracket", "99", "90"), T0)
+    events = core.take_events()
+    assert ("canceled", "stop", "canceled") in summary(events)
+    take_profit, stop_loss = core.legs(core.order(entry.id))
+    assert (take_profit.status, stop_loss.status) == ("filled", "canceled")
+    assert not any(o.is_open for o in core.orders())
+    assert core.positions() == []
