@@ -124,6 +124,8 @@ def parse_signal(line: bytes | str, *, sized_entries: bool = False) -> Signal:
         raise BadSignal(str(exc), _best_effort_id(line)) from exc
     except msgspec.DecodeError as exc:
         raise BadSignal(f"not a JSON object: {exc}", None) from exc
+    except UnicodeDecodeError as exc:
+        raise BadSignal(f"not valid UTF-8: {exc}", None) from exc
     if signal.action in (Action.BUY, Action.SELL) and signal.qty is None and not sized_entries:
         raise BadSignal(
             f"`{signal.action}` needs `qty` greater than 0 (or a [risk.sizing] policy)", signal.id
@@ -135,7 +137,9 @@ def _best_effort_id(line: bytes | str) -> str | None:
     """The line's ``id`` if it has a usable one, so the rejection ack can carry it."""
     try:
         raw = msgspec.json.decode(line)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        # msgspec checks a string's UTF-8 only when it decodes it: a line the typed decoder
+        # refused for its shape can still hold invalid bytes.
         return None
     if isinstance(raw, dict):
         value = raw.get("id")

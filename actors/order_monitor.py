@@ -75,8 +75,14 @@ def update_key(update: OrderUpdate) -> tuple[str, ...]:
 class MonitorTimers:
     first_answer: float = 5.0  # no word from the venue this long after sending: look it up
     recheck: float = 60.0  # a working order quiet this long (stream healthy): look it up
+    # Each quiet lookup that finds the order still working doubles its wait, up to this: a
+    # resting exit costs a handful of calls an hour, not one a minute (the venue's rate
+    # limit is shared by every order of the account).
+    recheck_max: float = 900.0
     unhealthy_poll: float = 2.0  # while the stream is down, poll in-flight orders this often
-    lookups_per_second: float = 10.0  # the bound on REST lookups, whatever the backlog
+    # The bound on REST lookups, whatever the backlog: well under Alpaca's 200 calls a
+    # minute, so submits and cancels still get through while the stream is down.
+    lookups_per_second: float = 2.5
     first_connect_grace: float = 5.0  # startup waits this long for the stream, then goes on
 
 
@@ -88,6 +94,7 @@ class OrderMonitorCore:
     _seen: OrderedDict[tuple[str, ...], None] = attrs.field(factory=OrderedDict)
     _finished: OrderedDict[str, None] = attrs.field(factory=OrderedDict)
     _due: dict[str, float] = attrs.field(factory=dict)  # in-flight order -> next lookup at
+    _quiet: dict[str, float] = attrs.field(factory=dict)  # order -> its current recheck wait
     _looking_up: set[str] = attrs.field(factory=set)
     _tokens: float = 0.0
     _tokens_at: float = 0.0
@@ -95,6 +102,7 @@ class OrderMonitorCore:
     def watch(self, msg: Watch, now: float) -> None:
         self._routes[msg.client_order_id] = msg.deliver_to
         self._finished.pop(msg.client_order_id, None)
+        self._quiet.pop(msg.client_order_id, None)
         self._due[msg.client_order_id] = now + self._quiet_limit(first=True)
 
     def route(self, update: OrderUpdate, now: float) -> tuple[bool, Any | None]:
@@ -110,6 +118,7 @@ class OrderMonitorCore:
             if update.order.status.is_final:
                 self._finish(cid)
             elif cid in self._due:
+                self._quiet.pop(cid, None)  # news: back to the shortest recheck
                 self._due[cid] = now + self._quiet_limit(first=False)
         return True, self._routes.get(cid)
 
@@ -141,7 +150,10 @@ class OrderMonitorCore:
             self._tokens -= 1
             chosen.append(cid)
             self._looking_up.add(cid)
-            self._due[cid] = now + self._quiet_limit(first=False)
+            self._due[cid] = now + self._quiet_limit(first=False, cid=cid)
+            if self.healthy:
+                wait = self._quiet.get(cid, self.timers.recheck)
+                self._quiet[cid] = min(2 * wait, max(self.timers.recheck_max, wait))
         return chosen
 
     def next_deadline(self) -> float:
@@ -155,10 +167,12 @@ class OrderMonitorCore:
         refill_at = self._tokens_at + (1 - self._tokens) / self.timers.lookups_per_second
         return max(earliest, refill_at)
 
-    def _quiet_limit(self, *, first: bool) -> float:
+    def _quiet_limit(self, *, first: bool, cid: str | None = None) -> float:
         if not self.healthy:
             return self.timers.unhealthy_poll
-        return self.timers.first_answer if first else self.timers.recheck
+        if first:
+            return self.timers.first_answer
+        return self._quiet.get(cid, self.timers.recheck) if cid else self.timers.recheck
 
     def _refill(self, now: float) -> None:
         rate = self.timers.lookups_per_second
@@ -167,6 +181,7 @@ class OrderMonitorCore:
 
     def _finish(self, cid: str) -> None:
         self._due.pop(cid, None)
+        self._quiet.pop(cid, None)
         self._finished[cid] = None
         if len(self._finished) > FINAL_ROUTES_KEPT:
             old, _ = self._finished.popitem(last=False)

@@ -69,8 +69,9 @@ class MonitorConfig(Section, frozen=True, kw_only=True):
 
     first_answer: Seconds = 5.0  # no word from the venue this long after sending: look it up
     recheck: Seconds = 60.0  # a working order quiet this long: look it up
+    recheck_max: Seconds = 900.0  # each quiet lookup doubles the wait, up to this
     unhealthy_poll: Seconds = 2.0  # stream down: poll in-flight orders this often
-    lookups_per_second: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    lookups_per_second: Annotated[float, msgspec.Meta(gt=0)] = 2.5
     first_connect_grace: Annotated[float, msgspec.Meta(ge=0)] = 5.0  # startup waits for the stream
 
 

@@ -8,6 +8,8 @@ from hypothesis import settings
 
 # In CI the property tests replay the same examples every run: a red build is always
 # reproducible, never a coin toss. Locally they keep exploring new examples.
-settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
+# No per-example deadline anywhere: on a shared, loaded machine a slow example is not a
+# defect, and a deadline would be a timed assertion by another name.
+settings.register_profile("local", deadline=None)
+settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "local")

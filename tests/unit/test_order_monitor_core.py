@@ -51,6 +51,22 @@ def test_a_working_order_is_rechecked_only_after_a_quiet_spell() -> None:
     assert core.next_deadline() == 61.0
 
 
+def test_a_resting_order_is_rechecked_less_and_less_often() -> None:
+    """Each quiet lookup that finds the order still working doubles its wait, up to
+    recheck_max; news from the stream brings it back to recheck."""
+    core = watched("a", now=0.0, first_answer=5.0, recheck=60.0, recheck_max=240.0)
+    lookups_at = []
+    now = 0.0
+    for _ in range(5):
+        now = core.next_deadline()
+        assert core.due_lookups(now) == ["a"]
+        core.lookup_done("a")
+        lookups_at.append(now)
+    assert lookups_at == [5.0, 65.0, 185.0, 425.0, 665.0]
+    core.route(update(request("a"), OrderEvent.NEW, OrderStatus.NEW), 700.0)
+    assert core.next_deadline() == 760.0
+
+
 def test_stream_down_brings_every_lookup_forward() -> None:
     """While the stream is down, in-flight orders are polled every unhealthy_poll seconds."""
     core = watched("a", "b", now=0.0, recheck=60.0, unhealthy_poll=2.0)

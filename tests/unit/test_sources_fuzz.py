@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import trio
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from actors.messages import BadSignal, parse_signal
@@ -57,6 +57,9 @@ def test_lines_are_the_same_however_the_bytes_are_chunked(chunks: list[bytes]) -
 
 
 @given(line=st.binary(max_size=200))
+# Invalid UTF-8 inside a JSON string, in a line of the wrong shape and in a signal's id.
+@example(line=b'"\x80"')
+@example(line=b'{"id":"\x80","symbol":"AAPL","action":"buy","qty":1}')
 def test_any_line_is_a_signal_or_a_bad_signal(line: bytes) -> None:
     """Arbitrary bytes never raise anything but BadSignal (which becomes a rejected ack)."""
     try:
