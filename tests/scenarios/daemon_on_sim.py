@@ -20,6 +20,7 @@ import trio
 from actors.messages import Ack
 from actors.order_state import TRANSITIONS, State
 from actors.records import FillRecorded, JournalRecord, OrderStateRecorded
+from actors.risk_limits import RiskLimits
 from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
 from daemon.config import BrokerConfig, Config, MonitorConfig
 from daemon.credentials import load_credentials
@@ -146,10 +147,11 @@ async def daemon_on_sim(
     monitor: MonitorConfig = FAST,
     stream_down: bool = False,
     fill_size: Decimal | None = None,
+    risk: RiskLimits | None = None,
 ) -> AsyncIterator[Scenario]:
     """A paper venue and the daemon on it; ``stream_down`` points the daemon's order stream
     at a port nobody listens on, so everything it learns comes by REST; ``fill_size`` makes
-    the venue fill at most that many shares per match."""
+    the venue fill at most that many shares per match; ``risk`` replaces the default limits."""
     async with (
         running_sim(SimConfig(prices=dict(PRICES), fill_size=fill_size)) as endpoints,
         SimControl(endpoints) as venue,
@@ -157,7 +159,11 @@ async def daemon_on_sim(
         if stream_down:
             # Startup would wait for a stream that never comes.
             monitor = msgspec.structs.replace(monitor, first_connect_grace=0.0)
-        config = Config(broker=_broker(endpoints, stream_down), monitor=monitor)
+        config = Config(
+            broker=_broker(endpoints, stream_down),
+            monitor=monitor,
+            risk=RiskLimits() if risk is None else risk,
+        )
         credentials = load_credentials("paper", {}, None)
         journal = str(tmp_path / "journal.sqlite3")
         async with open_daemon(config, credentials, journal_path=journal) as daemon:
