@@ -14,15 +14,16 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 import trio
 
 from actors.executor_core import client_order_id_for
 from actors.messages import Ack
-from actors.records import FillRecorded, IntentRecorded
+from actors.records import FillRecorded, IntentRecorded, JournalRecord, VenueCallRecorded
 from brokers.base import Side
 from daemon.summary import build_summary
-from tests.scenarios.daemon_on_sim import SETTLE_LIMIT, Scenario, daemon_on_sim, signal
+from tests.scenarios.daemon_on_sim import SETTLE_LIMIT, Scenario, daemon_on_sim, reached, signal
 
 
 def intents(scenario: Scenario) -> list[IntentRecorded]:
@@ -149,3 +150,38 @@ async def test_a_target_across_zero_reaches_its_target(tmp_path: Path) -> None:
         state = await scenario.venue.state()
         assert [(p["symbol"], Decimal(p["qty"])) for p in state["positions"]] == [("AAPL", -3)]
         assert scenario.daemon.positions() == {"AAPL": -3}
+
+
+async def test_a_symbol_whose_answers_hang_holds_up_no_other(tmp_path: Path) -> None:
+    """AAPL's order answers are held back a minute: MSFT's signals still trade, each one
+    answered by the venue, filled and journaled, while AAPL's answer is outstanding."""
+    async with daemon_on_sim(tmp_path) as scenario:
+        await scenario.venue.fault("delay_acks", ms=60_000, symbol="AAPL")
+        (slow,) = await scenario.send(signal("slow", "AAPL", "buy", 1))
+        assert slow.status == "accepted"  # durable and acked; only the venue's answer hangs
+        await scenario.until(reached("filled"))  # the fill streams in before the answer
+        msft = [client_order_id_for(sid, "entry") for sid in ("m1", "m2")]
+        acks = await scenario.send(signal("m1", "MSFT", "buy", 2), signal("m2", "MSFT", "sell", 1))
+        assert [a.status for a in acks] == ["accepted", "accepted"]
+
+        def msft_answered_and_filled(seen: list[JournalRecord]) -> bool:
+            return posted(seen, answered=True) >= set(msft) and reached("filled", count=3)(seen)
+
+        await scenario.until(msft_answered_and_filled)
+        # AAPL's request is still out: neither answered nor failed (a request that had waited
+        # for a pooled connection behind it would have timed out first).
+        assert posted(scenario.seen) == set(msft)
+        assert scenario.daemon.positions() == {"AAPL": 1, "MSFT": 1}
+        assert scenario.daemon.unresolved() == 0
+
+
+def posted(seen: list[JournalRecord], *, answered: bool = False) -> set[str]:
+    """The client_order_ids whose POST has ended (with the venue's answer, if ``answered``)."""
+    return {
+        msgspec.json.decode(r.call.request_body)["client_order_id"]
+        for r in seen
+        if isinstance(r, VenueCallRecorded)
+        and r.call.method == "POST"
+        and r.call.request_body is not None
+        and (r.call.status is not None or not answered)
+    }
