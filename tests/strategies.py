@@ -46,7 +46,8 @@ class Settle:
 
 @attrs.frozen
 class ArmFault:
-    """Arm a venue fault that hits the next order submission (of any symbol)."""
+    """Arm a venue fault: a lost answer or a refusal hits the next order submission (of any
+    symbol); duplicated or reordered stream events last for the rest of the session."""
 
     fault: str
 
@@ -69,5 +70,10 @@ session_steps: st.SearchStrategy[SessionStep] = st.one_of(
         size=st.integers(min_value=-9, max_value=9),
     ),
     st.just(Settle()),
-    st.builds(ArmFault, fault=st.sampled_from(["lose_response", "reject_next"])),
+    st.builds(
+        ArmFault,
+        fault=st.sampled_from(
+            ["lose_response", "reject_next", "duplicate_events", "reorder_events"]
+        ),
+    ),
 )

@@ -1,5 +1,6 @@
-"""Random sessions of buy, sell, close and target signals on two symbols, with lost answers
-and refusals mixed in, through the daemon and the paper venue. Once everything is final:
+"""Random sessions of buy, sell, close and target signals on two symbols, with lost answers,
+refusals and duplicated or reordered stream events mixed in, through the daemon and the
+paper venue. Once everything is final:
 
 - the venue's position in each symbol equals the sum of the confirmed fills in the journal
   (and the daemon's own position);
