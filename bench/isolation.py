@@ -90,6 +90,7 @@ class Follower:
     run: str = "warm-up"
     answered: dict[str, float] = attrs.field(factory=dict)
     round_trip: dict[str, float] = attrs.field(factory=dict)
+    lost: set[str] = attrs.field(factory=set)
     calls: dict[str, list[VenueCall]] = attrs.field(factory=lambda: defaultdict(list))
     filled: Counter[str] = attrs.field(factory=Counter)
     _events: dict[tuple[str, str], trio.Event] = attrs.field(factory=dict)
@@ -102,10 +103,16 @@ class Follower:
             match record:
                 case VenueCallRecorded(call=call):
                     self.calls[self.run].append(call)
-                    if call.method == "POST" and call.path == "/v2/orders" and call.request_body:
-                        cid = msgspec.json.decode(call.request_body)["client_order_id"]
-                        self.answered[cid] = time.perf_counter()
-                        self.round_trip[cid] = call.latency_s
+                    body = call.request_body
+                    if call.method == "POST" and call.path == "/v2/orders" and body is not None:
+                        cid = msgspec.json.decode(body)["client_order_id"]
+                        if call.status is None:
+                            # No answer (a dropped connection): the daemon looks the order
+                            # up and resends it if the venue never had it. Not a sample.
+                            self.lost.add(cid)
+                        elif cid not in self.answered:
+                            self.answered[cid] = time.perf_counter()
+                            self.round_trip[cid] = call.latency_s
                         self.event("answered", cid).set()
                 case OrderStateRecorded(client_order_id=cid, state=state):
                     if state == State.FILLED:
@@ -146,6 +153,8 @@ class Bench:
                 raise RuntimeError(f"the daemon did not accept a benchmark signal: {ack}")
             await self.follower.event("answered", cid).wait()
             await self.follower.event("final", cid).wait()
+        if cid in self.follower.lost:
+            return
         venue_ack = self.follower.answered[cid] - start
         round_trip = self.follower.round_trip[cid]
         self.samples.append(Sample(symbol, self.follower.run, acked - start, venue_ack, round_trip))
@@ -219,6 +228,7 @@ async def main(blocks: int, seconds: float, gap: float, slow_gap: float) -> None
             daemon.stop()
     report(bench, follower, blocks, seconds)
     print(f"orders the venue received more than once: {twice} of {len(submissions)}")
+    print(f"orders whose first POST got no answer (not sampled): {len(follower.lost)}")
 
 
 def report(bench: Bench, follower: Follower, blocks: int, seconds: float) -> None:
