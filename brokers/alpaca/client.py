@@ -73,6 +73,11 @@ class AlpacaBroker:
             headers={"APCA-API-KEY-ID": key_id, "APCA-API-SECRET-KEY": secret_key},
             transport=transport,
             timeout=timeout,
+            # Every connection may stay pooled. httpcore (1.0.9) closes each connection that
+            # turns idle while the pool holds more than max_keepalive_connections in total,
+            # busy ones included: with httpx's default of 20, one symbol with 20 slow answers
+            # outstanding made every other symbol's order open a new TCP connection.
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
         )
 
     def __repr__(self) -> str:

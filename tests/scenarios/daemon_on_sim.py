@@ -20,6 +20,7 @@ import trio
 from actors.messages import Ack
 from actors.order_state import TRANSITIONS, State
 from actors.records import FillRecorded, JournalRecord, OrderStateRecorded
+from actors.risk_limits import RiskLimits
 from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
 from daemon.config import BrokerConfig, Config, ExecutorConfig, MonitorConfig
 from daemon.credentials import load_credentials
@@ -147,10 +148,12 @@ async def daemon_on_sim(
     stream_down: bool = False,
     fill_size: Decimal | None = None,
     executor: ExecutorConfig | None = None,
+    risk: RiskLimits | None = None,
 ) -> AsyncIterator[Scenario]:
     """A paper venue and the daemon on it; ``stream_down`` points the daemon's order stream
     at a port nobody listens on, so everything it learns comes by REST; ``fill_size`` makes
-    the venue fill at most that many shares per match; ``executor`` sets its policies."""
+    the venue fill at most that many shares per match; ``executor`` sets its policies;
+    ``risk`` replaces the default limits."""
     async with (
         running_sim(SimConfig(prices=dict(PRICES), fill_size=fill_size)) as endpoints,
         SimControl(endpoints) as venue,
@@ -162,6 +165,7 @@ async def daemon_on_sim(
             broker=_broker(endpoints, stream_down),
             monitor=monitor,
             executor=executor or ExecutorConfig(),
+            risk=RiskLimits() if risk is None else risk,
         )
         credentials = load_credentials("paper", {}, None)
         journal = str(tmp_path / "journal.sqlite3")
