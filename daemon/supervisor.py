@@ -25,6 +25,7 @@ import trio
 from actors.activity import Activity
 from actors.executor import INBOX_SIZE, ExecutorDeps, run_executor
 from actors.executor_core import ExecutorInput, ResendIntent, SymbolExecutor
+from actors.open_orders import list_open_orders
 from actors.order_monitor import (
     MonitorInput,
     MonitorTimers,
@@ -36,11 +37,12 @@ from actors.position import ConfirmedPosition
 from actors.prices import PriceBook
 from actors.rebalance import RebalanceBook, run_rebalance
 from actors.reconciler import PendingIntent, StartupState, load_startup_state, run_reconciler
-from actors.records import VenueCallRecorded
+from actors.records import FillRecorded, JournalRecord, VenueCallRecorded
 from actors.risk_core import RiskGuardCore
 from actors.risk_guard import Halt, Resume, RiskInput, run_risk_guard
 from actors.risk_limits import RiskLimits
 from actors.signal_router import Inbound, Intake, SignalRouterCore, run_signal_router
+from actors.startup_fills import JournalOrder, JournalPosition, VenueProgress, missed_fills
 from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
 from brokers.base import Asset, OrderUpdate, VenueCall, utc_now
@@ -48,7 +50,7 @@ from brokers.errors import BrokerError
 from brokers.sim import SimConfig, SimEndpoints, serve_sim
 from daemon.config import Config, MonitorConfig
 from daemon.credentials import Credentials
-from daemon.journal import Journal, open_journal
+from daemon.journal import Journal, OrderRow, open_journal
 from daemon.price_feed import run_price_feed
 
 log = logging.getLogger("tradingd")
@@ -97,7 +99,7 @@ class Daemon:
         done = trio.Event()
         await self.risk_inbox.send(Halt(done=done))
         await done.wait()
-        for order in await self.broker.list_orders(status="open"):
+        for order in await list_open_orders(self.broker):
             try:
                 await self.broker.cancel_order(order.venue_order_id)
             except BrokerError as exc:
@@ -169,10 +171,13 @@ async def _start_actors(
         PendingIntent(request=row.request, created_at=row.created_at)
         for row in await journal.unresolved_intents()
     ]
+    unfinished = await journal.unresolved_orders()
     startup = await load_startup_state(broker, journal_positions, intents)
-    # What became of the last run's unfinished orders, as the venue tells it.
-    if startup.intents.records:
-        await journal.commit(*startup.intents.records)
+    # What became of the last run's unfinished orders, as the venue tells it, and the
+    # fills it made that the journal never saw (a kill between fill and record).
+    caught_up = await _missed_fills(journal, unfinished, startup)
+    if startup.intents.records or caught_up:
+        await journal.commit(*startup.intents.records, *caught_up)
     log.info(
         "startup gate: %d positions, buying power %s, %d tradable symbols, %d drifts",
         len(startup.positions),
@@ -271,6 +276,39 @@ async def _start_actors(
         scope=root.cancel_scope,
         inboxes=inboxes,
     )
+
+
+async def _missed_fills(
+    journal: Journal, unfinished: list[OrderRow], startup: StartupState
+) -> list[JournalRecord]:
+    progress = [
+        *(VenueProgress.of_resolved(r) for r in startup.intents.records),
+        *(
+            VenueProgress.of_open_order(o)
+            for orders in startup.open_orders.values()
+            for o in orders
+        ),
+    ]
+    positions = {
+        s: JournalPosition(p.qty, p.avg_entry_price, p.realized_pnl)
+        for s, p in (await journal.positions()).items()
+    }
+    orders = [
+        JournalOrder(o.client_order_id, o.symbol, o.side, o.filled_qty, o.avg_fill_price)
+        for o in unfinished
+        if o.side is not None
+    ]
+    records = missed_fills(orders, progress, positions, utc_now())
+    for record in records:
+        if isinstance(record, FillRecorded):
+            log.warning(
+                "startup: %s %s %s filled while tradingd was down (%s); recorded now",
+                record.symbol,
+                record.side,
+                record.qty,
+                record.client_order_id,
+            )
+    return records
 
 
 def _trade_increments(assets: dict[str, Asset]) -> dict[str, Decimal]:

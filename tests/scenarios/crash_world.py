@@ -1,0 +1,363 @@
+"""The kill -9 crash loop's world: one venue process, one journal, and a daemon process
+killed at a chosen step of the order path and started again on the same journal.
+
+Each step drives one symbol's order to a known point (found by watching the journal's file
+and the venue's truth, with venue faults to hold the point open), kills the daemon there,
+sometimes lets the market move while it is down, and restarts it. After every restart the
+same signals are fed again, and the books must balance: no order reached the venue twice,
+every fill the venue made is in the journal, and the daemon's, the journal's and the venue's
+positions agree.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import msgspec
+import trio
+
+from actors.executor_core import client_order_id_for
+from brokers.sim import SimControl
+from tests.scenarios.crash_processes import (
+    PROCESS_LIMIT,
+    DaemonProcess,
+    JournalFile,
+    daemon_config,
+    daemon_process,
+    eventually,
+    send_signals,
+    send_until_killed,
+    venue_positions,
+    venue_process,
+)
+
+START_PRICE = Decimal("100.00")
+# Each match fills at most this many shares: an order above it fills in parts.
+FILL_SIZE = 5
+# Step symbols: one per step and iteration, so steps never see each other's orders.
+STEP_SYMBOLS = [f"S{a}{b}" for a in "ABCDEFGHIJ" for b in "ABCDEFGHIJ"]
+# Symbols shared by the random moments: buys, sells, closes and targets pile up on them.
+SHARED_SYMBOLS = ["AAPL", "MSFT", "AMD", "TSLA"]
+FINAL = ("filled", "canceled", "expired", "rejected", "replaced", "denied")
+
+SCENARIO = f"""
+seed = 7
+cash = "100000000"
+fill_size = "{FILL_SIZE}"
+
+[prices]
+{chr(10).join(f'{s} = "{START_PRICE}"' for s in [*SHARED_SYMBOLS, *STEP_SYMBOLS])}
+"""
+
+# RiskGuard's pace limits are meant for live flow; the loop's own bursts would trip them.
+RISK = """
+duplicate_window = 0.001
+max_orders_per_second = 1000
+max_orders_per_minute = 100000
+max_open_orders = 10000
+"""
+# Short lookups, so an order whose answer was lost settles in moments.
+MONITOR = """
+first_answer = 0.5
+recheck = 2.0
+unhealthy_poll = 0.2
+lookups_per_second = 50.0
+first_connect_grace = 5.0
+"""
+
+
+def signal_line(sid: str, symbol: str, action: str, **fields: Any) -> bytes:
+    return msgspec.json.encode({"id": sid, "symbol": symbol, "action": action, **fields})
+
+
+@attrs.define
+class World:
+    venue: SimControl
+    journal: JournalFile
+    config: Path
+    # Every signal line sent so far: all of them are fed again after each restart.
+    sent: list[bytes] = attrs.field(factory=list)
+    daemon: DaemonProcess | None = None
+    _stack: list[Any] = attrs.field(factory=list)
+    _nursery: trio.Nursery | None = None
+
+    # --- the daemon's life -----------------------------------------------------------
+
+    async def start(self) -> None:
+        assert self._nursery is not None
+        self.daemon = await self._nursery.start(_hold_daemon, self.config)
+        await self.daemon.ready()
+
+    async def kill(self) -> None:
+        assert self.daemon is not None
+        await self.daemon.kill()
+        self.daemon = None
+
+    async def restart(self) -> None:
+        """Start again on the same journal and feed every signal again: none trades twice."""
+        await self.venue.fault("clear")
+        await self.start()
+        assert self.daemon is not None
+        acks = await send_signals(self.daemon.socket, self.sent)
+        for ack in acks:
+            # "accepted" again is right only for a signal whose ack never became durable.
+            assert ack["status"] in ("duplicate", "accepted"), ack
+
+    # --- signals ---------------------------------------------------------------------
+
+    async def send(self, *lines: bytes) -> list[dict[str, Any]]:
+        assert self.daemon is not None
+        self.sent.extend(lines)
+        return await send_signals(self.daemon.socket, list(lines))
+
+    def send_in_background(self, *lines: bytes) -> None:
+        """For a kill that may land before the acks: they are read until the daemon dies."""
+        assert self.daemon is not None
+        assert self._nursery is not None
+        self.sent.extend(lines)
+        self._nursery.start_soon(send_until_killed, self.daemon.socket, list(lines))
+
+    # --- what the venue and the journal say ------------------------------------------
+
+    async def venue_order(self, cid: str) -> dict[str, Any] | None:
+        state = await self.venue.state()
+        return next((o for o in state["orders"] if o["client_order_id"] == cid), None)
+
+    async def submissions(self, cid: str) -> int:
+        state = await self.venue.state()
+        count: int = state["submissions"].get(cid, 0)
+        return count
+
+    async def until_journal(
+        self, cid: str, what: str, test: Callable[[dict[str, Any]], bool]
+    ) -> None:
+        async def probe() -> bool | None:
+            row = self.journal.order(cid)
+            return True if row is not None and test(row) else None
+
+        await eventually(probe, f"the journal to show {cid} {what}")
+
+    async def until_venue(self, what: str, test: Callable[[dict[str, Any]], bool]) -> None:
+        async def probe() -> bool | None:
+            return True if test(await self.venue.state()) else None
+
+        await eventually(probe, f"the venue to show {what}")
+
+    async def differences(self, *, all_final: bool = False) -> list[str]:
+        """Every way the books disagree now (empty: they balance)."""
+        assert self.daemon is not None
+        state = await self.venue.state()
+        status = await self.daemon.status()
+        found: list[str] = []
+        repeated = {cid: n for cid, n in state["submissions"].items() if n != 1}
+        if repeated:
+            found.append(f"orders submitted more than once: {repeated}")
+        journal_fills = self.journal.filled_by_order()
+        for order in state["orders"]:
+            cid, filled = order["client_order_id"], Decimal(order["filled_qty"])
+            if journal_fills.get(cid, Decimal(0)) != filled:
+                found.append(
+                    f"{order['symbol']} {cid}: venue filled {filled}, journal fills "
+                    f"{journal_fills.get(cid, Decimal(0))}"
+                )
+            row = self.journal.order(cid)
+            if cid.startswith("td-") and (row is None or row["filled_qty"] != filled):
+                found.append(f"{cid}: venue filled {filled} ({order['status']}), journal {row}")
+        venue_open = {o["client_order_id"] for o in state["orders"] if o["status"] not in FINAL}
+        unfinished = set(self.journal.unfinished())
+        if unfinished - venue_open:
+            found.append(
+                f"journal orders not final that the venue has final: {unfinished - venue_open}"
+            )
+        if all_final and (unfinished or venue_open):
+            found.append(f"not final: journal {unfinished}, venue {venue_open}")
+        at_venue = venue_positions(state)
+        daemon = {s: Decimal(q) for s, q in status["positions"].items() if Decimal(q)}
+        if daemon != at_venue:
+            found.append(f"daemon positions {daemon} != venue {at_venue}")
+        if self.journal.positions() != at_venue:
+            found.append(f"journal positions {self.journal.positions()} != venue {at_venue}")
+        return found
+
+    async def balanced(self, *, all_final: bool = False) -> None:
+        """Wait until the books balance; fail with what still differs."""
+        last: list[str] = []
+
+        async def probe() -> bool | None:
+            nonlocal last
+            last = await self.differences(all_final=all_final)
+            return True if not last else None
+
+        try:
+            await eventually(probe, "the books to balance")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n  " + "\n  ".join(last)) from None
+
+
+async def _hold_daemon(config: Path, *, task_status: trio.TaskStatus[DaemonProcess]) -> None:
+    async with daemon_process(config) as daemon:
+        task_status.started(daemon)
+        await daemon.proc.wait()
+
+
+@asynccontextmanager
+async def crash_world(workdir: Path) -> AsyncIterator[World]:
+    scenario = workdir / "scenario.toml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    async with venue_process(scenario) as endpoints, SimControl(endpoints) as control:
+        config = daemon_config(workdir, endpoints, risk=RISK, monitor=MONITOR)
+        async with trio.open_nursery() as nursery:
+            world = World(control, JournalFile(workdir / "journal.sqlite3"), config)
+            world._nursery = nursery
+            await world.start()
+            try:
+                yield world
+            finally:
+                nursery.cancel_scope.cancel()
+
+
+# --- the steps of the order path ----------------------------------------------------------
+
+Step = Callable[[World, str, str, float], Awaitable[None]]
+
+
+async def _pause(jitter: float) -> None:
+    # A kill a little after the step's point widens what the loop covers.
+    if jitter:
+        await trio.sleep(jitter)
+
+
+async def killed_after_the_intent(world: World, symbol: str, sid: str, jitter: float) -> None:
+    """The intent is durable (acked) but every REST call fails: the venue never got it."""
+    cid = client_order_id_for(sid, "entry")
+    await world.venue.fault("http_status", status=503, count=100000)
+    (ack,) = await world.send(signal_line(sid, symbol, "buy", qty=2))
+    assert ack["status"] == "accepted", ack
+    await world.until_journal(cid, "as an intent", lambda row: True)
+    await _pause(jitter)
+    await world.kill()
+    assert await world.submissions(cid) == 0
+    await world.restart()
+    await world.balanced()
+
+
+async def killed_after_the_send(world: World, symbol: str, sid: str, jitter: float) -> None:
+    """The venue has the order, its answer and its stream events are held back."""
+    cid = client_order_id_for(sid, "entry")
+    await world.venue.fault("stall_stream", seconds=60)
+    await world.venue.fault("delay_acks", ms=60000, symbol=symbol)
+    world.send_in_background(signal_line(sid, symbol, "buy", qty=3))
+
+    async def arrived() -> bool | None:
+        return True if await world.submissions(cid) else None
+
+    await eventually(arrived, f"the venue to receive {cid}")
+    await world.until_journal(cid, "as an intent", lambda row: True)
+    await _pause(jitter)
+    await world.kill()
+    await world.restart()
+    await world.balanced()
+
+
+async def killed_after_the_ack(world: World, symbol: str, sid: str, jitter: float) -> None:
+    """A resting limit order the venue acknowledged; it fills while the daemon is down."""
+    cid = client_order_id_for(sid, "entry")
+    line = signal_line(sid, symbol, "buy", qty=4, order_type="limit", limit_price="99.00")
+    (ack,) = await world.send(line)
+    assert ack["status"] == "accepted", ack
+    await world.until_journal(
+        cid, "acknowledged", lambda row: row["state"] == "accepted" and row["venue_order_id"]
+    )
+    await _pause(jitter)
+    await world.kill()
+    await world.venue.set_prices({symbol: "98.50"})
+    await world.restart()
+    await world.balanced(all_final=True)
+
+
+async def killed_between_partial_fills(world: World, symbol: str, sid: str, jitter: float) -> None:
+    """A market order filled in parts: one part journaled, the next made while down."""
+    cid = client_order_id_for(sid, "entry")
+    (ack,) = await world.send(signal_line(sid, symbol, "buy", qty=2 * FILL_SIZE + 2))
+    assert ack["status"] == "accepted", ack
+    await world.until_journal(cid, "partly filled", lambda row: row["filled_qty"] == FILL_SIZE)
+    await _pause(jitter)
+    await world.kill()
+    await world.venue.set_prices({symbol: "100.01"})
+    await world.restart()
+    await world.balanced()
+    await world.venue.set_prices({symbol: "100.02"})
+    await world.until_journal(cid, "filled", lambda row: row["state"] == "filled")
+    await world.balanced(all_final=True)
+
+
+async def killed_during_a_bracket(world: World, symbol: str, sid: str, jitter: float) -> None:
+    """The entry filled, its exits work at the venue; the take-profit fills after the
+    restart and the stop is canceled."""
+    cid = client_order_id_for(sid, "entry")
+    line = signal_line(sid, symbol, "buy", qty=3, take_profit="105.00", stop_loss="95.00")
+    (ack,) = await world.send(line)
+    assert ack["status"] == "accepted", ack
+    await world.until_journal(cid, "filled", lambda row: row["state"] == "filled")
+
+    def exits_working(state: dict[str, Any]) -> bool:
+        legs = [o for o in state["orders"] if o["symbol"] == symbol and o["client_order_id"] != cid]
+        return len(legs) == 2 and all(o["status"] in ("new", "held") for o in legs)
+
+    await world.until_venue(f"{symbol}'s exits working", exits_working)
+    await _pause(jitter)
+    await world.kill()
+    await world.restart()
+    await world.balanced()
+    await world.venue.set_prices({symbol: "105.50"})
+    await world.until_venue(f"{symbol} flat", lambda s: symbol not in venue_positions(s))
+    await world.balanced(all_final=True)
+
+
+STEPS: dict[str, Step] = {
+    "after the intent": killed_after_the_intent,
+    "after the send": killed_after_the_send,
+    "after the ack": killed_after_the_ack,
+    "between partial fills": killed_between_partial_fills,
+    "during a bracket": killed_during_a_bracket,
+}
+
+
+async def killed_at_a_random_moment(world: World, rng: random.Random, tag: str) -> None:
+    """A burst of signals on shared symbols, a kill after a random pause, a restart."""
+    lines = []
+    for n in range(rng.randint(1, 3)):
+        symbol = rng.choice(SHARED_SYMBOLS)
+        sid = f"{tag}-{n}"
+        match rng.choice(["buy", "sell", "close", "target"]):
+            case "buy" | "sell" as side:
+                lines.append(signal_line(sid, symbol, side, qty=rng.randint(1, FILL_SIZE)))
+            case "close":
+                lines.append(signal_line(sid, symbol, "close"))
+            case _:
+                target = rng.randint(-FILL_SIZE, FILL_SIZE)
+                lines.append(signal_line(sid, symbol, "target", target_qty=target))
+    world.send_in_background(*lines)
+    await trio.sleep(rng.uniform(0, 0.05))
+    await world.kill()
+    if rng.random() < 0.5:
+        # The market moves while the daemon is down: resting parts fill unseen.
+        await world.venue.set_prices({s: _nudged(rng) for s in SHARED_SYMBOLS})
+    await world.restart()
+    await world.balanced()
+    # Whatever still rests fills now, and the books balance again with it.
+    await world.venue.set_prices({s: _nudged(rng) for s in SHARED_SYMBOLS})
+    await world.balanced()
+
+
+def _nudged(rng: random.Random) -> str:
+    return str(START_PRICE + Decimal(rng.randint(-50, 50)) / 100)
+
+
+__all__ = ["PROCESS_LIMIT", "STEPS", "STEP_SYMBOLS", "World", "crash_world"]
