@@ -35,7 +35,7 @@ from actors.messages import (
     Signal,
     order_side_for_delta,
 )
-from actors.order_state import FINAL, State, TrackedOrder
+from actors.order_state import FINAL, State, TrackedOrder, state_of
 from actors.position import ConfirmedPosition
 from actors.records import (
     FillRecorded,
@@ -236,6 +236,16 @@ class SymbolExecutor:
             avg_fill_price=order.filled_avg_price,
         )
         self._live[order.client_order_id] = tracked
+
+    def remember(self, order: VenueOrder) -> None:
+        """Know a final order of ours the journal never recorded (found at startup), so the
+        signal that made it, fed again, is a duplicate instead of a second order whose fills
+        would count twice: they are already in the venue position this executor starts from.
+        """
+        self.adopt(order)
+        tracked = self._live.pop(order.client_order_id)
+        tracked.state = state_of(order.status)
+        self._final[order.client_order_id] = tracked
 
     # --- inputs ------------------------------------------------------------------------
 

@@ -9,6 +9,11 @@ snapshot fill gets anywhere else (``actors.order_state``): replaying it is a no-
 symbol's journal position then moves by those fills, so the journal agrees with the venue
 again without a drift that was never one.
 
+The same goes for orders of ours the journal never recorded: the intent's commit overlaps
+the POST, so a kill -9 can leave an order at the venue whose intent never became durable.
+Startup finds them among the venue's recent orders by client id and records them here,
+fills and all, as if the journal had known them with nothing filled.
+
 Pure: journal rows and venue answers in, records out.
 """
 
@@ -20,7 +25,7 @@ from decimal import Decimal
 
 import attrs
 
-from actors.order_state import State
+from actors.order_state import State, state_of
 from actors.position import ConfirmedPosition
 from actors.records import FillRecorded, JournalRecord, OrderStateRecorded, PositionRecorded
 from brokers.base import Side, VenueOrder
@@ -54,9 +59,10 @@ class VenueProgress:
     venue_order_id: str | None
     filled_qty: Decimal
     avg_fill_price: Decimal | None
-    # The state to record for an order still working (its progress row moves on); None
-    # when the state is recorded elsewhere (a final answer found by a lookup).
-    working_state: str | None = None
+    # The state to record with the fills (an order still working, or one the journal never
+    # had); None when the state is recorded elsewhere (a final answer found by a lookup).
+    state_to_record: str | None = None
+    journal_lacks_it: bool = False
 
     @classmethod
     def of_open_order(cls, order: VenueOrder) -> VenueProgress:
@@ -67,6 +73,19 @@ class VenueProgress:
             order.filled_qty,
             order.filled_avg_price,
             state.value,
+        )
+
+    @classmethod
+    def of_unknown(cls, order: VenueOrder) -> VenueProgress:
+        """An order of ours the journal never recorded: the crash came before its intent
+        was durable, after the venue had it."""
+        return cls(
+            order.client_order_id,
+            order.venue_order_id,
+            order.filled_qty,
+            order.filled_avg_price,
+            state_of(order.status).value,
+            journal_lacks_it=True,
         )
 
     @classmethod
@@ -87,46 +106,39 @@ def missed_fills(
     records: list[JournalRecord] = []
     moved: dict[str, ConfirmedPosition] = {}
     for progress in venue:
-        order = ours.get(progress.client_order_id)
-        if order is None or progress.avg_fill_price is None:
+        # Each order once, even if two startup reads both saw it.
+        order = ours.pop(progress.client_order_id, None)
+        if order is None:
             continue
         delta = progress.filled_qty - order.filled_qty
-        if delta <= 0:
+        if delta > 0 and progress.avg_fill_price is not None:
+            old_cost = order.filled_qty * (order.avg_fill_price or ZERO)
+            price = (progress.filled_qty * progress.avg_fill_price - old_cost) / delta
+            records.append(
+                FillRecorded(
+                    at=at,
+                    client_order_id=order.client_order_id,
+                    symbol=order.symbol,
+                    side=order.side,
+                    execution_id=f"{progress.venue_order_id}:{progress.filled_qty}",
+                    qty=delta,
+                    price=price,
+                )
+            )
+            _position(moved, positions, order.symbol).apply_fill(order.side, delta, price)
+        elif not progress.journal_lacks_it:
             continue
-        old_cost = order.filled_qty * (order.avg_fill_price or ZERO)
-        price = (progress.filled_qty * progress.avg_fill_price - old_cost) / delta
-        records.append(
-            FillRecorded(
-                at=at,
-                client_order_id=order.client_order_id,
-                symbol=order.symbol,
-                side=order.side,
-                execution_id=f"{progress.venue_order_id}:{progress.filled_qty}",
-                qty=delta,
-                price=price,
-            )
-        )
-        position = moved.get(order.symbol)
-        if position is None:
-            held = positions.get(order.symbol)
-            position = (
-                ConfirmedPosition(held.qty, held.avg_entry_price, held.realized_pnl)
-                if held
-                else ConfirmedPosition()
-            )
-            moved[order.symbol] = position
-        position.apply_fill(order.side, delta, price)
-        if progress.working_state is not None:
+        if progress.state_to_record is not None:
             records.append(
                 OrderStateRecorded(
                     at=at,
                     client_order_id=order.client_order_id,
                     symbol=order.symbol,
-                    state=progress.working_state,
+                    state=progress.state_to_record,
                     venue_order_id=progress.venue_order_id,
                     filled_qty=progress.filled_qty,
                     avg_fill_price=progress.avg_fill_price,
-                    reason="filled further while tradingd was down",
+                    reason="found at the venue at startup",
                 )
             )
     for symbol, position in sorted(moved.items()):
@@ -140,3 +152,19 @@ def missed_fills(
             )
         )
     return records
+
+
+def _position(
+    moved: dict[str, ConfirmedPosition], positions: Mapping[str, JournalPosition], symbol: str
+) -> ConfirmedPosition:
+    """The symbol's journal position, as the fills recorded so far have moved it."""
+    position = moved.get(symbol)
+    if position is None:
+        held = positions.get(symbol)
+        position = (
+            ConfirmedPosition(held.qty, held.avg_entry_price, held.realized_pnl)
+            if held
+            else ConfirmedPosition()
+        )
+        moved[symbol] = position
+    return position

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -24,8 +25,13 @@ import trio
 
 from actors.activity import Activity
 from actors.executor import INBOX_SIZE, ExecutorDeps, run_executor
-from actors.executor_core import ExecutorInput, ResendIntent, SymbolExecutor
-from actors.open_orders import list_open_orders
+from actors.executor_core import (
+    ExecutorInput,
+    ResendIntent,
+    SymbolExecutor,
+    is_own_client_order_id,
+)
+from actors.open_orders import list_open_orders, list_orders_paged
 from actors.order_monitor import (
     MonitorInput,
     MonitorTimers,
@@ -45,7 +51,7 @@ from actors.signal_router import Inbound, Intake, SignalRouterCore, run_signal_r
 from actors.startup_fills import JournalOrder, JournalPosition, VenueProgress, missed_fills
 from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
-from brokers.base import Asset, OrderUpdate, VenueCall, utc_now
+from brokers.base import Asset, OrderUpdate, VenueCall, VenueOrder, utc_now
 from brokers.errors import BrokerError
 from brokers.sim import SimConfig, SimEndpoints, serve_sim
 from daemon.config import Config, MonitorConfig
@@ -172,10 +178,12 @@ async def _start_actors(
         for row in await journal.unresolved_intents()
     ]
     unfinished = await journal.unresolved_orders()
+    last_record_at = await journal.last_record_at()
     startup = await load_startup_state(broker, journal_positions, intents)
-    # What became of the last run's unfinished orders, as the venue tells it, and the
-    # fills it made that the journal never saw (a kill between fill and record).
-    caught_up = await _missed_fills(journal, unfinished, startup)
+    # What became of the last run's unfinished orders, as the venue tells it, the orders
+    # it sent whose intents never became durable, and the fills the journal never saw.
+    unknown = await _orders_the_journal_lacks(broker, journal, last_record_at)
+    caught_up = await _missed_fills(journal, unfinished, unknown, startup)
     if startup.intents.records or caught_up:
         await journal.commit(*startup.intents.records, *caught_up)
     log.info(
@@ -185,6 +193,10 @@ async def _start_actors(
         len(startup.tradable),
         len(startup.drifts),
     )
+    finished_unknown: dict[str, list[VenueOrder]] = {}
+    for order in unknown:
+        if order.status.is_final:
+            finished_unknown.setdefault(order.symbol, []).append(order)
     prices = PriceBook()
     risk_send, risk_recv = trio.open_memory_channel[RiskInput](ACTOR_INBOX)
     monitor_send, monitor_recv = trio.open_memory_channel[MonitorInput](ACTOR_INBOX)
@@ -232,6 +244,8 @@ async def _start_actors(
         )
         for order in startup.open_orders.get(symbol, ()):
             core.adopt(order)
+        for order in finished_unknown.get(symbol, ()):
+            core.remember(order)
         inbox_send, inbox_recv = trio.open_memory_channel[ExecutorInput](INBOX_SIZE)
         await executor_nursery.start(run_executor, core, inbox_send, inbox_recv, deps)
         for request in startup.intents.resend:
@@ -278,10 +292,42 @@ async def _start_actors(
     )
 
 
+# The venue's clock may run this far ahead of ours; and an intent's commit is queued only
+# once its POST is on the wire, so records stamped a moment after that POST can be durable
+# when the intent is not.
+CLOCK_MARGIN = timedelta(seconds=5)
+
+
+async def _orders_the_journal_lacks(
+    broker: AlpacaBroker, journal: Journal, last_record_at: datetime | None
+) -> list[VenueOrder]:
+    """Our orders (by client id) the venue took after the journal's last record and the
+    journal never recorded: a kill -9 between the POST and the intent's commit."""
+    if last_record_at is None:
+        return []  # a new journal: nothing of ours can have been sent from it
+    recent = await list_orders_paged(broker, "all", last_record_at - CLOCK_MARGIN)
+    own = [o for o in recent if is_own_client_order_id(o.client_order_id)]
+    known = await journal.known_order_ids([o.client_order_id for o in own])
+    unknown = [o for o in own if o.client_order_id not in known]
+    for order in unknown:
+        log.warning(
+            "startup: %s %s %s %s was sent just before the last stop but never journaled: "
+            "recorded now (%s, %s filled)",
+            order.symbol,
+            order.side,
+            order.qty,
+            order.client_order_id,
+            order.status,
+            order.filled_qty,
+        )
+    return unknown
+
+
 async def _missed_fills(
-    journal: Journal, unfinished: list[OrderRow], startup: StartupState
+    journal: Journal, unfinished: list[OrderRow], unknown: list[VenueOrder], startup: StartupState
 ) -> list[JournalRecord]:
     progress = [
+        *(VenueProgress.of_unknown(o) for o in unknown),
         *(VenueProgress.of_resolved(r) for r in startup.intents.records),
         *(
             VenueProgress.of_open_order(o)
@@ -297,7 +343,7 @@ async def _missed_fills(
         JournalOrder(o.client_order_id, o.symbol, o.side, o.filled_qty, o.avg_fill_price)
         for o in unfinished
         if o.side is not None
-    ]
+    ] + [JournalOrder(o.client_order_id, o.symbol, o.side, Decimal(0), None) for o in unknown]
     records = missed_fills(orders, progress, positions, utc_now())
     for record in records:
         if isinstance(record, FillRecorded):
