@@ -339,9 +339,20 @@ class SymbolExecutor:
             return
         job.phase = Phase.RISK
         job.client_order_id = request.client_order_id
-        if self.order(request.client_order_id) is not None:
-            # Only reachable if a signal id repeats past the router's dedupe: never resend.
-            self._ack(job, wall, out, status="duplicate", reason="order already exists")
+        existing = self.order(request.client_order_id)
+        if existing is not None:
+            # Past the router's dedupe only when the signal's ack was lost in a crash after
+            # its order went out (found at startup): never resend. The intent names the
+            # signal on the order's row, so the next restart's dedupe knows it.
+            intent = IntentRecorded(
+                at=wall,
+                signal_id=job.signal.id,
+                leg=request.client_order_id.rsplit("-", 1)[-1],
+                request=existing.request,
+            )
+            self._ack(
+                job, wall, out, status="duplicate", reason="order already exists", extra=(intent,)
+            )
             self._job = None
             return
         self._live[request.client_order_id] = TrackedOrder(request)

@@ -185,7 +185,7 @@ class Journal:
     # --- reads ---------------------------------------------------------------------------
 
     async def accepted_signal_ids(self) -> set[str]:
-        """Ids of every signal acked "accepted": they never trade again."""
+        """Ids of every signal acked "accepted" or named by an order: they never trade again."""
         return await self._read(rows.read_accepted_signal_ids)
 
     async def orders(self) -> list[OrderRow]:

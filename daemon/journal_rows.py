@@ -113,8 +113,10 @@ def _order(row: Any) -> OrderRow:
 
 
 def read_accepted_signal_ids(conn: sqlite3.Connection) -> set[str]:
+    """Signals acked accepted, and signals with an order (one whose ack a crash lost)."""
     rows = conn.execute(
-        "SELECT DISTINCT signal_id FROM signals WHERE status = 'accepted' AND signal_id NOT NULL"
+        "SELECT signal_id FROM signals WHERE status = 'accepted' AND signal_id NOT NULL "
+        "UNION SELECT signal_id FROM orders WHERE signal_id NOT NULL"
     )
     return {str(signal_id) for (signal_id,) in rows}
 

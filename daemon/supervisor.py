@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -29,9 +28,8 @@ from actors.executor_core import (
     ExecutorInput,
     ResendIntent,
     SymbolExecutor,
-    is_own_client_order_id,
 )
-from actors.open_orders import list_open_orders, list_orders_paged
+from actors.open_orders import list_open_orders
 from actors.order_monitor import (
     MonitorInput,
     MonitorTimers,
@@ -43,12 +41,11 @@ from actors.position import ConfirmedPosition
 from actors.prices import PriceBook
 from actors.rebalance import RebalanceBook, run_rebalance
 from actors.reconciler import PendingIntent, StartupState, load_startup_state, run_reconciler
-from actors.records import FillRecorded, JournalRecord, VenueCallRecorded
+from actors.records import VenueCallRecorded
 from actors.risk_core import RiskGuardCore
 from actors.risk_guard import Halt, Resume, RiskInput, run_risk_guard
 from actors.risk_limits import RiskLimits
 from actors.signal_router import Inbound, Intake, SignalRouterCore, run_signal_router
-from actors.startup_fills import JournalOrder, JournalPosition, VenueProgress, missed_fills
 from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
 from brokers.base import Asset, OrderUpdate, VenueCall, VenueOrder, utc_now
@@ -56,8 +53,9 @@ from brokers.errors import BrokerError
 from brokers.sim import SimConfig, SimEndpoints, serve_sim
 from daemon.config import Config, MonitorConfig
 from daemon.credentials import Credentials
-from daemon.journal import Journal, OrderRow, open_journal
+from daemon.journal import Journal, open_journal
 from daemon.price_feed import run_price_feed
+from daemon.startup_catchup import missed_fill_records, orders_the_journal_lacks
 
 log = logging.getLogger("tradingd")
 
@@ -182,8 +180,8 @@ async def _start_actors(
     startup = await load_startup_state(broker, journal_positions, intents)
     # What became of the last run's unfinished orders, as the venue tells it, the orders
     # it sent whose intents never became durable, and the fills the journal never saw.
-    unknown = await _orders_the_journal_lacks(broker, journal, last_record_at)
-    caught_up = await _missed_fills(journal, unfinished, unknown, startup)
+    unknown = await orders_the_journal_lacks(broker, journal, last_record_at)
+    caught_up = await missed_fill_records(journal, unfinished, unknown, startup)
     if startup.intents.records or caught_up:
         await journal.commit(*startup.intents.records, *caught_up)
     log.info(
@@ -290,71 +288,6 @@ async def _start_actors(
         scope=root.cancel_scope,
         inboxes=inboxes,
     )
-
-
-# The venue's clock may run this far ahead of ours; and an intent's commit is queued only
-# once its POST is on the wire, so records stamped a moment after that POST can be durable
-# when the intent is not.
-CLOCK_MARGIN = timedelta(seconds=5)
-
-
-async def _orders_the_journal_lacks(
-    broker: AlpacaBroker, journal: Journal, last_record_at: datetime | None
-) -> list[VenueOrder]:
-    """Our orders (by client id) the venue took after the journal's last record and the
-    journal never recorded: a kill -9 between the POST and the intent's commit."""
-    if last_record_at is None:
-        return []  # a new journal: nothing of ours can have been sent from it
-    recent = await list_orders_paged(broker, "all", last_record_at - CLOCK_MARGIN)
-    own = [o for o in recent if is_own_client_order_id(o.client_order_id)]
-    known = await journal.known_order_ids([o.client_order_id for o in own])
-    unknown = [o for o in own if o.client_order_id not in known]
-    for order in unknown:
-        log.warning(
-            "startup: %s %s %s %s was sent just before the last stop but never journaled: "
-            "recorded now (%s, %s filled)",
-            order.symbol,
-            order.side,
-            order.qty,
-            order.client_order_id,
-            order.status,
-            order.filled_qty,
-        )
-    return unknown
-
-
-async def _missed_fills(
-    journal: Journal, unfinished: list[OrderRow], unknown: list[VenueOrder], startup: StartupState
-) -> list[JournalRecord]:
-    progress = [
-        *(VenueProgress.of_unknown(o) for o in unknown),
-        *(VenueProgress.of_resolved(r) for r in startup.intents.records),
-        *(
-            VenueProgress.of_open_order(o)
-            for orders in startup.open_orders.values()
-            for o in orders
-        ),
-    ]
-    positions = {
-        s: JournalPosition(p.qty, p.avg_entry_price, p.realized_pnl)
-        for s, p in (await journal.positions()).items()
-    }
-    orders = [
-        JournalOrder(o.client_order_id, o.symbol, o.side, o.filled_qty, o.avg_fill_price)
-        for o in unfinished
-        if o.side is not None
-    ] + [JournalOrder(o.client_order_id, o.symbol, o.side, Decimal(0), None) for o in unknown]
-    records = missed_fills(orders, progress, positions, utc_now())
-    for record in records:
-        if isinstance(record, FillRecorded):
-            log.warning(
-                "startup: %s %s %s filled while tradingd was down (%s); recorded now",
-                record.symbol,
-                record.side,
-                record.qty,
-                record.client_order_id,
-            )
-    return records
 
 
 def _trade_increments(assets: dict[str, Asset]) -> dict[str, Decimal]:

@@ -156,7 +156,12 @@ class World:
         state = await self.venue.state()
         status = await self.daemon.status()
         found: list[str] = []
-        repeated = {cid: n for cid, n in state["submissions"].items() if n != 1}
+        # An order the venue refused outright (403: buying power, quantity) leaves nothing
+        # to look up: killed before the refusal was journaled, the restart cannot tell it
+        # from one that never arrived, and sends it again. That may be refused again, but
+        # it is never a second order: only orders the venue holds count here.
+        held = {o["client_order_id"] for o in state["orders"]}
+        repeated = {cid: n for cid, n in state["submissions"].items() if n != 1 and cid in held}
         if repeated:
             found.append(f"{REPEATED}: {repeated}")
         journal_fills = self.journal.filled_by_order()

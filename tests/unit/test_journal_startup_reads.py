@@ -23,3 +23,15 @@ async def test_known_order_ids_names_only_the_orders_the_journal_has(tmp_path: P
         await journal.commit(intent("td-a-entry"), state("td-b-entry", "filled"))
         asked = [f"td-x{n}-entry" for n in range(1200)] + ["td-a-entry", "td-b-entry"]
         assert await journal.known_order_ids(asked) == {"td-a-entry", "td-b-entry"}
+
+
+async def test_a_signal_named_by_an_order_counts_as_accepted(tmp_path: Path) -> None:
+    """A signal whose ack a crash lost but whose order is journaled never trades again."""
+    async with open_journal(tmp_path / "j.sqlite3") as journal:
+        await journal.commit(
+            signal("acked"),
+            signal("refused", status="rejected"),
+            state("td-lost-entry", "filled"),
+            intent("td-lost-entry"),
+        )
+        assert await journal.accepted_signal_ids() == {"acked", "td-lost"}

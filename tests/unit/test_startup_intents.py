@@ -15,6 +15,7 @@ from actors.messages import ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition
 from actors.reconciler import PendingIntent, decide_intents
+from actors.records import IntentRecorded
 from brokers.base import OrderEvent, OrderStatus
 from tests.builders import T0, request, update, venue_order
 
@@ -91,5 +92,8 @@ def test_a_remembered_final_order_makes_its_signal_fed_again_a_duplicate() -> No
     (journal,) = [e for e in effects if isinstance(e, Journal)]
     assert journal.ack is not None
     assert journal.ack[1].status == "duplicate"
+    # The order's row learns its signal, so the next restart's dedupe knows the id.
+    (named,) = [r for r in journal.records if isinstance(r, IntentRecorded)]
+    assert (named.signal_id, named.request) == ("lost-ack", req)
     assert ex.position.qty == Decimal(3)
     assert ex.idle
