@@ -37,7 +37,7 @@ from actors.reconciler import PendingIntent, load_startup_state  # noqa: E402
 from actors.risk_limits import RiskLimits  # noqa: E402
 from brokers.alpaca import AlpacaBroker  # noqa: E402
 from brokers.sim import SimControl, SimEndpoints  # noqa: E402
-from daemon.config import BrokerConfig, Config  # noqa: E402
+from daemon.config import BrokerConfig, Config, MonitorConfig  # noqa: E402
 from daemon.credentials import load_credentials  # noqa: E402
 from daemon.journal import open_journal  # noqa: E402
 from daemon.logs import configure_logging  # noqa: E402
@@ -69,6 +69,9 @@ def config_for(venue: SimEndpoints) -> Config:
             stream_url=venue.stream_url,
             data_url=venue.data_url,
         ),
+        # If the order stream drops under the seeding burst, REST lookups take over: let
+        # them keep pace with 2,000 orders.
+        monitor=MonitorConfig(lookups_per_second=1000.0),
         # Seeding sends 2,000 orders in seconds: the pace and open-order limits would stop it.
         risk=RiskLimits(
             duplicate_window=0.0,
