@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -117,13 +118,14 @@ async def seed_account(venue: SimEndpoints, journal: str, names: list[str]) -> N
         async with trio.open_nursery() as nursery:
             for _ in range(SUBMITTERS):
                 nursery.start_soon(submitter)
-        # The resting orders keep their symbols busy for good: watch the venue instead.
-        async with venue_control(venue) as control:
-            with trio.fail_after(300):
-                while True:
-                    if await account_shape(control) == (len(names), len(names)):
-                        break
-                    await trio.sleep(1)
+        # The resting orders keep their symbols busy for good: watch the journal instead
+        # (the venue's whole state is too heavy to poll while it works).
+        with trio.fail_after(600):
+            while True:
+                states = Counter(o.state for o in await daemon.journal.orders())
+                if states["filled"] == states["accepted"] == len(names):
+                    break
+                await trio.sleep(0.5)
         await daemon.journal.flush()
         daemon.stop()
 

@@ -23,7 +23,7 @@ import attrs
 import msgspec
 import trio
 
-from brokers.sim import SimControl, SimEndpoints
+from brokers.sim import SimEndpoints
 from daemon.control import ControlRequest
 from daemon.control_client import ControlUnavailable, ask
 
@@ -252,16 +252,13 @@ class JournalFile:
         rows = self.query("SELECT symbol, qty FROM positions")
         return {s: Decimal(q) for s, q in rows if Decimal(q)}
 
-    def unfinished(self) -> list[str]:
+    def unfinished(self, symbol: str | None = None) -> list[str]:
+        """Orders not final in the journal (``symbol``'s only, when given)."""
         rows = self.query(
-            "SELECT client_order_id FROM orders WHERE state NOT IN "
+            "SELECT client_order_id, symbol FROM orders WHERE state NOT IN "
             "('filled', 'canceled', 'expired', 'rejected', 'replaced', 'denied')"
         )
-        return [cid for (cid,) in rows]
-
-
-async def venue_state(control: SimControl) -> dict[str, Any]:
-    return await control.state()
+        return [cid for cid, sym in rows if symbol is None or sym == symbol]
 
 
 def venue_positions(state: Mapping[str, Any]) -> dict[str, Decimal]:

@@ -11,8 +11,7 @@ positions agree.
 
 from __future__ import annotations
 
-import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -22,10 +21,8 @@ import attrs
 import msgspec
 import trio
 
-from actors.executor_core import client_order_id_for
 from brokers.sim import SimControl
 from tests.scenarios.crash_processes import (
-    PROCESS_LIMIT,
     DaemonProcess,
     JournalFile,
     daemon_config,
@@ -85,7 +82,6 @@ class World:
     # Every signal line sent so far: all of them are fed again after each restart.
     sent: list[bytes] = attrs.field(factory=list)
     daemon: DaemonProcess | None = None
-    _stack: list[Any] = attrs.field(factory=list)
     _nursery: trio.Nursery | None = None
 
     # --- the daemon's life -----------------------------------------------------------
@@ -150,8 +146,9 @@ class World:
 
         await eventually(probe, f"the venue to show {what}")
 
-    async def differences(self, *, all_final: bool = False) -> list[str]:
-        """Every way the books disagree now (empty: they balance)."""
+    async def differences(self, *, final: str | None = None) -> list[str]:
+        """Every way the books disagree now (empty: they balance); with ``final``, that
+        symbol's orders must all be final too."""
         assert self.daemon is not None
         state = await self.venue.state()
         status = await self.daemon.status()
@@ -181,8 +178,15 @@ class World:
             found.append(
                 f"journal orders not final that the venue has final: {unfinished - venue_open}"
             )
-        if all_final and (unfinished or venue_open):
-            found.append(f"not final: journal {unfinished}, venue {venue_open}")
+        working = {
+            o["client_order_id"]
+            for o in state["orders"]
+            if o["symbol"] == final and o["status"] not in FINAL
+        }
+        if final is not None and (working or self.journal.unfinished(final)):
+            found.append(
+                f"{final} not final: venue {working}, journal {self.journal.unfinished(final)}"
+            )
         at_venue = venue_positions(state)
         daemon = {s: Decimal(q) for s, q in status["positions"].items() if Decimal(q)}
         if daemon != at_venue:
@@ -191,13 +195,13 @@ class World:
             found.append(f"journal positions {self.journal.positions()} != venue {at_venue}")
         return found
 
-    async def balanced(self, *, all_final: bool = False) -> None:
+    async def balanced(self, *, final: str | None = None) -> None:
         """Wait until the books balance; fail with what still differs."""
         last: list[str] = []
 
         async def probe() -> bool | None:
             nonlocal last
-            last = await self.differences(all_final=all_final)
+            last = await self.differences(final=final)
             # An order sent twice never heals: no point waiting for it.
             assert not any(d.startswith(REPEATED) for d in last), last
             return True if not last else None
@@ -230,142 +234,13 @@ async def crash_world(workdir: Path) -> AsyncIterator[World]:
                 nursery.cancel_scope.cancel()
 
 
-# --- the steps of the order path ----------------------------------------------------------
-
-Step = Callable[[World, str, str, float], Awaitable[None]]
-
-
-async def _pause(jitter: float) -> None:
-    # A kill a little after the step's point widens what the loop covers.
-    if jitter:
-        await trio.sleep(jitter)
-
-
-async def killed_after_the_intent(world: World, symbol: str, sid: str, jitter: float) -> None:
-    """The intent is durable (acked) but every REST call fails: the venue never got it."""
-    cid = client_order_id_for(sid, "entry")
-    await world.venue.fault("http_status", status=503, count=100000)
-    (ack,) = await world.send(signal_line(sid, symbol, "buy", qty=2))
-    assert ack["status"] == "accepted", ack
-    await world.until_journal(cid, "as an intent", lambda row: True)
-    await _pause(jitter)
-    await world.kill()
-    assert await world.submissions(cid) == 0
-    await world.restart()
-    await world.balanced()
-
-
-async def killed_after_the_send(world: World, symbol: str, sid: str, jitter: float) -> None:
-    """The venue has the order, its answer and its stream events are held back."""
-    cid = client_order_id_for(sid, "entry")
-    await world.venue.fault("stall_stream", seconds=60)
-    await world.venue.fault("delay_acks", ms=60000, symbol=symbol)
-    world.send_in_background(signal_line(sid, symbol, "buy", qty=3))
-
-    async def arrived() -> bool | None:
-        return True if await world.submissions(cid) else None
-
-    await eventually(arrived, f"the venue to receive {cid}")
-    await world.until_journal(cid, "as an intent", lambda row: True)
-    await _pause(jitter)
-    await world.kill()
-    await world.restart()
-    await world.balanced()
-
-
-async def killed_after_the_ack(world: World, symbol: str, sid: str, jitter: float) -> None:
-    """A resting limit order the venue acknowledged; it fills while the daemon is down."""
-    cid = client_order_id_for(sid, "entry")
-    line = signal_line(sid, symbol, "buy", qty=4, order_type="limit", limit_price="99.00")
-    (ack,) = await world.send(line)
-    assert ack["status"] == "accepted", ack
-    await world.until_journal(
-        cid, "acknowledged", lambda row: row["state"] == "accepted" and row["venue_order_id"]
-    )
-    await _pause(jitter)
-    await world.kill()
-    await world.venue.set_prices({symbol: "98.50"})
-    await world.restart()
-    await world.balanced(all_final=True)
-
-
-async def killed_between_partial_fills(world: World, symbol: str, sid: str, jitter: float) -> None:
-    """A market order filled in parts: one part journaled, the next made while down."""
-    cid = client_order_id_for(sid, "entry")
-    (ack,) = await world.send(signal_line(sid, symbol, "buy", qty=2 * FILL_SIZE + 2))
-    assert ack["status"] == "accepted", ack
-    await world.until_journal(cid, "partly filled", lambda row: row["filled_qty"] == FILL_SIZE)
-    await _pause(jitter)
-    await world.kill()
-    await world.venue.set_prices({symbol: "100.01"})
-    await world.restart()
-    await world.balanced()
-    await world.venue.set_prices({symbol: "100.02"})
-    await world.until_journal(cid, "filled", lambda row: row["state"] == "filled")
-    await world.balanced(all_final=True)
-
-
-async def killed_during_a_bracket(world: World, symbol: str, sid: str, jitter: float) -> None:
-    """The entry filled, its exits work at the venue; the take-profit fills after the
-    restart and the stop is canceled."""
-    cid = client_order_id_for(sid, "entry")
-    line = signal_line(sid, symbol, "buy", qty=3, take_profit="105.00", stop_loss="95.00")
-    (ack,) = await world.send(line)
-    assert ack["status"] == "accepted", ack
-    await world.until_journal(cid, "filled", lambda row: row["state"] == "filled")
-
-    def exits_working(state: dict[str, Any]) -> bool:
-        legs = [o for o in state["orders"] if o["symbol"] == symbol and o["client_order_id"] != cid]
-        return len(legs) == 2 and all(o["status"] in ("new", "held") for o in legs)
-
-    await world.until_venue(f"{symbol}'s exits working", exits_working)
-    await _pause(jitter)
-    await world.kill()
-    await world.restart()
-    await world.balanced()
-    await world.venue.set_prices({symbol: "105.50"})
-    await world.until_venue(f"{symbol} flat", lambda s: symbol not in venue_positions(s))
-    await world.balanced(all_final=True)
-
-
-STEPS: dict[str, Step] = {
-    "after the intent": killed_after_the_intent,
-    "after the send": killed_after_the_send,
-    "after the ack": killed_after_the_ack,
-    "between partial fills": killed_between_partial_fills,
-    "during a bracket": killed_during_a_bracket,
-}
-
-
-async def killed_at_a_random_moment(world: World, rng: random.Random, tag: str) -> None:
-    """A burst of signals on shared symbols, a kill after a random pause, a restart."""
-    lines = []
-    for n in range(rng.randint(1, 3)):
-        symbol = rng.choice(SHARED_SYMBOLS)
-        sid = f"{tag}-{n}"
-        match rng.choice(["buy", "sell", "close", "target"]):
-            case "buy" | "sell" as side:
-                lines.append(signal_line(sid, symbol, side, qty=rng.randint(1, FILL_SIZE)))
-            case "close":
-                lines.append(signal_line(sid, symbol, "close"))
-            case _:
-                target = rng.randint(-FILL_SIZE, FILL_SIZE)
-                lines.append(signal_line(sid, symbol, "target", target_qty=target))
-    world.send_in_background(*lines)
-    await trio.sleep(rng.uniform(0, 0.05))
-    await world.kill()
-    if rng.random() < 0.5:
-        # The market moves while the daemon is down: resting parts fill unseen.
-        await world.venue.set_prices({s: _nudged(rng) for s in SHARED_SYMBOLS})
-    await world.restart()
-    await world.balanced()
-    # Whatever still rests fills now, and the books balance again with it.
-    await world.venue.set_prices({s: _nudged(rng) for s in SHARED_SYMBOLS})
-    await world.balanced()
-
-
-def _nudged(rng: random.Random) -> str:
-    return str(START_PRICE + Decimal(rng.randint(-50, 50)) / 100)
-
-
-__all__ = ["PROCESS_LIMIT", "STEPS", "STEP_SYMBOLS", "World", "crash_world"]
+__all__ = [
+    "FILL_SIZE",
+    "SHARED_SYMBOLS",
+    "START_PRICE",
+    "STEP_SYMBOLS",
+    "World",
+    "crash_world",
+    "signal_line",
+    "venue_positions",
+]

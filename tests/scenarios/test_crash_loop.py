@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.scenarios.crash_world import STEP_SYMBOLS, STEPS, crash_world, killed_at_a_random_moment
+from tests.scenarios.crash_steps import STEP_SYMBOLS, STEPS, killed_at_a_random_moment
+from tests.scenarios.crash_world import crash_world
 
 # A randomized run replays exactly with CRASH_LOOP_SEED set to the seed its failure printed.
 SEED_VARIABLE = "CRASH_LOOP_SEED"
