@@ -177,10 +177,17 @@ async def _start_actors(
     ]
     unfinished = await journal.unresolved_orders()
     last_record_at = await journal.last_record_at()
-    startup = await load_startup_state(broker, journal_positions, intents)
     # What became of the last run's unfinished orders, as the venue tells it, the orders
     # it sent whose intents never became durable, and the fills the journal never saw.
-    unknown = await orders_the_journal_lacks(broker, journal, last_record_at)
+    # The two reads are independent: side by side.
+    unknown: list[VenueOrder] = []
+
+    async def read_unknown() -> None:
+        unknown.extend(await orders_the_journal_lacks(broker, journal, last_record_at))
+
+    async with trio.open_nursery() as reads:
+        reads.start_soon(read_unknown)
+        startup = await load_startup_state(broker, journal_positions, intents)
     caught_up = await missed_fill_records(journal, unfinished, unknown, startup)
     if startup.intents.records or caught_up:
         await journal.commit(*startup.intents.records, *caught_up)
