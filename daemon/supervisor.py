@@ -198,6 +198,8 @@ async def _start_actors(
         len(startup.tradable),
         len(startup.drifts),
     )
+    # Realized P&L is ours to keep (the venue reports none per position): carried over.
+    realized = {s: p.realized_pnl for s, p in (await journal.positions()).items()}
     finished_unknown: dict[str, list[VenueOrder]] = {}
     for order in unknown:
         if order.status.is_final:
@@ -241,11 +243,12 @@ async def _start_actors(
 
     async def spawn_executor(symbol: str) -> trio.MemorySendChannel[Any]:
         position = startup.positions.get(symbol)
+        pnl = realized.get(symbol, Decimal(0))
         core = SymbolExecutor(
             symbol,
-            ConfirmedPosition(position.qty, position.avg_entry_price)
+            ConfirmedPosition(position.qty, position.avg_entry_price, pnl)
             if position
-            else ConfirmedPosition(),
+            else ConfirmedPosition(realized_pnl=pnl),
         )
         for order in startup.open_orders.get(symbol, ()):
             core.adopt(order)
