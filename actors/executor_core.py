@@ -58,14 +58,14 @@ from actors.messages import (
     Denied,
     ExecuteSignal,
 )
-from actors.order_state import FINAL, State, TrackedOrder
+from actors.order_state import FINAL, State, TrackedOrder, state_of
 from actors.protection_keeper import ProtectionKeeper
 from actors.records import (
     IntentRecorded,
     JournalRecord,
     RiskDenied,
 )
-from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate
+from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, VenueOrder
 
 
 @attrs.define
@@ -97,6 +97,16 @@ class SymbolExecutor(SymbolOrders):
             State.ACCEPTED,
             State.PARTIALLY_FILLED,
         )
+
+    def remember(self, order: VenueOrder) -> None:
+        """Know a final order of ours the journal never recorded (found at startup), so the
+        signal that made it, fed again, is a duplicate instead of a second order whose fills
+        would count twice: they are already in the venue position this executor starts from.
+        """
+        self.adopt(order)
+        tracked = self._live.pop(order.client_order_id)
+        tracked.state = state_of(order.status)
+        self._final[order.client_order_id] = tracked
 
     # --- inputs ------------------------------------------------------------------------
 
@@ -210,9 +220,20 @@ class SymbolExecutor(SymbolOrders):
             return
         job.phase = Phase.RISK
         job.client_order_id = request.client_order_id
-        if self.order(request.client_order_id) is not None:
-            # Only reachable if a signal id repeats past the router's dedupe: never resend.
-            self._ack(job, wall, out, status="duplicate", reason="order already exists")
+        existing = self.order(request.client_order_id)
+        if existing is not None:
+            # Past the router's dedupe only when the signal's ack was lost in a crash after
+            # its order went out (found at startup): never resend. The intent names the
+            # signal on the order's row, so the next restart's dedupe knows it.
+            intent = IntentRecorded(
+                at=wall,
+                signal_id=job.signal.id,
+                leg=request.client_order_id.rsplit("-", 1)[-1],
+                request=existing.request,
+            )
+            self._ack(
+                job, wall, out, status="duplicate", reason="order already exists", extra=(intent,)
+            )
             self._job = None
             return
         self._live[request.client_order_id] = TrackedOrder(request)

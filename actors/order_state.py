@@ -59,6 +59,12 @@ _FROM_VENUE: dict[OrderStatus, State] = {
     OrderStatus.REPLACED: State.REPLACED,
 }
 
+
+def state_of(status: OrderStatus) -> State:
+    """tradingd's state for an order the venue reports in ``status``."""
+    return _FROM_VENUE[status]
+
+
 _LIVE = frozenset({State.ACCEPTED, State.PARTIALLY_FILLED, State.PENDING_CANCEL})
 
 # The legal moves on the venue's word. Anything else is illegal: kept out, and the caller

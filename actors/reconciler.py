@@ -20,6 +20,7 @@ import attrs
 import trio
 
 from actors.executor_core import is_own_client_order_id
+from actors.open_orders import list_open_orders
 from actors.order_state import State, TrackedOrder
 from actors.records import OrderStateRecorded
 from brokers.base import (
@@ -130,7 +131,7 @@ async def load_startup_state(
             assets.extend(await broker.list_assets())
 
         async def get_open_orders() -> None:
-            orders.extend(await broker.list_orders(status="open"))
+            orders.extend(await list_open_orders(broker))
 
         nursery.start_soon(get_positions)
         nursery.start_soon(get_assets)

@@ -17,10 +17,12 @@ from brokers.sim import SimEndpoints  # noqa: E402
 
 
 @contextmanager
-def venue_process() -> Iterator[SimEndpoints]:
-    """``tradingd sim --port 0`` in its own process, so it does not share the daemon's CPU."""
+def venue_process(scenario: Path | None = None) -> Iterator[SimEndpoints]:
+    """``tradingd sim --port 0`` in its own process, so it does not share the daemon's CPU;
+    with ``scenario``, playing that file."""
+    extra = ["--scenario", str(scenario)] if scenario is not None else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon.cli", "sim", "--port", "0"],
+        [sys.executable, "-m", "daemon.cli", "sim", "--port", "0", *extra],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

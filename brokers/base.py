@@ -258,7 +258,11 @@ class Broker(Protocol):
         status: OrderListStatus = "open",
         after: datetime | None = None,
         limit: int = 500,
-    ) -> list[VenueOrder]: ...
+        nested: bool = True,
+    ) -> list[VenueOrder]:
+        """Oldest first. ``nested``: bracket legs under their parent (a leg still working
+        under a filled parent is then missing from an ``open`` listing); else each on its own."""
+        ...
 
     async def list_positions(self) -> list[Position]: ...
 

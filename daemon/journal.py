@@ -194,7 +194,7 @@ class Journal:
     # --- reads ---------------------------------------------------------------------------
 
     async def accepted_signal_ids(self) -> set[str]:
-        """Ids of every signal acked "accepted": they never trade again."""
+        """Ids of every signal acked "accepted" or named by an order: they never trade again."""
         return await self._read(rows.read_accepted_signal_ids)
 
     async def orders(self) -> list[OrderRow]:
@@ -216,6 +216,14 @@ class Journal:
     async def positions(self) -> dict[str, PositionRow]:
         """The latest confirmed position per symbol (flat ones included)."""
         return await self._read(rows.read_positions)
+
+    async def last_record_at(self) -> datetime | None:
+        """When anything was last recorded: a crash happened after this."""
+        return await self._read(rows.read_last_record_at)
+
+    async def known_order_ids(self, client_order_ids: list[str]) -> set[str]:
+        """Which of these client order ids the journal has an order for."""
+        return await self._read(lambda conn: rows.read_known_order_ids(conn, client_order_ids))
 
     async def fills(self, client_order_id: str | None = None) -> list[FillRow]:
         """Fills in the order they were recorded, all or one order's."""

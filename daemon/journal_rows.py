@@ -114,8 +114,10 @@ def _order(row: Any) -> OrderRow:
 
 
 def read_accepted_signal_ids(conn: sqlite3.Connection) -> set[str]:
+    """Signals acked accepted, and signals with an order (one whose ack a crash lost)."""
     rows = conn.execute(
-        "SELECT DISTINCT signal_id FROM signals WHERE status = 'accepted' AND signal_id NOT NULL"
+        "SELECT signal_id FROM signals WHERE status = 'accepted' AND signal_id NOT NULL "
+        "UNION SELECT signal_id FROM orders WHERE signal_id NOT NULL"
     )
     return {str(signal_id) for (signal_id,) in rows}
 
@@ -294,3 +296,31 @@ def read_risk_state(conn: sqlite3.Connection) -> RiskStateRecorded | None:
         trading_day=None if day is None else date.fromisoformat(day),
         start_equity=_dec(start_equity),
     )
+
+
+# Tables whose rows are appended in time order: the last row of each is its newest.
+_TIMED_TABLES = ("signals", "order_states", "fills", "venue_calls")
+
+
+def read_last_record_at(conn: sqlite3.Connection) -> datetime | None:
+    """When the journal last recorded anything (None: never)."""
+    times = []
+    for table in _TIMED_TABLES:
+        row = conn.execute(f"SELECT at FROM {table} ORDER BY seq DESC LIMIT 1").fetchone()
+        if row is not None:
+            times.append(_dt(row[0]))
+    return max(times, default=None)
+
+
+def read_known_order_ids(conn: sqlite3.Connection, client_order_ids: list[str]) -> set[str]:
+    """Which of ``client_order_ids`` the journal has an order row for."""
+    known: set[str] = set()
+    chunk = 500  # well under SQLite's bound on host parameters
+    for start in range(0, len(client_order_ids), chunk):
+        ids = client_order_ids[start : start + chunk]
+        marks = ", ".join("?" * len(ids))
+        rows = conn.execute(
+            f"SELECT client_order_id FROM orders WHERE client_order_id IN ({marks})", ids
+        )
+        known.update(cid for (cid,) in rows)
+    return known

@@ -28,6 +28,7 @@ from actors.correction_apply import ApprovalResult
 from actors.corrections import CorrectionBook
 from actors.executor import INBOX_SIZE, ExecutorDeps, run_executor
 from actors.executor_core import ExecutorInput, ResendIntent, SymbolExecutor
+from actors.open_orders import list_open_orders
 from actors.order_diff import LiveOrder
 from actors.order_monitor import (
     MonitorInput,
@@ -58,7 +59,7 @@ from actors.risk_limits import RiskLimits
 from actors.signal_router import Inbound, Intake, SignalRouterCore, run_signal_router
 from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
-from brokers.base import Asset, VenueCall, utc_now
+from brokers.base import Asset, VenueCall, VenueOrder, utc_now
 from brokers.errors import BrokerError
 from brokers.sim import SimConfig, SimEndpoints, serve_sim
 from daemon.config import Config, ExecutorConfig, MonitorConfig, ReconcileConfig
@@ -66,6 +67,7 @@ from daemon.credentials import Credentials
 from daemon.journal import Journal, open_journal
 from daemon.journal_reconciliation import CorrectionRow
 from daemon.price_feed import run_price_feed
+from daemon.startup_catchup import missed_fill_records, orders_the_journal_lacks
 
 log = logging.getLogger("tradingd")
 
@@ -113,7 +115,7 @@ class Daemon:
         done = trio.Event()
         await self.risk_inbox.send(Halt(done=done))
         await done.wait()
-        for order in await self.broker.list_orders(status="open"):
+        for order in await list_open_orders(self.broker):
             try:
                 await self.broker.cancel_order(order.venue_order_id)
             except BrokerError as exc:
@@ -218,10 +220,22 @@ async def _start_actors(
         for row in await journal.unresolved_intents()
     ]
     started_at = utc_now()
-    startup = await load_startup_state(broker, journal_positions, intents)
-    # What became of the last run's unfinished orders, as the venue tells it.
-    if startup.intents.records:
-        await journal.commit(*startup.intents.records)
+    unfinished = await journal.unresolved_orders()
+    last_record_at = await journal.last_record_at()
+    # What became of the last run's unfinished orders, as the venue tells it, the orders
+    # it sent whose intents never became durable, and the fills the journal never saw.
+    # The two reads are independent: side by side.
+    unknown: list[VenueOrder] = []
+
+    async def read_unknown() -> None:
+        unknown.extend(await orders_the_journal_lacks(broker, journal, last_record_at))
+
+    async with trio.open_nursery() as reads:
+        reads.start_soon(read_unknown)
+        startup = await load_startup_state(broker, journal_positions, intents)
+    caught_up = await missed_fill_records(journal, unfinished, unknown, startup)
+    if startup.intents.records or caught_up:
+        await journal.commit(*startup.intents.records, *caught_up)
     log.info(
         "startup gate: %d positions, buying power %s, %d tradable symbols, %d drifts",
         len(startup.positions),
@@ -229,6 +243,12 @@ async def _start_actors(
         len(startup.tradable),
         len(startup.drifts),
     )
+    # Realized P&L is ours to keep (the venue reports none per position): carried over.
+    realized = {s: p.realized_pnl for s, p in (await journal.positions()).items()}
+    finished_unknown: dict[str, list[VenueOrder]] = {}
+    for order in unknown:
+        if order.status.is_final:
+            finished_unknown.setdefault(order.symbol, []).append(order)
     prices = PriceBook()
     risk_send, risk_recv = trio.open_memory_channel[RiskInput](ACTOR_INBOX)
     monitor_send, monitor_recv = trio.open_memory_channel[MonitorInput](ACTOR_INBOX)
@@ -319,11 +339,12 @@ async def _start_actors(
 
     async def spawn_executor(symbol: str) -> trio.MemorySendChannel[Any]:
         position = venue_view.positions.get(symbol)
+        pnl = realized.get(symbol, Decimal(0))
         core = SymbolExecutor(
             symbol,
-            ConfirmedPosition(position.qty, position.avg_entry_price)
+            ConfirmedPosition(position.qty, position.avg_entry_price, pnl)
             if position
-            else ConfirmedPosition(),
+            else ConfirmedPosition(realized_pnl=pnl),
             protection=ProtectionKeeper(
                 symbol,
                 ProtectionFailurePolicy(executor_config.protection_failure),
@@ -333,6 +354,8 @@ async def _start_actors(
         )
         for order in startup.open_orders.get(symbol, ()):
             core.adopt(order)
+        for order in finished_unknown.get(symbol, ()):
+            core.remember(order)
         protection = open_protections.pop(symbol, None)
         if protection is not None:
             core.protection.restore(protection)

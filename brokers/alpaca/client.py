@@ -132,12 +132,13 @@ class AlpacaBroker:
         status: OrderListStatus = "open",
         after: datetime | None = None,
         limit: int = 500,
+        nested: bool = True,
     ) -> list[VenueOrder]:
-        """Oldest first, bracket legs nested under their parent."""
+        """Oldest first; bracket legs nested under their parent unless ``nested`` is off."""
         params = {"status": status, "limit": str(limit)}
         if after is not None:
             params["after"] = mapping.rfc3339(after)
-        params |= {"direction": "asc", "nested": "true"}
+        params |= {"direction": "asc", "nested": "true" if nested else "false"}
         response = await self._send("GET", "/v2/orders", params=params)
         try:
             return [mapping.venue_order(o) for o in schemas.ORDERS.decode(response.content)]

@@ -123,6 +123,18 @@ class MatchingCore(OrderLifecycle):
             ZERO,
         )
 
+    def held_for_orders_by_symbol(self) -> dict[str, Decimal]:
+        """``held_for_orders`` of every symbol, in one pass over the orders (listing 1,000
+        positions must not scan every order once per position)."""
+        held: dict[str, Decimal] = {}
+        for o in self._book.all():
+            if not holds_shares(o):
+                continue
+            closing = Side.SELL if self._ledger.position_qty(o.symbol) > 0 else Side.BUY
+            if o.side is closing:
+                held[o.symbol] = held.get(o.symbol, ZERO) + o.remaining_qty
+        return held
+
     def account(self) -> AccountFigures:
         holds = sum((o.hold for o in self._book.all() if o.is_open), ZERO)
         return self._ledger.figures(self._prices, holds)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from brokers.sim.assets import SimAsset
 from brokers.sim.faults import FaultError
 from brokers.sim.http import (
     DroppedResponse,
@@ -246,17 +248,29 @@ class _VenueApi:
     # Positions
 
     async def list_positions(self, request: Request) -> Response:
-        return json_response([self._position(p.symbol) for p in self.core.positions()])
+        return json_response(self._all_positions())
+
+    def _all_positions(self) -> list[dict[str, Any]]:
+        held = self.core.held_for_orders_by_symbol()
+        return [
+            position_json(
+                p, self._listed(p.symbol), self.core.price(p.symbol), held.get(p.symbol, Decimal(0))
+            )
+            for p in self.core.positions()
+        ]
+
+    def _listed(self, symbol: str) -> SimAsset:
+        asset = self.core.asset(symbol)
+        assert asset is not None  # only listed assets are ever traded
+        return asset
 
     async def get_position(self, request: Request) -> Response:
         return json_response(self._position(request.path_params["symbol"].upper()))
 
     def _position(self, symbol: str) -> dict[str, Any]:
         position = self.core.position(symbol)
-        asset = self.core.asset(symbol)
-        assert asset is not None  # only listed assets are ever traded
         held = self.core.held_for_orders(symbol)
-        return position_json(position, asset, self.core.price(symbol), held)
+        return position_json(position, self._listed(symbol), self.core.price(symbol), held)
 
     async def close_position(self, request: Request) -> Response:
         symbol = request.path_params["symbol"].upper()
@@ -295,7 +309,7 @@ class _VenueApi:
         return json_response(
             {
                 "account": self._account(),
-                "positions": [self._position(p.symbol) for p in self.core.positions()],
+                "positions": self._all_positions(),
                 "orders": [order_json(o) for o in orders],
                 "submissions": self.core.submissions(),
                 "realized_pl": {s: str(v) for s, v in self.core.realized_pl().items()},

@@ -486,3 +486,11 @@ async def test_very_short_credentials_do_not_garble_the_venues_words() -> None:
             await broker.submit_order(request())
     assert raised.value.code == 42210000
     assert audit[0].error == "asset is not tradable"
+
+
+async def test_list_orders_can_list_legs_on_their_own() -> None:
+    """nested=False asks for nested=false: a working leg of a filled bracket is listed too."""
+    fake = FakeAlpaca()
+    async with broker_for(fake) as broker:
+        await broker.list_orders(status="open", nested=False)
+    assert fake.requests[0].url.params["nested"] == "false"

@@ -3,9 +3,19 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from actors.executor_core import ResendIntent, Submit, SymbolExecutor
+from actors.executor_core import (
+    AskRisk,
+    Journal,
+    ResendIntent,
+    Submit,
+    SymbolExecutor,
+    client_order_id_for,
+)
+from actors.messages import ExecuteSignal, parse_signal
 from actors.order_state import State
+from actors.position import ConfirmedPosition
 from actors.reconciler import PendingIntent, decide_intents
+from actors.records import IntentRecorded
 from brokers.base import OrderEvent, OrderStatus
 from tests.builders import T0, request, update, venue_order
 
@@ -64,3 +74,26 @@ def test_resend_intent_submits_once_with_the_same_id() -> None:
     again = ex.handle(ResendIntent(request=req), 0, T0)
     assert [e for e in first if isinstance(e, Submit)] == [Submit(req)]
     assert [e for e in again if isinstance(e, Submit)] == []
+
+
+def test_a_remembered_final_order_makes_its_signal_fed_again_a_duplicate() -> None:
+    """An order sent before a crash but never journaled is known at startup: the repeated
+    signal asks nobody and sends nothing, and its fill is not counted on top of the venue's
+    position."""
+    cid = client_order_id_for("lost-ack", "entry")
+    req = request(cid, qty="3")
+    ex = SymbolExecutor("AAPL", ConfirmedPosition(Decimal(3), Decimal(10)))
+    ex.remember(venue_order(req, OrderStatus.FILLED, "3", "10"))
+    line = '{"id":"lost-ack","symbol":"AAPL","action":"buy","qty":3}'
+    effects = ex.handle(
+        ExecuteSignal(signal=parse_signal(line), reply=object(), received_at=T0), 0, T0
+    )
+    assert not [e for e in effects if isinstance(e, AskRisk | Submit)]
+    (journal,) = [e for e in effects if isinstance(e, Journal)]
+    assert journal.ack is not None
+    assert journal.ack[1].status == "duplicate"
+    # The order's row learns its signal, so the next restart's dedupe knows the id.
+    (named,) = [r for r in journal.records if isinstance(r, IntentRecorded)]
+    assert (named.signal_id, named.request) == ("lost-ack", req)
+    assert ex.position.qty == Decimal(3)
+    assert ex.idle
