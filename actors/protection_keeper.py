@@ -7,7 +7,9 @@ carries out like any of its own. Its rules:
 - a native bracket's legs are the exits while the entry fills completely;
 - an entry that ended partly filled gets an exit pair for the filled part only;
 - a DCA add replaces the exits with one pair for the whole position, at the new levels;
-- exits never cover more than the position, so no exit can flip it;
+- exits never cover more than the position, so no exit can flip it: a sale out of the
+  position (the exits' side) has the exits canceled first, and they are placed again for
+  what it leaves only once it is final (filled, refused or denied);
 - when the venue has closed the position (an exit filled), the protection ends: a later
   close finds the position flat and sends nothing;
 - an exit the venue refuses runs the failure policy: flatten, or halt the symbol;
@@ -95,6 +97,12 @@ class ProtectionKeeper:
             return set()
         return set(p.exits)
 
+    def making_way_for_a_sale(self) -> None:
+        """The exits in a sale's way are being canceled: they are placed again, for what
+        the sale leaves, once it has ended (filled, refused or denied alike)."""
+        if self.current is not None:
+            self.current.rearm = True
+
     def entry_request(self, request: OrderRequest, position_qty: Decimal) -> OrderRequest:
         """The entry to send: an add to a protected position goes without legs of its own,
         since its exits will be one pair for the whole position (never two take-profits);
@@ -173,11 +181,24 @@ class ProtectionKeeper:
         p, self.current = self.current, None
         return [] if p is None else [self._record(p, wall, why)]
 
-    def tend(self, lookup: FindOrder, position: ConfirmedPosition, wall: datetime) -> Tending:
+    def tend(
+        self,
+        lookup: FindOrder,
+        position: ConfirmedPosition,
+        wall: datetime,
+        sale_side: Side | None = None,
+    ) -> Tending:
+        """What the exits need now. ``sale_side``: the side of the signal the executor is
+        working, if it has one; a sale out of the position (the exits' side) holds the
+        exits back until it is final, so the sale and the exits never both work on the
+        same shares."""
         out = Tending()
         p = self.current
         if p is None:
             return out
+        # Cancel first, arm after: while a sale out of the position is under way (before
+        # it is sent, or sent and not yet final), new exits could cover shares it sells.
+        held = sale_side is p.exit_side
         if not p.entry_settled:
             entry = lookup(p.entry)
             if entry is None:
@@ -191,6 +212,8 @@ class ProtectionKeeper:
                     return out
             elif not p.rearm:
                 return out
+            else:
+                held = held or entry.request.side is p.exit_side
         placed = lookup(p.placed) if p.placed is not None else None
         if placed is not None and placed.state is State.REJECTED:
             self._failed(p, placed.reason or "refused", position, wall, out)
@@ -217,6 +240,8 @@ class ProtectionKeeper:
             for order in live:
                 if not self._venue_cancels(order, live_ids, lookup):
                     out.cancels.append(order)
+            return out
+        if held:
             return out
         if p.triggered:
             # The held stop fired and the take-profit is gone: the stop's market order.
