@@ -295,7 +295,9 @@ class SymbolExecutor(SymbolOrders):
         sale_side = None
         if job is not None and job.signal.action in (Action.BUY, Action.SELL):
             sale_side = Side.BUY if job.signal.action is Action.BUY else Side.SELL
-        tending = self.protection.tend(self.order, self.position, wall, sale_side)
+        tending = self.protection.tend(
+            self.order, self.position, wall, self.unresolved(), sale_side
+        )
         for order in tending.cancels:
             if order.state is not State.PENDING_CANCEL and order.venue_order_id:
                 self._move(order, State.PENDING_CANCEL, wall, out)

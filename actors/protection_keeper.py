@@ -20,7 +20,7 @@ carries out like any of its own. Its rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
@@ -34,6 +34,14 @@ from actors.brackets import (
     exit_request,
     flatten_request,
     moved_levels,
+)
+from actors.exit_room import (
+    FindOrder,
+    exits_exceed,
+    selling_qty,
+    sibling_filled,
+    signed,
+    venue_cancels,
 )
 from actors.messages import Action, Signal
 from actors.order_state import State, TrackedOrder
@@ -57,9 +65,6 @@ class Tending:
     sends: list[Send] = attrs.field(factory=list)
     records: list[ProtectionRecorded] = attrs.field(factory=list)
     alerts: list[str] = attrs.field(factory=list)
-
-
-FindOrder = Callable[[str], TrackedOrder | None]
 
 
 @attrs.define
@@ -186,19 +191,29 @@ class ProtectionKeeper:
         lookup: FindOrder,
         position: ConfirmedPosition,
         wall: datetime,
+        working: Iterable[TrackedOrder] = (),
         sale_side: Side | None = None,
     ) -> Tending:
-        """What the exits need now. ``sale_side``: the side of the signal the executor is
-        working, if it has one; a sale out of the position (the exits' side) holds the
-        exits back until it is final, so the sale and the exits never both work on the
-        same shares."""
+        """What the exits need now.
+
+        ``working``: the executor's orders not yet final; those on the exits' side that
+        are not exits (a sale resting, one just sent) may take shares, and the exits only
+        cover what they leave. ``sale_side``: the side of the signal being worked, if any;
+        a sale out of the position not yet sent holds new exits back until it is.
+        """
         out = Tending()
         p = self.current
         if p is None:
             return out
-        # Cancel first, arm after: while a sale out of the position is under way (before
-        # it is sent, or sent and not yet final), new exits could cover shares it sells.
+        # Cancel first, arm after: new exits wait for a sale not yet sent (its size is not
+        # known), and cover only what the sales already working leave.
         held = sale_side is p.exit_side
+        selling = selling_qty(p, working, self.parent_of)
+        room = abs(position.qty) - selling if covers(p.exit_side, position.qty) else Decimal(0)
+        if exits_exceed(p, room, lookup, self.parent_of):
+            # Another order took (or may take) part of the position: the exits are redone
+            # for what is left.
+            p.rearm = True
         if not p.entry_settled:
             entry = lookup(p.entry)
             if entry is None:
@@ -212,22 +227,24 @@ class ProtectionKeeper:
                     return out
             elif not p.rearm:
                 return out
-            else:
-                held = held or entry.request.side is p.exit_side
         placed = lookup(p.placed) if p.placed is not None else None
         if placed is not None and placed.state is State.REJECTED:
-            self._failed(p, placed.reason or "refused", position, wall, out)
+            self._failed(p, placed.reason or "refused", position, room, wall, out)
             return out
         live = [o for cid in sorted(p.exits) if (o := lookup(cid)) and not o.state.is_final]
         if not covers(p.exit_side, position.qty):
-            # Nothing left to guard: an exit filled and the venue's one-cancels-other ends
-            # its sibling (its cancel event, or the monitor's lookup, makes that final here).
+            # Nothing left to guard. When an exit filled, the venue's one-cancels-other ends
+            # its siblings (their cancel events, or the monitor's lookups, make that final
+            # here); any other exit still working would open a position: it is canceled.
             if not live:
                 self.current = None
                 out.records.append(self._record(p, wall, "done"))
-            elif position.qty != 0:
-                # The position is on the other side now: these exits would add to it.
-                out.cancels.extend(o for o in live if o.state is not State.PENDING_CANCEL)
+                return out
+            for order in live:
+                if order.state is State.PENDING_CANCEL:
+                    continue
+                if position.qty != 0 or not sibling_filled(p, order, lookup):
+                    out.cancels.append(order)
             return out
         if not (p.rearm or p.triggered):
             if p.entry_settled and tuple(sorted(p.exits)) != p.journaled_exits:
@@ -238,19 +255,23 @@ class ProtectionKeeper:
         if live:
             live_ids = {o.client_order_id for o in live}
             for order in live:
-                if not self._venue_cancels(order, live_ids, lookup):
+                if not venue_cancels(order, live_ids, lookup, self.parent_of):
                     out.cancels.append(order)
             return out
         if held:
             return out
         if p.triggered:
-            # The held stop fired and the take-profit is gone: the stop's market order.
+            # The held stop fired and the take-profit is gone: the stop's market order, for
+            # what the sales working leave.
             self.current = None
-            stop = flatten_request(p, self.symbol, position.qty, leg="stop")
-            out.sends.append(Send(stop, p.signal_id, f"stop{p.generation}"))
+            if room > 0:
+                stop = flatten_request(p, self.symbol, signed(room, position.qty), leg="stop")
+                out.sends.append(Send(stop, p.signal_id, f"stop{p.generation}"))
             out.records.append(self._record(p, wall, f"stopped at {p.stop_loss}"))
             return out
-        qty = min(p.filled, abs(position.qty))
+        qty = min(p.filled, room)
+        if qty <= 0:
+            return out  # nothing filled yet to guard: the exits wait for the entry's fills
         p.generation += 1
         p.rearm, p.exits = False, set()
         exits = exit_request(p, self.symbol, qty)
@@ -259,17 +280,6 @@ class ProtectionKeeper:
             out.sends.append(Send(exits, p.signal_id, f"exit{p.generation}"))
         out.records.append(self._record(p, wall, f"armed for {qty}"))
         return out
-
-    def _venue_cancels(self, leg: TrackedOrder, live_ids: set[str], lookup: FindOrder) -> bool:
-        """True when the venue cancels this leg itself: its parent is being canceled, or
-        ended without filling (its cancel event, or the monitor's lookup, will say)."""
-        parent_id = self.parent_of.get(leg.client_order_id)
-        if parent_id is None:
-            return False
-        if parent_id in live_ids:
-            return True
-        parent = lookup(parent_id)
-        return parent is not None and parent.state.is_final and parent.state is not State.FILLED
 
     def _settle(
         self,
@@ -315,15 +325,16 @@ class ProtectionKeeper:
         p: Protection,
         reason: str,
         position: ConfirmedPosition,
+        room: Decimal,
         wall: datetime,
         out: Tending,
     ) -> None:
         self.current = None
-        if self.policy is ProtectionFailurePolicy.FLATTEN and covers(p.exit_side, position.qty):
-            out.sends.append(
-                Send(flatten_request(p, self.symbol, position.qty), p.signal_id, "flatten")
-            )
-            what = f"flattening {position.qty}"
+        if self.policy is ProtectionFailurePolicy.FLATTEN and room > 0:
+            # What the sales working leave: together they never sell more than is held.
+            qty = signed(room, position.qty)
+            out.sends.append(Send(flatten_request(p, self.symbol, qty), p.signal_id, "flatten"))
+            what = f"flattening {qty}"
             state = "failed: flattened"
         else:
             self.halted = f"exits could not be placed ({reason})"
