@@ -191,8 +191,8 @@ class ProtectionKeeper:
         lookup: FindOrder,
         position: ConfirmedPosition,
         wall: datetime,
-        working: Iterable[TrackedOrder] = (),
-        sale_side: Side | None = None,
+        working: Iterable[TrackedOrder],
+        sale_side: Side | None,
     ) -> Tending:
         """What the exits need now.
 
@@ -222,7 +222,10 @@ class ProtectionKeeper:
                 # Emulated: the exits follow the entry's fills as they arrive.
                 p.filled, p.rearm = entry.filled_qty, True
             if entry.state.is_final:
-                self._settle(p, entry, position, wall, out)
+                exits_working = any(
+                    not o.state.is_final for cid in p.exits if (o := lookup(cid)) is not None
+                )
+                self._settle(p, entry, position, wall, out, exits_working)
                 if self.current is None:
                     return out
             elif not p.rearm:
@@ -288,6 +291,7 @@ class ProtectionKeeper:
         position: ConfirmedPosition,
         wall: datetime,
         out: Tending,
+        exits_working: bool,
     ) -> None:
         p.entry_settled = True
         filled = entry.filled_qty
@@ -318,7 +322,8 @@ class ProtectionKeeper:
             p.take_profit, p.stop_loss = levels
         p.avg_at_levels = position.avg_entry_price
         self._next_levels = None
-        p.rearm = True
+        # A sale leaves the exits placed beside it (sized for what it leaves) as they are.
+        p.rearm = p.rearm or adding or not exits_working
 
     def _failed(
         self,
@@ -330,11 +335,13 @@ class ProtectionKeeper:
         out: Tending,
     ) -> None:
         self.current = None
-        if self.policy is ProtectionFailurePolicy.FLATTEN and room > 0:
+        if self.policy is ProtectionFailurePolicy.FLATTEN and covers(p.exit_side, position.qty):
             # What the sales working leave: together they never sell more than is held.
-            qty = signed(room, position.qty)
-            out.sends.append(Send(flatten_request(p, self.symbol, qty), p.signal_id, "flatten"))
-            what = f"flattening {qty}"
+            qty = signed(room, position.qty) if room > 0 else Decimal(0)
+            if qty:
+                flatten = flatten_request(p, self.symbol, qty)
+                out.sends.append(Send(flatten, p.signal_id, "flatten"))
+            what = f"flattening {qty}" if qty else "the sales working cover the position"
             state = "failed: flattened"
         else:
             self.halted = f"exits could not be placed ({reason})"

@@ -203,3 +203,32 @@ def test_a_sale_of_part_of_the_position_during_a_re_arm_re_arms_only_after_it() 
         Side.SELL,
         15,
     )
+
+
+def test_a_resting_sale_leaves_the_take_profit_only_what_it_does_not_sell() -> None:
+    """A limit sale of 4 out of 10 rests at the venue once its signal is done: the
+    take-profit placed again beside it covers 6, so both filling sell 10, never more."""
+    ex = emulating()
+    (submit,) = only(filled_at_once(ex, bracket_buy(ex)), Submit)
+    first = submit.request
+    ex.handle(SubmitAccepted(order=venue_order(first, venue_id="v-exit1")), 0, T0)
+    body = b'{"id":"s1","symbol":"AAPL","action":"sell","qty":4,"order_type":"limit",'
+    msg = ExecuteSignal(
+        signal=parse_signal(body + b'"limit_price":102}'), reply=object(), received_at=T0
+    )
+    assert [c.client_order_id for c in only(ex.handle(msg, 0, T0), Cancel)] == [EXIT1]
+    canceled = update(first, OrderEvent.CANCELED, OrderStatus.CANCELED, venue_id="v-exit1")
+    (ask,) = only(ex.handle(canceled, 0, T0), AskRisk)
+    sale = ask.request
+    effects = ex.handle(Approved(client_order_id=sale.client_order_id, reserved=D(0)), 0, T0)
+    assert only(effects, Submit) == [Submit(sale)]  # the sale alone while it is in flight
+    accepted = venue_order(sale, venue_id=f"v-{sale.client_order_id}")
+    (exits,) = only(ex.handle(SubmitAccepted(order=accepted), 0, T0), Submit)
+    assert (exits.request.client_order_id, exits.request.qty) == (
+        client_order_id_for("b1", "exit2"),
+        6,
+    )
+    ex.handle(SubmitAccepted(order=venue_order(exits.request, venue_id="v-exit2")), 0, T0)
+    effects = filled_at_once(ex, sale)
+    assert (only(effects, Cancel), only(effects, Submit)) == ([], [])
+    assert ex.position.qty == 6
