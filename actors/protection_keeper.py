@@ -9,7 +9,9 @@ carries out like any of its own. Its rules:
 - a DCA add replaces the exits with one pair for the whole position, at the new levels;
 - exits never cover more than the position, so no exit can flip it: a sale out of the
   position (the exits' side) has the exits canceled first, and they are placed again for
-  what it leaves only once it is final (filled, refused or denied);
+  what it leaves once it is sent (or ended: filled, refused, denied); exits, a fired stop
+  and a flatten only ever cover what the orders working on their side leave
+  (``exit_room``), and an exit left working on a flat position is canceled;
 - when the venue has closed the position (an exit filled), the protection ends: a later
   close finds the position flat and sends nothing;
 - an exit the venue refuses runs the failure policy: flatten, or halt the symbol;
@@ -228,8 +230,8 @@ class ProtectionKeeper:
                 self._settle(p, entry, position, wall, out, exits_working)
                 if self.current is None:
                     return out
-            elif not p.rearm:
-                return out
+            elif not (p.rearm or p.triggered):
+                return out  # a held stop fires even while an entry or a sale rests
         placed = lookup(p.placed) if p.placed is not None else None
         if placed is not None and placed.state is State.REJECTED:
             self._failed(p, placed.reason or "refused", position, room, wall, out)

@@ -205,10 +205,9 @@ def test_a_sale_of_part_of_the_position_during_a_re_arm_re_arms_only_after_it() 
     )
 
 
-def test_a_resting_sale_leaves_the_take_profit_only_what_it_does_not_sell() -> None:
-    """A limit sale of 4 out of 10 rests at the venue once its signal is done: the
-    take-profit placed again beside it covers 6, so both filling sell 10, never more."""
-    ex = emulating()
+def a_resting_sale_of_4_of_10(ex: SymbolExecutor) -> tuple[OrderRequest, OrderRequest]:
+    """10 bought with a take-profit; a limit sale of 4 then rests at the venue, its signal
+    done. Returns the sale and the take-profit placed again beside it (both accepted)."""
     (submit,) = only(filled_at_once(ex, bracket_buy(ex)), Submit)
     first = submit.request
     ex.handle(SubmitAccepted(order=venue_order(first, venue_id="v-exit1")), 0, T0)
@@ -219,16 +218,37 @@ def test_a_resting_sale_leaves_the_take_profit_only_what_it_does_not_sell() -> N
     assert [c.client_order_id for c in only(ex.handle(msg, 0, T0), Cancel)] == [EXIT1]
     canceled = update(first, OrderEvent.CANCELED, OrderStatus.CANCELED, venue_id="v-exit1")
     (ask,) = only(ex.handle(canceled, 0, T0), AskRisk)
-    sale = ask.request
+    sale: OrderRequest = ask.request
     effects = ex.handle(Approved(client_order_id=sale.client_order_id, reserved=D(0)), 0, T0)
     assert only(effects, Submit) == [Submit(sale)]  # the sale alone while it is in flight
     accepted = venue_order(sale, venue_id=f"v-{sale.client_order_id}")
     (exits,) = only(ex.handle(SubmitAccepted(order=accepted), 0, T0), Submit)
-    assert (exits.request.client_order_id, exits.request.qty) == (
-        client_order_id_for("b1", "exit2"),
-        6,
-    )
     ex.handle(SubmitAccepted(order=venue_order(exits.request, venue_id="v-exit2")), 0, T0)
+    return sale, exits.request
+
+
+def test_a_resting_sale_leaves_the_take_profit_only_what_it_does_not_sell() -> None:
+    """The take-profit placed again beside a resting sale of 4 covers 6, so both filling
+    sell 10, never more; the sale's fill leaves it as it is."""
+    ex = emulating()
+    sale, exits = a_resting_sale_of_4_of_10(ex)
+    assert (exits.client_order_id, exits.qty) == (client_order_id_for("b1", "exit2"), 6)
     effects = filled_at_once(ex, sale)
     assert (only(effects, Cancel), only(effects, Submit)) == ([], [])
     assert ex.position.qty == 6
+
+
+def test_the_held_stop_fired_beside_a_resting_sale_sells_only_what_it_leaves() -> None:
+    """A trade through the stop with a sale of 4 resting: the take-profit is canceled, then
+    the stop's market order sells 6, not 10, so the position cannot go short."""
+    ex = emulating()
+    _, exits = a_resting_sale_of_4_of_10(ex)
+    effects = ex.handle(PriceSeen(price=D(94)), 0, T0)
+    assert [c.client_order_id for c in only(effects, Cancel)] == [exits.client_order_id]
+    canceled = update(exits, OrderEvent.CANCELED, OrderStatus.CANCELED, venue_id="v-exit2")
+    (stop,) = only(ex.handle(canceled, 0, T0), Submit)
+    assert (stop.request.client_order_id, stop.request.side, stop.request.qty) == (
+        client_order_id_for("b1", "stop2"),
+        Side.SELL,
+        6,
+    )
