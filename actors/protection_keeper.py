@@ -27,7 +27,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import attrs
-import msgspec
 
 from actors.brackets import (
     Protection,
@@ -36,6 +35,8 @@ from actors.brackets import (
     exit_request,
     flatten_request,
     moved_levels,
+    protection_record,
+    without_exits,
 )
 from actors.exit_room import (
     FindOrder,
@@ -115,15 +116,15 @@ class ProtectionKeeper:
         since its exits will be one pair for the whole position (never two take-profits);
         so does every entry when brackets are emulated."""
         if self.emulate:
-            return _without_exits(request)
+            return without_exits(request)
         if position_qty != 0 and (position_qty > 0) != (request.side is Side.BUY):
             # It reduces (or flips) the position: native legs would cover the whole entry,
             # more than what it leaves. Exits for what is left follow once it is final.
-            return _without_exits(request)
+            return without_exits(request)
         p = self.current
         if p is None or not covers(p.exit_side, position_qty) or request.side is p.exit_side:
             return request
-        return _without_exits(request)
+        return without_exits(request)
 
     def entry_sent(
         self, signal_id: str, request: OrderRequest, levels: tuple[Decimal | None, Decimal | None]
@@ -353,22 +354,4 @@ class ProtectionKeeper:
         out.records.append(self._record(p, wall, state))
 
     def _record(self, p: Protection, wall: datetime, state: str) -> ProtectionRecorded:
-        p.journaled_exits = tuple(sorted(p.exits))
-        return ProtectionRecorded(
-            at=wall,
-            entry_client_order_id=p.origin,
-            symbol=self.symbol,
-            mode=p.mode,
-            take_profit=p.take_profit,
-            stop_loss=p.stop_loss,
-            state=state,
-            signal_id=p.signal_id,
-            exit_side=p.exit_side,
-            qty=p.filled,
-            exits=tuple(sorted(p.exits)),
-            generation=p.generation,
-        )
-
-
-def _without_exits(request: OrderRequest) -> OrderRequest:
-    return msgspec.structs.replace(request, take_profit=None, stop_loss=None)
+        return protection_record(p, self.symbol, wall, state)
