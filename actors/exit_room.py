@@ -16,6 +16,8 @@ from actors.order_state import State, TrackedOrder
 
 FindOrder = Callable[[str], TrackedOrder | None]
 
+_RESTING = (State.ACCEPTED, State.PARTIALLY_FILLED)
+
 
 def selling_qty(
     p: Protection, working: Iterable[TrackedOrder], parent_of: Mapping[str, str]
@@ -49,6 +51,18 @@ def exits_exceed(
         o.request.qty for o in exits if not o.state.is_final and is_armed(p, o, lookup, parent_of)
     ]
     return max(armed, default=Decimal(0)) > room
+
+
+def exits_fall_short(p: Protection, room: Decimal, lookup: FindOrder) -> bool:
+    """The exits tradingd placed cover less than they may now (a sale beside them ended
+    unfilled): they are redone for the more. Not while one of them has filled."""
+    if p.rearm or p.triggered or not p.entry_settled or p.placed is None:
+        return False
+    exits = [o for cid in p.exits if (o := lookup(cid)) is not None]
+    if any(o.filled_qty > 0 for o in exits) or not all(o.state in _RESTING for o in exits):
+        return False
+    armed = max((o.request.qty for o in exits), default=Decimal(0))
+    return Decimal(0) < armed < min(p.filled, room)
 
 
 def is_armed(

@@ -11,7 +11,8 @@ carries out like any of its own. Its rules:
   position (the exits' side) has the exits canceled first, and they are placed again for
   what it leaves once it is sent (or ended: filled, refused, denied); exits, a fired stop
   and a flatten only ever cover what the orders working on their side leave
-  (``exit_room``), and an exit left working on a flat position is canceled;
+  (``exit_room``), and grow back when such a sale ends unfilled; an exit left working
+  on a flat position is canceled;
 - when the venue has closed the position (an exit filled), the protection ends: a later
   close finds the position flat and sends nothing;
 - an exit the venue refuses runs the failure policy: flatten, or halt the symbol;
@@ -41,6 +42,7 @@ from actors.brackets import (
 from actors.exit_room import (
     FindOrder,
     exits_exceed,
+    exits_fall_short,
     selling_qty,
     sibling_filled,
     signed,
@@ -213,9 +215,9 @@ class ProtectionKeeper:
         held = sale_side is p.exit_side
         selling = selling_qty(p, working, self.parent_of)
         room = abs(position.qty) - selling if covers(p.exit_side, position.qty) else Decimal(0)
-        if exits_exceed(p, room, lookup, self.parent_of):
-            # Another order took (or may take) part of the position: the exits are redone
-            # for what is left.
+        if exits_exceed(p, room, lookup, self.parent_of) or exits_fall_short(p, room, lookup):
+            # Another order took (or may take) part of the position, or no longer may: the
+            # exits are redone for what is left.
             p.rearm = True
         if not p.entry_settled:
             entry = lookup(p.entry)

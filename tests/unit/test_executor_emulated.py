@@ -252,3 +252,22 @@ def test_the_held_stop_fired_beside_a_resting_sale_sells_only_what_it_leaves() -
         Side.SELL,
         6,
     )
+
+
+def test_a_resting_sale_canceled_gives_the_take_profit_the_whole_position_again() -> None:
+    """The sale of 4 is canceled unfilled: the take-profit for 6 is canceled, then one for
+    all 10 goes out, so the position is not left partly unguarded."""
+    ex = emulating()
+    sale, exits = a_resting_sale_of_4_of_10(ex)
+    venue_id = f"v-{sale.client_order_id}"
+    effects = ex.handle(
+        update(sale, OrderEvent.CANCELED, OrderStatus.CANCELED, venue_id=venue_id), 0, T0
+    )
+    assert [c.client_order_id for c in only(effects, Cancel)] == [exits.client_order_id]
+    assert only(effects, Submit) == []
+    canceled = update(exits, OrderEvent.CANCELED, OrderStatus.CANCELED, venue_id="v-exit2")
+    (again,) = only(ex.handle(canceled, 0, T0), Submit)
+    assert (again.request.client_order_id, again.request.qty) == (
+        client_order_id_for("b1", "exit3"),
+        10,
+    )
