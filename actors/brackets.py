@@ -16,11 +16,14 @@ symbol has one position) and asks this module for the orders it needs:
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import attrs
+import msgspec
 
 from actors.executor_effects import client_order_id_for
+from actors.records import ProtectionRecorded
 from brokers.base import OrderRequest, OrderType, Side, TimeInForce, VenueOrder
 
 
@@ -165,3 +168,26 @@ def covers(exit_side: Side, position_qty: Decimal) -> bool:
     if position_qty == 0:
         return False
     return (position_qty > 0) == (exit_side is Side.SELL)
+
+
+def protection_record(p: Protection, symbol: str, wall: datetime, state: str) -> ProtectionRecorded:
+    """The journal's word on ``p`` (a restart re-arms from the last one)."""
+    p.journaled_exits = tuple(sorted(p.exits))
+    return ProtectionRecorded(
+        at=wall,
+        entry_client_order_id=p.origin,
+        symbol=symbol,
+        mode=p.mode,
+        take_profit=p.take_profit,
+        stop_loss=p.stop_loss,
+        state=state,
+        signal_id=p.signal_id,
+        exit_side=p.exit_side,
+        qty=p.filled,
+        exits=tuple(sorted(p.exits)),
+        generation=p.generation,
+    )
+
+
+def without_exits(request: OrderRequest) -> OrderRequest:
+    return msgspec.structs.replace(request, take_profit=None, stop_loss=None)

@@ -65,7 +65,7 @@ from actors.records import (
     JournalRecord,
     RiskDenied,
 )
-from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, VenueOrder
+from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, Side, VenueOrder
 
 
 @attrs.define
@@ -143,6 +143,9 @@ class SymbolExecutor(SymbolOrders):
                 assert_never(msg)
         self._tend_protection(wall, out)
         self._advance(wall, out)
+        # Again: a sale that just ended (or a job that just began) changes what the exits
+        # may do, and nothing else might come to say so.
+        self._tend_protection(wall, out)
         self._retire_final_orders()
         return out
 
@@ -186,6 +189,7 @@ class SymbolExecutor(SymbolOrders):
             # A sale out of a protected position: the venue holds those shares for the
             # exits, so they end first; they are placed again for what is left.
             job.phase, job.canceling = Phase.CANCELING, frozenset(exits)
+            self.protection.making_way_for_a_sale()
             self._cancel_working(job, wall, out)
             return
         self._request_order(job, wall, out)
@@ -308,7 +312,13 @@ class SymbolExecutor(SymbolOrders):
         self.protection.leg_learned(parent, leg)
 
     def _tend_protection(self, wall: datetime, out: list[Effect]) -> None:
-        tending = self.protection.tend(self.order, self.position, wall)
+        job = self._job
+        sale_side = None
+        if job is not None and job.signal.action in (Action.BUY, Action.SELL):
+            sale_side = Side.BUY if job.signal.action is Action.BUY else Side.SELL
+        tending = self.protection.tend(
+            self.order, self.position, wall, self.unresolved(), sale_side
+        )
         for order in tending.cancels:
             if order.state is not State.PENDING_CANCEL and order.venue_order_id:
                 self._move(order, State.PENDING_CANCEL, wall, out)

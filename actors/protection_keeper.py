@@ -7,7 +7,12 @@ carries out like any of its own. Its rules:
 - a native bracket's legs are the exits while the entry fills completely;
 - an entry that ended partly filled gets an exit pair for the filled part only;
 - a DCA add replaces the exits with one pair for the whole position, at the new levels;
-- exits never cover more than the position, so no exit can flip it;
+- exits never cover more than the position, so no exit can flip it: a sale out of the
+  position (the exits' side) has the exits canceled first, and they are placed again for
+  what it leaves once it is sent (or ended: filled, refused, denied); exits, a fired stop
+  and a flatten only ever cover what the orders working on their side leave
+  (``exit_room``), and grow back when such a sale ends unfilled; an exit left working
+  on a flat position is canceled;
 - when the venue has closed the position (an exit filled), the protection ends: a later
   close finds the position flat and sends nothing;
 - an exit the venue refuses runs the failure policy: flatten, or halt the symbol;
@@ -18,12 +23,11 @@ carries out like any of its own. Its rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
 import attrs
-import msgspec
 
 from actors.brackets import (
     Protection,
@@ -32,6 +36,17 @@ from actors.brackets import (
     exit_request,
     flatten_request,
     moved_levels,
+    protection_record,
+    without_exits,
+)
+from actors.exit_room import (
+    FindOrder,
+    exits_exceed,
+    exits_fall_short,
+    selling_qty,
+    sibling_filled,
+    signed,
+    venue_cancels,
 )
 from actors.messages import Action, Signal
 from actors.order_state import State, TrackedOrder
@@ -55,9 +70,6 @@ class Tending:
     sends: list[Send] = attrs.field(factory=list)
     records: list[ProtectionRecorded] = attrs.field(factory=list)
     alerts: list[str] = attrs.field(factory=list)
-
-
-FindOrder = Callable[[str], TrackedOrder | None]
 
 
 @attrs.define
@@ -95,20 +107,26 @@ class ProtectionKeeper:
             return set()
         return set(p.exits)
 
+    def making_way_for_a_sale(self) -> None:
+        """The exits in a sale's way are being canceled: they are placed again, for what
+        the sale leaves, once it has ended (filled, refused or denied alike)."""
+        if self.current is not None:
+            self.current.rearm = True
+
     def entry_request(self, request: OrderRequest, position_qty: Decimal) -> OrderRequest:
         """The entry to send: an add to a protected position goes without legs of its own,
         since its exits will be one pair for the whole position (never two take-profits);
         so does every entry when brackets are emulated."""
         if self.emulate:
-            return _without_exits(request)
+            return without_exits(request)
         if position_qty != 0 and (position_qty > 0) != (request.side is Side.BUY):
             # It reduces (or flips) the position: native legs would cover the whole entry,
             # more than what it leaves. Exits for what is left follow once it is final.
-            return _without_exits(request)
+            return without_exits(request)
         p = self.current
         if p is None or not covers(p.exit_side, position_qty) or request.side is p.exit_side:
             return request
-        return _without_exits(request)
+        return without_exits(request)
 
     def entry_sent(
         self, signal_id: str, request: OrderRequest, levels: tuple[Decimal | None, Decimal | None]
@@ -173,11 +191,34 @@ class ProtectionKeeper:
         p, self.current = self.current, None
         return [] if p is None else [self._record(p, wall, why)]
 
-    def tend(self, lookup: FindOrder, position: ConfirmedPosition, wall: datetime) -> Tending:
+    def tend(
+        self,
+        lookup: FindOrder,
+        position: ConfirmedPosition,
+        wall: datetime,
+        working: Iterable[TrackedOrder],
+        sale_side: Side | None,
+    ) -> Tending:
+        """What the exits need now.
+
+        ``working``: the executor's orders not yet final; those on the exits' side that
+        are not exits (a sale resting, one just sent) may take shares, and the exits only
+        cover what they leave. ``sale_side``: the side of the signal being worked, if any;
+        a sale out of the position not yet sent holds new exits back until it is.
+        """
         out = Tending()
         p = self.current
         if p is None:
             return out
+        # Cancel first, arm after: new exits wait for a sale not yet sent (its size is not
+        # known), and cover only what the sales already working leave.
+        held = sale_side is p.exit_side
+        selling = selling_qty(p, working, self.parent_of)
+        room = abs(position.qty) - selling if covers(p.exit_side, position.qty) else Decimal(0)
+        if exits_exceed(p, room, lookup, self.parent_of) or exits_fall_short(p, room, lookup):
+            # Another order took (or may take) part of the position, or no longer may: the
+            # exits are redone for what is left.
+            p.rearm = True
         if not p.entry_settled:
             entry = lookup(p.entry)
             if entry is None:
@@ -186,25 +227,32 @@ class ProtectionKeeper:
                 # Emulated: the exits follow the entry's fills as they arrive.
                 p.filled, p.rearm = entry.filled_qty, True
             if entry.state.is_final:
-                self._settle(p, entry, position, wall, out)
+                exits_working = any(
+                    not o.state.is_final for cid in p.exits if (o := lookup(cid)) is not None
+                )
+                self._settle(p, entry, position, wall, out, exits_working)
                 if self.current is None:
                     return out
-            elif not p.rearm:
-                return out
+            elif not (p.rearm or p.triggered):
+                return out  # a held stop fires even while an entry or a sale rests
         placed = lookup(p.placed) if p.placed is not None else None
         if placed is not None and placed.state is State.REJECTED:
-            self._failed(p, placed.reason or "refused", position, wall, out)
+            self._failed(p, placed.reason or "refused", position, room, wall, out)
             return out
         live = [o for cid in sorted(p.exits) if (o := lookup(cid)) and not o.state.is_final]
         if not covers(p.exit_side, position.qty):
-            # Nothing left to guard: an exit filled and the venue's one-cancels-other ends
-            # its sibling (its cancel event, or the monitor's lookup, makes that final here).
+            # Nothing left to guard. When an exit filled, the venue's one-cancels-other ends
+            # its siblings (their cancel events, or the monitor's lookups, make that final
+            # here); any other exit still working would open a position: it is canceled.
             if not live:
                 self.current = None
                 out.records.append(self._record(p, wall, "done"))
-            elif position.qty != 0:
-                # The position is on the other side now: these exits would add to it.
-                out.cancels.extend(o for o in live if o.state is not State.PENDING_CANCEL)
+                return out
+            for order in live:
+                if order.state is State.PENDING_CANCEL:
+                    continue
+                if position.qty != 0 or not sibling_filled(p, order, lookup):
+                    out.cancels.append(order)
             return out
         if not (p.rearm or p.triggered):
             if p.entry_settled and tuple(sorted(p.exits)) != p.journaled_exits:
@@ -215,17 +263,23 @@ class ProtectionKeeper:
         if live:
             live_ids = {o.client_order_id for o in live}
             for order in live:
-                if not self._venue_cancels(order, live_ids, lookup):
+                if not venue_cancels(order, live_ids, lookup, self.parent_of):
                     out.cancels.append(order)
             return out
+        if held:
+            return out
         if p.triggered:
-            # The held stop fired and the take-profit is gone: the stop's market order.
+            # The held stop fired and the take-profit is gone: the stop's market order, for
+            # what the sales working leave.
             self.current = None
-            stop = flatten_request(p, self.symbol, position.qty, leg="stop")
-            out.sends.append(Send(stop, p.signal_id, f"stop{p.generation}"))
+            if room > 0:
+                stop = flatten_request(p, self.symbol, signed(room, position.qty), leg="stop")
+                out.sends.append(Send(stop, p.signal_id, f"stop{p.generation}"))
             out.records.append(self._record(p, wall, f"stopped at {p.stop_loss}"))
             return out
-        qty = min(p.filled, abs(position.qty))
+        qty = min(p.filled, room)
+        if qty <= 0:
+            return out  # nothing filled yet to guard: the exits wait for the entry's fills
         p.generation += 1
         p.rearm, p.exits = False, set()
         exits = exit_request(p, self.symbol, qty)
@@ -235,17 +289,6 @@ class ProtectionKeeper:
         out.records.append(self._record(p, wall, f"armed for {qty}"))
         return out
 
-    def _venue_cancels(self, leg: TrackedOrder, live_ids: set[str], lookup: FindOrder) -> bool:
-        """True when the venue cancels this leg itself: its parent is being canceled, or
-        ended without filling (its cancel event, or the monitor's lookup, will say)."""
-        parent_id = self.parent_of.get(leg.client_order_id)
-        if parent_id is None:
-            return False
-        if parent_id in live_ids:
-            return True
-        parent = lookup(parent_id)
-        return parent is not None and parent.state.is_final and parent.state is not State.FILLED
-
     def _settle(
         self,
         p: Protection,
@@ -253,6 +296,7 @@ class ProtectionKeeper:
         position: ConfirmedPosition,
         wall: datetime,
         out: Tending,
+        exits_working: bool,
     ) -> None:
         p.entry_settled = True
         filled = entry.filled_qty
@@ -283,22 +327,26 @@ class ProtectionKeeper:
             p.take_profit, p.stop_loss = levels
         p.avg_at_levels = position.avg_entry_price
         self._next_levels = None
-        p.rearm = True
+        # A sale leaves the exits placed beside it (sized for what it leaves) as they are.
+        p.rearm = p.rearm or adding or not exits_working
 
     def _failed(
         self,
         p: Protection,
         reason: str,
         position: ConfirmedPosition,
+        room: Decimal,
         wall: datetime,
         out: Tending,
     ) -> None:
         self.current = None
         if self.policy is ProtectionFailurePolicy.FLATTEN and covers(p.exit_side, position.qty):
-            out.sends.append(
-                Send(flatten_request(p, self.symbol, position.qty), p.signal_id, "flatten")
-            )
-            what = f"flattening {position.qty}"
+            # What the sales working leave: together they never sell more than is held.
+            qty = signed(room, position.qty) if room > 0 else Decimal(0)
+            if qty:
+                flatten = flatten_request(p, self.symbol, qty)
+                out.sends.append(Send(flatten, p.signal_id, "flatten"))
+            what = f"flattening {qty}" if qty else "the sales working cover the position"
             state = "failed: flattened"
         else:
             self.halted = f"exits could not be placed ({reason})"
@@ -308,22 +356,4 @@ class ProtectionKeeper:
         out.records.append(self._record(p, wall, state))
 
     def _record(self, p: Protection, wall: datetime, state: str) -> ProtectionRecorded:
-        p.journaled_exits = tuple(sorted(p.exits))
-        return ProtectionRecorded(
-            at=wall,
-            entry_client_order_id=p.origin,
-            symbol=self.symbol,
-            mode=p.mode,
-            take_profit=p.take_profit,
-            stop_loss=p.stop_loss,
-            state=state,
-            signal_id=p.signal_id,
-            exit_side=p.exit_side,
-            qty=p.filled,
-            exits=tuple(sorted(p.exits)),
-            generation=p.generation,
-        )
-
-
-def _without_exits(request: OrderRequest) -> OrderRequest:
-    return msgspec.structs.replace(request, take_profit=None, stop_loss=None)
+        return protection_record(p, self.symbol, wall, state)

@@ -1,7 +1,8 @@
-"""Hypothesis over random signal and venue sequences, with brackets native or emulated: the
-position the executor holds always equals the sum of the venue's fills, no order is ever
-submitted twice, a close never changes the sign of a position, and the working exits never
-cover more than the position."""
+"""Hypothesis over random signal and venue sequences (market orders, and limit orders that
+rest on after their signal), with brackets native or emulated: the position the executor
+holds always equals the sum of the venue's fills, no order is ever submitted twice, a close
+never changes the sign of a position, and the working exits never cover more than the
+position."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from decimal import Decimal as D
 
 import attrs
 import msgspec
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from actors.brackets import ProtectionFailurePolicy
@@ -127,8 +128,9 @@ class Venue:
         event = OrderEvent.FILL if o.status is OrderStatus.FILLED else OrderEvent.PARTIAL_FILL
         updates = [self._update(cid, event, fill)]
         if o.status is OrderStatus.FILLED and not o.is_exit:
-            for leg in o.legs:  # the entry filled whole: its exits arm
-                self.orders[leg].status = OrderStatus.NEW
+            for leg in o.legs:  # the entry filled whole: its exits arm (a canceled one stays so)
+                if self.orders[leg].status is OrderStatus.HELD:
+                    self.orders[leg].status = OrderStatus.NEW
         if o.is_exit:  # one-cancels-other, at the exit's first fill
             family = self._family(cid)
             updates += [u for other in family if other != cid for u in self.cancel(other)]
@@ -181,13 +183,67 @@ def _leg(
     )
 
 
-signals = st.tuples(st.sampled_from(["buy", "sell", "close"]), st.integers(1, 5), st.booleans())
+signals = st.tuples(
+    st.sampled_from(["buy", "sell", "close", "limit buy", "limit sell"]),
+    st.integers(1, 5),
+    st.booleans(),
+)
 venue_moves = st.tuples(st.sampled_from(["fill", "partial", "cancel", "price"]), st.integers(0, 20))
 steps = st.lists(st.one_of(signals, venue_moves), max_size=25)
 
 
 @settings(max_examples=200, deadline=None)
 @given(steps=steps, emulated=st.booleans())
+# Emulated: a sale of the whole position started while the take-profit was being re-armed
+# after an add; the new take-profit went out before the sale and outlived the position.
+@example(
+    steps=[
+        ("fill", 0),
+        ("fill", 0),
+        ("buy", 1, False),
+        ("buy", 1, True),
+        ("price", 0),
+        ("buy", 1, False),
+        ("fill", 0),
+        ("sell", 3, False),
+        ("fill", 0),
+        ("fill", 0),
+        ("fill", 1),
+    ],
+    emulated=True,
+)
+# A buy resting from before a short's exits were armed takes part of the position: the
+# exits cover only what it leaves.
+@example(
+    steps=[("fill", 0), ("limit buy", 1, False), ("sell", 2, True), ("fill", 0), ("fill", 1)],
+    emulated=True,
+)
+# A sale resting beside a re-armed take-profit: together they covered twice the position.
+@example(
+    steps=[
+        ("buy", 1, False),
+        ("cancel", 0),
+        ("limit buy", 2, True),
+        ("partial", 0),
+        ("limit sell", 1, False),
+        ("fill", 2),
+    ],
+    emulated=True,
+)
+# A held leg canceled before its entry filled stays canceled (the model's venue).
+@example(
+    steps=[
+        ("buy", 1, True),
+        ("cancel", 0),
+        ("sell", 1, False),
+        ("fill", 0),
+        ("buy", 1, True),
+        ("fill", 1),
+        ("fill", 0),
+        ("fill", 0),
+    ],
+    emulated=False,
+)
 def test_position_follows_the_venue_and_exits_never_flip_it(
     steps: list[tuple[str, int, bool] | tuple[str, int]], emulated: bool
 ) -> None:
@@ -229,7 +285,11 @@ def test_position_follows_the_venue_and_exits_never_flip_it(
     for n, step in enumerate(steps):
         if len(step) == 3:
             action, qty, bracket = step
+            resting = action.startswith("limit ")  # works on after its signal is done
+            action = action.removeprefix("limit ")
             body: dict[str, object] = {"id": f"s{n}", "symbol": "AAPL", "action": action}
+            if resting:
+                body |= {"order_type": "limit", "limit_price": 100}
             if action != "close":
                 body["qty"] = qty
                 if bracket:

@@ -23,7 +23,7 @@ from actors.executor_core import (
     SymbolExecutor,
     client_order_id_for,
 )
-from actors.messages import Approved, ExecuteSignal, parse_signal
+from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.protection_keeper import ProtectionKeeper
 from actors.records import ProtectionRecorded
@@ -363,3 +363,25 @@ def test_a_lost_answer_after_the_stream_filled_the_entry_still_finds_its_legs() 
     effects = ex.handle(LookupDone(client_order_id=ENTRY, order=answer), 0, T0)
     assert only(effects, Follow) == [Follow("tp"), Follow("sl")]
     assert sorted(c.client_order_id for c in only(effects, Cancel)) == ["sl", "tp"]
+
+
+def test_a_sale_denied_after_the_exits_made_way_for_it_places_them_again() -> None:
+    """The legs were canceled for a sale of 1 that RiskGuard then denies: the position is
+    still 10, so an exit pair for 10 goes out; it is never left without its exits."""
+    ex = SymbolExecutor("AAPL")
+    fill(ex, bracket_entry(ex), "10", "100")
+    ex.handle(signal("s1", "sell", qty=1), 0, T0)
+    for cid in ("tp", "sl"):
+        canceled = update(
+            leg_request(ex, cid), OrderEvent.CANCELED, OrderStatus.CANCELED, venue_id=f"v-{cid}"
+        )
+        effects = ex.handle(canceled, 0, T0)
+    (ask,) = only(effects, AskRisk)
+    assert only(effects, Submit) == []  # not while the sale may still go
+    denied = Denied(client_order_id=ask.request.client_order_id, code="limit", detail="no")
+    (submit,) = only(ex.handle(denied, 0, T0), Submit)
+    assert (submit.request.client_order_id, submit.request.order_class, submit.request.qty) == (
+        client_order_id_for("b1", "exit1"),
+        "oco",
+        10,
+    )
