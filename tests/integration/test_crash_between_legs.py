@@ -1,0 +1,121 @@
+"""A journal left behind between the two legs of an order across zero (as a kill -9 leaves
+it), then a restart on the same venue: neither leg is sent twice, and no leg is invented."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import trio
+
+from actors.executor_core import client_order_id_for
+from actors.records import IntentRecorded, JournalRecord, OrderStateRecorded, SignalRecorded
+from brokers.base import OrderRequest, Side, utc_now
+from brokers.sim import SimControl, SimEndpoints, running_sim
+from daemon.journal import open_journal
+from tests.integration.test_restart import daemon_on
+
+LONG = client_order_id_for("long", "entry")
+TO_ZERO = client_order_id_for("rev", "target")
+OPEN = client_order_id_for("rev", "open")
+REVERSE = b'{"id":"rev","symbol":"AAPL","action":"target","target_qty":-3}'
+
+
+def leg(cid: str, side: Side, qty: int) -> OrderRequest:
+    return OrderRequest(client_order_id=cid, symbol="AAPL", side=side, qty=Decimal(qty))
+
+
+async def post(venue: SimEndpoints, request: OrderRequest) -> None:
+    """An order placed straight at the venue: the POST a killed daemon had sent."""
+    body = {
+        "symbol": request.symbol,
+        "qty": str(request.qty),
+        "side": request.side.value,
+        "type": "market",
+        "time_in_force": "day",
+        "client_order_id": request.client_order_id,
+    }
+    headers = {"APCA-API-KEY-ID": "paper", "APCA-API-SECRET-KEY": "paper"}
+    async with httpx.AsyncClient(base_url=venue.alpaca_url) as client:
+        (await client.post("/v2/orders", json=body, headers=headers)).raise_for_status()
+
+
+def sent(
+    signal_id: str, request: OrderRequest, *, filled: int | None = None
+) -> list[JournalRecord]:
+    """The intent of one leg and its state: ``sending`` (fate unknown), or filled."""
+    now = utc_now()
+    state = OrderStateRecorded(
+        at=now,
+        client_order_id=request.client_order_id,
+        symbol="AAPL",
+        state="sending" if filled is None else "filled",
+        filled_qty=Decimal(filled or 0),
+    )
+    leg_name = request.client_order_id.rsplit("-", 1)[-1]
+    return [IntentRecorded(at=now, signal_id=signal_id, leg=leg_name, request=request), state]
+
+
+def accepted(signal_id: str, raw: bytes) -> SignalRecorded:
+    return SignalRecorded(
+        at=utc_now(), signal_id=signal_id, source="stdin", raw=raw.decode(), status="accepted"
+    )
+
+
+async def long_5(venue: SimEndpoints) -> list[JournalRecord]:
+    request = leg(LONG, Side.BUY, 5)
+    await post(venue, request)
+    raw = b'{"id":"long","symbol":"AAPL","action":"buy","qty":5}'
+    return [accepted("long", raw), *sent("long", request, filled=5)]
+
+
+async def test_killed_after_the_first_leg_left_sends_neither_leg_again(tmp_path: Path) -> None:
+    """Long 5, target -3: the SELL 5 reached the venue and filled, then the daemon died
+    before the open leg's intent. The restart finds the SELL 5 by client id, sends nothing
+    (the open leg was never journaled: sending it now would be a trade nobody confirmed),
+    and the signal stays spent."""
+    path = tmp_path / "journal.sqlite3"
+    async with running_sim() as venue, SimControl(venue) as control:
+        records = await long_5(venue)
+        to_zero = leg(TO_ZERO, Side.SELL, 5)
+        await post(venue, to_zero)
+        async with open_journal(path) as journal:
+            await journal.commit(*records, accepted("rev", REVERSE), *sent("rev", to_zero))
+        async with daemon_on(venue, path) as daemon:
+            with trio.fail_after(10):
+                await daemon.activity.wait_idle()
+                again = await daemon.intake.submit(REVERSE, "stdin")
+            assert again.status == "duplicate"
+            state = await control.state()
+            assert state["submissions"] == {LONG: 1, TO_ZERO: 1}
+            assert state["positions"] == []
+            assert daemon.positions() == {}
+        async with open_journal(path) as journal:
+            orders = {o.client_order_id: o.state for o in await journal.orders()}
+        assert orders == {LONG: "filled", TO_ZERO: "filled"}
+
+
+async def test_killed_after_the_open_legs_intent_sends_it_once(tmp_path: Path) -> None:
+    """The SELL 5 filled and was journaled final; the open leg's intent was durable but its
+    POST never left. The restart sends the open leg once (same client id) and ends short 3;
+    the first leg is not sent again."""
+    path = tmp_path / "journal.sqlite3"
+    async with running_sim() as venue, SimControl(venue) as control:
+        records = await long_5(venue)
+        to_zero = leg(TO_ZERO, Side.SELL, 5)
+        await post(venue, to_zero)
+        opening = [
+            accepted("rev", REVERSE),
+            *sent("rev", to_zero, filled=5),
+            *sent("rev", leg(OPEN, Side.SELL, 3)),
+        ]
+        async with open_journal(path) as journal:
+            await journal.commit(*records, *opening)
+        async with daemon_on(venue, path) as daemon:
+            with trio.fail_after(10):
+                await daemon.activity.wait_idle()
+            state = await control.state()
+            assert state["submissions"] == {LONG: 1, TO_ZERO: 1, OPEN: 1}
+            assert [(p["symbol"], Decimal(p["qty"])) for p in state["positions"]] == [("AAPL", -3)]
+            assert daemon.positions() == {"AAPL": Decimal(-3)}
