@@ -187,6 +187,31 @@ async def test_a_sell_across_zero_closes_the_long_then_opens_the_short(tmp_path:
         assert states.index((first, "filled")) < states.index((second, "sending"))
 
 
+async def test_a_sell_across_a_protected_long_moves_the_exits_to_the_short(
+    tmp_path: Path,
+) -> None:
+    """Long 5 with its bracket exits, sell 8 with exits of its own: the long's exits end
+    first, SELL 5 goes out without exits, then SELL 3 with the new ones; the exits left
+    working are BUYs guarding the short 3, never SELLs that would add to it."""
+    async with daemon_on_sim(tmp_path) as scenario:
+        await scenario.send(signal("long", "AAPL", "buy", 5, take_profit=120, stop_loss=80))
+        await scenario.settle()
+        (ack,) = await scenario.send(signal("s8", "AAPL", "sell", 8, take_profit=80, stop_loss=120))
+        assert ack.status == "accepted"
+        await scenario.settle()
+        assert legs(scenario, "s8") == [("entry", Side.SELL, 5), ("open", Side.SELL, 3)]
+        state = await scenario.venue.state()
+        assert [(p["symbol"], Decimal(p["qty"])) for p in state["positions"]] == [("AAPL", -3)]
+        assert scenario.daemon.positions() == {"AAPL": -3}
+        working = [
+            (o["side"], Decimal(o["qty"]))
+            for o in state["orders"]
+            if o["status"] in ("new", "held", "accepted")
+        ]
+        assert working
+        assert set(working) == {("buy", Decimal(3))}
+
+
 async def test_a_refused_open_leg_leaves_the_position_flat_and_says_so(tmp_path: Path) -> None:
     """Long 5 of a stock the venue will not lend, target -3: the SELL 5 fills, the venue
     refuses the short SELL 3; the position ends flat (never long 5, never short), the open
