@@ -12,7 +12,7 @@ up to the position's realized P&L:
   next one at the fill's price.
 
 A trip's exit reason comes from the order that closed it: its leg (``close``, ``tp``,
-``sl``; an ``entry`` or ``target`` leg is a ``signal``), else its order type (a limit exit
+``sl``; an ``entry``, ``target`` or ``open`` leg is a ``signal``), else its order type (a limit exit
 is a take-profit, a stop exit a stop-loss: for a bracket leg whose id the venue chose, the
 type comes from the venue's answers in the journal's venue-call log), else ``unknown`` (an
 order the journal knows nothing of, e.g. one placed elsewhere).
@@ -41,6 +41,7 @@ _LEG_REASONS: dict[str, ExitReason] = {
     "flatten": "close",
     "entry": "signal",
     "target": "signal",
+    "open": "signal",  # the second leg of an order across zero (it opens from flat)
     "tp": "tp",
     "take_profit": "tp",
     "sl": "sl",
