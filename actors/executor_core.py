@@ -44,6 +44,7 @@ from actors.executor_effects import (
     PriceSeen,
     Release,
     ResendIntent,
+    ResumeFlip,
     Submit,
     SubmitAccepted,
     SubmitFailed,
@@ -138,6 +139,8 @@ class SymbolExecutor(SymbolOrders):
                 self._on_update(msg, wall, out)
             case ResendIntent():
                 self._on_resend(msg.request, wall, out)
+            case ResumeFlip():
+                self._on_resume(msg, wall, out)
             case PriceSeen():
                 self.protection.price_seen(msg.price)
             case _:
@@ -220,7 +223,7 @@ class SymbolExecutor(SymbolOrders):
                 self._job = None
                 return
             job.goal = self.position.qty + signed_qty(request.side, request.qty)
-            request = to_zero_leg(request, self.position.qty)
+            request = to_zero_leg(request, self.position.qty, job.signal.id)
         if not isinstance(request, str):
             request = self.protection.entry_request(request, self.position.qty)
         if isinstance(request, str):
@@ -260,6 +263,18 @@ class SymbolExecutor(SymbolOrders):
         request = self.protection.entry_request(open_leg(job.signal, self.symbol, goal), ZERO)
         job.opening = True
         self._ask_risk(job, request, False, wall, out)
+
+    def _on_resume(self, msg: ResumeFlip, wall: datetime, out: list[Effect]) -> None:
+        """Pick a signal across zero up where a restart left it: waiting on its flat leg
+        (adopted or resent just before, or final already)."""
+        job = Job(msg.signal, None, wall, Phase.ORDER, msg.flat_leg, goal=msg.goal)
+        if self._job is not None or self._queue:
+            # Never at startup, where this comes first: refuse rather than guess an order.
+            reason = "not resumed after a restart: the symbol was busy"
+            out.append(Journal((incomplete(msg.signal, reason, wall),)))
+            out.append(Alert(f"signal {msg.signal.id}: {reason}"))
+            return
+        self._job = job
 
     def _on_resend(self, request: OrderRequest, wall: datetime, out: list[Effect]) -> None:
         if self.order(request.client_order_id) is not None:
@@ -453,6 +468,7 @@ __all__ = [
     "ProtectionFailurePolicy",
     "Release",
     "ResendIntent",
+    "ResumeFlip",
     "Submit",
     "SubmitAccepted",
     "SubmitFailed",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -28,6 +29,7 @@ from actors.correction_apply import ApprovalResult
 from actors.corrections import CorrectionBook
 from actors.executor import INBOX_SIZE, ExecutorDeps, run_executor
 from actors.executor_core import ExecutorInput, ResendIntent, SymbolExecutor
+from actors.messages import BadSignal, parse_signal
 from actors.order_diff import LiveOrder
 from actors.order_monitor import (
     MonitorInput,
@@ -40,7 +42,14 @@ from actors.position import ConfirmedPosition
 from actors.prices import PriceBook
 from actors.protection_keeper import ProtectionKeeper
 from actors.rebalance import RebalanceBook, run_rebalance
-from actors.reconciler import DriftWatch, PendingIntent, StartupState, load_startup_state
+from actors.reconciler import (
+    RESEND_WINDOW,
+    DriftWatch,
+    PendingFlip,
+    PendingIntent,
+    StartupState,
+    load_startup_state,
+)
 from actors.reconciler_deps import ReconcilerDeps, VenueView
 from actors.reconciler_task import (
     ApproveCorrection,
@@ -198,6 +207,19 @@ async def open_daemon(
         venue_nursery.cancel_scope.cancel()
 
 
+async def _pending_flips(journal: Journal, since: datetime) -> list[PendingFlip]:
+    """Orders across zero the last run left between their legs."""
+    flips = []
+    for row in await journal.flat_legs_without_open(since):
+        try:
+            signal = parse_signal(row.signal_raw, sized_entries=True)
+        except BadSignal as exc:
+            log.warning("order across zero %s not resumed: %s", row.request.client_order_id, exc)
+            continue
+        flips.append(PendingFlip(signal=signal, request=row.request, created_at=row.created_at))
+    return flips
+
+
 async def _start_actors(
     root: trio.Nursery,
     journal: Journal,
@@ -218,7 +240,8 @@ async def _start_actors(
         for row in await journal.unresolved_intents()
     ]
     started_at = utc_now()
-    startup = await load_startup_state(broker, journal_positions, intents)
+    flips = await _pending_flips(journal, started_at - RESEND_WINDOW)
+    startup = await load_startup_state(broker, journal_positions, intents, flips)
     # What became of the last run's unfinished orders, as the venue tells it.
     if startup.intents.records:
         await journal.commit(*startup.intents.records)
@@ -339,9 +362,17 @@ async def _start_actors(
             await _adopt_exits(broker, core, protection.exits)
         inbox_send, inbox_recv = trio.open_memory_channel[ExecutorInput](INBOX_SIZE)
         await executor_nursery.start(run_executor, core, inbox_send, inbox_recv, deps)
+        outcome = startup.intents
+        if symbol in {r.symbol for r in outcome.resend} | {r.symbol for r in outcome.resume}:
+            # Busy from now: its first steps are in its inbox, and a wait for idle executors
+            # must not return before it has taken them.
+            activity.report(symbol, idle=False)
         for request in startup.intents.resend:
             if request.symbol == symbol:
                 await inbox_send.send(ResendIntent(request=request))
+        for resume in startup.intents.resume:
+            if resume.symbol == symbol:  # after its flat leg's resend, which it waits on
+                await inbox_send.send(resume)
         executors[symbol] = core
         inboxes[f"executor {symbol}"] = inbox_send
         return inbox_send

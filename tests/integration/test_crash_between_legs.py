@@ -1,12 +1,16 @@
 """A journal left behind between the two legs of an order across zero (as a kill -9 leaves
-it), then a restart on the same venue: neither leg is sent twice, and no leg is invented."""
+it), then a restart on the same venue: neither leg is sent twice, the open leg follows the
+flat one when the interruption is recent, and an old one is left flat."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
+import msgspec
 import trio
 
 from actors.executor_core import client_order_id_for
@@ -17,7 +21,7 @@ from daemon.journal import open_journal
 from tests.integration.test_restart import daemon_on
 
 LONG = client_order_id_for("long", "entry")
-TO_ZERO = client_order_id_for("rev", "target")
+TO_ZERO = client_order_id_for("rev", "flat")
 OPEN = client_order_id_for("rev", "open")
 REVERSE = b'{"id":"rev","symbol":"AAPL","action":"target","target_qty":-3}'
 
@@ -70,11 +74,10 @@ async def long_5(venue: SimEndpoints) -> list[JournalRecord]:
     return [accepted("long", raw), *sent("long", request, filled=5)]
 
 
-async def test_killed_after_the_first_leg_left_sends_neither_leg_again(tmp_path: Path) -> None:
+async def test_killed_after_the_flat_leg_left_opens_the_rest_once(tmp_path: Path) -> None:
     """Long 5, target -3: the SELL 5 reached the venue and filled, then the daemon died
-    before the open leg's intent. The restart finds the SELL 5 by client id, sends nothing
-    (the open leg was never journaled: sending it now would be a trade nobody confirmed),
-    and the signal stays spent."""
+    before the open leg's intent. The restart finds the SELL 5 by client id (never sent
+    again), and the open SELL 3 follows it once: short 3. The signal stays spent."""
     path = tmp_path / "journal.sqlite3"
     async with running_sim() as venue, SimControl(venue) as control:
         records = await long_5(venue)
@@ -88,12 +91,56 @@ async def test_killed_after_the_first_leg_left_sends_neither_leg_again(tmp_path:
                 again = await daemon.intake.submit(REVERSE, "stdin")
             assert again.status == "duplicate"
             state = await control.state()
+            assert state["submissions"] == {LONG: 1, TO_ZERO: 1, OPEN: 1}
+            assert short_3(state)
+            assert daemon.positions() == {"AAPL": Decimal(-3)}
+        async with open_journal(path) as journal:
+            orders = {o.client_order_id: o.state for o in await journal.orders()}
+        assert orders == {LONG: "filled", TO_ZERO: "filled", OPEN: "filled"}
+
+
+async def test_killed_before_the_flat_leg_left_sends_both_once(tmp_path: Path) -> None:
+    """The flat leg's intent was durable but its POST never left: the restart sends it, and
+    the open leg only once it has filled."""
+    path = tmp_path / "journal.sqlite3"
+    async with running_sim() as venue, SimControl(venue) as control:
+        records = await long_5(venue)
+        to_zero = leg(TO_ZERO, Side.SELL, 5)
+        async with open_journal(path) as journal:
+            await journal.commit(*records, accepted("rev", REVERSE), *sent("rev", to_zero))
+        async with daemon_on(venue, path) as daemon:
+            with trio.fail_after(10):
+                await daemon.activity.wait_idle()
+            state = await control.state()
+            assert state["submissions"] == {LONG: 1, TO_ZERO: 1, OPEN: 1}
+            assert short_3(state)
+
+
+async def test_an_old_interruption_is_left_flat(tmp_path: Path) -> None:
+    """The daemon died between the legs and came back ten minutes later: the open leg would
+    be a new trade nobody asked for by now, so the position stays flat."""
+    path = tmp_path / "journal.sqlite3"
+    async with running_sim() as venue, SimControl(venue) as control:
+        records = await long_5(venue)
+        to_zero = leg(TO_ZERO, Side.SELL, 5)
+        await post(venue, to_zero)
+        old = [
+            msgspec.structs.replace(r, at=r.at - timedelta(minutes=10))
+            for r in (accepted("rev", REVERSE), *sent("rev", to_zero, filled=5))
+        ]
+        async with open_journal(path) as journal:
+            await journal.commit(*records, *old)
+        async with daemon_on(venue, path) as daemon:
+            with trio.fail_after(10):
+                await daemon.activity.wait_idle()
+            state = await control.state()
             assert state["submissions"] == {LONG: 1, TO_ZERO: 1}
             assert state["positions"] == []
             assert daemon.positions() == {}
-        async with open_journal(path) as journal:
-            orders = {o.client_order_id: o.state for o in await journal.orders()}
-        assert orders == {LONG: "filled", TO_ZERO: "filled"}
+
+
+def short_3(state: dict[str, Any]) -> bool:
+    return [(p["symbol"], Decimal(p["qty"])) for p in state["positions"]] == [("AAPL", -3)]
 
 
 async def test_killed_after_the_open_legs_intent_sends_it_once(tmp_path: Path) -> None:

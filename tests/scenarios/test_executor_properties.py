@@ -126,7 +126,7 @@ def check_each_signal(
                     continue
                 # Across zero: first exactly the held quantity back to zero, and the rest
                 # only once that leg filled completely (the position was flat).
-                first_id = client_order_id_for(sid, LEG[step.action])
+                first_id = client_order_id_for(sid, "flat")
                 first = [r for r in made if r.client_order_id == first_id]
                 opened = [r for r in sent_orders if r.leg == "open"]
                 assert len(first) == 1, what

@@ -173,10 +173,10 @@ async def test_a_sell_across_zero_closes_the_long_then_opens_the_short(tmp_path:
         (ack,) = await scenario.send(signal("s8", "AAPL", "sell", 8))
         assert (ack.status, ack.reason) == ("accepted", None)
         state = await scenario.assert_definitive(orders=3)
-        assert legs(scenario, "s8") == [("entry", Side.SELL, 5), ("open", Side.SELL, 3)]
+        assert legs(scenario, "s8") == [("flat", Side.SELL, 5), ("open", Side.SELL, 3)]
         assert [(p["symbol"], Decimal(p["qty"])) for p in state["positions"]] == [("AAPL", -3)]
         assert scenario.daemon.positions() == {"AAPL": -3}
-        first, second = (client_order_id_for("s8", leg) for leg in ("entry", "open"))
+        first, second = (client_order_id_for("s8", leg) for leg in ("flat", "open"))
         assert scenario.fills() == {client_order_id_for("long", "entry"): 5, first: 5, second: 3}
         # The open leg was sent only after the first was final.
         states = [
@@ -199,7 +199,7 @@ async def test_a_sell_across_a_protected_long_moves_the_exits_to_the_short(
         (ack,) = await scenario.send(signal("s8", "AAPL", "sell", 8, take_profit=80, stop_loss=120))
         assert ack.status == "accepted"
         await scenario.settle()
-        assert legs(scenario, "s8") == [("entry", Side.SELL, 5), ("open", Side.SELL, 3)]
+        assert legs(scenario, "s8") == [("flat", Side.SELL, 5), ("open", Side.SELL, 3)]
         state = await scenario.venue.state()
         assert [(p["symbol"], Decimal(p["qty"])) for p in state["positions"]] == [("AAPL", -3)]
         assert scenario.daemon.positions() == {"AAPL": -3}
@@ -223,7 +223,7 @@ async def test_a_refused_open_leg_leaves_the_position_flat_and_says_so(tmp_path:
         (ack,) = await scenario.send(signal("reverse", "AMD", "target", target_qty=-3))
         assert ack.status == "accepted"
         state = await scenario.assert_definitive(orders=3)  # each sent once, none again
-        assert legs(scenario, "reverse") == [("target", Side.SELL, 5), ("open", Side.SELL, 3)]
+        assert legs(scenario, "reverse") == [("flat", Side.SELL, 5), ("open", Side.SELL, 3)]
         opened = client_order_id_for("reverse", "open")
         assert scenario.journaled_states()[opened] == ["sending", "rejected"]
         assert "cannot be sold short" in (scenario.order(opened).reason or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal as D
 
 from actors.executor_core import (
@@ -10,15 +11,18 @@ from actors.executor_core import (
     Effect,
     Journal,
     Release,
+    ResendIntent,
+    ResumeFlip,
     Submit,
     SubmitFailed,
     SymbolExecutor,
     client_order_id_for,
 )
-from actors.executor_flip import crosses_zero
+from actors.executor_flip import crosses_zero, resume_goal
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition
+from actors.reconciler import RESEND_WINDOW, PendingFlip, decide_resumes
 from actors.records import IntentRecorded, RiskDenied, SignalRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, Side
 from tests.builders import T0, request, update
@@ -79,11 +83,11 @@ def test_crosses_zero_only_past_the_position() -> None:
 
 
 def test_a_target_across_zero_sells_the_long_first_and_opens_the_short_once_flat() -> None:
-    """Long 5, target -3: SELL 5 (the target leg), and only after it filled SELL 3 (open)."""
+    """Long 5, target -3: SELL 5 (the flat leg), and only after it filled SELL 3 (open)."""
     ex = long_5()
     ask, sent = first_leg(ex, TARGET)
     first = ask.request
-    assert first.client_order_id == client_order_id_for("rev", "target")
+    assert first.client_order_id == client_order_id_for("rev", "flat")
     assert (first.side, first.qty) == (Side.SELL, D(5))
     assert ask.position_qty == D(5)  # asked as a reduction of the long
     assert acks(sent) == [("accepted", None)]
@@ -116,7 +120,7 @@ def test_a_sell_across_zero_is_two_legs_and_its_exits_ride_on_the_open_leg() -> 
     line = '{"id":"s8","symbol":"AAPL","action":"sell","qty":8,"take_profit":90,"stop_loss":110}'
     ask, _ = first_leg(ex, line)
     first = ask.request
-    assert first.client_order_id == client_order_id_for("s8", "entry")
+    assert first.client_order_id == client_order_id_for("s8", "flat")
     assert (first.side, first.qty, first.take_profit, first.stop_loss) == (
         Side.SELL,
         D(5),
@@ -282,3 +286,71 @@ def test_a_close_never_splits() -> None:
     assert ask.request.client_order_id == client_order_id_for("c", "close")
     assert not only(fill(ex, ask.request, "5", OrderStatus.FILLED), AskRisk)
     assert ex.idle
+
+
+def test_the_goal_of_an_interrupted_signal_follows_from_its_flat_leg() -> None:
+    """After a restart the flat leg says where the position stood: SELL 5 means it was long
+    5, so target -3 and sell 8 both end short 3; anything else is no flat leg of this signal."""
+    flat = OrderRequest(
+        client_order_id=client_order_id_for("rev", "flat"), symbol="AAPL", side=Side.SELL, qty=D(5)
+    )
+    target = parse_signal(TARGET)
+    assert resume_goal(target, flat) == D(-3)
+    sell = parse_signal('{"id":"rev","symbol":"AAPL","action":"sell","qty":8}')
+    assert resume_goal(sell, flat) == D(-3)
+    other = parse_signal('{"id":"other","symbol":"AAPL","action":"target","target_qty":-3}')
+    assert resume_goal(other, flat) is None
+    # Not across zero from long 5: never a flat leg of a flip, so nothing to resume.
+    small = parse_signal('{"id":"rev","symbol":"AAPL","action":"sell","qty":2}')
+    assert resume_goal(small, flat) is None
+
+
+def test_a_resumed_signal_waits_for_its_resent_flat_leg_then_opens() -> None:
+    """At startup the flat leg is resent, then the signal resumed: the open leg goes out
+    only once the flat leg filled and the position is flat."""
+    ex = long_5()
+    signal_ = parse_signal(TARGET)
+    flat = OrderRequest(
+        client_order_id=client_order_id_for("rev", "flat"), symbol="AAPL", side=Side.SELL, qty=D(5)
+    )
+    assert only(ex.handle(ResendIntent(request=flat), 0, T0), Submit) == [Submit(flat)]
+    resume = ResumeFlip(symbol="AAPL", signal=signal_, flat_leg=flat.client_order_id, goal=D(-3))
+    assert not only(ex.handle(resume, 0, T0), AskRisk)
+    assert not ex.idle
+    (ask,) = only(fill(ex, flat, "5", OrderStatus.FILLED), AskRisk)
+    assert (ask.request.client_order_id, ask.request.side, ask.request.qty) == (
+        client_order_id_for("rev", "open"),
+        Side.SELL,
+        D(3),
+    )
+
+
+def test_a_resumed_signal_whose_flat_leg_ended_before_the_restart_opens_at_once() -> None:
+    """The flat leg filled before the crash: the executor starts flat and opens the rest."""
+    ex = SymbolExecutor("AAPL")
+    flat_leg = client_order_id_for("rev", "flat")
+    resume = ResumeFlip(symbol="AAPL", signal=parse_signal(TARGET), flat_leg=flat_leg, goal=D(-3))
+    (ask,) = only(ex.handle(resume, 0, T0), AskRisk)
+    assert (ask.request.side, ask.request.qty, ask.position_qty) == (Side.SELL, D(3), D(0))
+
+
+def test_a_resumed_signal_away_from_flat_sends_nothing() -> None:
+    """The venue says long 2 at restart (the flat leg filled 3 of 5): nothing is opened."""
+    ex = SymbolExecutor("AAPL", ConfirmedPosition(qty=D(2), avg_entry_price=D(100)))
+    flat_leg = client_order_id_for("rev", "flat")
+    resume = ResumeFlip(symbol="AAPL", signal=parse_signal(TARGET), flat_leg=flat_leg, goal=D(-3))
+    effects = ex.handle(resume, 0, T0)
+    assert not only(effects, AskRisk)
+    assert [r.status for r in records(effects) if isinstance(r, SignalRecorded)] == ["incomplete"]
+    assert ex.idle
+
+
+def test_only_young_interruptions_are_resumed() -> None:
+    """Within the resend window the open leg follows; later the position is left flat."""
+    flat = OrderRequest(
+        client_order_id=client_order_id_for("rev", "flat"), symbol="AAPL", side=Side.SELL, qty=D(5)
+    )
+    pending = PendingFlip(signal=parse_signal(TARGET), request=flat, created_at=T0)
+    (resume,) = decide_resumes([pending], T0 + RESEND_WINDOW)
+    assert (resume.symbol, resume.flat_leg, resume.goal) == ("AAPL", flat.client_order_id, D(-3))
+    assert decide_resumes([pending], T0 + RESEND_WINDOW + timedelta(seconds=1)) == ()
