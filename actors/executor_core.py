@@ -251,11 +251,14 @@ class SymbolExecutor(SymbolOrders):
         assert job.goal is not None
         assert job.client_order_id is not None
         goal, job.goal = job.goal, None
+        reason = None
         if self.position.qty != 0:
             # Sized from the confirmed position: the rest from anywhere but flat would
             # over-trade (or cross zero again).
-            first = self.order(job.client_order_id)
-            reason = stopped_short(first, self.position.qty, goal)
+            reason = stopped_short(self.order(job.client_order_id), self.position.qty, goal)
+        elif self.protection.halted is not None:
+            reason = f"the position is flat; symbol halted: {self.protection.halted}"
+        if reason is not None:
             out.append(Journal((incomplete(job.signal, reason, wall),)))
             out.append(Alert(f"signal {job.signal.id}: {reason}"))
             self._job = None

@@ -354,3 +354,16 @@ def test_only_young_interruptions_are_resumed() -> None:
     (resume,) = decide_resumes([pending], T0 + RESEND_WINDOW)
     assert (resume.symbol, resume.flat_leg, resume.goal) == ("AAPL", flat.client_order_id, D(-3))
     assert decide_resumes([pending], T0 + RESEND_WINDOW + timedelta(seconds=1)) == ()
+
+
+def test_a_symbol_halted_between_the_legs_opens_nothing() -> None:
+    """Exits failed and halted the symbol while the flat leg worked: new entries are refused,
+    so the open leg is not asked for; the signal is journaled incomplete, saying why."""
+    ex = long_5()
+    ask, _ = first_leg(ex, TARGET)
+    ex.protection.halted = "exits could not be placed (refused)"
+    effects = fill(ex, ask.request, "5", OrderStatus.FILLED)
+    assert not only(effects, AskRisk)
+    (why,) = [r for r in records(effects) if isinstance(r, SignalRecorded)]
+    assert why.status == "incomplete"
+    assert "symbol halted" in (why.reason or "")
