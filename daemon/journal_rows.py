@@ -165,15 +165,18 @@ class FlatLegRow(Row, frozen=True, kw_only=True):
 
 
 def read_flat_legs_without_open(conn: sqlite3.Connection, since: datetime) -> list[FlatLegRow]:
-    """Flat legs journaled at or after ``since`` whose signal has no open leg: a restart
-    came between the two legs (or the open leg was never to be sent)."""
+    """Flat legs journaled at or after ``since`` whose signal has no open leg and was not
+    stopped on purpose: a restart came between the two legs."""
     rows = conn.execute(
         "SELECT o.request, o.created_at, "
         "(SELECT s.raw FROM signals s WHERE s.signal_id = o.signal_id "
         "AND s.status = 'accepted' ORDER BY s.seq LIMIT 1) "
         "FROM orders o WHERE o.leg = 'flat' AND o.request IS NOT NULL AND o.created_at >= ? "
         "AND NOT EXISTS (SELECT 1 FROM orders p WHERE p.signal_id = o.signal_id "
-        "AND p.leg = 'open') ORDER BY o.seq",
+        "AND p.leg = 'open') "
+        # Stopped on purpose (not flat, halted, the open leg denied): nothing to resume.
+        "AND NOT EXISTS (SELECT 1 FROM signals s WHERE s.signal_id = o.signal_id "
+        "AND s.status = 'incomplete') ORDER BY o.seq",
         (timestamp(since),),
     )
     return [

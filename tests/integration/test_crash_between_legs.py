@@ -139,6 +139,36 @@ async def test_an_old_interruption_is_left_flat(tmp_path: Path) -> None:
             assert daemon.positions() == {}
 
 
+async def test_a_signal_stopped_on_purpose_is_not_resumed(tmp_path: Path) -> None:
+    """RiskGuard denied the open leg (the signal journaled incomplete), then a restart: the
+    denial stands, nothing is asked again, the position stays flat."""
+    path = tmp_path / "journal.sqlite3"
+    async with running_sim() as venue, SimControl(venue) as control:
+        records = await long_5(venue)
+        to_zero = leg(TO_ZERO, Side.SELL, 5)
+        await post(venue, to_zero)
+        stopped = msgspec.structs.replace(
+            accepted("rev", REVERSE), status="incomplete", reason="the open leg was denied"
+        )
+        denied = OrderStateRecorded(
+            at=utc_now(), client_order_id=OPEN, symbol="AAPL", state="denied"
+        )
+        async with open_journal(path) as journal:
+            await journal.commit(
+                *records,
+                accepted("rev", REVERSE),
+                *sent("rev", to_zero, filled=5),
+                denied,
+                stopped,
+            )
+        async with daemon_on(venue, path) as daemon:
+            with trio.fail_after(10):
+                await daemon.activity.wait_idle()
+            state = await control.state()
+            assert state["submissions"] == {LONG: 1, TO_ZERO: 1}
+            assert daemon.positions() == {}
+
+
 def short_3(state: dict[str, Any]) -> bool:
     return [(p["symbol"], Decimal(p["qty"])) for p in state["positions"]] == [("AAPL", -3)]
 
