@@ -8,6 +8,7 @@ records) and returns effects; it never awaits. Its rules:
   replaces the one already queued);
 - a close or target is sized from the broker-confirmed position only, after the previous
   signal's orders are final; a close against a flat position sends nothing;
+- an order across zero goes out as two legs, to zero then from zero (``executor_flip``);
 - every order's ``client_order_id`` derives from the signal id and the leg, so a resend can
   never become a second order; after an uncertain outcome the order is looked up by that id,
   and resubmitted only when the venue says it never got it;
@@ -43,11 +44,22 @@ from actors.executor_effects import (
     PriceSeen,
     Release,
     ResendIntent,
+    ResumeFlip,
     Submit,
     SubmitAccepted,
     SubmitFailed,
     client_order_id_for,
     is_own_client_order_id,
+)
+from actors.executor_flip import (
+    ZERO,
+    incomplete,
+    open_leg,
+    refusal_to_split,
+    signed_qty,
+    splits,
+    stopped_short,
+    to_zero_leg,
 )
 from actors.executor_orders import SymbolOrders, state_record
 from actors.executor_signals import Job, Phase, ack_effects, order_for, superseded
@@ -137,6 +149,8 @@ class SymbolExecutor(SymbolOrders):
                 self._on_update(msg, wall, out)
             case ResendIntent():
                 self._on_resend(msg.request, wall, out)
+            case ResumeFlip():
+                self._on_resume(msg, wall, out)
             case PriceSeen():
                 self.protection.price_seen(msg.price)
             case _:
@@ -216,12 +230,26 @@ class SymbolExecutor(SymbolOrders):
             self._job = None
             return
         request = order_for(job.signal, self.symbol, self.position)
+        if not isinstance(request, str) and splits(job.signal, self.position.qty, request):
+            refusal = refusal_to_split(request)
+            if refusal is not None:
+                self._ack(job, wall, out, status="rejected", reason=refusal)
+                self._job = None
+                return
+            job.goal = self.position.qty + signed_qty(request.side, request.qty)
+            request = to_zero_leg(request, self.position.qty, job.signal.id)
         if not isinstance(request, str):
             request = self.protection.entry_request(request, self.position.qty)
         if isinstance(request, str):
             self._ack(job, wall, out, status="accepted", reason=request)
             self._job = None
             return
+        sized = job.signal.qty is None and job.signal.action in (Action.BUY, Action.SELL)
+        self._ask_risk(job, request, sized, wall, out)
+
+    def _ask_risk(
+        self, job: Job, request: OrderRequest, sized: bool, wall: datetime, out: list[Effect]
+    ) -> None:
         job.phase = Phase.RISK
         job.client_order_id = request.client_order_id
         existing = self.order(request.client_order_id)
@@ -241,8 +269,40 @@ class SymbolExecutor(SymbolOrders):
             self._job = None
             return
         self._live[request.client_order_id] = TrackedOrder(request)
-        sized = job.signal.qty is None and job.signal.action in (Action.BUY, Action.SELL)
         out.append(AskRisk(request, self.position.qty, sized, job.signal.confidence))
+
+    def _open_from_zero(self, job: Job, wall: datetime, out: list[Effect]) -> None:
+        """The to-zero leg is final: open the rest from a flat position, or stop there."""
+        assert job.goal is not None
+        assert job.client_order_id is not None
+        goal, job.goal = job.goal, None
+        reason = None
+        if self.position.qty != 0:
+            # Sized from the confirmed position: the rest from anywhere but flat would
+            # over-trade (or cross zero again).
+            reason = stopped_short(self.order(job.client_order_id), self.position.qty, goal)
+        elif self.protection.halted is not None:
+            reason = f"the position is flat; symbol halted: {self.protection.halted}"
+        if reason is not None:
+            out.append(Journal((incomplete(job.signal, reason, wall),)))
+            out.append(Alert(f"signal {job.signal.id}: {reason}"))
+            self._job = None
+            return
+        request = self.protection.entry_request(open_leg(job.signal, self.symbol, goal), ZERO)
+        job.opening = True
+        self._ask_risk(job, request, False, wall, out)
+
+    def _on_resume(self, msg: ResumeFlip, wall: datetime, out: list[Effect]) -> None:
+        """Pick a signal across zero up where a restart left it: waiting on its flat leg
+        (adopted or resent just before, or final already)."""
+        job = Job(msg.signal, None, wall, Phase.ORDER, msg.flat_leg, goal=msg.goal)
+        if self._job is not None or self._queue:
+            # Never at startup, where this comes first: refuse rather than guess an order.
+            reason = "not resumed after a restart: the symbol was busy"
+            out.append(Journal((incomplete(msg.signal, reason, wall),)))
+            out.append(Alert(f"signal {msg.signal.id}: {reason}"))
+            return
+        self._job = job
 
     def _on_resend(self, request: OrderRequest, wall: datetime, out: list[Effect]) -> None:
         if self.order(request.client_order_id) is not None:
@@ -263,10 +323,17 @@ class SymbolExecutor(SymbolOrders):
         if msg.qty is not None and msg.qty != order.request.qty:
             # RiskGuard sized it: the size it checked is the size sent.
             order.request = msgspec.structs.replace(order.request, qty=msg.qty)
+            if not job.opening and splits(job.signal, self.position.qty, order.request):
+                if not self._split_sized(job, order, wall, out):
+                    return
         job.phase = Phase.ORDER
         order.move(State.SENDING)
         if job.signal.action in (Action.BUY, Action.SELL):
+            # The to-zero leg of an order across zero opens nothing: the exits ride on the
+            # open leg.
             levels = (job.signal.take_profit, job.signal.stop_loss)
+            if job.goal is not None:
+                levels = (None, None)
             self.protection.entry_sent(job.signal.id, order.request, levels)
         intent = IntentRecorded(
             at=wall,
@@ -279,6 +346,24 @@ class SymbolExecutor(SymbolOrders):
         sending = state_record(self.symbol, order, wall)
         self._ack(job, wall, out, status="accepted", reason=None, extra=(intent, sending))
         out.append(Submit(order.request))
+
+    def _split_sized(
+        self, job: Job, order: TrackedOrder, wall: datetime, out: list[Effect]
+    ) -> bool:
+        """RiskGuard sized a buy or sell past the position: send it as two legs (False: it
+        is refused instead, its reservation given back)."""
+        refusal = refusal_to_split(order.request)
+        if refusal is not None:
+            order.move(State.DENIED, refusal)
+            record = state_record(self.symbol, order, wall)
+            self._ack(job, wall, out, status="rejected", reason=refusal, extra=(record,))
+            out.append(Release(order.client_order_id))
+            self._job = None
+            return False
+        held = self.position.qty
+        job.goal = held + signed_qty(order.request.side, order.request.qty)
+        order.request = to_zero_leg(order.request, held)
+        return True
 
     def _on_denied(self, msg: Denied, wall: datetime, out: list[Effect]) -> None:
         job = self._job
@@ -296,6 +381,10 @@ class SymbolExecutor(SymbolOrders):
             ),
             state_record(self.symbol, order, wall),
         )
+        if job.opening:
+            # Acked when its to-zero leg went out: the journal says why it stopped flat.
+            reason = f"the position is flat; the open leg was denied: {msg.code}: {msg.detail}"
+            records = (*records, incomplete(job.signal, reason, wall))
         self._ack(
             job,
             wall,
@@ -354,6 +443,9 @@ class SymbolExecutor(SymbolOrders):
                 job.phase = None
                 self._request_order(job, wall, out)
                 continue
+            if job is not None and job.goal is not None:
+                self._open_from_zero(job, wall, out)
+                continue
             self._job = None
             if not self._queue:
                 return
@@ -410,6 +502,7 @@ __all__ = [
     "ProtectionFailurePolicy",
     "Release",
     "ResendIntent",
+    "ResumeFlip",
     "Submit",
     "SubmitAccepted",
     "SubmitFailed",

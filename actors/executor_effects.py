@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from actors.messages import Ack, Approved, Denied, ExecuteSignal, Message
+from actors.messages import Ack, Approved, Denied, ExecuteSignal, Message, Signal
 from actors.records import JournalRecord
 from brokers.base import OrderRequest, OrderUpdate, VenueOrder
 
@@ -65,6 +65,16 @@ class ResendIntent(Message, frozen=True, kw_only=True, tag="resend_intent"):
     request: OrderRequest
 
 
+class ResumeFlip(Message, frozen=True, kw_only=True, tag="resume_flip"):
+    """A signal across zero interrupted after its flat leg's intent (found at startup): its
+    open leg, to ``goal``, follows once that leg is final and the position is flat."""
+
+    symbol: str  # the executor's (the signal's may be an alias)
+    signal: Signal
+    flat_leg: str  # the flat leg's client_order_id
+    goal: Decimal
+
+
 class CancelFailed(Message, frozen=True, kw_only=True, tag="cancel_failed"):
     client_order_id: str
     reason: str
@@ -86,6 +96,7 @@ ExecutorInput = (
     | LookupFailed
     | CancelFailed
     | ResendIntent
+    | ResumeFlip
     | PriceSeen
     | OrderUpdate
 )

@@ -37,6 +37,11 @@ class Job:
     client_order_id: str | None = None
     # While CANCELING: the orders to end first (None: every working order).
     canceling: frozenset[str] | None = None
+    # While the to-zero leg of an order across zero works: the position the signal ends at
+    # (its open leg goes out once that leg is final and the position is flat).
+    goal: Decimal | None = None
+    # The order being worked is the open leg of an order across zero.
+    opening: bool = False
 
 
 def ack_effects(

@@ -19,7 +19,9 @@ from decimal import Decimal
 import attrs
 import trio
 
-from actors.executor_core import is_own_client_order_id
+from actors.executor_core import ResumeFlip, is_own_client_order_id
+from actors.executor_flip import resume_goal
+from actors.messages import Signal
 from actors.open_orders import list_open_orders
 from actors.order_state import State, TrackedOrder
 from actors.records import OrderStateRecorded
@@ -75,6 +77,15 @@ class PendingIntent:
 
 
 @attrs.frozen
+class PendingFlip:
+    """The flat leg of a signal across zero, journaled with no open leg after it."""
+
+    signal: Signal
+    request: OrderRequest
+    created_at: datetime
+
+
+@attrs.frozen
 class IntentOutcome:
     """What startup learned of the journal's unfinished intents."""
 
@@ -84,6 +95,8 @@ class IntentOutcome:
     records: tuple[OrderStateRecorded, ...] = ()
     # Found at the venue still working (it opened after the open-orders read): adopt it.
     adopt: tuple[VenueOrder, ...] = ()
+    # Orders across zero whose open leg was never journaled: it follows their flat leg.
+    resume: tuple[ResumeFlip, ...] = ()
 
 
 # An intent found unsent at startup is sent only if this recent: an old market order
@@ -110,13 +123,15 @@ class StartupState:
 
     def symbols_with_state(self) -> list[str]:
         resend = {r.symbol for r in self.intents.resend}
-        return sorted(self.positions.keys() | self.open_orders.keys() | resend)
+        resume = {r.symbol for r in self.intents.resume}
+        return sorted(self.positions.keys() | self.open_orders.keys() | resend | resume)
 
 
 async def load_startup_state(
     broker: Broker,
     journal_positions: dict[str, Decimal],
     intents: Sequence[PendingIntent] = (),
+    flips: Sequence[PendingFlip] = (),
 ) -> StartupState:
     """The startup gate's reads: nothing is accepted until this returns."""
     positions: list[Position] = []
@@ -146,6 +161,7 @@ async def load_startup_state(
         broker, [i for i in intents if i.request.client_order_id not in adopted]
     )
     orders.extend(outcome.adopt)
+    outcome = attrs.evolve(outcome, resume=decide_resumes(flips, utc_now()))
     open_orders: dict[str, list[VenueOrder]] = {}
     for order in orders:
         open_orders.setdefault(order.symbol, []).append(order)
@@ -275,3 +291,22 @@ def decide_intents(
             )
         )
     return IntentOutcome(resend=tuple(resend), records=tuple(records), adopt=tuple(adopt))
+
+
+def decide_resumes(flips: Sequence[PendingFlip], now: datetime) -> tuple[ResumeFlip, ...]:
+    """Pure: the young interrupted signals across zero pick up where they stopped (an old one
+    is left flat, as an old unsent intent is left unsent: a new trade nobody asked for)."""
+    resume = []
+    for flip in flips:
+        goal = resume_goal(flip.signal, flip.request)
+        if goal is None or now - flip.created_at > RESEND_WINDOW:
+            continue
+        resume.append(
+            ResumeFlip(
+                symbol=flip.request.symbol,
+                signal=flip.signal,
+                flat_leg=flip.request.client_order_id,
+                goal=goal,
+            )
+        )
+    return tuple(resume)

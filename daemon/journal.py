@@ -31,7 +31,7 @@ from brokers.errors import TradingError
 from daemon import journal_reconciliation as reconciliation
 from daemon import journal_rows as rows
 from daemon.journal_reconciliation import CorrectionRow, DriftRow, ReconciliationIds
-from daemon.journal_rows import AuditRow, FillRow, IntentRow, OrderRow, PositionRow
+from daemon.journal_rows import AuditRow, FillRow, FlatLegRow, IntentRow, OrderRow, PositionRow
 from daemon.journal_schema import SchemaError
 from daemon.journal_thread import (
     IntegrityFailure,
@@ -53,6 +53,7 @@ from daemon.journal_trades import (
 __all__ = [
     "AuditRow",
     "FillRow",
+    "FlatLegRow",
     "IntentRow",
     "Journal",
     "JournalCorrupt",
@@ -208,6 +209,10 @@ class Journal:
     async def unresolved_intents(self) -> list[IntentRow]:
         """Intents (with their full requests) whose order is not yet final."""
         return await self._read(rows.read_unresolved_intents)
+
+    async def flat_legs_without_open(self, since: datetime) -> list[FlatLegRow]:
+        """Flat legs of orders across zero since ``since`` with no open leg after them."""
+        return await self._read(lambda conn: rows.read_flat_legs_without_open(conn, since))
 
     async def open_protections(self) -> list[ProtectionRecorded]:
         """Exits that still guarded a position when the last run ended."""

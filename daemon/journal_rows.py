@@ -158,6 +158,36 @@ def read_unresolved_intents(conn: sqlite3.Connection) -> list[IntentRow]:
     ]
 
 
+class FlatLegRow(Row, frozen=True, kw_only=True):
+    """The flat leg of an order across zero with no open leg journaled after it."""
+
+    request: OrderRequest
+    signal_raw: str  # the signal as acked
+    created_at: datetime
+
+
+def read_flat_legs_without_open(conn: sqlite3.Connection, since: datetime) -> list[FlatLegRow]:
+    """Flat legs journaled at or after ``since`` whose signal has no open leg and was not
+    stopped on purpose: a restart came between the two legs."""
+    rows = conn.execute(
+        "SELECT o.request, o.created_at, "
+        "(SELECT s.raw FROM signals s WHERE s.signal_id = o.signal_id "
+        "AND s.status = 'accepted' ORDER BY s.seq LIMIT 1) "
+        "FROM orders o WHERE o.leg = 'flat' AND o.request IS NOT NULL AND o.created_at >= ? "
+        "AND NOT EXISTS (SELECT 1 FROM orders p WHERE p.signal_id = o.signal_id "
+        "AND p.leg = 'open') "
+        # Stopped on purpose (not flat, halted, the open leg denied): nothing to resume.
+        "AND NOT EXISTS (SELECT 1 FROM signals s WHERE s.signal_id = o.signal_id "
+        "AND s.status = 'incomplete') ORDER BY o.seq",
+        (timestamp(since),),
+    )
+    return [
+        FlatLegRow(request=_request_decoder.decode(body), signal_raw=raw, created_at=_dt(created))
+        for body, created, raw in rows
+        if raw is not None
+    ]
+
+
 def read_open_protections(conn: sqlite3.Connection) -> list[ProtectionRecorded]:
     """Exits that guarded a position when the last run ended: re-armed at startup."""
     rows = conn.execute(

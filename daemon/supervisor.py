@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -28,6 +29,7 @@ from actors.correction_apply import ApprovalResult
 from actors.corrections import CorrectionBook
 from actors.executor import INBOX_SIZE, ExecutorDeps, run_executor
 from actors.executor_core import ExecutorInput, ResendIntent, SymbolExecutor
+from actors.messages import BadSignal, parse_signal
 from actors.open_orders import list_open_orders
 from actors.order_diff import LiveOrder
 from actors.order_monitor import (
@@ -41,7 +43,14 @@ from actors.position import ConfirmedPosition
 from actors.prices import PriceBook
 from actors.protection_keeper import ProtectionKeeper
 from actors.rebalance import RebalanceBook, run_rebalance
-from actors.reconciler import DriftWatch, PendingIntent, StartupState, load_startup_state
+from actors.reconciler import (
+    RESEND_WINDOW,
+    DriftWatch,
+    PendingFlip,
+    PendingIntent,
+    StartupState,
+    load_startup_state,
+)
 from actors.reconciler_deps import ReconcilerDeps, VenueView
 from actors.reconciler_task import (
     ApproveCorrection,
@@ -200,6 +209,19 @@ async def open_daemon(
         venue_nursery.cancel_scope.cancel()
 
 
+async def _pending_flips(journal: Journal, since: datetime) -> list[PendingFlip]:
+    """Orders across zero the last run left between their legs."""
+    flips = []
+    for row in await journal.flat_legs_without_open(since):
+        try:
+            signal = parse_signal(row.signal_raw, sized_entries=True)
+        except BadSignal as exc:
+            log.warning("order across zero %s not resumed: %s", row.request.client_order_id, exc)
+            continue
+        flips.append(PendingFlip(signal=signal, request=row.request, created_at=row.created_at))
+    return flips
+
+
 async def _start_actors(
     root: trio.Nursery,
     journal: Journal,
@@ -222,6 +244,7 @@ async def _start_actors(
     started_at = utc_now()
     unfinished = await journal.unresolved_orders()
     last_record_at = await journal.last_record_at()
+    flips = await _pending_flips(journal, started_at - RESEND_WINDOW)
     # What became of the last run's unfinished orders, as the venue tells it, the orders
     # it sent whose intents never became durable, and the fills the journal never saw.
     # The two reads are independent: side by side.
@@ -232,7 +255,7 @@ async def _start_actors(
 
     async with trio.open_nursery() as reads:
         reads.start_soon(read_unknown)
-        startup = await load_startup_state(broker, journal_positions, intents)
+        startup = await load_startup_state(broker, journal_positions, intents, flips)
     caught_up = await missed_fill_records(journal, unfinished, unknown, startup)
     if startup.intents.records or caught_up:
         await journal.commit(*startup.intents.records, *caught_up)
@@ -362,9 +385,17 @@ async def _start_actors(
             await _adopt_exits(broker, core, protection.exits)
         inbox_send, inbox_recv = trio.open_memory_channel[ExecutorInput](INBOX_SIZE)
         await executor_nursery.start(run_executor, core, inbox_send, inbox_recv, deps)
+        outcome = startup.intents
+        if symbol in {r.symbol for r in outcome.resend} | {r.symbol for r in outcome.resume}:
+            # Busy from now: its first steps are in its inbox, and a wait for idle executors
+            # must not return before it has taken them.
+            activity.report(symbol, idle=False)
         for request in startup.intents.resend:
             if request.symbol == symbol:
                 await inbox_send.send(ResendIntent(request=request))
+        for resume in startup.intents.resume:
+            if resume.symbol == symbol:  # after its flat leg's resend, which it waits on
+                await inbox_send.send(resume)
         executors[symbol] = core
         inboxes[f"executor {symbol}"] = inbox_send
         return inbox_send

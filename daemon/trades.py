@@ -12,10 +12,10 @@ up to the position's realized P&L:
   next one at the fill's price.
 
 A trip's exit reason comes from the order that closed it: its leg (``close``, ``tp``,
-``sl``; an ``entry`` or ``target`` leg is a ``signal``), else its order type (a limit exit
-is a take-profit, a stop exit a stop-loss: for a bracket leg whose id the venue chose, the
-type comes from the venue's answers in the journal's venue-call log), else ``unknown`` (an
-order the journal knows nothing of, e.g. one placed elsewhere).
+``sl``; an ``entry``, ``target``, ``flat`` or ``open`` leg is a ``signal``), else its order
+type (a limit exit is a take-profit, a stop exit a stop-loss: for a bracket leg whose id the
+venue chose, the type comes from the venue's answers in the journal's venue-call log), else
+``unknown`` (an order the journal knows nothing of, e.g. one placed elsewhere).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ _LEG_REASONS: dict[str, ExitReason] = {
     "flatten": "close",
     "entry": "signal",
     "target": "signal",
+    "flat": "signal",  # the first leg of an order across zero: back to flat
+    "open": "signal",  # its second leg, from flat
     "tp": "tp",
     "take_profit": "tp",
     "sl": "sl",

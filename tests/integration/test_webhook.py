@@ -115,6 +115,26 @@ async def test_text_plain_body_holding_json_is_accepted(
     assert daemon.positions() == {"AAPL": 3}
 
 
+async def test_a_reversal_alert_takes_a_long_to_a_short(
+    client: httpx.AsyncClient, daemon: Daemon
+) -> None:
+    """TradingView's strategy reverses long 3 to short 2 (``position_size`` -2): the daemon
+    ends short 2, as the venue confirms (the venue refuses one SELL 5, so it is two legs)."""
+    long = await post(client, alert(position_size="3", market_position="long", id="tv-rev-1"))
+    assert long.json()["status"] == "accepted"
+    with trio.fail_after(10):
+        await daemon.activity.wait_idle()
+    short = await post(client, alert(position_size="-2", market_position="short", id="tv-rev-2"))
+    assert (short.status_code, short.json()["status"]) == (200, "accepted")
+    with trio.fail_after(10):
+        await daemon.activity.wait_idle()
+    assert daemon.positions() == {"AAPL": -2}
+    assert daemon.venue is not None
+    async with SimControl(daemon.venue) as control:
+        state = await control.state()
+    assert [(p["symbol"], p["qty"]) for p in state["positions"]] == [("AAPL", "-2")]
+
+
 async def test_untradable_symbol_is_422_with_the_routers_reason(
     client: httpx.AsyncClient,
 ) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import socket
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +21,7 @@ from actors.messages import Ack
 from actors.order_state import TRANSITIONS, State
 from actors.records import FillRecorded, JournalRecord, OrderStateRecorded
 from actors.risk_limits import RiskLimits
-from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
+from brokers.sim import SimAsset, SimConfig, SimControl, SimEndpoints, running_sim
 from daemon.config import BrokerConfig, Config, ExecutorConfig, MonitorConfig
 from daemon.credentials import load_credentials
 from daemon.supervisor import Daemon, open_daemon
@@ -149,13 +149,16 @@ async def daemon_on_sim(
     fill_size: Decimal | None = None,
     executor: ExecutorConfig | None = None,
     risk: RiskLimits | None = None,
+    assets: Sequence[SimAsset] = (),
 ) -> AsyncIterator[Scenario]:
     """A paper venue and the daemon on it; ``stream_down`` points the daemon's order stream
     at a port nobody listens on, so everything it learns comes by REST; ``fill_size`` makes
     the venue fill at most that many shares per match; ``executor`` sets its policies;
-    ``risk`` replaces the default limits."""
+    ``risk`` replaces the default limits; ``assets`` gives instruments their own flags."""
     async with (
-        running_sim(SimConfig(prices=dict(PRICES), fill_size=fill_size)) as endpoints,
+        running_sim(
+            SimConfig(prices=dict(PRICES), fill_size=fill_size, assets=assets)
+        ) as endpoints,
         SimControl(endpoints) as venue,
     ):
         if stream_down:

@@ -7,7 +7,9 @@ paper venue. Once everything is final:
 - every order reached the venue at most once;
 - each signal traded from the position its symbol's earlier signals left: a close sent the
   opposite side for exactly that size (nothing when flat), a target sent the difference, and
-  no close ever changed the sign of a position.
+  no close ever changed the sign of a position;
+- a buy or sell across zero went out as the held quantity first, and the rest only once
+  that had filled completely.
 
 The "position before" each signal is the sum of the fills of that symbol's earlier signals,
 taken from the journal after the session: a symbol's signals apply in order, each one
@@ -116,9 +118,24 @@ def check_each_signal(
                     assert after == step.size, what
             case _:
                 assert step.size is not None
-                assert len(made) == 1, what
-                if sent_orders:
-                    assert requested == signed(Side(step.action), Decimal(step.size)), what
+                wanted = signed(Side(step.action), Decimal(step.size))
+                if before * (before + wanted) >= 0:
+                    assert len(made) == 1, what
+                    if sent_orders:
+                        assert requested == wanted, what
+                    continue
+                # Across zero: first exactly the held quantity back to zero, and the rest
+                # only once that leg filled completely (the position was flat).
+                first_id = client_order_id_for(sid, "flat")
+                first = [r for r in made if r.client_order_id == first_id]
+                opened = [r for r in sent_orders if r.leg == "open"]
+                assert len(first) == 1, what
+                assert len(made) == 1 + len(opened), what
+                if first[0].state != State.DENIED:
+                    assert signed(first[0].side, first[0].qty or Decimal(0)) == -before, what
+                if opened:
+                    assert filled[first[0].client_order_id] == -before, what
+                    assert requested == wanted, what
 
 
 @settings(max_examples=15, deadline=None)

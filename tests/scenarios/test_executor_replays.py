@@ -6,8 +6,9 @@ filled (``tests/integration/test_walking_skeleton.py``) and after a restart
 stream up and down (``test_monitor_lost_response.py``). The ones below are the cases those
 leave open: a short closed (004 #1), an empty-bodied venue refusal (004 #2), the same signal
 twice before either is acked, a lost answer to a close — the order whose resend would flip
-the position — and one symbol's hanging answers next to another symbol's orders. A target
-across zero is refused by the venue today: that one is a strict xfail, with the reason.
+the position — one symbol's hanging answers next to another symbol's orders, and orders
+across zero (a target, a sell, and a second leg the venue refuses), which the venue would
+refuse as one order and so go out as two legs.
 """
 
 from __future__ import annotations
@@ -21,8 +22,15 @@ import trio
 
 from actors.executor_core import client_order_id_for
 from actors.messages import Ack
-from actors.records import FillRecorded, IntentRecorded, JournalRecord, VenueCallRecorded
+from actors.records import (
+    FillRecorded,
+    IntentRecorded,
+    JournalRecord,
+    OrderStateRecorded,
+    VenueCallRecorded,
+)
 from brokers.base import Side
+from brokers.sim import SimAsset
 from daemon.summary import build_summary
 from tests.scenarios.daemon_on_sim import SETTLE_LIMIT, Scenario, daemon_on_sim, reached, signal
 
@@ -133,12 +141,6 @@ async def test_a_lost_answer_to_a_close_is_looked_up_and_never_resent(
         assert state["positions"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the executor sends a target across zero as one order (SELL 8 from long 5); the "
-    "venue refuses it, as Alpaca does, with 403 'insufficient qty available for order', so "
-    "the position stays long 5. Needs two legs: close the position, then open the rest.",
-)
 async def test_a_target_across_zero_reaches_its_target(tmp_path: Path) -> None:
     """Long 5, target -3 (a TradingView reversal alert maps to a target): ends short 3."""
     async with daemon_on_sim(tmp_path) as scenario:
@@ -151,6 +153,82 @@ async def test_a_target_across_zero_reaches_its_target(tmp_path: Path) -> None:
         state = await scenario.venue.state()
         assert [(p["symbol"], Decimal(p["qty"])) for p in state["positions"]] == [("AAPL", -3)]
         assert scenario.daemon.positions() == {"AAPL": -3}
+
+
+def legs(scenario: Scenario, signal_id: str) -> list[tuple[str, Side, Decimal]]:
+    """The signal's orders, in the order their intents were journaled."""
+    return [
+        (i.leg, i.request.side, i.request.qty)
+        for i in intents(scenario)
+        if i.signal_id == signal_id
+    ]
+
+
+async def test_a_sell_across_zero_closes_the_long_then_opens_the_short(tmp_path: Path) -> None:
+    """Long 5, sell 8: SELL 5, then SELL 3 once flat; short 3 at the venue and here, every
+    order sent once, the round trip's fills add up."""
+    async with daemon_on_sim(tmp_path) as scenario:
+        await scenario.send(signal("long", "AAPL", "buy", 5))
+        await scenario.settle()
+        (ack,) = await scenario.send(signal("s8", "AAPL", "sell", 8))
+        assert (ack.status, ack.reason) == ("accepted", None)
+        state = await scenario.assert_definitive(orders=3)
+        assert legs(scenario, "s8") == [("flat", Side.SELL, 5), ("open", Side.SELL, 3)]
+        assert [(p["symbol"], Decimal(p["qty"])) for p in state["positions"]] == [("AAPL", -3)]
+        assert scenario.daemon.positions() == {"AAPL": -3}
+        first, second = (client_order_id_for("s8", leg) for leg in ("flat", "open"))
+        assert scenario.fills() == {client_order_id_for("long", "entry"): 5, first: 5, second: 3}
+        # The open leg was sent only after the first was final.
+        states = [
+            (r.client_order_id, r.state)
+            for r in scenario.seen
+            if isinstance(r, OrderStateRecorded) and r.client_order_id in (first, second)
+        ]
+        assert states.index((first, "filled")) < states.index((second, "sending"))
+
+
+async def test_a_sell_across_a_protected_long_moves_the_exits_to_the_short(
+    tmp_path: Path,
+) -> None:
+    """Long 5 with its bracket exits, sell 8 with exits of its own: the long's exits end
+    first, SELL 5 goes out without exits, then SELL 3 with the new ones; the exits left
+    working are BUYs guarding the short 3, never SELLs that would add to it."""
+    async with daemon_on_sim(tmp_path) as scenario:
+        await scenario.send(signal("long", "AAPL", "buy", 5, take_profit=120, stop_loss=80))
+        await scenario.settle()
+        (ack,) = await scenario.send(signal("s8", "AAPL", "sell", 8, take_profit=80, stop_loss=120))
+        assert ack.status == "accepted"
+        await scenario.settle()
+        assert legs(scenario, "s8") == [("flat", Side.SELL, 5), ("open", Side.SELL, 3)]
+        state = await scenario.venue.state()
+        assert [(p["symbol"], Decimal(p["qty"])) for p in state["positions"]] == [("AAPL", -3)]
+        assert scenario.daemon.positions() == {"AAPL": -3}
+        working = [
+            (o["side"], Decimal(o["qty"]))
+            for o in state["orders"]
+            if o["status"] in ("new", "held", "accepted")
+        ]
+        assert working
+        assert set(working) == {("buy", Decimal(3))}
+
+
+async def test_a_refused_open_leg_leaves_the_position_flat_and_says_so(tmp_path: Path) -> None:
+    """Long 5 of a stock the venue will not lend, target -3: the SELL 5 fills, the venue
+    refuses the short SELL 3; the position ends flat (never long 5, never short), the open
+    leg is journaled rejected with the venue's reason, nothing is sent again."""
+    hard_to_borrow = SimAsset("AMD", shortable=False)
+    async with daemon_on_sim(tmp_path, assets=[hard_to_borrow]) as scenario:
+        await scenario.send(signal("long", "AMD", "buy", 5))
+        await scenario.settle()
+        (ack,) = await scenario.send(signal("reverse", "AMD", "target", target_qty=-3))
+        assert ack.status == "accepted"
+        state = await scenario.assert_definitive(orders=3)  # each sent once, none again
+        assert legs(scenario, "reverse") == [("flat", Side.SELL, 5), ("open", Side.SELL, 3)]
+        opened = client_order_id_for("reverse", "open")
+        assert scenario.journaled_states()[opened] == ["sending", "rejected"]
+        assert "cannot be sold short" in (scenario.order(opened).reason or "")
+        assert state["positions"] == []
+        assert scenario.daemon.positions() == {}
 
 
 async def test_a_symbol_whose_answers_hang_holds_up_no_other(tmp_path: Path) -> None:

@@ -117,7 +117,7 @@ def test_close_when_flat_sends_nothing_and_says_so() -> None:
 
 
 def test_target_trades_only_the_delta() -> None:
-    """A target of 15 on a position of 10 buys 5; a target of -2 sells 12."""
+    """A target of 15 on a position of 10 buys 5; a target of 4 sells 6."""
     ex = SymbolExecutor("AAPL", ConfirmedPosition(qty=D(10), avg_entry_price=D(1)))
     (ask,) = only(
         ex.handle(signal('{"id":"t1","symbol":"AAPL","action":"target","target_qty":15}'), 0, T0),
@@ -126,10 +126,10 @@ def test_target_trades_only_the_delta() -> None:
     assert (ask.request.side, ask.request.qty) == (Side.BUY, D(5))
     ex2 = SymbolExecutor("AAPL", ConfirmedPosition(qty=D(10), avg_entry_price=D(1)))
     (ask2,) = only(
-        ex2.handle(signal('{"id":"t2","symbol":"AAPL","action":"target","target_qty":-2}'), 0, T0),
+        ex2.handle(signal('{"id":"t2","symbol":"AAPL","action":"target","target_qty":4}'), 0, T0),
         AskRisk,
     )
-    assert (ask2.request.side, ask2.request.qty) == (Side.SELL, D(12))
+    assert (ask2.request.side, ask2.request.qty) == (Side.SELL, D(6))
 
 
 def test_second_signal_waits_for_the_first_fill_then_sizes_from_it() -> None:
