@@ -101,6 +101,11 @@ class SymbolExecutor(SymbolOrders):
             return False
         return all(self._resting_exit(o) for o in self.unresolved())
 
+    def awaiting_outcome(self) -> list[TrackedOrder]:
+        """Orders whose end is still to come, the exits resting as the position's guard
+        aside: what ``run --once`` and the unresolved count report."""
+        return [o for o in self.unresolved() if not self._resting_exit(o)]
+
     def _resting_exit(self, order: TrackedOrder) -> bool:
         protection = self.protection.current
         if protection is None or not covers(protection.exit_side, self.position.qty):

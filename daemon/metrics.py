@@ -54,7 +54,7 @@ HELP = {
     "tradingd_order_final_seconds": "Time from an order's intent to its final state.",
     "tradingd_stream_healthy": "1 while the venue's order stream is connected and in sync.",
     "tradingd_halted": "1 while the kill switch or the daily-loss latch holds new entries.",
-    "tradingd_unresolved_orders": "Orders the daemon is still following to a final state.",
+    "tradingd_unresolved_orders": "Orders still on their way to a final state (resting bracket exits aside).",
     "tradingd_startup_drifts": "Differences between journal and venue found at startup.",
     "tradingd_drifts": "Drifts between journal and venue recorded in the journal, ever.",
     "tradingd_drifts_total": "Drifts recorded since start, by likely cause.",

@@ -112,7 +112,7 @@ class Daemon:
         return self.monitor.healthy
 
     def unresolved(self) -> int:
-        return sum(len(e.unresolved()) for e in self.executors.values())
+        return sum(len(e.awaiting_outcome()) for e in self.executors.values())
 
     def stop(self) -> None:
         self._scope.cancel()

@@ -6,7 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import trio
+
 from actors.records import FillRecorded
+from daemon.summary import build_summary
 from tests.scenarios.daemon_on_sim import daemon_on_sim, reached, signal
 
 
@@ -91,3 +94,15 @@ async def test_a_bracket_whose_answer_was_lost_is_looked_up_with_its_legs(tmp_pa
         state = await scenario.assert_definitive(orders=1)
         assert sorted(o["status"] for o in state["orders"]) == ["canceled", "filled", "filled"]
         assert scenario.daemon.positions() == {}
+
+
+async def test_resting_exits_are_followed_but_not_unresolved(tmp_path: Path) -> None:
+    """The entry filled and its exits rest at the venue: they are still followed, but no
+    outcome is awaited, so `run --once`'s summary counts nothing unresolved."""
+    async with daemon_on_sim(tmp_path) as scenario:
+        await scenario.send(signal("b1", "AAPL", "buy", 10, take_profit="101", stop_loss="95"))
+        await scenario.until(reached("filled"))
+        with trio.fail_after(10):
+            await scenario.daemon.activity.wait_idle()
+        assert len(scenario.daemon.executors["AAPL"].unresolved()) == 2
+        assert (await build_summary(scenario.daemon)).unresolved == 0
