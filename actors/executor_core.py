@@ -50,7 +50,7 @@ from actors.executor_effects import (
     is_own_client_order_id,
 )
 from actors.executor_orders import SymbolOrders, state_record
-from actors.executor_signals import Job, Phase, ack_effects, order_for, superseded
+from actors.executor_signals import Job, Phase, ack_effects, finished, order_for, superseded
 from actors.messages import (
     AckStatus,
     Action,
@@ -165,7 +165,9 @@ class SymbolExecutor(SymbolOrders):
     def _supersede(self, newer: str, wall: datetime, out: list[Effect]) -> None:
         """Drop the queued signals: they were acked at once, so the journal says why they
         never traded (their ids stay spent: a resend still acks duplicate)."""
-        out.append(Journal(tuple(superseded(job, newer, wall) for job in self._queue)))
+        records: list[JournalRecord] = [superseded(job, newer, wall) for job in self._queue]
+        records += [finished(job, wall, f"superseded by {newer}") for job in self._queue]
+        out.append(Journal(tuple(records)))
         self._queue.clear()
 
     def _start(self, job: Job, wall: datetime, out: list[Effect]) -> None:
@@ -208,14 +210,16 @@ class SymbolExecutor(SymbolOrders):
     def _request_order(self, job: Job, wall: datetime, out: list[Effect]) -> None:
         if self.protection.halted is not None and job.signal.action is not Action.CLOSE:
             reason = f"symbol halted: {self.protection.halted}; only close is accepted"
-            self._ack(job, wall, out, status="rejected", reason=reason)
+            extra = (finished(job, wall, reason),)
+            self._ack(job, wall, out, status="rejected", reason=reason, extra=extra)
             self._job = None
             return
         request = order_for(job.signal, self.symbol, self.position)
         if not isinstance(request, str):
             request = self.protection.entry_request(request, self.position.qty)
         if isinstance(request, str):
-            self._ack(job, wall, out, status="accepted", reason=request)
+            extra = (finished(job, wall, request),)
+            self._ack(job, wall, out, status="accepted", reason=request, extra=extra)
             self._job = None
             return
         job.phase = Phase.RISK
@@ -231,8 +235,14 @@ class SymbolExecutor(SymbolOrders):
                 leg=request.client_order_id.rsplit("-", 1)[-1],
                 request=existing.request,
             )
+            done = finished(job, wall, "order already exists")
             self._ack(
-                job, wall, out, status="duplicate", reason="order already exists", extra=(intent,)
+                job,
+                wall,
+                out,
+                status="duplicate",
+                reason="order already exists",
+                extra=(intent, done),
             )
             self._job = None
             return
@@ -291,6 +301,7 @@ class SymbolExecutor(SymbolOrders):
                 detail=msg.detail,
             ),
             state_record(self.symbol, order, wall),
+            finished(job, wall, f"denied: {msg.code}"),
         )
         self._ack(
             job,
@@ -344,6 +355,8 @@ class SymbolExecutor(SymbolOrders):
                 job.phase = None
                 self._request_order(job, wall, out)
                 continue
+            if job is not None:
+                out.append(Journal((finished(job, wall, "its order is final or resting"),)))
             self._job = None
             if not self._queue:
                 return
