@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 import trio
 
+from actors.activity import Activity
 from actors.messages import Ack, Action, BadSignal, ExecuteSignal, Message, Signal, parse_signal
 from actors.records import JournalSink, SignalFinished, SignalRecorded
 from brokers.base import utc_now
@@ -131,6 +132,7 @@ async def run_signal_router(
     run_rebalance: RunRebalance | None = None,
     replay: Iterable[Signal] = (),
     *,
+    activity: Activity | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     executors: dict[str, trio.MemorySendChannel[Any]] = {}
@@ -152,6 +154,8 @@ async def run_signal_router(
                     executor = executors.get(symbol)
                     if executor is None:
                         executor = executors[symbol] = await spawn_executor(symbol)
+                    if activity is not None:
+                        activity.expect_work(symbol)
                     await executor.send(
                         ExecuteSignal(signal=signal, reply=None, received_at=utc_now())
                     )

@@ -366,6 +366,7 @@ async def _start_actors(
         await executor_nursery.start(run_executor, core, inbox_send, inbox_recv, deps)
         for request in startup.intents.resend:
             if request.symbol == symbol:
+                activity.expect_work(symbol)  # so nobody sees it idle before it resends
                 await inbox_send.send(ResendIntent(request=request))
         executors[symbol] = core
         inboxes[f"executor {symbol}"] = inbox_send
@@ -388,7 +389,7 @@ async def _start_actors(
         journal=journal,
     )
     await root.start(
-        run_signal_router,
+        partial(run_signal_router, activity=activity),
         router,
         router_recv,
         journal,
