@@ -109,6 +109,10 @@ class RebalanceBook:
     intake: Intake
     journal: JournalSink
     settle_timeout: float = 60.0
+    # Returns once each of these symbols has had a price. A rebalance replayed at startup
+    # waits on it (up to ``settle_timeout``): the price feed may not have spoken yet, and
+    # an unpriced leg would be skipped.
+    wait_priced: Callable[[frozenset[str]], Awaitable[None]] | None = None
 
 
 def leg_signal_id(rebalance_id: str, symbol: str) -> str:
@@ -139,6 +143,9 @@ async def run_rebalance(book: RebalanceBook, signal: Signal, msg: Inbound | None
             await _finish(book, signal, f"not replayed: {reason}")
         return
     weights = {s.upper(): w for s, w in signal.targets.items()}
+    if msg is None and book.wait_priced is not None:
+        with trio.move_on_after(book.settle_timeout):
+            await book.wait_priced(frozenset(s for s, w in weights.items() if w))
     positions = book.positions()
     symbols = weights.keys() | positions.keys()
     prices = {s: p for s in symbols if (p := book.price(s)) is not None}

@@ -387,6 +387,7 @@ async def _start_actors(
         wait_settled=activity.wait_symbols_idle,
         intake=Intake(router_send),
         journal=journal,
+        wait_priced=partial(_wait_priced, prices),
     )
     await root.start(
         partial(run_signal_router, activity=activity),
@@ -413,6 +414,11 @@ async def _start_actors(
         scope=root.cancel_scope,
         inboxes=inboxes,
     )
+
+
+async def _wait_priced(prices: PriceBook, symbols: frozenset[str]) -> None:
+    for symbol in sorted(symbols):
+        await prices.wait_for(symbol)
 
 
 async def _unfinished_signals(journal: Journal, *, sized_entries: bool) -> tuple[Signal, ...]:

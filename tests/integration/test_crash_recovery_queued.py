@@ -13,10 +13,11 @@ import trio
 
 from actors.executor_core import client_order_id_for
 from actors.messages import parse_signal
-from actors.records import IntentRecorded, OrderStateRecorded, SignalRecorded
+from actors.records import IntentRecorded, OrderStateRecorded, SignalFinished, SignalRecorded
 from brokers.base import OrderRequest, Side, utc_now
 from brokers.sim import SimControl, SimEndpoints, running_sim
 from daemon.journal import open_journal
+from daemon.supervisor import Daemon
 from tests.integration.test_restart import daemon_on
 
 BUY_LINE = b'{"id":"buy-1","symbol":"AAPL","action":"buy","qty":3}'
@@ -130,3 +131,59 @@ async def test_a_queued_buy_behind_an_order_the_venue_never_got_trades_once(
             submissions = (await control.state())["submissions"]
             assert submissions == {BUY_CID: 1, client_order_id_for("buy-2", "entry"): 1}
             assert daemon.positions() == {"AAPL": Decimal(5)}
+
+
+async def finished_by_now(daemon: Daemon, signal_id: str) -> None:
+    """Return once ``signal_id``'s work is journaled as finished, wherever the run is now."""
+    with daemon.journal.watch() as watch:
+        # Records handed over before the watch began are in the file once flushed.
+        await daemon.journal.flush()
+        if signal_id not in {u.signal_id for u in await daemon.journal.unfinished_signals()}:
+            return
+        async for record in watch:
+            if isinstance(record, SignalFinished) and record.signal_id == signal_id:
+                return
+    raise AssertionError("journal closed")
+
+
+async def test_a_rebalance_acked_before_the_kill_plans_from_the_positions_after_it(
+    tmp_path: Path,
+) -> None:
+    """Killed after the rebalance's ack, before its legs: the restart plans it from the
+    position held now (60 AAPL), selling the excess and buying MSFT, once each."""
+    path = tmp_path / "journal.sqlite3"
+    line = b'{"id":"r","action":"rebalance","targets":{"AAPL":0.03,"MSFT":0.05}}'
+    async with running_sim() as venue, SimControl(venue) as control:
+        await control.set_prices({"AAPL": "100", "MSFT": "200"})
+        async with daemon_on(venue, path) as daemon:
+            with trio.fail_after(10):
+                buy = b'{"id":"b","symbol":"AAPL","action":"buy","qty":60}'
+                assert (await daemon.intake.submit(buy, "stdin")).status == "accepted"
+                await daemon.activity.wait_idle()
+        equity = Decimal((await control.state())["account"]["equity"])
+        async with open_journal(path) as journal:
+            await journal.commit(
+                SignalRecorded(
+                    at=utc_now(),
+                    signal_id="r",
+                    source="stdin",
+                    raw=line.decode(),
+                    status="accepted",
+                    reason="rebalance: 1 sells then 1 buys",
+                )
+            )
+        async with daemon_on(venue, path) as daemon:
+            with trio.fail_after(20):
+                await finished_by_now(daemon, "r")
+                await daemon.activity.wait_idle()
+                again = await daemon.intake.submit(line, "stdin")
+            assert again.status == "duplicate"
+            aapl = (equity * Decimal("0.03") / 100).to_integral_value(rounding="ROUND_DOWN")
+            msft = (equity * Decimal("0.05") / 200).to_integral_value(rounding="ROUND_DOWN")
+            assert daemon.positions() == {"AAPL": aapl, "MSFT": msft}
+            submissions = (await control.state())["submissions"]
+            assert submissions == {
+                client_order_id_for("b", "entry"): 1,
+                client_order_id_for("r:AAPL", "target"): 1,
+                client_order_id_for("r:MSFT", "target"): 1,
+            }
