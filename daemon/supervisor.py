@@ -28,7 +28,6 @@ from actors.correction_apply import ApprovalResult
 from actors.corrections import CorrectionBook
 from actors.executor import INBOX_SIZE, ExecutorDeps, run_executor
 from actors.executor_core import ExecutorInput, ResendIntent, SymbolExecutor
-from actors.messages import Signal
 from actors.open_orders import list_open_orders
 from actors.order_diff import LiveOrder
 from actors.order_monitor import (
@@ -57,7 +56,6 @@ from actors.records import CorrectionRecorded, VenueCallRecorded
 from actors.risk_core import RiskGuardCore
 from actors.risk_guard import Halt, Resume, RiskInput, SetLimits, read_clock, run_risk_guard
 from actors.risk_limits import RiskLimits
-from actors.signal_replay import signals_to_replay
 from actors.signal_router import Inbound, Intake, SignalRouterCore, run_signal_router
 from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
@@ -70,6 +68,7 @@ from daemon.journal import Journal, open_journal
 from daemon.journal_reconciliation import CorrectionRow
 from daemon.price_feed import run_price_feed
 from daemon.startup_catchup import missed_fill_records, orders_the_journal_lacks
+from daemon.startup_replay import unfinished_signals, wait_priced
 
 log = logging.getLogger("tradingd")
 
@@ -378,7 +377,7 @@ async def _start_actors(
         sized_entries=lambda: risk.limits.sizing is not None,
     )
     router.remember(await journal.accepted_signal_ids())
-    replay = await _unfinished_signals(journal, sized_entries=risk.limits.sizing is not None)
+    replay = await unfinished_signals(journal, sized_entries=risk.limits.sizing is not None)
     rebalance_book = RebalanceBook(
         equity=lambda: risk.equity,
         price=lambda symbol: prices.last(symbol, trio.current_time(), risk.limits.max_price_age),
@@ -387,7 +386,7 @@ async def _start_actors(
         wait_settled=activity.wait_symbols_idle,
         intake=Intake(router_send),
         journal=journal,
-        wait_priced=partial(_wait_priced, prices),
+        wait_priced=partial(wait_priced, prices),
     )
     await root.start(
         partial(run_signal_router, activity=activity),
@@ -414,33 +413,6 @@ async def _start_actors(
         scope=root.cancel_scope,
         inboxes=inboxes,
     )
-
-
-async def _wait_priced(prices: PriceBook, symbols: frozenset[str]) -> None:
-    for symbol in sorted(symbols):
-        await prices.wait_for(symbol)
-
-
-async def _unfinished_signals(journal: Journal, *, sized_entries: bool) -> tuple[Signal, ...]:
-    """Signals acked "accepted" before a crash whose work never started (queued behind
-    another, with no order yet): the router hands them out again before any new signal."""
-    unfinished = await journal.unfinished_signals()
-    replay = signals_to_replay(
-        ((row.signal_id, row.raw) for row in unfinished),
-        sized_entries=sized_entries,
-        wall=utc_now(),
-    )
-    for record in replay.unreadable:
-        log.error("signal %s, accepted before the restart: %s", record.signal_id, record.reason)
-    if replay.unreadable:
-        await journal.commit(*replay.unreadable)
-    if replay.signals:
-        log.warning(
-            "%d signals accepted before the restart were never worked; replaying them: %s",
-            len(replay.signals),
-            ", ".join(signal.id for signal in replay.signals),
-        )
-    return replay.signals
 
 
 async def _restore_risk_state(risk: RiskGuardCore, journal: Journal, broker: AlpacaBroker) -> None:
