@@ -30,6 +30,11 @@ class Activity:
                 self._idle = trio.Event()
             self._busy.add(symbol)
 
+    def expect_work(self, symbol: str) -> None:
+        """Work was handed to the symbol's executor before it could say so itself (a signal
+        replayed at startup): busy until its next report, so no waiter misses that work."""
+        self.report(symbol, idle=False)
+
     @property
     def busy(self) -> frozenset[str]:
         return frozenset(self._busy)

@@ -62,7 +62,7 @@ from actors.executor_flip import (
     to_zero_leg,
 )
 from actors.executor_orders import SymbolOrders, state_record
-from actors.executor_signals import Job, Phase, ack_effects, order_for, superseded
+from actors.executor_signals import Job, Phase, ack_effects, finished, order_for, superseded
 from actors.messages import (
     AckStatus,
     Action,
@@ -187,7 +187,9 @@ class SymbolExecutor(SymbolOrders):
     def _supersede(self, newer: str, wall: datetime, out: list[Effect]) -> None:
         """Drop the queued signals: they were acked at once, so the journal says why they
         never traded (their ids stay spent: a resend still acks duplicate)."""
-        out.append(Journal(tuple(superseded(job, newer, wall) for job in self._queue)))
+        records: list[JournalRecord] = [superseded(job, newer, wall) for job in self._queue]
+        records += [finished(job, wall, f"superseded by {newer}") for job in self._queue]
+        out.append(Journal(tuple(records)))
         self._queue.clear()
 
     def _start(self, job: Job, wall: datetime, out: list[Effect]) -> None:
@@ -231,7 +233,8 @@ class SymbolExecutor(SymbolOrders):
     def _request_order(self, job: Job, wall: datetime, out: list[Effect]) -> None:
         if self.protection.halted is not None and job.signal.action is not Action.CLOSE:
             reason = f"symbol halted: {self.protection.halted}; only close is accepted"
-            self._ack(job, wall, out, status="rejected", reason=reason)
+            extra = (finished(job, wall, reason),)
+            self._ack(job, wall, out, status="rejected", reason=reason, extra=extra)
             self._job = None
             return
         request = order_for(job.signal, self.symbol, self.position)
@@ -246,7 +249,8 @@ class SymbolExecutor(SymbolOrders):
         if not isinstance(request, str):
             request = self.protection.entry_request(request, self.position.qty)
         if isinstance(request, str):
-            self._ack(job, wall, out, status="accepted", reason=request)
+            extra = (finished(job, wall, request),)
+            self._ack(job, wall, out, status="accepted", reason=request, extra=extra)
             self._job = None
             return
         sized = job.signal.qty is None and job.signal.action in (Action.BUY, Action.SELL)
@@ -268,8 +272,14 @@ class SymbolExecutor(SymbolOrders):
                 leg=request.client_order_id.rsplit("-", 1)[-1],
                 request=existing.request,
             )
+            done = finished(job, wall, "order already exists")
             self._ack(
-                job, wall, out, status="duplicate", reason="order already exists", extra=(intent,)
+                job,
+                wall,
+                out,
+                status="duplicate",
+                reason="order already exists",
+                extra=(intent, done),
             )
             self._job = None
             return
@@ -385,6 +395,7 @@ class SymbolExecutor(SymbolOrders):
                 detail=msg.detail,
             ),
             state_record(self.symbol, order, wall),
+            finished(job, wall, f"denied: {msg.code}"),
         )
         if job.opening:
             # Acked when its to-zero leg went out: the journal says why it stopped flat.
@@ -451,6 +462,8 @@ class SymbolExecutor(SymbolOrders):
             if job is not None and job.goal is not None:
                 self._open_from_zero(job, wall, out)
                 continue
+            if job is not None:
+                out.append(Journal((finished(job, wall, "its order is final or resting"),)))
             self._job = None
             if not self._queue:
                 return

@@ -18,7 +18,7 @@ import msgspec
 from actors.executor_effects import Effect, Journal, client_order_id_for
 from actors.messages import Ack, AckStatus, Action, Signal, order_side_for_delta
 from actors.position import ConfirmedPosition
-from actors.records import JournalRecord, SignalRecorded
+from actors.records import JournalRecord, SignalFinished, SignalRecorded
 from brokers.base import OrderRequest, Side
 
 
@@ -79,6 +79,11 @@ def superseded(job: Job, newer: str, wall: datetime) -> SignalRecorded:
         status="superseded",
         reason=f"superseded by {newer}",
     )
+
+
+def finished(job: Job, wall: datetime, reason: str) -> SignalFinished:
+    """The job's work is over: a restart must not hand its signal to the executor again."""
+    return SignalFinished(at=wall, signal_id=job.signal.id, reason=reason)
 
 
 def _encode_signal(signal: Signal) -> str:

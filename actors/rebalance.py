@@ -18,7 +18,7 @@ import msgspec
 import trio
 
 from actors.messages import Ack, Signal
-from actors.records import JournalSink
+from actors.records import JournalSink, SignalFinished
 from actors.signal_router import Inbound, Intake, record_then_ack
 from brokers.base import utc_now
 
@@ -109,6 +109,10 @@ class RebalanceBook:
     intake: Intake
     journal: JournalSink
     settle_timeout: float = 60.0
+    # Returns once each of these symbols has had a price. A rebalance replayed at startup
+    # waits on it (up to ``settle_timeout``): the price feed may not have spoken yet, and
+    # an unpriced leg would be skipped.
+    wait_priced: Callable[[frozenset[str]], Awaitable[None]] | None = None
 
 
 def leg_signal_id(rebalance_id: str, symbol: str) -> str:
@@ -119,28 +123,50 @@ def leg_signal_id(rebalance_id: str, symbol: str) -> str:
     return f"rebalance-{hashlib.sha256(leg.encode()).hexdigest()[:40]}:{symbol}"[:128]
 
 
-async def run_rebalance(book: RebalanceBook, signal: Signal, msg: Inbound) -> None:
-    """Plan, ack, then send the sells, wait for them to settle, and send the buys."""
+async def run_rebalance(book: RebalanceBook, signal: Signal, msg: Inbound | None) -> None:
+    """Plan, ack, then send the sells, wait for them to settle, and send the buys.
+
+    Without ``msg`` it is a replay at startup (accepted before a crash, its legs perhaps
+    partly sent): no ack, and the plan starts from the positions as they are now, so the legs
+    already sent (their ids spent, acked duplicate) are not counted twice.
+    """
     assert signal.targets is not None
     wall = utc_now()
     equity = book.equity()
     if equity is None or equity <= 0:
-        ack = Ack(id=signal.id, status="rejected", reason="rebalance: no account equity yet")
-        await record_then_ack(book.journal, msg, ack, wall)
+        reason = "rebalance: no account equity yet"
+        if msg is not None:
+            ack = Ack(id=signal.id, status="rejected", reason=reason)
+            await record_then_ack(book.journal, msg, ack, wall)
+        else:
+            log.error("rebalance %s, accepted before the restart: %s", signal.id, reason)
+            await _finish(book, signal, f"not replayed: {reason}")
         return
     weights = {s.upper(): w for s, w in signal.targets.items()}
+    if msg is None and book.wait_priced is not None:
+        with trio.move_on_after(book.settle_timeout):
+            await book.wait_priced(frozenset(s for s, w in weights.items() if w))
     positions = book.positions()
     symbols = weights.keys() | positions.keys()
     prices = {s: p for s in symbols if (p := book.price(s)) is not None}
     plan = plan_rebalance(weights, equity, prices, positions, increments=book.increments())
-    ack = Ack(id=signal.id, status="accepted", reason=_describe(plan))
-    await record_then_ack(book.journal, msg, ack, wall)
+    if msg is not None:
+        ack = Ack(id=signal.id, status="accepted", reason=_describe(plan))
+        await record_then_ack(book.journal, msg, ack, wall)
+    else:
+        log.info("rebalance %s replayed: %s", signal.id, _describe(plan))
     await _send_legs(book, signal, plan.sells)
     with trio.move_on_after(book.settle_timeout) as waited:
         await book.wait_settled(frozenset(leg.symbol for leg in plan.sells))
     if waited.cancelled_caught:
         log.warning("rebalance %s: sells not settled in time; buys go out anyway", signal.id)
     await _send_legs(book, signal, plan.buys)
+    # Every leg is a signal of its own now, durable and worked by its executor.
+    await _finish(book, signal, "its legs are sent")
+
+
+async def _finish(book: RebalanceBook, signal: Signal, reason: str) -> None:
+    await book.journal.append(SignalFinished(at=utc_now(), signal_id=signal.id, reason=reason))
 
 
 async def _send_legs(book: RebalanceBook, signal: Signal, legs: tuple[Leg, ...]) -> None:

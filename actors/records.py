@@ -30,6 +30,14 @@ class SignalRecorded(Record, frozen=True, kw_only=True, tag="signal"):
     reason: str | None = None
 
 
+class SignalFinished(Record, frozen=True, kw_only=True, tag="signal_finished"):
+    """A signal's work is over (orders final, no order needed, denied, superseded): a
+    restart does not hand it to its executor again."""
+
+    signal_id: str
+    reason: str
+
+
 class IntentRecorded(Record, frozen=True, kw_only=True, tag="intent"):
     """An order tradingd is about to send; written before (or alongside) the HTTP call."""
 
@@ -149,6 +157,7 @@ JournalRecord = (
     | DriftRecorded
     | CorrectionRecorded
     | ProtectionRecorded
+    | SignalFinished
 )
 
 

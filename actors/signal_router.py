@@ -14,8 +14,9 @@ from typing import Any
 import attrs
 import trio
 
+from actors.activity import Activity
 from actors.messages import Ack, Action, BadSignal, ExecuteSignal, Message, Signal, parse_signal
-from actors.records import JournalSink, SignalRecorded
+from actors.records import JournalSink, SignalFinished, SignalRecorded
 from brokers.base import utc_now
 
 log = logging.getLogger("tradingd.router")
@@ -69,19 +70,29 @@ class SignalRouterCore:
     def route(self, signal: Signal) -> Route:
         if signal.id in self._seen:
             return Duplicate(f"signal id {signal.id!r} was already received")
+        route = self._destination(signal)
+        if not isinstance(route, Reject):
+            # Seen from here on, whatever the executor decides: an id is never traded twice.
+            self._seen.add(signal.id)
+        return route
+
+    def route_again(self, signal: Signal) -> Route:
+        """Where a signal accepted before a restart but never worked goes now. Its id is
+        spent already (a resend is a duplicate); this is its one replay."""
+        self._seen.add(signal.id)
+        return self._destination(signal)
+
+    def _destination(self, signal: Signal) -> Route:
         if signal.action is Action.REBALANCE:
             assert signal.targets is not None  # the Signal validates this
             unknown = sorted(s for s in signal.targets if not self._tradable(s.upper()))
             if unknown:
                 return Reject(f"unknown or untradable symbols {unknown}")
-            self._seen.add(signal.id)
             return ToRebalance()
         assert signal.symbol is not None  # the Signal validates this
         symbol = signal.symbol.upper()
         if not self._tradable(symbol):
             return Reject(f"unknown or untradable symbol {signal.symbol!r}")
-        # Seen from here on, whatever the executor decides: an id is never traded twice.
-        self._seen.add(signal.id)
         return ToExecutor(symbol)
 
     def _tradable(self, symbol: str) -> bool:
@@ -90,7 +101,8 @@ class SignalRouterCore:
 
 SpawnExecutor = Callable[[str], Awaitable[trio.MemorySendChannel[Any]]]
 # Runs one rebalance to its end: plans it, acks it, sends its legs back through the intake.
-RunRebalance = Callable[[Signal, Inbound], Awaitable[None]]
+# Without an inbound line (a replay at startup) there is no ack to send.
+RunRebalance = Callable[[Signal, Inbound | None], Awaitable[None]]
 
 
 @attrs.frozen
@@ -118,7 +130,9 @@ async def run_signal_router(
     spawn_executor: SpawnExecutor,
     initial_symbols: Iterable[str] = (),
     run_rebalance: RunRebalance | None = None,
+    replay: Iterable[Signal] = (),
     *,
+    activity: Activity | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     executors: dict[str, trio.MemorySendChannel[Any]] = {}
@@ -132,6 +146,25 @@ async def run_signal_router(
         for symbol in initial_symbols:
             spawning.start_soon(spawn, symbol)
     async with trio.open_nursery() as acks:
+        # Signals accepted before a restart and never worked go first, in the order they
+        # were accepted, before any new one: they were promised earlier.
+        for signal in replay:
+            match core.route_again(signal):
+                case ToExecutor(symbol=symbol):
+                    executor = executors.get(symbol)
+                    if executor is None:
+                        executor = executors[symbol] = await spawn_executor(symbol)
+                    if activity is not None:
+                        activity.expect_work(symbol)
+                    await executor.send(
+                        ExecuteSignal(signal=signal, reply=None, received_at=utc_now())
+                    )
+                case ToRebalance() if run_rebalance is not None:
+                    acks.start_soon(run_rebalance, signal, None)
+                case Reject(reason=reason) | Duplicate(reason=reason):
+                    await _give_up_replay(journal, signal, reason)
+                case ToRebalance():
+                    await _give_up_replay(journal, signal, "rebalance unavailable")
         task_status.started()
         async with inbox:
             async for msg in inbox:
@@ -162,6 +195,14 @@ async def run_signal_router(
                         await executor.send(
                             ExecuteSignal(signal=signal, reply=msg.reply, received_at=wall)
                         )
+
+
+async def _give_up_replay(journal: JournalSink, signal: Signal, reason: str) -> None:
+    # Its source was told "accepted" before the restart: it must hear of this from the log.
+    log.error("signal %s, accepted before the restart, cannot be worked: %s", signal.id, reason)
+    await journal.commit(
+        SignalFinished(at=utc_now(), signal_id=signal.id, reason=f"not replayed: {reason}")
+    )
 
 
 async def record_then_ack(journal: JournalSink, msg: Inbound, ack: Ack, wall: datetime) -> None:

@@ -33,6 +33,7 @@ from daemon import journal_rows as rows
 from daemon.journal_reconciliation import CorrectionRow, DriftRow, ReconciliationIds
 from daemon.journal_rows import AuditRow, FillRow, FlatLegRow, IntentRow, OrderRow, PositionRow
 from daemon.journal_schema import SchemaError
+from daemon.journal_signals import UnfinishedSignal, read_unfinished_signals
 from daemon.journal_thread import (
     IntegrityFailure,
     JournalLocked,
@@ -197,6 +198,10 @@ class Journal:
     async def accepted_signal_ids(self) -> set[str]:
         """Ids of every signal acked "accepted" or named by an order: they never trade again."""
         return await self._read(rows.read_accepted_signal_ids)
+
+    async def unfinished_signals(self) -> list[UnfinishedSignal]:
+        """Accepted signals a crash stopped before their executor started them."""
+        return await self._read(read_unfinished_signals)
 
     async def orders(self) -> list[OrderRow]:
         """Every order, oldest first, with its latest state."""

@@ -197,7 +197,26 @@ CREATE TABLE protections (
 );
 """
 
-_V2 = _V2_RISK + _V2_RECONCILIATION + _V2_PROTECTION
+# Which accepted signals have done their work, so a restart hands the others to their
+# executors again: a signal acked "accepted" while queued has no order yet, and without
+# this a kill -9 before it started would lose it (its id alone makes a resend a duplicate).
+_V2_SIGNALS = """
+-- One row per signal whose work ended: orders final, no order needed, denied, superseded.
+CREATE TABLE signals_finished (
+    signal_id TEXT PRIMARY KEY,
+    at        TEXT NOT NULL,
+    reason    TEXT NOT NULL
+);
+-- A signal's orders, looked up when one of them ends and at startup.
+CREATE INDEX orders_by_signal ON orders (signal_id) WHERE signal_id IS NOT NULL;
+-- An older journal never recorded this: every signal it accepted counts as done, so an
+-- upgrade never replays history.
+INSERT INTO signals_finished (signal_id, at, reason)
+SELECT signal_id, min(at), 'accepted before finished signals were recorded'
+FROM signals WHERE status = 'accepted' AND signal_id IS NOT NULL GROUP BY signal_id;
+"""
+
+_V2 = _V2_RISK + _V2_RECONCILIATION + _V2_PROTECTION + _V2_SIGNALS
 
 MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 

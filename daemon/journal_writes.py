@@ -23,11 +23,13 @@ from actors.records import (
     ProtectionRecorded,
     RiskDenied,
     RiskStateRecorded,
+    SignalFinished,
     SignalRecorded,
     VenueCallRecorded,
 )
 from brokers.base import VenueCall
 from daemon.journal_rows import timestamp
+from daemon.journal_schema import FINAL_STATES
 
 Statement = tuple[str, tuple[object, ...]]
 
@@ -57,6 +59,23 @@ _INSERT_STATE = """
 INSERT INTO order_states (client_order_id, at, state, venue_order_id, filled_qty,
                           avg_fill_price, reason)
 VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+_FINAL_SQL = ", ".join(f"'{state}'" for state in FINAL_STATES)
+_INSERT_FINISHED = """
+INSERT INTO signals_finished (signal_id, at, reason) VALUES (?, ?, ?)
+ON CONFLICT (signal_id) DO NOTHING
+"""
+# An order ended: its signal is finished once none of its orders still works. This covers
+# the orders adopted at startup, whose signal no executor job carries any more.
+_FINISH_BY_ORDERS = f"""
+INSERT INTO signals_finished (signal_id, at, reason)
+SELECT o.signal_id, ?, 'its orders are final' FROM orders o
+WHERE o.client_order_id = ? AND o.signal_id IS NOT NULL
+  AND NOT EXISTS (
+    SELECT 1 FROM orders w
+    WHERE w.signal_id = o.signal_id AND w.state NOT IN ({_FINAL_SQL})
+  )
+ON CONFLICT (signal_id) DO NOTHING
 """
 # The venue's execution id is unique: a fill seen twice (stream replay, REST snapshot) is kept once.
 _INSERT_FILL = """
@@ -125,6 +144,8 @@ def statements_for(record: JournalRecord) -> list[Statement]:
     match record:
         case SignalRecorded(signal_id=sid, source=source, raw=raw, status=status, reason=why):
             return [(_INSERT_SIGNAL, (at, sid, source, raw, status, why))]
+        case SignalFinished(signal_id=sid, reason=why):
+            return [(_INSERT_FINISHED, (sid, at, why))]
         case IntentRecorded(request=req):
             body = msgspec.json.encode(req).decode()
             params = (req.client_order_id, record.signal_id, record.leg, req.symbol)
@@ -136,10 +157,13 @@ def statements_for(record: JournalRecord) -> list[Statement]:
                 _dec(record.avg_fill_price),
                 record.reason,
             )
-            return [
+            statements: list[Statement] = [
                 (_UPSERT_STATE, (cid, record.symbol, state, *progress, at, at)),
                 (_INSERT_STATE, (cid, at, state, *progress)),
             ]
+            if state in FINAL_STATES:
+                statements.append((_FINISH_BY_ORDERS, (at, cid)))
+            return statements
         case FillRecorded(execution_id=eid, client_order_id=cid):
             fill = (record.symbol, record.side.value, str(record.qty), str(record.price), at)
             return [(_INSERT_FILL, (eid, cid, *fill))]

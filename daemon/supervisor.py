@@ -77,6 +77,7 @@ from daemon.journal import Journal, open_journal
 from daemon.journal_reconciliation import CorrectionRow
 from daemon.price_feed import run_price_feed
 from daemon.startup_catchup import missed_fill_records, orders_the_journal_lacks
+from daemon.startup_replay import unfinished_signals, wait_priced
 
 log = logging.getLogger("tradingd")
 
@@ -392,6 +393,7 @@ async def _start_actors(
             activity.report(symbol, idle=False)
         for request in startup.intents.resend:
             if request.symbol == symbol:
+                activity.expect_work(symbol)  # so nobody sees it idle before it resends
                 await inbox_send.send(ResendIntent(request=request))
         for resume in startup.intents.resume:
             if resume.symbol == symbol:  # after its flat leg's resend, which it waits on
@@ -406,6 +408,7 @@ async def _start_actors(
         sized_entries=lambda: risk.limits.sizing is not None,
     )
     router.remember(await journal.accepted_signal_ids())
+    replay = await unfinished_signals(journal, sized_entries=risk.limits.sizing is not None)
     rebalance_book = RebalanceBook(
         equity=lambda: risk.equity,
         price=lambda symbol: prices.last(symbol, trio.current_time(), risk.limits.max_price_age),
@@ -414,15 +417,17 @@ async def _start_actors(
         wait_settled=activity.wait_symbols_idle,
         intake=Intake(router_send),
         journal=journal,
+        wait_priced=partial(wait_priced, prices),
     )
     await root.start(
-        run_signal_router,
+        partial(run_signal_router, activity=activity),
         router,
         router_recv,
         journal,
         spawn_executor,
         startup.symbols_with_state(),
         partial(run_rebalance, rebalance_book),
+        replay,
     )
     return Daemon(
         intake=Intake(router_send),

@@ -125,12 +125,36 @@ async def killed_during_a_bracket(world: World, symbol: str, sid: str, jitter: f
     await world.balanced(final=symbol)
 
 
+async def killed_with_a_signal_queued(world: World, symbol: str, sid: str, jitter: float) -> None:
+    """A buy in flight (its answer and stream events held back) and a target to flat acked
+    "accepted" while queued behind it: the restart works the target, once."""
+    cid = client_order_id_for(sid, "entry")
+    await world.venue.fault("stall_stream", seconds=60)
+    await world.venue.fault("delay_acks", ms=60000, symbol=symbol)
+    world.send_in_background(signal_line(sid, symbol, "buy", qty=3))
+
+    async def arrived() -> bool | None:
+        return True if await world.submissions(cid) else None
+
+    await eventually(arrived, f"the venue to receive {cid}")
+    (ack,) = await world.send(signal_line(f"{sid}-flat", symbol, "target", target_qty=0))
+    assert (ack["status"], ack["reason"]) == ("accepted", "queued behind an earlier signal"), ack
+    await _pause(jitter)
+    await world.kill()
+    await world.restart()
+    await world.until_venue(f"{symbol} flat", lambda s: symbol not in venue_positions(s))
+    await world.balanced(final=symbol)
+    target = client_order_id_for(f"{sid}-flat", "target")
+    assert await world.submissions(target) == 1
+
+
 STEPS: dict[str, Step] = {
     "after the intent": killed_after_the_intent,
     "after the send": killed_after_the_send,
     "after the ack": killed_after_the_ack,
     "between partial fills": killed_between_partial_fills,
     "during a bracket": killed_during_a_bracket,
+    "with a signal queued": killed_with_a_signal_queued,
 }
 
 

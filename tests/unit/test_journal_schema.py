@@ -43,3 +43,24 @@ async def test_a_version_1_journal_is_migrated_and_keeps_its_rows(tmp_path: Path
     names, version = tables_and_version(path)
     assert version == len(journal_schema.MIGRATIONS) == 2
     assert {"risk_state", "drifts", "corrections", "protections"} <= names
+
+
+async def test_an_upgrade_replays_none_of_a_version_1_journals_signals(tmp_path: Path) -> None:
+    """Every signal an older journal accepted counts as finished: nothing is traded again."""
+    path = tmp_path / "j.sqlite3"
+    write_version_1_journal(path)
+    async with open_journal(path) as journal:
+        assert await journal.unfinished_signals() == []
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute("SELECT signal_id, at FROM signals_finished").fetchall()
+    finally:
+        conn.close()
+    assert rows == [("old-1", "2026-01-02T15:00:00.000000+00:00")]
+
+
+async def test_a_new_journal_has_no_finished_signals(tmp_path: Path) -> None:
+    """The migration's copy runs on an empty table in a fresh file: nothing to mark."""
+    async with open_journal(tmp_path / "j.sqlite3") as journal:
+        assert await journal.unfinished_signals() == []
+    assert "signals_finished" in tables_and_version(tmp_path / "j.sqlite3")[0]
