@@ -25,10 +25,17 @@ from decimal import Decimal
 
 import attrs
 
+from actors.brackets import request_of
 from actors.order_state import State, state_of
 from actors.position import ConfirmedPosition
-from actors.records import FillRecorded, JournalRecord, OrderStateRecorded, PositionRecorded
-from brokers.base import Side, VenueOrder
+from actors.records import (
+    FillRecorded,
+    IntentRecorded,
+    JournalRecord,
+    OrderStateRecorded,
+    PositionRecorded,
+)
+from brokers.base import OrderRequest, Side, VenueOrder
 
 ZERO = Decimal(0)
 
@@ -63,6 +70,9 @@ class VenueProgress:
     # had); None when the state is recorded elsewhere (a final answer found by a lookup).
     state_to_record: str | None = None
     journal_lacks_it: bool = False
+    # What the venue says was asked, for an order the journal lacks: its row gets the side
+    # and quantity a later startup needs to catch up its fills in turn.
+    request: OrderRequest | None = None
 
     @classmethod
     def of_open_order(cls, order: VenueOrder) -> VenueProgress:
@@ -86,6 +96,7 @@ class VenueProgress:
             order.filled_avg_price,
             state_of(order.status).value,
             journal_lacks_it=True,
+            request=request_of(order),
         )
 
     @classmethod
@@ -110,6 +121,11 @@ def missed_fills(
         order = ours.pop(progress.client_order_id, None)
         if order is None:
             continue
+        if progress.journal_lacks_it and progress.request is not None:
+            # The signal stays unnamed until it is fed again (the executor's duplicate path
+            # names it on this row then).
+            leg = order.client_order_id.rsplit("-", 1)[-1]
+            records.append(IntentRecorded(at=at, signal_id="", leg=leg, request=progress.request))
         delta = progress.filled_qty - order.filled_qty
         if delta > 0 and progress.avg_fill_price is not None:
             old_cost = order.filled_qty * (order.avg_fill_price or ZERO)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from actors.records import FillRecorded, OrderStateRecorded, PositionRecorded
+from actors.records import FillRecorded, IntentRecorded, OrderStateRecorded, PositionRecorded
 from actors.startup_fills import JournalOrder, JournalPosition, VenueProgress, missed_fills
 from brokers.base import OrderStatus, Side
 from tests.builders import T0, request, venue_order
@@ -97,10 +97,19 @@ def test_an_order_the_journal_never_had_is_recorded_with_its_state_and_fills() -
     records = missed_fills(unknown, progress, {}, T0)
     kinds = [(type(r).__name__, getattr(r, "client_order_id", None)) for r in records]
     assert kinds == [
+        ("IntentRecorded", None),
         ("FillRecorded", "td-f-entry"),
         ("OrderStateRecorded", "td-f-entry"),
+        ("IntentRecorded", None),
         ("OrderStateRecorded", "td-c-entry"),
         ("PositionRecorded", None),
     ]
+    # Each row gets what a later startup needs to catch up its fills: side and quantity.
+    intents = [r for r in records if isinstance(r, IntentRecorded)]
+    assert [(i.request.client_order_id, i.request.side, i.request.qty) for i in intents] == [
+        ("td-f-entry", Side.BUY, Decimal(2)),
+        ("td-c-entry", Side.BUY, Decimal(2)),
+    ]
+    assert [i.leg for i in intents] == ["entry", "entry"]
     states = [r.state for r in records if isinstance(r, OrderStateRecorded)]
     assert states == ["filled", "canceled"]
