@@ -144,6 +144,9 @@ async def _start_actors(
     await root.start(partial(run_risk_guard, journal=journal), risk, risk_recv, broker)
     # Filled in by the router's spawns below; the Reconciler reads the positions it holds.
     executors: dict[str, SymbolExecutor] = {}
+    # Every actor's inbox by name (executors' as they are spawned), for the watchdog, and
+    # for the Reconciler to hand an executor the fills of outside orders.
+    inboxes: dict[str, trio.MemorySendChannel[Any]] = {}
 
     def executor_positions() -> dict[str, Decimal]:
         return {symbol: e.position.qty for symbol, e in executors.items()}
@@ -173,6 +176,7 @@ async def _start_actors(
             last_price=lambda symbol: prices.last(
                 symbol, trio.current_time(), risk_limits.max_price_age
             ),
+            executor_inbox=lambda symbol: inboxes.get(f"executor {symbol}"),
             live_orders=lambda: [
                 LiveOrder(
                     client_order_id=o.client_order_id,
@@ -208,10 +212,8 @@ async def _start_actors(
     # Exits that guarded a position when the last run ended: re-armed in its executor.
     open_protections = {p.symbol: p for p in await journal.open_protections()}
     executor_nursery = await root.start(hold_nursery)
-    inboxes: dict[str, trio.MemorySendChannel[Any]] = {
-        "monitor": monitor_send,
-        "reconciler": reconciler_send,
-    }
+    inboxes["monitor"] = monitor_send
+    inboxes["reconciler"] = reconciler_send
 
     spawn_executor = ExecutorSpawner(
         nursery=executor_nursery,
