@@ -124,7 +124,9 @@ async def test_a_running_executor_takes_in_the_outside_fill_and_trades_back(
             assert await first.venue_positions() == {"MSFT": Decimal(2)}
             assert first.daemon.positions() == {"MSFT": Decimal(2)}
             outside = [
-                f for f in await first.daemon.journal.fills() if f.execution_id.startswith("outside:")
+                f
+                for f in await first.daemon.journal.fills()
+                if f.execution_id.startswith("outside:")
             ]
             assert [(f.side, f.qty) for f in outside] == [("buy", Decimal(5))]
             assert (await first.daemon.journal.positions())["MSFT"].qty == Decimal(2)
