@@ -35,6 +35,9 @@ from brokers.errors import BrokerError
 
 log = logging.getLogger("tradingd.reconciler")
 
+# How long the Reconciler waits for an executor to take in an outside order's fills.
+ADOPT_WAIT = 10.0
+
 
 class ApprovalResult(msgspec.Struct, frozen=True, kw_only=True):
     correction_id: int
@@ -188,8 +191,19 @@ async def adopt_outside_fills(deps: ReconcilerDeps, symbol: str) -> None:
     ]
     for order in outside:
         send, receive = trio.open_memory_channel[Ack](1)
-        async with receive:
-            await inbox.send(AdoptOutsideFill(order=order, reply=send))
-            ack = await receive.receive()
-        if ack.status == "accepted":
+        ack: Ack | None = None
+        # Bounded: a busy executor must not hold up every other symbol's drift checks. If it
+        # does not answer in time it still takes the fill in; a correction meanwhile waits,
+        # queued, for an executor holding the venue's quantity.
+        with trio.move_on_after(ADOPT_WAIT):
+            async with receive:
+                await inbox.send(AdoptOutsideFill(order=order, reply=send))
+                ack = await receive.receive()
+        if ack is None:
+            log.warning(
+                "%s: executor busy: outside order %s not taken in yet",
+                symbol,
+                order.client_order_id or order.venue_order_id,
+            )
+        elif ack.status == "accepted":
             log.warning("%s: %s: %s", symbol, ack.id, ack.reason)
