@@ -5,9 +5,10 @@
               └─ executors (spawned on demand by the SignalRouter) ─ SignalRouter
 
 Nothing is accepted before the startup gate (the Reconciler's reads of the venue) has
-passed (``daemon.startup_gate``); executors are spawned by ``daemon.executor_spawn``;
-the running daemon as its users see it is ``daemon.daemon_facade``. A crashing actor takes the whole daemon down with its error: running half-alive is
-worse than a restart, and startup reconciliation makes the restart safe.
+passed (``daemon.startup_gate``); executors are spawned by ``daemon.executor_spawn``; the
+running daemon as its users see it is ``daemon.daemon_facade``. A crashing actor takes the
+whole daemon down with its error: running half-alive is worse than a restart, and startup
+reconciliation makes the restart safe.
 """
 
 from __future__ import annotations
