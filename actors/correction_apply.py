@@ -7,6 +7,10 @@
 - ``trade_back``: a ``target`` signal through the router, so the symbol's executor and
   RiskGuard treat it like any other; its id derives from the correction id.
 
+A drift traded outside tradingd while running is first taken into the symbol's executor
+(``adopt_outside_fills``), drift record or not: the executor holds what the venue holds, so
+a trade-back is sized from the true position without waiting for a restart.
+
 Before anything is done the venue's position is read again: a correction made for a
 position that has since moved is ``stale`` and does nothing.
 """
@@ -18,16 +22,21 @@ from collections.abc import Mapping
 from typing import assert_never
 
 import msgspec
+import trio
 
 from actors.corrections import CorrectionBook, why_not_now
 from actors.drift import Remedy, correction_signal_id
-from actors.executor_core import is_own_client_order_id
+from actors.executor_effects import AdoptOutsideFill, is_own_client_order_id
+from actors.messages import Ack
 from actors.reconciler_deps import ZERO, ReconcilerDeps, changed_since, recent_orders
 from actors.records import CorrectionRecorded, PositionRecorded
 from brokers.base import OrderEvent, OrderUpdate, Position, utc_now
 from brokers.errors import BrokerError
 
 log = logging.getLogger("tradingd.reconciler")
+
+# How long the Reconciler waits for an executor to take in an outside order's fills.
+ADOPT_WAIT = 10.0
 
 
 class ApprovalResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -162,3 +171,39 @@ async def _trade_back(
     elif ack.reason:
         detail = f"{detail}: {ack.reason}"
     return book.settle(correction, "applied", wall, detail, signal_id)
+
+
+async def adopt_outside_fills(deps: ReconcilerDeps, symbol: str) -> None:
+    """Hand the symbol's executor the venue's outside orders changed since startup; return
+    once it has journaled what it took (it counts each order's fills only once)."""
+    inbox = deps.executor_inbox(symbol)
+    if inbox is None:
+        return
+    try:
+        recent = changed_since(await recent_orders(deps.broker), deps.started_at)
+    except BrokerError as exc:
+        log.warning("%s: outside fills not taken in now: %s", symbol, exc)
+        return
+    outside = [
+        o
+        for o in recent
+        if o.symbol == symbol and o.filled_qty and not is_own_client_order_id(o.client_order_id)
+    ]
+    for order in outside:
+        send, receive = trio.open_memory_channel[Ack](1)
+        ack: Ack | None = None
+        # Bounded: a busy executor must not hold up every other symbol's drift checks. If it
+        # does not answer in time it still takes the fill in; a correction meanwhile waits,
+        # queued, for an executor holding the venue's quantity.
+        with trio.move_on_after(ADOPT_WAIT):
+            async with receive:
+                await inbox.send(AdoptOutsideFill(order=order, reply=send))
+                ack = await receive.receive()
+        if ack is None:
+            log.warning(
+                "%s: executor busy: outside order %s not taken in yet",
+                symbol,
+                order.client_order_id or order.venue_order_id,
+            )
+        elif ack.status == "accepted":
+            log.warning("%s: %s: %s", symbol, ack.id, ack.reason)

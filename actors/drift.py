@@ -95,13 +95,16 @@ def explain(
             f"venue filled {missed_qty:+} more of {names} than tradingd counted",
             tuple(o.client_order_id for o in missed),
         )
-    external = [o for o in orders if not is_own_client_order_id(o.client_order_id)]
-    external_qty = sum((_signed(o, o.filled_qty) for o in external if o.filled_qty), ZERO)
+    # An outside order's fills a running executor already took in are counted under its id.
+    external = [
+        (o, o.filled_qty - counted.get(o.client_order_id or o.venue_order_id, ZERO))
+        for o in orders
+        if not is_own_client_order_id(o.client_order_id)
+    ]
+    external_qty = sum((_signed(o, qty) for o, qty in external if qty), ZERO)
     if external_qty and external_qty == delta:
         names = ", ".join(
-            f"{o.client_order_id or o.venue_order_id} {o.side} {o.filled_qty}"
-            for o in external
-            if o.filled_qty
+            f"{o.client_order_id or o.venue_order_id} {o.side} {qty}" for o, qty in external if qty
         )
         return Explanation(Cause.EXTERNAL, f"orders placed outside tradingd filled: {names}")
     if venue_qty == 0 and journal_qty != 0:

@@ -30,6 +30,7 @@ import msgspec
 
 from actors.brackets import Protection, ProtectionFailurePolicy, covers
 from actors.executor_effects import (
+    AdoptOutsideFill,
     Alert,
     AskRisk,
     Cancel,
@@ -71,6 +72,7 @@ from actors.messages import (
     ExecuteSignal,
 )
 from actors.order_state import FINAL, State, TrackedOrder, state_of
+from actors.outside_fills import OutsideFills
 from actors.protection_keeper import ProtectionKeeper
 from actors.records import (
     IntentRecorded,
@@ -90,6 +92,8 @@ class SymbolExecutor(SymbolOrders):
     )
     # "supersede": a newer signal replaces the one queued behind the one being worked.
     supersede_queued: bool = False
+    # Fills of orders placed outside tradingd, taken into the position while running.
+    outside: OutsideFills = attrs.field(factory=OutsideFills)
 
     # --- queries (the shell and tests read these) --------------------------------------
 
@@ -158,6 +162,9 @@ class SymbolExecutor(SymbolOrders):
                 self._on_resume(msg, wall, out)
             case PriceSeen():
                 self.protection.price_seen(msg.price)
+            case AdoptOutsideFill():
+                followed = self.order(msg.order.client_order_id) is not None
+                out += self.outside.adopt(self.position, self.symbol, msg, wall, followed)
             case _:
                 assert_never(msg)
         self._tend_protection(wall, out)

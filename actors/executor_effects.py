@@ -86,6 +86,15 @@ class PriceSeen(Message, frozen=True, kw_only=True, tag="price_seen"):
     price: Decimal
 
 
+class AdoptOutsideFill(Message, frozen=True, kw_only=True, tag="adopt_outside_fill"):
+    """The venue's record of an order placed outside tradingd, with fills in the executor's
+    symbol: taken into its position (``actors.outside_fills``). The executor answers on
+    ``reply`` (an ``Ack``) once what it took is durable."""
+
+    order: VenueOrder
+    reply: Any  # trio.MemorySendChannel[Ack]
+
+
 ExecutorInput = (
     ExecuteSignal
     | Approved
@@ -99,6 +108,7 @@ ExecutorInput = (
     | ResumeFlip
     | PriceSeen
     | OrderUpdate
+    | AdoptOutsideFill
 )
 
 

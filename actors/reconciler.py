@@ -153,9 +153,8 @@ async def load_startup_state(
         nursery.start_soon(get_open_orders)
         account = await broker.get_account()
     venue = {p.symbol: p for p in positions}
+    # Before the catch-up of fills made while down: the startup gate compares again after it.
     drifts = compare_positions(journal_positions, {s: p.qty for s, p in venue.items()})
-    for drift in drifts:
-        log.warning("drift at startup: %s", drift.describe())
     adopted = {o.client_order_id for o in orders}
     outcome = await _resolve_intents(
         broker, [i for i in intents if i.request.client_order_id not in adopted]

@@ -59,6 +59,9 @@ class ReconcilerDeps:
     live_orders: Callable[[], list[LiveOrder]] = list  # orders executors still follow
     # The last trade price, for a symbol the venue holds no position in (a phantom).
     last_price: Callable[[str], Decimal | None] = lambda _: None
+    # The inbox of the symbol's running executor; None when none runs (one spawned later
+    # starts from the venue's position, outside fills and all).
+    executor_inbox: Callable[[str], trio.MemorySendChannel[Any] | None] = lambda _: None
 
 
 async def recent_orders(broker: Broker) -> list[VenueOrder]:

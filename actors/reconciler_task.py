@@ -16,7 +16,7 @@ import attrs
 import msgspec
 import trio
 
-from actors.correction_apply import apply_correction, approve_correction
+from actors.correction_apply import adopt_outside_fills, apply_correction, approve_correction
 from actors.corrections import CorrectionBook
 from actors.drift import Cause, Explanation, explain, notional_of
 from actors.executor_core import is_own_client_order_id
@@ -232,6 +232,10 @@ async def _found(
         explanation.detail,
         f"; correction {correction.correction_id} {correction.remedy}" if correction else "",
     )
+    if explanation.cause is Cause.EXTERNAL and found_by != "startup":
+        # The executors began from the venue's positions at startup: only what was traded
+        # outside since is theirs to take in, so they hold what the venue holds again.
+        await adopt_outside_fills(deps, drift.symbol)
     if correction is not None and found.apply_now:
         await apply_correction(deps, book, correction, venue)
 
@@ -262,13 +266,9 @@ async def _explain(
     for order in changed_since(recent, None if at_startup else deps.started_at):
         if order.symbol in symbols:
             by_symbol.setdefault(order.symbol, []).append(order)
-    own = [
-        o.client_order_id
-        for orders in by_symbol.values()
-        for o in orders
-        if is_own_client_order_id(o.client_order_id)
-    ]
-    counted = await deps.journal.filled_by_order(own)
+    # Own orders, and outside ones whose fills an executor may have taken in.
+    ids = [o.client_order_id or o.venue_order_id for orders in by_symbol.values() for o in orders]
+    counted = await deps.journal.filled_by_order(ids)
     return {
         d.symbol: explain(d.journal_qty, d.venue_qty, by_symbol.get(d.symbol, []), counted)
         for d in drifts

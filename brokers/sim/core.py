@@ -56,6 +56,9 @@ class MatchingCore(OrderLifecycle):
     _book: OrderBook = attrs.field(factory=OrderBook)
     _submissions: dict[str, int] = attrs.field(factory=dict)
     _outbox: list[SimEvent] = attrs.field(factory=list)
+    # The account's equity at the last session close (the starting cash before the first):
+    # what Alpaca reports as ``last_equity``, the base of the day's P&L.
+    _last_equity: Decimal = ZERO
 
     @classmethod
     def create(
@@ -72,7 +75,7 @@ class MatchingCore(OrderLifecycle):
             raise ValueError(f"no starting price for {sorted(missing)}")
         if fill_size is not None and fill_size <= 0:
             raise ValueError("fill_size must be > 0")
-        return cls(listed, dict(prices), Ledger(cash), new_id, fill_size)
+        return cls(listed, dict(prices), Ledger(cash), new_id, fill_size, last_equity=cash)
 
     # Queries
 
@@ -141,6 +144,15 @@ class MatchingCore(OrderLifecycle):
 
     def realized_pl(self) -> dict[str, Decimal]:
         return self._ledger.realized_pl()
+
+    @property
+    def last_equity(self) -> Decimal:
+        """Equity at the previous session close; the starting cash before the first close."""
+        return self._last_equity
+
+    def _session_closed(self) -> None:
+        # At the prices of the moment the close is applied: the venue keeps no history.
+        self._last_equity = self.account().equity
 
     def submissions(self) -> dict[str, int]:
         """Per client_order_id, how many order requests reached this core."""

@@ -29,6 +29,10 @@ class OrderLifecycle(abc.ABC):
     def legs(self, order: SimOrder) -> list[SimOrder]: ...
 
     @abc.abstractmethod
+    def _session_closed(self) -> None:
+        """Take the account's figures at the close (``last_equity``)."""
+
+    @abc.abstractmethod
     def _emit(self, event: str, order: SimOrder, now: datetime) -> None:
         """Record ``order`` as the event left it, and stream the event."""
 
@@ -79,6 +83,7 @@ class OrderLifecycle(abc.ABC):
             elif done_for_day and current.status in ("new", "partially_filled"):
                 resting = attrs.evolve(current, status="done_for_day", updated_at=now)
                 self._emit("done_for_day", resting, now)
+        self._session_closed()
 
     def open_session(self, now: datetime) -> None:
         """The session opens: orders done for the day work again, and may fill at once."""

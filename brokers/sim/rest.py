@@ -121,7 +121,7 @@ class _VenueApi:
             self.core.account(),
             account_id=self.venue.account_id,
             created_at=self.venue.created_at,
-            last_equity=self.venue.starting_cash,
+            last_equity=self.core.last_equity,
         )
 
     async def list_assets(self, request: Request) -> Response:

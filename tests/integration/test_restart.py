@@ -101,3 +101,24 @@ async def test_a_close_after_a_restart_cancels_the_adopted_order_first(tmp_path:
             assert state["positions"] == []
             assert [o for o in state["orders"] if o["status"] in ("new", "accepted")] == []
             assert second.positions() == {}
+
+
+async def test_a_fill_made_while_down_is_caught_up_and_no_drift(tmp_path: Path) -> None:
+    """A limit order left working fills while nothing runs: startup records the fill before
+    it compares positions, so the journal agrees with the venue and no drift is reported."""
+    journal = tmp_path / "journal.sqlite3"
+    async with running_sim() as venue, SimControl(venue) as control:
+        await control.set_prices({"AAPL": "200"})
+        async with daemon_on(venue, journal) as first:
+            line = b'{"id":"down-1","symbol":"AAPL","action":"buy","qty":3,"order_type":"limit","limit_price":150}'
+            with first.journal.watch() as watch, trio.fail_after(10):
+                assert (await first.intake.submit(line, "test")).status == "accepted"
+                await working(watch, 1)
+        await control.set_prices({"AAPL": "149"})
+        async with daemon_on(venue, journal) as second:
+            positions = await second.journal.positions()
+            assert positions["AAPL"].qty == Decimal(3)
+            assert second.startup.drifts == ()
+            assert second.startup.positions["AAPL"].qty == Decimal(3)
+            assert await second.journal.drifts() == []
+            assert second.unresolved() == 0

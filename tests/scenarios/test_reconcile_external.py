@@ -103,12 +103,13 @@ async def test_full_reconciliation_on_command_reports_every_symbol(tmp_path: Pat
         assert row.cause == "external"
 
 
-async def test_a_trade_back_waits_for_an_executor_that_lacks_the_outside_fill(
+async def test_a_running_executor_takes_in_the_outside_fill_and_trades_back(
     tmp_path: Path,
 ) -> None:
-    """tradingd holds 2 MSFT, 5 more are bought outside: the running executor does not count
-    them, so the trade-back waits (no trade on a wrong picture); after a restart the executor
-    starts from the venue's 7 and the new correction sells back to the intended 2."""
+    """tradingd holds 2 MSFT, 5 more are bought outside while it runs: the executor takes the
+    outside fill into its position (journaled, marked outside), so it holds the venue's 7 and
+    the correction sells back to the intended 2 at once, no restart. After a restart the
+    journal agrees with the venue: no drift."""
     buy = msgspec.json.encode({"id": "mine-1", "symbol": "MSFT", "action": "buy", "qty": 2})
     async with running_sim(SimConfig(prices=dict(PRICES))) as endpoints:
         async with daemon_run(endpoints, tmp_path, "auto") as first:
@@ -117,20 +118,52 @@ async def test_a_trade_back_waits_for_an_executor_that_lacks_the_outside_fill(
             await first.buy_elsewhere("MSFT", 5)
             drift = await first.record(DriftRecorded)
             assert (drift.cause, drift.journal_qty, drift.venue_qty) == ("external", 2, 7)
-            waiting = await first.record(CorrectionRecorded, lambda c: c.detail is not None)
-            assert waiting.status == "queued"
-            assert "executor holds 2" in (waiting.detail or "")
-            result = await first.daemon.approve(waiting.correction_id)
-            assert not result.ok
-            assert result.status == "queued"
+            done = await first.record(CorrectionRecorded, lambda c: c.status != "queued")
+            assert (done.status, done.target_qty) == ("applied", 2)
+            await first.settle()
+            assert await first.venue_positions() == {"MSFT": Decimal(2)}
+            assert first.daemon.positions() == {"MSFT": Decimal(2)}
+            outside = [
+                f
+                for f in await first.daemon.journal.fills()
+                if f.execution_id.startswith("outside:")
+            ]
+            assert [(f.side, f.qty) for f in outside] == [("buy", Decimal(5))]
+            assert (await first.daemon.journal.positions())["MSFT"].qty == Decimal(2)
+            signal_id = correction_signal_id(done.correction_id)
+            [back] = [o for o in await first.daemon.journal.orders() if o.signal_id == signal_id]
+            assert (back.side, back.qty, back.state) == ("sell", Decimal(5), "filled")
             await first.checks(2)
-            assert await first.venue_positions() == {"MSFT": Decimal(7)}
+            assert len(await first.daemon.journal.drifts()) == 1
         async with daemon_run(endpoints, tmp_path, "auto") as second:
-            done = await second.record(CorrectionRecorded, lambda c: c.status == "applied")
-            assert done.correction_id == waiting.correction_id + 1
-            assert done.target_qty == 2
-            await second.settle()
-            assert await second.venue_positions() == {"MSFT": Decimal(2)}
+            assert second.daemon.startup.drifts == ()
+            await second.checks(2)
+            assert len(await second.daemon.journal.drifts()) == 1
             assert second.daemon.positions() == {"MSFT": Decimal(2)}
-            statuses = {c.id: c.status for c in await second.daemon.journal.corrections()}
-            assert statuses == {waiting.correction_id: "superseded", done.correction_id: "applied"}
+
+
+async def test_observe_takes_the_outside_fill_in_and_reports_the_drift_once(
+    tmp_path: Path,
+) -> None:
+    """observe: nothing is traded, but the executor holds the venue's position from the drift
+    on, so later checks find no difference and a close would sell all of it."""
+    async with reconciling(tmp_path, "observe") as run:
+        buy = msgspec.json.encode({"id": "mine-1", "symbol": "MSFT", "action": "buy", "qty": 2})
+        assert (await run.daemon.intake.submit(buy, "test")).status == "accepted"
+        await run.settle()
+        await run.buy_elsewhere("MSFT", 5)
+        drift = await run.record(DriftRecorded)
+        assert (drift.cause, drift.journal_qty, drift.venue_qty) == ("external", 2, 7)
+        await run.checks(3)
+        assert run.daemon.positions() == {"MSFT": Decimal(7)}
+        assert len(await run.daemon.journal.drifts()) == 1
+        assert await run.daemon.journal.corrections() == []
+        await run.buy_elsewhere("MSFT", 1)
+
+        async def second_drift() -> bool:
+            return len(await run.daemon.journal.drifts()) == 2
+
+        await run.until(second_drift)
+        _, later = await run.daemon.journal.drifts()
+        # Only the new outside order explains it: the first one is counted already.
+        assert (later.cause, later.journal_qty, later.venue_qty) == ("external", 7, 8)

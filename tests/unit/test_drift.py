@@ -91,3 +91,16 @@ def test_signal_ids_and_notional() -> None:
     assert correction_signal_id(7) == correction_signal_id(7) != correction_signal_id(8)
     assert notional_of(D(10), D(7), D(50)) == D(150)
     assert notional_of(D(10), D(7), None) is None
+
+
+def test_outside_fills_an_executor_took_in_explain_nothing_more() -> None:
+    """manual-1's 3 were taken in (counted under its id); only manual-2's 2 explain the rest."""
+    orders = [
+        venue_order(request("manual-1", qty="3"), OrderStatus.FILLED, "3"),
+        venue_order(request("manual-2", qty="2"), OrderStatus.FILLED, "2", venue_id="v-2"),
+    ]
+    found = explain(D(3), D(5), orders, {"manual-1": D(3)})
+    assert found.cause is Cause.EXTERNAL
+    assert "manual-2" in found.detail
+    assert "manual-1" not in found.detail
+    assert explain(D(3), D(5), orders, {}).cause is Cause.UNKNOWN

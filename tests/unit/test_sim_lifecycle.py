@@ -37,6 +37,23 @@ def test_close_expires_day_orders_and_keeps_gtc_orders_working() -> None:
     assert core.account().buying_power == D(100000) - D("910.00")
 
 
+def test_last_equity_is_the_equity_at_the_previous_close() -> None:
+    """Starting cash until the first close; then the equity at each close, so a client that
+    starts mid-day counts the day's P&L from that close, not from the account's opening."""
+    core = make_core()
+    assert core.last_equity == D(100000)
+    core.submit(ticket(qty="10"), T0)  # 10 AAPL at 100
+    core.set_prices({"AAPL": D("110.00")}, T0)
+    assert core.last_equity == D(100000)  # a move within the day is not the close
+    core.close_session(LATER)
+    assert core.last_equity == D(100100)
+    core.set_prices({"AAPL": D("90.00")}, LATER + timedelta(hours=18))
+    assert core.account().equity == D(99900)
+    assert core.last_equity == D(100100)
+    core.close_session(LATER + timedelta(days=1))
+    assert core.last_equity == D(99900)
+
+
 def test_close_expires_a_day_brackets_open_legs() -> None:
     """A filled day bracket's working take-profit and held stop both expire at the close."""
     core = make_core()
