@@ -174,8 +174,9 @@ async def _start_actors(
             holdings=executor_positions,
             view=venue_view,
             started_at=gate.started_at,
+            # The limits as reloaded (SIGHUP), not as they were at startup.
             last_price=lambda symbol: prices.last(
-                symbol, trio.current_time(), risk_limits.max_price_age
+                symbol, trio.current_time(), risk.limits.max_price_age
             ),
             executor_inbox=lambda symbol: inboxes.get(f"executor {symbol}"),
             live_orders=lambda: [
