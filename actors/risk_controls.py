@@ -74,6 +74,9 @@ class OrderFlow:
     limits: RiskLimits
     _approved_at: deque[float] = attrs.field(factory=deque)
     _last_seen: dict[tuple[str, Side, Decimal], float] = attrs.field(factory=dict)
+    # Which approval set each window entry, so an order that never traded can take its own
+    # entry back (and only its own: a later identical approval keeps the window).
+    _window_of: dict[str, tuple[tuple[str, Side, Decimal], float]] = attrs.field(factory=dict)
 
     def check(self, request: OrderRequest, now: float) -> Refusal | None:
         self._forget_before(now)
@@ -97,7 +100,19 @@ class OrderFlow:
     def record(self, request: OrderRequest, now: float) -> None:
         self._approved_at.append(now)
         if self.limits.duplicate_window > 0:
-            self._last_seen[(request.symbol, request.side, request.qty)] = now
+            key = (request.symbol, request.side, request.qty)
+            self._last_seen[key] = now
+            self._window_of[request.client_order_id] = (key, now)
+
+    def ended(self, client_order_id: str, *, traded: bool) -> None:
+        """The order is final. One that never reached the market (refused by the venue, or
+        never sent) leaves the duplicate window: sending it again duplicates nothing."""
+        entry = self._window_of.pop(client_order_id, None)
+        if entry is None or traded:
+            return
+        key, at = entry
+        if self._last_seen.get(key) == at:
+            del self._last_seen[key]
 
     def _forget_before(self, now: float) -> None:
         while self._approved_at and now - self._approved_at[0] >= 60.0:

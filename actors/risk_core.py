@@ -352,8 +352,10 @@ class RiskGuardCore:
             reservation.filled = filled_now
             self._venue_events += 1
         if update.order.status.is_final:
-            if update.order.status is OrderStatus.REJECTED and reservation.opening_qty > 0:
+            refused = update.order.status is OrderStatus.REJECTED
+            if refused and reservation.opening_qty > 0:
                 self.wants_refresh = True
+            self._flow.ended(cid, traded=not refused or update.order.filled_qty > 0)
             del self._reservations[cid]
 
     def release(self, client_order_id: str) -> None:
@@ -361,5 +363,6 @@ class RiskGuardCore:
         power, so the account is read again at once) or never sent."""
         reservation = self._reservations.pop(client_order_id, None)
         self._exposure.release(client_order_id)
+        self._flow.ended(client_order_id, traded=False)
         if reservation is not None and reservation.opening_qty > 0:
             self.wants_refresh = True

@@ -104,3 +104,23 @@ def test_duplicate_order_window() -> None:
     assert again.code == "duplicate_order"
     assert flow.check(request("c", qty="5", side=Side.SELL), 11.0) is None
     assert flow.check(request("d", qty="5"), 12.0) is None
+
+
+def test_an_order_that_never_traded_leaves_the_duplicate_window() -> None:
+    """A refused (or never sent) order frees its window at once, so the trader's resend is
+    not a duplicate; an order that traded, or a later identical approval, keeps it."""
+    flow = OrderFlow(RiskLimits(duplicate_window=2.0))
+    flow.record(request("refused", qty="3"), 10.0)
+    flow.ended("refused", traded=False)
+    assert flow.check(request("resend", qty="3"), 10.5) is None
+    flow.record(request("resend", qty="3"), 10.5)
+    flow.ended("resend", traded=True)
+    refusal = flow.check(request("third", qty="3"), 11.0)
+    assert refusal is not None
+    assert refusal.code == "duplicate_order"
+    flow.record(request("old", qty="4"), 20.0)
+    flow.record(request("new", qty="4"), 23.0)  # the window had passed
+    flow.ended("old", traded=False)
+    refusal = flow.check(request("again", qty="4"), 23.5)
+    assert refusal is not None
+    assert refusal.code == "duplicate_order"
