@@ -57,6 +57,9 @@ class ReconcilerDeps:
     # since then can explain a drift (the executors began from the venue's positions).
     started_at: datetime
     live_orders: Callable[[], list[LiveOrder]] = list  # orders executors still follow
+    # Whether the symbol's executor knows this client order id (bracket legs carry ids the
+    # venue chose, yet they are ours).
+    follows: Callable[[str, str], bool] = lambda _symbol, _cid: False
     # The last trade price, for a symbol the venue holds no position in (a phantom).
     last_price: Callable[[str], Decimal | None] = lambda _: None
     # The inbox of the symbol's running executor; None when none runs (one spawned later

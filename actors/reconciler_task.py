@@ -109,7 +109,8 @@ async def run_reconciler(
                     watch.checked(now)
                     await _check(deps, watch, book, "check")
                 case OrderUpdate():
-                    _report_external(msg)
+                    if not deps.follows(msg.order.symbol, msg.order.client_order_id):
+                        _report_external(msg)
                     watch.on_update(msg, now)
                 case RunReconciliation(reply=reply):
                     watch.checked(now)

@@ -179,6 +179,9 @@ async def _start_actors(
                 symbol, trio.current_time(), risk.limits.max_price_age
             ),
             executor_inbox=lambda symbol: inboxes.get(f"executor {symbol}"),
+            follows=lambda symbol, cid: (
+                symbol in executors and executors[symbol].order(cid) is not None
+            ),
             live_orders=lambda: [
                 LiveOrder(
                     client_order_id=o.client_order_id,

@@ -3,9 +3,11 @@ learned from the stream, and a later close sends nothing instead of flipping the
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import trio
 
 from actors.records import FillRecorded
@@ -106,3 +108,17 @@ async def test_resting_exits_are_followed_but_not_unresolved(tmp_path: Path) -> 
             await scenario.daemon.activity.wait_idle()
         assert len(scenario.daemon.executors["AAPL"].unresolved()) == 2
         assert (await build_summary(scenario.daemon)).unresolved == 0
+
+
+async def test_bracket_legs_are_not_reported_as_external_orders(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The legs' client ids are the venue's, yet they are ours: no "external order" warning."""
+    caplog.set_level(logging.WARNING)
+    async with daemon_on_sim(tmp_path) as scenario:
+        await scenario.send(signal("b1", "AAPL", "buy", 10, take_profit="101", stop_loss="95"))
+        await scenario.until(reached("filled"))
+        await scenario.venue.set_prices({"AAPL": "101.50"})
+        await scenario.until(reached("filled", count=2))
+        await scenario.assert_definitive(orders=1)
+    assert not [r for r in caplog.records if "external order" in r.getMessage()]
