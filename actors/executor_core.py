@@ -337,6 +337,7 @@ __all__ = [
     "Lookup",
     "LookupDone",
     "LookupFailed",
+    "PriceSeen",
     "Protection",
     "ProtectionFailurePolicy",
     "Release",

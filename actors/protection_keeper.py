@@ -41,6 +41,7 @@ from actors.brackets import (
 )
 from actors.exit_room import (
     FindOrder,
+    canceled_by_someone_else,
     exits_exceed,
     exits_fall_short,
     selling_qty,
@@ -51,6 +52,7 @@ from actors.exit_room import (
 from actors.messages import Action, Signal
 from actors.order_state import State, TrackedOrder
 from actors.position import ConfirmedPosition
+from actors.protection_entries import entries_working, follow, followed_fills, restart_for
 from actors.records import ProtectionRecorded
 from brokers.base import OrderRequest, Side
 
@@ -124,9 +126,17 @@ class ProtectionKeeper:
             # more than what it leaves. Exits for what is left follow once it is final.
             return without_exits(request)
         p = self.current
-        if p is None or not covers(p.exit_side, position_qty) or request.side is p.exit_side:
+        if p is None:
             return request
-        return without_exits(request)
+        if request.side is p.exit_side:
+            # Against a guarded position, or one an entry resting may still open: legs of
+            # its own would be a second set, on the other side, that the protection never
+            # sees (they could outlive both and open a position).
+            return request if p.entry_settled and not p.followed else without_exits(request)
+        if covers(p.exit_side, position_qty) or not p.entry_settled or p.followed:
+            # Also an add while an earlier entry rests unfilled: one pair covers both.
+            return without_exits(request)
+        return request
 
     def entry_sent(
         self, signal_id: str, request: OrderRequest, levels: tuple[Decimal | None, Decimal | None]
@@ -136,7 +146,12 @@ class ProtectionKeeper:
         take_profit, stop_loss = levels
         wants_exits = take_profit is not None or stop_loss is not None
         if p is not None and not p.entry_settled:
-            return  # cannot happen: a market entry is final before the next signal starts
+            if request.side is p.exit_side:
+                return  # a sale beside a resting entry: the exits cover what it leaves
+            # An add while the entry before it rests (a limit order): that one's fills are
+            # followed as they come, and one pair covers both (a native entry's legs are
+            # replaced by it).
+            follow(p, p.entry, p.filled if p.emulated and p.entry == p.origin else Decimal(0))
         if p is not None:
             # An add (DCA) or a reduction: the exits are redone once it is final.
             p.entry, p.native, p.entry_settled = request.client_order_id, False, False
@@ -219,6 +234,8 @@ class ProtectionKeeper:
             # Another order took (or may take) part of the position, or no longer may: the
             # exits are redone for what is left.
             p.rearm = True
+        if followed_fills(p, lookup):
+            p.rearm = True
         if not p.entry_settled:
             entry = lookup(p.entry)
             if entry is None:
@@ -245,14 +262,24 @@ class ProtectionKeeper:
             # its siblings (their cancel events, or the monitor's lookups, make that final
             # here); any other exit still working would open a position: it is canceled.
             if not live:
-                self.current = None
-                out.records.append(self._record(p, wall, "done"))
+                self._end(p, wall, "done", lookup, out)
                 return out
             for order in live:
                 if order.state is State.PENDING_CANCEL:
                     continue
                 if position.qty != 0 or not sibling_filled(p, order, lookup):
                     out.cancels.append(order)
+            return out
+        if not (p.rearm or p.triggered) and canceled_by_someone_else(p, lookup):
+            # Nobody here asked for it (an operator, at the venue): they may mean it, so
+            # nothing replaces it; its siblings go too (never exits for part of it).
+            out.cancels += [o for o in live if o.state is not State.PENDING_CANCEL]
+            self.current = None
+            out.alerts.append(
+                f"{self.symbol}: exits canceled at the venue, not by tradingd: not replaced; "
+                "the position is unguarded"
+            )
+            out.records.append(self._record(p, wall, "canceled at the venue: not replaced"))
             return out
         if not (p.rearm or p.triggered):
             if p.entry_settled and tuple(sorted(p.exits)) != p.journaled_exits:
@@ -271,11 +298,10 @@ class ProtectionKeeper:
         if p.triggered:
             # The held stop fired and the take-profit is gone: the stop's market order, for
             # what the sales working leave.
-            self.current = None
             if room > 0:
                 stop = flatten_request(p, self.symbol, signed(room, position.qty), leg="stop")
                 out.sends.append(Send(stop, p.signal_id, f"stop{p.generation}"))
-            out.records.append(self._record(p, wall, f"stopped at {p.stop_loss}"))
+            self._end(p, wall, f"stopped at {p.stop_loss}", lookup, out)
             return out
         qty = min(p.filled, room)
         if qty <= 0:
@@ -309,7 +335,7 @@ class ProtectionKeeper:
             p.avg_at_levels = position.avg_entry_price
             return
         if filled == 0:
-            if not p.exits and not p.filled:
+            if not p.exits and not p.filled and not p.followed:
                 # Nothing filled and nothing guarded: the protection never began.
                 self.current = None
                 out.records.append(self._record(p, wall, "entry unfilled"))
@@ -329,6 +355,19 @@ class ProtectionKeeper:
         self._next_levels = None
         # A sale leaves the exits placed beside it (sized for what it leaves) as they are.
         p.rearm = p.rearm or adding or not exits_working
+
+    def _end(
+        self, p: Protection, wall: datetime, why: str, lookup: FindOrder, out: Tending
+    ) -> None:
+        """The position ``p`` guarded is gone: the protection ends, unless an entry may still
+        fill (a limit resting on): then it guards those fills from here on."""
+        out.records.append(self._record(p, wall, why))
+        working = entries_working(p, lookup)
+        if not working:
+            self.current = None
+            return
+        restart_for(p, working)
+        out.records.append(self._record(p, wall, "waiting for the entries still working"))
 
     def _failed(
         self,
