@@ -6,6 +6,7 @@ alerted and journaled, never replaced."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from decimal import Decimal as D
 
 import attrs
@@ -62,8 +63,8 @@ class Desk:
     def cancel_at_venue(self, cid: str) -> None:
         self.feed(self.venue.cancel(cid))
 
-    def feed(self, first: list[ExecutorInput] | list[object]) -> None:
-        inbox: deque[ExecutorInput] = deque(first)  # type: ignore[arg-type]
+    def feed(self, first: Sequence[ExecutorInput]) -> None:
+        inbox: deque[ExecutorInput] = deque(first)
         while inbox:
             for effect in self.ex.handle(inbox.popleft(), 0, T0):
                 self.effects.append(effect)
@@ -128,7 +129,8 @@ def test_a_resting_entrys_later_fills_are_guarded_after_its_stop_closed_the_posi
     desk.feed([PriceSeen(price=D(90))])
     (stop,) = [c for c, o in desk.venue.orders.items() if c.endswith("-stop1") and o.open]
     desk.fill(stop, 2)
-    assert (desk.venue.position, desk.working_exits()) == (0, [])
+    assert desk.venue.position == 0
+    assert desk.working_exits() == []
     desk.fill(resting, 3)
     assert desk.venue.position == 3
     assert [qty for _, qty in desk.working_exits()] == [3]
