@@ -35,7 +35,6 @@ from actors.brackets import (
     covers,
     exit_request,
     flatten_request,
-    moved_levels,
     protection_record,
     without_exits,
 )
@@ -53,25 +52,10 @@ from actors.messages import Action, Signal
 from actors.order_state import State, TrackedOrder
 from actors.position import ConfirmedPosition
 from actors.protection_entries import entries_working, follow, followed_fills, restart_for
+from actors.protection_outcomes import Send, Tending, run_failure_policy
+from actors.protection_settle import Settled, settle_entry
 from actors.records import ProtectionRecorded
 from brokers.base import OrderRequest, Side
-
-
-@attrs.frozen
-class Send:
-    """An order the protection needs, sent without a signal of its own."""
-
-    request: OrderRequest
-    signal_id: str
-    leg: str
-
-
-@attrs.define
-class Tending:
-    cancels: list[TrackedOrder] = attrs.field(factory=list)
-    sends: list[Send] = attrs.field(factory=list)
-    records: list[ProtectionRecorded] = attrs.field(factory=list)
-    alerts: list[str] = attrs.field(factory=list)
 
 
 @attrs.define
@@ -324,37 +308,13 @@ class ProtectionKeeper:
         out: Tending,
         exits_working: bool,
     ) -> None:
-        p.entry_settled = True
-        filled = entry.filled_qty
-        adding = entry.request.side is not p.exit_side
-        if p.emulated and entry.client_order_id == p.origin:
-            # Its fills were followed as they came; an entry that filled nothing ends it.
-            if filled == 0:
-                self.current = None
-                out.records.append(self._record(p, wall, "entry unfilled"))
-            p.avg_at_levels = position.avg_entry_price
-            return
-        if filled == 0:
-            if not p.exits and not p.filled and not p.followed:
-                # Nothing filled and nothing guarded: the protection never began.
-                self.current = None
-                out.records.append(self._record(p, wall, "entry unfilled"))
-            return
-        if adding:
-            p.filled += filled
-        if p.native and p.placed is None and filled == entry.request.qty and p.avg_at_levels == 0:
-            # The venue armed its legs for the whole entry.
-            p.avg_at_levels = position.avg_entry_price
-            out.records.append(self._record(p, wall, "armed"))
-            return
-        if adding and p.avg_at_levels != 0:
-            # DCA: the levels follow the new average (or take the add's own levels).
-            levels = self._next_levels or moved_levels(p, position.avg_entry_price)
-            p.take_profit, p.stop_loss = levels
-        p.avg_at_levels = position.avg_entry_price
-        self._next_levels = None
-        # A sale leaves the exits placed beside it (sized for what it leaves) as they are.
-        p.rearm = p.rearm or adding or not exits_working
+        settled = settle_entry(p, entry, position.avg_entry_price, exits_working, self._next_levels)
+        if settled is not Settled.ARMED:
+            self._next_levels = None  # an add's levels are used once, when it settles
+        if settled is Settled.UNFILLED:
+            self.current = None
+        if settled is not Settled.GOES_ON:
+            out.records.append(self._record(p, wall, settled.value))
 
     def _end(
         self, p: Protection, wall: datetime, why: str, lookup: FindOrder, out: Tending
@@ -379,19 +339,9 @@ class ProtectionKeeper:
         out: Tending,
     ) -> None:
         self.current = None
-        if self.policy is ProtectionFailurePolicy.FLATTEN and covers(p.exit_side, position.qty):
-            # What the sales working leave: together they never sell more than is held.
-            qty = signed(room, position.qty) if room > 0 else Decimal(0)
-            if qty:
-                flatten = flatten_request(p, self.symbol, qty)
-                out.sends.append(Send(flatten, p.signal_id, "flatten"))
-            what = f"flattening {qty}" if qty else "the sales working cover the position"
-            state = "failed: flattened"
-        else:
+        state = run_failure_policy(p, self.symbol, self.policy, reason, position.qty, room, out)
+        if state == "failed: halted":
             self.halted = f"exits could not be placed ({reason})"
-            what = "symbol halted: new entries refused"
-            state = "failed: halted"
-        out.alerts.append(f"exits could not be placed ({reason}): {what}")
         out.records.append(self._record(p, wall, state))
 
     def _record(self, p: Protection, wall: datetime, state: str) -> ProtectionRecorded:
