@@ -14,9 +14,8 @@ records) and returns effects; it never awaits. Its rules:
   and resubmitted only when the venue says it never got it;
 - the position's exits are the ``ProtectionKeeper``'s, tended after every input.
 
-Layers, lowest first: the orders themselves (venue answers, fills, retries) are
-``executor_orders``'; their exits ``executor_guarded``'; RiskGuard's answers
-``executor_risk_answers``'. The order a signal needs is ``executor_signals``'.
+Layers below: ``executor_orders`` (venue answers, fills, retries), ``executor_guarded``
+(exits), ``executor_risk_answers``; the order a signal needs is ``executor_signals``'.
 """
 
 from __future__ import annotations
