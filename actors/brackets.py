@@ -55,6 +55,9 @@ class Protection:
     entry_settled: bool = False
     rearm: bool = False  # the exits must be replaced to cover ``filled`` at the levels
     journaled_exits: tuple[str, ...] = ()  # the exits as last journaled
+    # Entries still working besides ``entry`` (client id -> fills counted in ``filled``):
+    # their fills join the exits as they come (``protection_entries``).
+    followed: dict[str, Decimal] = attrs.field(factory=dict)
 
     @property
     def mode(self) -> str:

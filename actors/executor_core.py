@@ -12,11 +12,10 @@ records) and returns effects; it never awaits. Its rules:
 - every order's ``client_order_id`` derives from the signal id and the leg, so a resend can
   never become a second order; after an uncertain outcome the order is looked up by that id,
   and resubmitted only when the venue says it never got it;
-- the position's exits are the ``ProtectionKeeper``'s: after every input it says which
-  exits to cancel and which to send, and they go out like the core's own orders.
+- the position's exits are the ``ProtectionKeeper``'s, tended after every input.
 
-The orders themselves (venue answers, fills, retries) are ``executor_orders``'; the order a
-signal needs is ``executor_signals``'.
+Layers below: ``executor_orders`` (venue answers, fills, retries), ``executor_guarded``
+(exits), ``executor_risk_answers``; the order a signal needs is ``executor_signals``'.
 """
 
 from __future__ import annotations
@@ -26,9 +25,8 @@ from datetime import datetime
 from typing import assert_never
 
 import attrs
-import msgspec
 
-from actors.brackets import Protection, ProtectionFailurePolicy, covers
+from actors.brackets import Protection, ProtectionFailurePolicy
 from actors.executor_effects import (
     AdoptOutsideFill,
     Alert,
@@ -62,34 +60,26 @@ from actors.executor_flip import (
     stopped_short,
     to_zero_leg,
 )
-from actors.executor_orders import SymbolOrders, state_record
-from actors.executor_signals import Job, Phase, ack_effects, finished, order_for, superseded
+from actors.executor_risk_answers import RiskAnswers
+from actors.executor_signals import Job, Phase, finished, order_for, superseded
 from actors.messages import (
-    AckStatus,
     Action,
     Approved,
     Denied,
     ExecuteSignal,
 )
-from actors.order_state import FINAL, State, TrackedOrder, state_of
+from actors.order_state import FINAL, State, TrackedOrder
 from actors.outside_fills import OutsideFills
-from actors.protection_keeper import ProtectionKeeper
 from actors.records import (
     IntentRecorded,
     JournalRecord,
-    RiskDenied,
 )
-from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, Side, VenueOrder
+from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, Side
 
 
 @attrs.define
-class SymbolExecutor(SymbolOrders):
+class SymbolExecutor(RiskAnswers):
     _queue: deque[Job] = attrs.field(factory=deque)
-    _job: Job | None = None
-    # The exits guarding this symbol's position (bracket legs, or pairs placed for them).
-    protection: ProtectionKeeper = attrs.field(
-        default=attrs.Factory(lambda self: ProtectionKeeper(self.symbol), takes_self=True)
-    )
     # "supersede": a newer signal replaces the one queued behind the one being worked.
     supersede_queued: bool = False
     # Fills of orders placed outside tradingd, taken into the position while running.
@@ -104,30 +94,6 @@ class SymbolExecutor(SymbolOrders):
         if self._job is not None or self._queue or self.protection.pending:
             return False
         return all(self._resting_exit(o) for o in self.unresolved())
-
-    def awaiting_outcome(self) -> list[TrackedOrder]:
-        """Orders whose end is still to come, the exits resting as the position's guard
-        aside: what ``run --once`` and the unresolved count report."""
-        return [o for o in self.unresolved() if not self._resting_exit(o)]
-
-    def _resting_exit(self, order: TrackedOrder) -> bool:
-        protection = self.protection.current
-        if protection is None or not covers(protection.exit_side, self.position.qty):
-            return False  # an exit of a position already gone must still end
-        return order.client_order_id in protection.exits and order.state in (
-            State.ACCEPTED,
-            State.PARTIALLY_FILLED,
-        )
-
-    def remember(self, order: VenueOrder) -> None:
-        """Know a final order of ours the journal never recorded (found at startup), so the
-        signal that made it, fed again, is a duplicate instead of a second order whose fills
-        would count twice: they are already in the venue position this executor starts from.
-        """
-        self.adopt(order)
-        tracked = self._live.pop(order.client_order_id)
-        tracked.state = state_of(order.status)
-        self._final[order.client_order_id] = tracked
 
     # --- inputs ------------------------------------------------------------------------
 
@@ -167,13 +133,19 @@ class SymbolExecutor(SymbolOrders):
                 out += self.outside.adopt(self.position, self.symbol, msg, wall, followed)
             case _:
                 assert_never(msg)
-        self._tend_protection(wall, out)
+        self._tend_protection(wall, out, self._sale_side())
         self._advance(wall, out)
         # Again: a sale that just ended (or a job that just began) changes what the exits
         # may do, and nothing else might come to say so.
-        self._tend_protection(wall, out)
+        self._tend_protection(wall, out, self._sale_side())
         self._retire_final_orders()
         return out
+
+    def _sale_side(self) -> Side | None:
+        job = self._job
+        if job is None or job.signal.action not in (Action.BUY, Action.SELL):
+            return None
+        return Side.BUY if job.signal.action is Action.BUY else Side.SELL
 
     # --- signals -----------------------------------------------------------------------
 
@@ -210,7 +182,7 @@ class SymbolExecutor(SymbolOrders):
                 # Size from a settled position: cancel what still works (and let what is in
                 # flight land) first.
                 job.phase = Phase.CANCELING
-                self._cancel_working(job, wall, out)
+                self._cancel_working(job.canceling, wall, out)
                 return
         exits = self.protection.exits_in_the_way(job.signal, self.position.qty)
         if any(self._live.get(cid) for cid in exits):
@@ -218,24 +190,9 @@ class SymbolExecutor(SymbolOrders):
             # exits, so they end first; they are placed again for what is left.
             job.phase, job.canceling = Phase.CANCELING, frozenset(exits)
             self.protection.making_way_for_a_sale()
-            self._cancel_working(job, wall, out)
+            self._cancel_working(job.canceling, wall, out)
             return
         self._request_order(job, wall, out)
-
-    def _cancel_working(self, job: Job, wall: datetime, out: list[Effect]) -> None:
-        unsettled = [
-            o
-            for o in self.unresolved()
-            if job.canceling is None or o.client_order_id in job.canceling
-        ]
-        canceling = {o.client_order_id for o in unsettled if o.venue_order_id}
-        for order in unsettled:
-            if order.state is State.PENDING_CANCEL or not order.venue_order_id:
-                continue  # canceled already, or still in flight: canceled once it lands
-            if self.protection.parent_of.get(order.client_order_id) in canceling:
-                continue  # the venue cancels a parent's legs with it
-            self._move(order, State.PENDING_CANCEL, wall, out)
-            out.append(Cancel(order.client_order_id, order.venue_order_id))
 
     def _request_order(self, job: Job, wall: datetime, out: list[Effect]) -> None:
         if self.protection.halted is not None and job.signal.action is not Action.CLOSE:
@@ -326,131 +283,6 @@ class SymbolExecutor(SymbolOrders):
             return
         self._job = job
 
-    def _on_resend(self, request: OrderRequest, wall: datetime, out: list[Effect]) -> None:
-        if self.order(request.client_order_id) is not None:
-            return
-        order = TrackedOrder(request)
-        self._live[request.client_order_id] = order
-        order.move(State.SENDING, "resent at startup: the venue never received it")
-        out.append(Journal((state_record(self.symbol, order, wall),)))
-        out.append(Submit(request))
-
-    # --- risk --------------------------------------------------------------------------
-
-    def _on_approved(self, msg: Approved, wall: datetime, out: list[Effect]) -> None:
-        job = self._job
-        if job is None or job.client_order_id != msg.client_order_id or job.phase is not Phase.RISK:
-            return
-        order = self._live[msg.client_order_id]
-        if msg.qty is not None and msg.qty != order.request.qty:
-            # RiskGuard sized it: the size it checked is the size sent.
-            order.request = msgspec.structs.replace(order.request, qty=msg.qty)
-            if not job.opening and splits(job.signal, self.position.qty, order.request):
-                if not self._split_sized(job, order, wall, out):
-                    return
-        job.phase = Phase.ORDER
-        order.move(State.SENDING)
-        if job.signal.action in (Action.BUY, Action.SELL):
-            # The to-zero leg of an order across zero opens nothing: the exits ride on the
-            # open leg.
-            levels = (job.signal.take_profit, job.signal.stop_loss)
-            if job.goal is not None:
-                levels = (None, None)
-            self.protection.entry_sent(job.signal.id, order.request, levels)
-        intent = IntentRecorded(
-            at=wall,
-            signal_id=job.signal.id,
-            leg=order.client_order_id.rsplit("-", 1)[-1],
-            request=order.request,
-        )
-        # The intent's fsync overlaps the HTTP send: the id is deterministic, so a crash in
-        # between is healed at startup by adopting the venue's order by client_order_id.
-        sending = state_record(self.symbol, order, wall)
-        self._ack(job, wall, out, status="accepted", reason=None, extra=(intent, sending))
-        out.append(Submit(order.request))
-
-    def _split_sized(
-        self, job: Job, order: TrackedOrder, wall: datetime, out: list[Effect]
-    ) -> bool:
-        """RiskGuard sized a buy or sell past the position: send it as two legs (False: it
-        is refused instead, its reservation given back)."""
-        refusal = refusal_to_split(order.request)
-        if refusal is not None:
-            order.move(State.DENIED, refusal)
-            record = state_record(self.symbol, order, wall)
-            self._ack(job, wall, out, status="rejected", reason=refusal, extra=(record,))
-            out.append(Release(order.client_order_id))
-            self._job = None
-            return False
-        held = self.position.qty
-        job.goal = held + signed_qty(order.request.side, order.request.qty)
-        order.request = to_zero_leg(order.request, held)
-        return True
-
-    def _on_denied(self, msg: Denied, wall: datetime, out: list[Effect]) -> None:
-        job = self._job
-        if job is None or job.client_order_id != msg.client_order_id:
-            return
-        order = self._live[msg.client_order_id]
-        order.move(State.DENIED, f"{msg.code}: {msg.detail}")
-        records: tuple[JournalRecord, ...] = (
-            RiskDenied(
-                at=wall,
-                client_order_id=order.client_order_id,
-                symbol=self.symbol,
-                code=msg.code,
-                detail=msg.detail,
-            ),
-            state_record(self.symbol, order, wall),
-            finished(job, wall, f"denied: {msg.code}"),
-        )
-        if job.opening:
-            # Acked when its to-zero leg went out: the journal says why it stopped flat.
-            reason = f"the position is flat; the open leg was denied: {msg.code}: {msg.detail}"
-            records = (*records, incomplete(job.signal, reason, wall))
-        self._ack(
-            job,
-            wall,
-            out,
-            status="rejected",
-            reason=f"risk: {msg.code}: {msg.detail}",
-            extra=records,
-        )
-        self._job = None
-
-    # --- protection --------------------------------------------------------------------
-
-    def _leg_learned(self, parent: str, leg: str) -> None:
-        self.protection.leg_learned(parent, leg)
-
-    def _tend_protection(self, wall: datetime, out: list[Effect]) -> None:
-        job = self._job
-        sale_side = None
-        if job is not None and job.signal.action in (Action.BUY, Action.SELL):
-            sale_side = Side.BUY if job.signal.action is Action.BUY else Side.SELL
-        tending = self.protection.tend(
-            self.order, self.position, wall, self.unresolved(), sale_side
-        )
-        for order in tending.cancels:
-            if order.state is not State.PENDING_CANCEL and order.venue_order_id:
-                self._move(order, State.PENDING_CANCEL, wall, out)
-                out.append(Cancel(order.client_order_id, order.venue_order_id))
-        if tending.records:
-            out.append(Journal(tuple(tending.records)))
-        out.extend(Alert(message) for message in tending.alerts)
-        for send in tending.sends:
-            request = send.request
-            if self.order(request.client_order_id) is not None:
-                continue  # never twice
-            order = TrackedOrder(request)
-            self._live[request.client_order_id] = order
-            order.move(State.SENDING)
-            intent = IntentRecorded(
-                at=wall, signal_id=send.signal_id, leg=send.leg, request=request
-            )
-            out.append(Journal((intent, state_record(self.symbol, order, wall))))
-            out.append(Submit(request))
-
     # --- progress ----------------------------------------------------------------------
 
     def _advance(self, wall: datetime, out: list[Effect]) -> None:
@@ -460,7 +292,7 @@ class SymbolExecutor(SymbolOrders):
             if job is not None and not self._job_done(job):
                 if job.phase is Phase.CANCELING:
                     # An order in flight when the cancels went out has landed since.
-                    self._cancel_working(job, wall, out)
+                    self._cancel_working(job.canceling, wall, out)
                 return
             if job is not None and job.phase is Phase.CANCELING:
                 job.phase = None
@@ -497,18 +329,6 @@ class SymbolExecutor(SymbolOrders):
         resting = order.request.order_type is not OrderType.MARKET
         return resting and order.state in (State.ACCEPTED, State.PARTIALLY_FILLED)
 
-    def _ack(
-        self,
-        job: Job,
-        wall: datetime,
-        out: list[Effect],
-        *,
-        status: AckStatus,
-        reason: str | None,
-        extra: tuple[JournalRecord, ...] = (),
-    ) -> None:
-        out.extend(ack_effects(job, wall, status=status, reason=reason, extra=extra))
-
 
 __all__ = [
     "FINAL",
@@ -523,6 +343,7 @@ __all__ = [
     "Lookup",
     "LookupDone",
     "LookupFailed",
+    "PriceSeen",
     "Protection",
     "ProtectionFailurePolicy",
     "Release",

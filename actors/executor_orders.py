@@ -4,7 +4,7 @@ Pure. Tracks every order of the symbol (its own, the legs the venue created for 
 ones adopted at startup) through the venue's answers and events: fills move the confirmed
 position exactly once; an uncertain outcome is looked up by client id and resubmitted only
 when the venue never got it; 429s and 5xx are retried with backoff that honours the
-venue's hint. ``executor_core.SymbolExecutor`` adds signals, risk and protection on top.
+venue's hint. ``executor_guarded`` adds the exits on top, then risk and signals.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from actors.executor_effects import (
     Submit,
     SubmitFailed,
 )
-from actors.order_state import State, TrackedOrder
+from actors.order_state import State, TrackedOrder, state_of
 from actors.position import ConfirmedPosition
 from actors.records import FillRecorded, JournalRecord, OrderStateRecorded, PositionRecorded
 from actors.retry import Backoff
-from brokers.base import OrderEvent, OrderUpdate, VenueOrder
+from brokers.base import OrderEvent, OrderRequest, OrderUpdate, VenueOrder
 
 # Final orders kept per symbol for late fills (a fill reported after the cancel that ended
 # the order); older ones live on in the journal only.
@@ -101,6 +101,26 @@ class SymbolOrders:
             else:
                 out.append(Lookup(cid))
         return out
+
+    def remember(self, order: VenueOrder) -> None:
+        """Know a final order of ours the journal never recorded (found at startup), so the
+        signal that made it, fed again, is a duplicate instead of a second order whose fills
+        would count twice: they are already in the venue position this executor starts from.
+        """
+        self.adopt(order)
+        tracked = self._live.pop(order.client_order_id)
+        tracked.state = state_of(order.status)
+        self._final[order.client_order_id] = tracked
+
+    def _on_resend(self, request: OrderRequest, wall: datetime, out: list[Effect]) -> None:
+        """Send again an order whose intent was journaled but which the venue never got."""
+        if self.order(request.client_order_id) is not None:
+            return
+        order = TrackedOrder(request)
+        self._live[request.client_order_id] = order
+        order.move(State.SENDING, "resent at startup: the venue never received it")
+        out.append(Journal((state_record(self.symbol, order, wall),)))
+        out.append(Submit(request))
 
     def _retire_final_orders(self) -> None:
         for cid in [cid for cid, o in self._live.items() if o.state.is_final]:

@@ -102,3 +102,14 @@ def venue_cancels(
 def signed(qty: Decimal, like: Decimal) -> Decimal:
     """``qty`` with the sign of the position ``like``."""
     return qty if like > 0 else -qty
+
+
+def canceled_by_someone_else(p: Protection, lookup: FindOrder) -> bool:
+    """An exit ended canceled though tradingd never asked (it asks only while re-arming or
+    ending the protection) and none of the exits filled (one-cancels-other) nor was refused."""
+    if p.rearm or p.triggered or not p.entry_settled:
+        return False
+    exits = [o for cid in p.exits if (o := lookup(cid)) is not None]
+    if any(o.filled_qty > 0 or o.state is State.REJECTED for o in exits):
+        return False
+    return any(o.state is State.CANCELED for o in exits)

@@ -35,12 +35,12 @@ from actors.brackets import (
     covers,
     exit_request,
     flatten_request,
-    moved_levels,
     protection_record,
     without_exits,
 )
 from actors.exit_room import (
     FindOrder,
+    canceled_by_someone_else,
     exits_exceed,
     exits_fall_short,
     selling_qty,
@@ -51,25 +51,11 @@ from actors.exit_room import (
 from actors.messages import Action, Signal
 from actors.order_state import State, TrackedOrder
 from actors.position import ConfirmedPosition
+from actors.protection_entries import entries_working, follow, followed_fills, restart_for
+from actors.protection_outcomes import Send, Tending, run_failure_policy
+from actors.protection_settle import Settled, settle_entry
 from actors.records import ProtectionRecorded
 from brokers.base import OrderRequest, Side
-
-
-@attrs.frozen
-class Send:
-    """An order the protection needs, sent without a signal of its own."""
-
-    request: OrderRequest
-    signal_id: str
-    leg: str
-
-
-@attrs.define
-class Tending:
-    cancels: list[TrackedOrder] = attrs.field(factory=list)
-    sends: list[Send] = attrs.field(factory=list)
-    records: list[ProtectionRecorded] = attrs.field(factory=list)
-    alerts: list[str] = attrs.field(factory=list)
 
 
 @attrs.define
@@ -124,9 +110,17 @@ class ProtectionKeeper:
             # more than what it leaves. Exits for what is left follow once it is final.
             return without_exits(request)
         p = self.current
-        if p is None or not covers(p.exit_side, position_qty) or request.side is p.exit_side:
+        if p is None:
             return request
-        return without_exits(request)
+        if request.side is p.exit_side:
+            # Against a guarded position, or one an entry resting may still open: legs of
+            # its own would be a second set, on the other side, that the protection never
+            # sees (they could outlive both and open a position).
+            return request if p.entry_settled and not p.followed else without_exits(request)
+        if covers(p.exit_side, position_qty) or not p.entry_settled or p.followed:
+            # Also an add while an earlier entry rests unfilled: one pair covers both.
+            return without_exits(request)
+        return request
 
     def entry_sent(
         self, signal_id: str, request: OrderRequest, levels: tuple[Decimal | None, Decimal | None]
@@ -136,7 +130,12 @@ class ProtectionKeeper:
         take_profit, stop_loss = levels
         wants_exits = take_profit is not None or stop_loss is not None
         if p is not None and not p.entry_settled:
-            return  # cannot happen: a market entry is final before the next signal starts
+            if request.side is p.exit_side:
+                return  # a sale beside a resting entry: the exits cover what it leaves
+            # An add while the entry before it rests (a limit order): that one's fills are
+            # followed as they come, and one pair covers both (a native entry's legs are
+            # replaced by it).
+            follow(p, p.entry, p.filled if p.emulated and p.entry == p.origin else Decimal(0))
         if p is not None:
             # An add (DCA) or a reduction: the exits are redone once it is final.
             p.entry, p.native, p.entry_settled = request.client_order_id, False, False
@@ -219,6 +218,8 @@ class ProtectionKeeper:
             # Another order took (or may take) part of the position, or no longer may: the
             # exits are redone for what is left.
             p.rearm = True
+        if followed_fills(p, lookup):
+            p.rearm = True
         if not p.entry_settled:
             entry = lookup(p.entry)
             if entry is None:
@@ -245,14 +246,24 @@ class ProtectionKeeper:
             # its siblings (their cancel events, or the monitor's lookups, make that final
             # here); any other exit still working would open a position: it is canceled.
             if not live:
-                self.current = None
-                out.records.append(self._record(p, wall, "done"))
+                self._end(p, wall, "done", lookup, out)
                 return out
             for order in live:
                 if order.state is State.PENDING_CANCEL:
                     continue
                 if position.qty != 0 or not sibling_filled(p, order, lookup):
                     out.cancels.append(order)
+            return out
+        if not (p.rearm or p.triggered) and canceled_by_someone_else(p, lookup):
+            # Nobody here asked for it (an operator, at the venue): they may mean it, so
+            # nothing replaces it; its siblings go too (never exits for part of it).
+            out.cancels += [o for o in live if o.state is not State.PENDING_CANCEL]
+            self.current = None
+            out.alerts.append(
+                f"{self.symbol}: exits canceled at the venue, not by tradingd: not replaced; "
+                "the position is unguarded"
+            )
+            out.records.append(self._record(p, wall, "canceled at the venue: not replaced"))
             return out
         if not (p.rearm or p.triggered):
             if p.entry_settled and tuple(sorted(p.exits)) != p.journaled_exits:
@@ -271,11 +282,10 @@ class ProtectionKeeper:
         if p.triggered:
             # The held stop fired and the take-profit is gone: the stop's market order, for
             # what the sales working leave.
-            self.current = None
             if room > 0:
                 stop = flatten_request(p, self.symbol, signed(room, position.qty), leg="stop")
                 out.sends.append(Send(stop, p.signal_id, f"stop{p.generation}"))
-            out.records.append(self._record(p, wall, f"stopped at {p.stop_loss}"))
+            self._end(p, wall, f"stopped at {p.stop_loss}", lookup, out)
             return out
         qty = min(p.filled, room)
         if qty <= 0:
@@ -298,37 +308,26 @@ class ProtectionKeeper:
         out: Tending,
         exits_working: bool,
     ) -> None:
-        p.entry_settled = True
-        filled = entry.filled_qty
-        adding = entry.request.side is not p.exit_side
-        if p.emulated and entry.client_order_id == p.origin:
-            # Its fills were followed as they came; an entry that filled nothing ends it.
-            if filled == 0:
-                self.current = None
-                out.records.append(self._record(p, wall, "entry unfilled"))
-            p.avg_at_levels = position.avg_entry_price
+        settled = settle_entry(p, entry, position.avg_entry_price, exits_working, self._next_levels)
+        if settled is not Settled.ARMED:
+            self._next_levels = None  # an add's levels are used once, when it settles
+        if settled is Settled.UNFILLED:
+            self.current = None
+        if settled is not Settled.GOES_ON:
+            out.records.append(self._record(p, wall, settled.value))
+
+    def _end(
+        self, p: Protection, wall: datetime, why: str, lookup: FindOrder, out: Tending
+    ) -> None:
+        """The position ``p`` guarded is gone: the protection ends, unless an entry may still
+        fill (a limit resting on): then it guards those fills from here on."""
+        out.records.append(self._record(p, wall, why))
+        working = entries_working(p, lookup)
+        if not working:
+            self.current = None
             return
-        if filled == 0:
-            if not p.exits and not p.filled:
-                # Nothing filled and nothing guarded: the protection never began.
-                self.current = None
-                out.records.append(self._record(p, wall, "entry unfilled"))
-            return
-        if adding:
-            p.filled += filled
-        if p.native and p.placed is None and filled == entry.request.qty and p.avg_at_levels == 0:
-            # The venue armed its legs for the whole entry.
-            p.avg_at_levels = position.avg_entry_price
-            out.records.append(self._record(p, wall, "armed"))
-            return
-        if adding and p.avg_at_levels != 0:
-            # DCA: the levels follow the new average (or take the add's own levels).
-            levels = self._next_levels or moved_levels(p, position.avg_entry_price)
-            p.take_profit, p.stop_loss = levels
-        p.avg_at_levels = position.avg_entry_price
-        self._next_levels = None
-        # A sale leaves the exits placed beside it (sized for what it leaves) as they are.
-        p.rearm = p.rearm or adding or not exits_working
+        restart_for(p, working)
+        out.records.append(self._record(p, wall, "waiting for the entries still working"))
 
     def _failed(
         self,
@@ -340,19 +339,9 @@ class ProtectionKeeper:
         out: Tending,
     ) -> None:
         self.current = None
-        if self.policy is ProtectionFailurePolicy.FLATTEN and covers(p.exit_side, position.qty):
-            # What the sales working leave: together they never sell more than is held.
-            qty = signed(room, position.qty) if room > 0 else Decimal(0)
-            if qty:
-                flatten = flatten_request(p, self.symbol, qty)
-                out.sends.append(Send(flatten, p.signal_id, "flatten"))
-            what = f"flattening {qty}" if qty else "the sales working cover the position"
-            state = "failed: flattened"
-        else:
+        state = run_failure_policy(p, self.symbol, self.policy, reason, position.qty, room, out)
+        if state == "failed: halted":
             self.halted = f"exits could not be placed ({reason})"
-            what = "symbol halted: new entries refused"
-            state = "failed: halted"
-        out.alerts.append(f"exits could not be placed ({reason}): {what}")
         out.records.append(self._record(p, wall, state))
 
     def _record(self, p: Protection, wall: datetime, state: str) -> ProtectionRecorded:

@@ -39,8 +39,14 @@ FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.
 # States in which the venue has taken the order: the first one seen ends "order ack" time.
 _VENUE_ACKED = frozenset({"accepted", "partially_filled", "filled", "pending_cancel"})
 
+# A signal's journal records after its ack: an outcome, not a second input line.
+_LATER_OUTCOMES = frozenset({"incomplete", "superseded"})
+
 HELP = {
     "tradingd_signals_total": "Input lines by ack status (accepted, duplicate, rejected).",
+    "tradingd_signal_outcomes_total": (
+        "Accepted signals that ended short of their orders, by outcome (incomplete, superseded)."
+    ),
     "tradingd_order_transitions_total": "Order state transitions by the state entered.",
     "tradingd_fills_total": "Confirmed executions.",
     "tradingd_risk_denied_total": "Orders RiskGuard denied, by reason code.",
@@ -109,6 +115,9 @@ class Metrics:
 
     def observe(self, record: object) -> None:
         match record:
+            case SignalRecorded(status=status) if status in _LATER_OUTCOMES:
+                # The executor's later word on a signal already counted at its ack.
+                self._count("tradingd_signal_outcomes_total", outcome=status)
             case SignalRecorded(status=status):
                 self._count("tradingd_signals_total", status=status)
             case IntentRecorded(request=request, at=at):

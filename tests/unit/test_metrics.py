@@ -153,3 +153,24 @@ def test_the_reader_refuses_broken_pages(page: str, complaint: str) -> None:
     """The parse-back check can fail: each defect is named."""
     with pytest.raises(ExpositionError, match=complaint):
         parse_exposition(page)
+
+
+def test_a_later_outcome_of_an_acked_signal_is_counted_apart() -> None:
+    """A queued signal superseded, or a flip stopped at flat, counts as an outcome, not again
+    as an input line: tradingd_signals_total keeps one count per line read."""
+    metrics = Metrics()
+    for record in (
+        signal("accepted", "stdin"),
+        signal("accepted", "stdin"),
+        signal("superseded", "router"),
+        signal("incomplete", "router"),
+        signal("incomplete", "router"),
+    ):
+        metrics.observe(record)
+    page = metrics.render({}).splitlines()
+    families = parse_exposition("\n".join(page) + "\n")
+    assert value(families, "tradingd_signals_total", status="accepted") == 2
+    assert 'tradingd_signals_total{status="superseded"}' not in "\n".join(page)
+    assert 'tradingd_signals_total{status="incomplete"}' not in "\n".join(page)
+    assert value(families, "tradingd_signal_outcomes_total", outcome="superseded") == 1
+    assert value(families, "tradingd_signal_outcomes_total", outcome="incomplete") == 2
