@@ -29,12 +29,17 @@ async def list_open_orders(broker: Broker, page: int = PAGE) -> list[VenueOrder]
 
 
 async def list_orders_paged(
-    broker: Broker, status: OrderListStatus, after: datetime | None, page: int = PAGE
+    broker: Broker,
+    status: OrderListStatus,
+    after: datetime | None,
+    page: int = PAGE,
+    *,
+    nested: bool = False,
 ) -> list[VenueOrder]:
     """Every order in ``status`` submitted after ``after``, oldest first, each once."""
     found: dict[str, VenueOrder] = {}
     while True:
-        batch = await broker.list_orders(status=status, after=after, limit=page, nested=False)
+        batch = await broker.list_orders(status=status, after=after, limit=page, nested=nested)
         fresh = [o for o in batch if o.venue_order_id not in found]
         found.update((o.venue_order_id, o) for o in fresh)
         if len(batch) < page:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import attrs
 import trio
 
+from actors.open_orders import list_orders_paged
 from actors.order_diff import LiveOrder
 from actors.records import JournalRecord
 from actors.signal_router import Intake
@@ -68,8 +69,10 @@ class ReconcilerDeps:
 
 
 async def recent_orders(broker: Broker) -> list[VenueOrder]:
-    """The venue's orders of the last ``ORDER_LOOKBACK``, whatever their status."""
-    return await broker.list_orders(status="all", after=utc_now() - ORDER_LOOKBACK)
+    """The venue's orders of the last ``ORDER_LOOKBACK``, whatever their status: every page
+    of them (a busy day has more than one), legs nested under their parents so a venue-named
+    leg of ours is never taken for an outside order."""
+    return await list_orders_paged(broker, "all", utc_now() - ORDER_LOOKBACK, nested=True)
 
 
 def changed_since(orders: list[VenueOrder], since: datetime | None) -> list[VenueOrder]:

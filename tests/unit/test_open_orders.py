@@ -9,7 +9,8 @@ import attrs
 import pytest
 
 from actors.open_orders import list_open_orders
-from brokers.base import OrderStatus, VenueOrder
+from actors.reconciler_deps import recent_orders
+from brokers.base import OrderStatus, VenueOrder, utc_now
 from tests.builders import T0, request, venue_order
 
 
@@ -24,16 +25,16 @@ class PagedVenue:
     async def list_orders(
         self, *, status: str, after: datetime | None, limit: int, nested: bool
     ) -> list[VenueOrder]:
-        assert status == "open"
+        assert status in ("open", "all")
         self.asked.append((after, limit, nested))
         return [o for o in self.orders if after is None or o.submitted_at > after][:limit]
 
 
-def orders(count: int, *, same_time_every: int = 1) -> list[VenueOrder]:
+def orders(count: int, *, same_time_every: int = 1, start: datetime = T0) -> list[VenueOrder]:
     made = []
     for n in range(count):
         order = venue_order(request(f"td-{n}-entry"), OrderStatus.NEW, venue_id=f"v-{n}")
-        at = T0 + timedelta(microseconds=n // same_time_every)
+        at = start + timedelta(microseconds=n // same_time_every)
         made.append(order.__class__(**{**_fields(order), "submitted_at": at}))
     return made
 
@@ -74,3 +75,13 @@ async def test_one_page_is_enough_for_a_quiet_account() -> None:
     assert len(await list_open_orders(venue)) == 2  # type: ignore[arg-type]
     assert venue.asked == [(None, 500, False)]
     assert Decimal(venue.orders[0].qty) == Decimal(10)
+
+
+async def test_the_reconcilers_recent_orders_are_every_page_with_legs_nested() -> None:
+    """A busy day past one page: drift checks see its newest orders too, and legs stay under
+    their parents (a venue-named leg of ours must never look like an outside order)."""
+    venue = PagedVenue(orders(1234, start=utc_now() - timedelta(hours=1)))
+    listed = await recent_orders(venue)  # type: ignore[arg-type]
+    assert [o.venue_order_id for o in listed] == [o.venue_order_id for o in venue.orders]
+    assert len(venue.asked) >= 3
+    assert all(nested for _, _, nested in venue.asked)
