@@ -210,7 +210,8 @@ async def _gauges(daemon: Daemon) -> dict[str, float]:
     return {
         "tradingd_drifts": await daemon.journal.drift_count(),
         "tradingd_stream_healthy": float(daemon.stream_healthy),
-        "tradingd_halted": float(daemon.risk.halted),
+        # The kill switch or the daily-loss latch: either holds new entries back.
+        "tradingd_halted": float(daemon.risk.halted or daemon.risk.latched is not None),
         "tradingd_unresolved_orders": daemon.unresolved(),
         "tradingd_startup_drifts": len(daemon.startup.drifts),
         "tradingd_positions": len(daemon.positions()),

@@ -21,7 +21,9 @@ from actors.records import RiskStateRecorded
 from actors.risk_limits import RiskLimits, SizingPolicy
 from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
 from daemon.config import BrokerConfig, Config, SourcesConfig
+from daemon.control import metrics_page
 from daemon.credentials import load_credentials
+from daemon.metrics import Metrics
 from daemon.notify import Notifier
 from daemon.service import serve_until_stopped
 from daemon.sources import AckWriter
@@ -121,6 +123,9 @@ async def test_000_the_daily_loss_latch_survives_a_restart(tmp_path: Path) -> No
         async with daemon_run(tmp_path, config) as daemon:
             assert daemon.risk.latched == "reducing"
             assert daemon.risk.daily.start_equity == start
+            # An alert on the halted gauge fires for the latch too, not only the kill switch.
+            page = await metrics_page(daemon, Metrics())
+            assert "\ntradingd_halted 1\n" in page
             status, reason = await send(daemon, signal("l2", "AMD", "buy", 1))
             assert status == "rejected"
             assert reason.startswith("risk: daily_loss_reducing")

@@ -272,3 +272,32 @@ def test_new_sector_map_rebuilds_the_sector_sums() -> None:
     decision = core.decide(request("a", qty="50"), D(100), now=1.0)
     assert isinstance(decision, Denied)
     assert decision.code == "sector_cap"
+
+
+def test_only_orders_that_never_traded_leave_the_duplicate_window() -> None:
+    """Refused by the venue with nothing filled, or never sent: the trader's identical resend
+    passes. Partly filled before the refusal, or canceled after working: still a duplicate."""
+    core = guard("100000", "10", msgspec.structs.replace(PLAIN, duplicate_window=60.0))
+
+    def resend_after(first: str, qty: str, ending: str) -> Approved | Denied:
+        req = request(first, qty=qty)
+        assert isinstance(core.decide(req, D(0), now=1.0), Approved)
+        match ending:
+            case "refused":
+                core.on_update(update(req, OrderEvent.REJECTED, OrderStatus.REJECTED))
+            case "partly filled, refused":
+                core.on_update(update(req, OrderEvent.REJECTED, OrderStatus.REJECTED, "1", "10"))
+            case "canceled":
+                core.on_update(update(req, OrderEvent.CANCELED, OrderStatus.CANCELED))
+            case "never sent":
+                core.release(first)
+        # A refusal asks for a fresh account; give it one so only the window decides.
+        core.set_account(Account(cash=D(100000), buying_power=D(100000), equity=D(100000)), 2.0, T0)
+        return core.decide(request(f"{first}-again", qty=qty), D(0), now=2.0)
+
+    assert isinstance(resend_after("a", "5", "refused"), Approved)
+    assert isinstance(resend_after("b", "6", "never sent"), Approved)
+    for first, qty, ending in (("c", "7", "partly filled, refused"), ("d", "8", "canceled")):
+        decision = resend_after(first, qty, ending)
+        assert isinstance(decision, Denied), ending
+        assert decision.code == "duplicate_order"
