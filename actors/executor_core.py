@@ -51,6 +51,8 @@ from actors.executor_effects import (
     is_own_client_order_id,
 )
 from actors.executor_flip import (
+    FLAT_LEG,
+    SIGNAL_LEGS,
     ZERO,
     incomplete,
     open_leg,
@@ -195,6 +197,16 @@ class SymbolExecutor(RiskAnswers):
         self._request_order(job, wall, out)
 
     def _request_order(self, job: Job, wall: datetime, out: list[Effect]) -> None:
+        if job.signal.action is not Action.CLOSE:
+            # Which leg a buy, sell or target needs depends on the position, so after a
+            # crash the leg found at the venue may not be the one computed now (a flat leg
+            # posted, then the signal replayed from flat would open a whole entry): any leg
+            # of this signal already known means it was worked.
+            for leg in SIGNAL_LEGS:
+                existing = self.order(client_order_id_for(job.signal.id, leg))
+                if existing is not None:
+                    self._ack_existing(job, existing, wall, out)
+                    return
         if self.protection.halted is not None and job.signal.action is not Action.CLOSE:
             reason = f"symbol halted: {self.protection.halted}; only close is accepted"
             extra = (finished(job, wall, reason),)
@@ -227,28 +239,27 @@ class SymbolExecutor(RiskAnswers):
         job.client_order_id = request.client_order_id
         existing = self.order(request.client_order_id)
         if existing is not None:
-            # Past the router's dedupe only when the signal's ack was lost in a crash after
-            # its order went out (found at startup): never resend. The intent names the
-            # signal on the order's row, so the next restart's dedupe knows it.
-            intent = IntentRecorded(
-                at=wall,
-                signal_id=job.signal.id,
-                leg=request.client_order_id.rsplit("-", 1)[-1],
-                request=existing.request,
-            )
-            done = finished(job, wall, "order already exists")
-            self._ack(
-                job,
-                wall,
-                out,
-                status="duplicate",
-                reason="order already exists",
-                extra=(intent, done),
-            )
-            self._job = None
+            self._ack_existing(job, existing, wall, out)
             return
         self._live[request.client_order_id] = TrackedOrder(request)
         out.append(AskRisk(request, self.position.qty, sized, job.signal.confidence))
+
+    def _ack_existing(
+        self, job: Job, existing: TrackedOrder, wall: datetime, out: list[Effect]
+    ) -> None:
+        """Past the router's dedupe only when the signal's ack was lost in a crash after
+        its order went out (found at startup): never resend. The intent names the signal on
+        the order's row, so the next restart's dedupe knows it."""
+        leg = existing.client_order_id.rsplit("-", 1)[-1]
+        intent = IntentRecorded(at=wall, signal_id=job.signal.id, leg=leg, request=existing.request)
+        records: tuple[JournalRecord, ...] = (intent, finished(job, wall, "order already exists"))
+        if leg == FLAT_LEG:
+            # Its open leg would be sized from a position that moved since: not guessed.
+            reason = f"its {leg} leg was found after a restart; the open leg is not sent"
+            records = (*records, incomplete(job.signal, reason, wall))
+            out.append(Alert(f"signal {job.signal.id}: {reason}"))
+        self._ack(job, wall, out, status="duplicate", reason="order already exists", extra=records)
+        self._job = None
 
     def _open_from_zero(self, job: Job, wall: datetime, out: list[Effect]) -> None:
         """The to-zero leg is final: open the rest from a flat position, or stop there."""

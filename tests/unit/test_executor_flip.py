@@ -25,7 +25,7 @@ from actors.position import ConfirmedPosition
 from actors.reconciler import RESEND_WINDOW, PendingFlip, decide_resumes
 from actors.records import IntentRecorded, RiskDenied, SignalRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, Side
-from tests.builders import T0, request, update
+from tests.builders import T0, request, update, venue_order
 
 
 def signal(line: str) -> ExecuteSignal:
@@ -367,3 +367,32 @@ def test_a_symbol_halted_between_the_legs_opens_nothing() -> None:
     (why,) = [r for r in records(effects) if isinstance(r, SignalRecorded)]
     assert why.status == "incomplete"
     assert "symbol halted" in (why.reason or "")
+
+
+def test_a_flat_leg_found_after_a_crash_is_never_followed_by_a_whole_entry() -> None:
+    # Short 5, "buy 8": the flat leg (buy 5) went out and filled, then a crash before its
+    # intent was durable. Startup finds the order (remembered, no signal on it) and the
+    # position flat; the signal comes again. Sized from flat it would be an entry of 8.
+    ex = SymbolExecutor("AAPL", ConfirmedPosition())
+    flat = request(cid=client_order_id_for("s-8", "flat"), side=Side.BUY, qty="5")
+    ex.remember(venue_order(flat, OrderStatus.FILLED, filled="5", avg="100"))
+    effects = ex.handle(signal('{"id":"s-8","symbol":"AAPL","action":"buy","qty":8}'), 0, T0)
+    assert only(effects, AskRisk) == []
+    assert acks(effects) == [("duplicate", "order already exists")]
+    (incomplete,) = [
+        r for r in records(effects) if isinstance(r, SignalRecorded) and r.status == "incomplete"
+    ]
+    assert "flat leg was found after a restart" in (incomplete.reason or "")
+    (intent,) = [r for r in records(effects) if isinstance(r, IntentRecorded)]
+    assert (intent.signal_id, intent.leg) == ("s-8", "flat")
+    assert ex.idle
+
+
+def test_a_target_whose_entry_leg_is_known_is_a_duplicate_whatever_the_position() -> None:
+    ex = SymbolExecutor("AAPL", ConfirmedPosition(qty=D(-2), avg_entry_price=D(100)))
+    entry = request(cid=client_order_id_for("t-1", "target"), side=Side.BUY, qty="3")
+    ex.remember(venue_order(entry, OrderStatus.FILLED, filled="3", avg="100"))
+    line = '{"id":"t-1","symbol":"AAPL","action":"target","target_qty":1}'
+    effects = ex.handle(signal(line), 0, T0)
+    assert only(effects, AskRisk) == []
+    assert acks(effects) == [("duplicate", "order already exists")]
