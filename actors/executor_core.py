@@ -241,6 +241,7 @@ class SymbolExecutor(RiskAnswers):
         if existing is not None:
             self._ack_existing(job, existing, wall, out)
             return
+        job.sized_from = self.position.qty
         self._live[request.client_order_id] = TrackedOrder(request)
         out.append(AskRisk(request, self.position.qty, sized, job.signal.confidence))
 

@@ -18,6 +18,7 @@ from actors.executor_core import (
     SymbolExecutor,
     client_order_id_for,
 )
+from actors.executor_effects import AdoptOutsideFill
 from actors.executor_flip import crosses_zero, resume_goal
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
@@ -396,3 +397,21 @@ def test_a_target_whose_entry_leg_is_known_is_a_duplicate_whatever_the_position(
     effects = ex.handle(signal(line), 0, T0)
     assert only(effects, AskRisk) == []
     assert acks(effects) == [("duplicate", "order already exists")]
+
+
+def test_an_open_leg_approved_after_the_position_left_flat_is_not_sent() -> None:
+    ex = long_5()
+    ask, _ = first_leg(ex, TARGET)
+    (open_ask,) = only(fill(ex, ask.request, "5", OrderStatus.FILLED), AskRisk)
+    # A buy of 2 placed outside tradingd fills while RiskGuard decides on the open leg.
+    bought = venue_order(request("manual-1", qty="2"), OrderStatus.FILLED, "2", "100")
+    ex.handle(AdoptOutsideFill(order=bought, reply=object()), 0, T0)
+    effects = approve(ex, open_ask)
+    assert only(effects, Submit) == []
+    assert [r.client_order_id for r in only(effects, Release)] == [open_ask.request.client_order_id]
+    (stopped,) = [
+        r for r in records(effects) if isinstance(r, SignalRecorded) and r.status == "incomplete"
+    ]
+    assert "moved to 2 before the open leg went out" in (stopped.reason or "")
+    assert ex.position.qty == D(2)
+    assert ex.idle
