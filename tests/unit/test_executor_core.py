@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from actors.executor_core import (
+    Alert,
     AskRisk,
     Cancel,
     Effect,
@@ -281,3 +282,36 @@ def test_a_close_whose_position_went_flat_meanwhile_sends_nothing() -> None:
     assert [status for status, _ in acks(effects)] == ["accepted"]
     assert ex.position.qty == 0
     assert ex.idle
+
+
+def test_a_duplicate_id_the_venue_cannot_find_yet_is_looked_up_a_bounded_number_of_times() -> None:
+    ex, req = approved_buy()
+    cid = req.client_order_id
+    effects = ex.handle(
+        SubmitFailed(client_order_id=cid, outcome="duplicate_id", reason="dup"), 0, T0
+    )
+    assert only(effects, Lookup) == [Lookup(cid)]
+    lookups, now = 1, 0.0
+    # The venue's id check says it holds the order; its lookups keep missing it.
+    while True:
+        effects = ex.handle(LookupDone(client_order_id=cid, order=None), now, T0)
+        assert only(effects, Submit) == []  # sending again meets the same refusal
+        if only(effects, Alert):
+            break
+        now = ex.next_deadline()
+        assert now < float("inf")
+        effects = ex.on_timer(now, T0)
+        assert only(effects, Submit) == []
+        assert only(effects, Lookup) == [Lookup(cid)]
+        lookups += 1
+        assert lookups < 50
+    assert lookups == 1 + ex.max_submit_attempts
+    # Left unknown (never rejected: the venue holds it), to the monitor's lookups.
+    order = ex.order(cid)
+    assert order is not None
+    assert order.state is State.UNKNOWN
+    assert ex.next_deadline() == float("inf")
+    # Once the venue shows it, its state comes in as for any order.
+    found = venue_order(req, OrderStatus.FILLED, "2", "100")
+    ex.handle(LookupDone(client_order_id=cid, order=found), now, T0)
+    assert order.state is State.FILLED
