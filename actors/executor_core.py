@@ -15,7 +15,8 @@ records) and returns effects; it never awaits. Its rules:
 - the position's exits are the ``ProtectionKeeper``'s, tended after every input.
 
 Layers below: ``executor_orders`` (venue answers, fills, retries), ``executor_guarded``
-(exits), ``executor_risk_answers``; the order a signal needs is ``executor_signals``'.
+(exits), ``executor_risk_answers``, ``executor_known_legs`` (signals already worked); the
+order a signal needs is ``executor_signals``'.
 """
 
 from __future__ import annotations
@@ -51,8 +52,6 @@ from actors.executor_effects import (
     is_own_client_order_id,
 )
 from actors.executor_flip import (
-    FLAT_LEG,
-    SIGNAL_LEGS,
     ZERO,
     incomplete,
     open_leg,
@@ -62,7 +61,7 @@ from actors.executor_flip import (
     stopped_short,
     to_zero_leg,
 )
-from actors.executor_risk_answers import RiskAnswers
+from actors.executor_known_legs import KnownLegs
 from actors.executor_signals import Job, Phase, finished, order_for, superseded
 from actors.messages import (
     Action,
@@ -73,14 +72,13 @@ from actors.messages import (
 from actors.order_state import FINAL, State, TrackedOrder
 from actors.outside_fills import OutsideFills
 from actors.records import (
-    IntentRecorded,
     JournalRecord,
 )
 from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, Side
 
 
 @attrs.define
-class SymbolExecutor(RiskAnswers):
+class SymbolExecutor(KnownLegs):
     _queue: deque[Job] = attrs.field(factory=deque)
     # "supersede": a newer signal replaces the one queued behind the one being worked.
     supersede_queued: bool = False
@@ -197,16 +195,8 @@ class SymbolExecutor(RiskAnswers):
         self._request_order(job, wall, out)
 
     def _request_order(self, job: Job, wall: datetime, out: list[Effect]) -> None:
-        if job.signal.action is not Action.CLOSE:
-            # Which leg a buy, sell or target needs depends on the position, so after a
-            # crash the leg found at the venue may not be the one computed now (a flat leg
-            # posted, then the signal replayed from flat would open a whole entry): any leg
-            # of this signal already known means it was worked.
-            for leg in SIGNAL_LEGS:
-                existing = self.order(client_order_id_for(job.signal.id, leg))
-                if existing is not None:
-                    self._ack_existing(job, existing, wall, out)
-                    return
+        if self._worked_already(job, wall, out):
+            return
         if self.protection.halted is not None and job.signal.action is not Action.CLOSE:
             reason = f"symbol halted: {self.protection.halted}; only close is accepted"
             extra = (finished(job, wall, reason),)
@@ -244,23 +234,6 @@ class SymbolExecutor(RiskAnswers):
         job.sized_from = self.position.qty
         self._live[request.client_order_id] = TrackedOrder(request)
         out.append(AskRisk(request, self.position.qty, sized, job.signal.confidence))
-
-    def _ack_existing(
-        self, job: Job, existing: TrackedOrder, wall: datetime, out: list[Effect]
-    ) -> None:
-        """Past the router's dedupe only when the signal's ack was lost in a crash after
-        its order went out (found at startup): never resend. The intent names the signal on
-        the order's row, so the next restart's dedupe knows it."""
-        leg = existing.client_order_id.rsplit("-", 1)[-1]
-        intent = IntentRecorded(at=wall, signal_id=job.signal.id, leg=leg, request=existing.request)
-        records: tuple[JournalRecord, ...] = (intent, finished(job, wall, "order already exists"))
-        if leg == FLAT_LEG:
-            # Its open leg would be sized from a position that moved since: not guessed.
-            reason = f"its {leg} leg was found after a restart; the open leg is not sent"
-            records = (*records, incomplete(job.signal, reason, wall))
-            out.append(Alert(f"signal {job.signal.id}: {reason}"))
-        self._ack(job, wall, out, status="duplicate", reason="order already exists", extra=records)
-        self._job = None
 
     def _open_from_zero(self, job: Job, wall: datetime, out: list[Effect]) -> None:
         """The to-zero leg is final: open the rest from a flat position, or stop there."""
