@@ -8,7 +8,8 @@ this symbol never blocks another symbol, nor this symbol's own bookkeeping.
 from __future__ import annotations
 
 import logging
-from typing import assert_never
+import math
+from typing import Any, assert_never
 
 import attrs
 import trio
@@ -57,6 +58,28 @@ PRICE_POLL = 0.05
 
 
 @attrs.frozen
+class _Outbox:
+    """Messages for RiskGuard and OrderMonitor, forwarded in order by one child task.
+
+    Those actors wait on this executor's inbox to answer it, so its loop must never wait on
+    theirs: a full inbox on both sides would stop them both (and every symbol behind them).
+    The loop only queues here, without bound; the forwarder does the waiting."""
+
+    send: trio.MemorySendChannel[tuple[trio.MemorySendChannel[Any], Any]]
+
+    def to(self, channel: trio.MemorySendChannel[Any], msg: Any) -> None:
+        self.send.send_nowait((channel, msg))
+
+
+async def _forward(
+    queued: trio.MemoryReceiveChannel[tuple[trio.MemorySendChannel[Any], Any]],
+) -> None:
+    async with queued:
+        async for channel, msg in queued:
+            await channel.send(msg)
+
+
+@attrs.frozen
 class ExecutorDeps:
     broker: Broker
     journal: JournalSink
@@ -74,12 +97,18 @@ async def run_executor(
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
+    queue_send, queue_recv = trio.open_memory_channel[tuple[trio.MemorySendChannel[Any], Any]](
+        math.inf
+    )
+    outbox = _Outbox(queue_send)
     # Orders adopted at startup are followed like any other from here on.
     for order in core.unresolved():
-        await deps.monitor.send(
-            Watch(client_order_id=order.client_order_id, symbol=core.symbol, deliver_to=inbox_send)
+        watch = Watch(
+            client_order_id=order.client_order_id, symbol=core.symbol, deliver_to=inbox_send
         )
+        outbox.to(deps.monitor, watch)
     async with trio.open_nursery() as calls:
+        calls.start_soon(_forward, queue_recv)
         task_status.started()
         async with inbox:
             price_seen_at = float("-inf")
@@ -96,7 +125,7 @@ async def run_executor(
                 if core.protection.holds_stop and quote is not None and quote.at > price_seen_at:
                     price_seen_at = quote.at
                     effects += core.handle(PriceSeen(price=quote.price), now, wall)
-                await _carry_out(effects, core, inbox_send, deps, calls)
+                await _carry_out(effects, core, inbox_send, deps, calls, outbox)
                 deps.activity.report(core.symbol, idle=core.idle)
 
 
@@ -115,6 +144,7 @@ async def _carry_out(
     inbox: trio.MemorySendChannel[ExecutorInput],
     deps: ExecutorDeps,
     calls: trio.Nursery,
+    outbox: _Outbox,
 ) -> None:
     pending: _DurableAck | None = None
     for effect in effects:
@@ -127,22 +157,21 @@ async def _carry_out(
                         calls.start_soon(_commit_then_ack, deps.journal, pending)
                     pending = _DurableAck(records, *ack_to)
             case AskRisk(request=request, position_qty=position_qty):
-                await deps.risk.send(
-                    RiskRequest(
-                        request=request,
-                        position_qty=position_qty,
-                        reply=inbox,
-                        size_by_policy=effect.size_by_policy,
-                        confidence=effect.confidence,
-                    )
+                ask = RiskRequest(
+                    request=request,
+                    position_qty=position_qty,
+                    reply=inbox,
+                    size_by_policy=effect.size_by_policy,
+                    confidence=effect.confidence,
                 )
+                outbox.to(deps.risk, ask)
             case Submit(request=request):
                 # The submit task starts the intent's commit itself, once its POST is on the
                 # wire: the fsync overlaps the send instead of delaying it.
                 calls.start_soon(_submit, deps, core.symbol, request, inbox, pending)
                 pending = None
             case Release(client_order_id=cid):
-                await deps.risk.send(ReleaseReservation(client_order_id=cid))
+                outbox.to(deps.risk, ReleaseReservation(client_order_id=cid))
             case Lookup(client_order_id=cid):
                 calls.start_soon(_lookup, deps.broker, cid, inbox)
             case Cancel(client_order_id=cid, venue_order_id=venue_id):
@@ -150,8 +179,8 @@ async def _carry_out(
             case Follow(client_order_id=cid):
                 # A leg the venue created: the monitor routes its updates here from now on
                 # (and looks it up after its deadline, in case an event came before this).
-                await deps.monitor.send(
-                    Watch(client_order_id=cid, symbol=core.symbol, deliver_to=inbox)
+                outbox.to(
+                    deps.monitor, Watch(client_order_id=cid, symbol=core.symbol, deliver_to=inbox)
                 )
             case Alert(message=message):
                 log.warning("%s: %s", core.symbol, message)

@@ -15,7 +15,8 @@ records) and returns effects; it never awaits. Its rules:
 - the position's exits are the ``ProtectionKeeper``'s, tended after every input.
 
 Layers below: ``executor_orders`` (venue answers, fills, retries), ``executor_guarded``
-(exits), ``executor_risk_answers``; the order a signal needs is ``executor_signals``'.
+(exits), ``executor_risk_answers``, ``executor_known_legs`` (signals already worked); the
+order a signal needs is ``executor_signals``'.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ from actors.executor_flip import (
     stopped_short,
     to_zero_leg,
 )
-from actors.executor_risk_answers import RiskAnswers
+from actors.executor_known_legs import KnownLegs
 from actors.executor_signals import Job, Phase, finished, order_for, superseded
 from actors.messages import (
     Action,
@@ -71,14 +72,13 @@ from actors.messages import (
 from actors.order_state import FINAL, State, TrackedOrder
 from actors.outside_fills import OutsideFills
 from actors.records import (
-    IntentRecorded,
     JournalRecord,
 )
 from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, Side
 
 
 @attrs.define
-class SymbolExecutor(RiskAnswers):
+class SymbolExecutor(KnownLegs):
     _queue: deque[Job] = attrs.field(factory=deque)
     # "supersede": a newer signal replaces the one queued behind the one being worked.
     supersede_queued: bool = False
@@ -195,6 +195,8 @@ class SymbolExecutor(RiskAnswers):
         self._request_order(job, wall, out)
 
     def _request_order(self, job: Job, wall: datetime, out: list[Effect]) -> None:
+        if self._worked_already(job, wall, out):
+            return
         if self.protection.halted is not None and job.signal.action is not Action.CLOSE:
             reason = f"symbol halted: {self.protection.halted}; only close is accepted"
             extra = (finished(job, wall, reason),)
@@ -227,26 +229,9 @@ class SymbolExecutor(RiskAnswers):
         job.client_order_id = request.client_order_id
         existing = self.order(request.client_order_id)
         if existing is not None:
-            # Past the router's dedupe only when the signal's ack was lost in a crash after
-            # its order went out (found at startup): never resend. The intent names the
-            # signal on the order's row, so the next restart's dedupe knows it.
-            intent = IntentRecorded(
-                at=wall,
-                signal_id=job.signal.id,
-                leg=request.client_order_id.rsplit("-", 1)[-1],
-                request=existing.request,
-            )
-            done = finished(job, wall, "order already exists")
-            self._ack(
-                job,
-                wall,
-                out,
-                status="duplicate",
-                reason="order already exists",
-                extra=(intent, done),
-            )
-            self._job = None
+            self._ack_existing(job, existing, wall, out)
             return
+        job.sized_from = self.position.qty
         self._live[request.client_order_id] = TrackedOrder(request)
         out.append(AskRisk(request, self.position.qty, sized, job.signal.confidence))
 

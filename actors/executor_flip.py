@@ -35,6 +35,8 @@ ZERO = Decimal(0)
 # The leg that brings the position to zero, and the one that opens the new side after it.
 FLAT_LEG = "flat"
 OPEN_LEG = "open"
+# Every leg a buy, sell or target may send: which one depends on the position then.
+SIGNAL_LEGS = ("entry", FLAT_LEG, OPEN_LEG, "target", "close")
 
 
 def signed_qty(side: Side, qty: Decimal) -> Decimal:

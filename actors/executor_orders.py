@@ -16,6 +16,7 @@ import attrs
 
 from actors.brackets import request_of
 from actors.executor_effects import (
+    Alert,
     Effect,
     Follow,
     Journal,
@@ -49,6 +50,8 @@ class SymbolOrders:
     _backoffs: dict[str, Backoff] = attrs.field(factory=dict)
     # Orders whose venue answer (which lists their legs) has come in.
     _legs_known: set[str] = attrs.field(factory=set)
+    # Orders the venue refused as a duplicate id: it holds them, even while its lookups miss.
+    _held_by_venue: set[str] = attrs.field(factory=set)
 
     def awaits_legs(self, order: TrackedOrder) -> bool:
         """A filled order with exits whose legs no venue answer has listed yet."""
@@ -127,6 +130,7 @@ class SymbolOrders:
             self._final[cid] = self._live.pop(cid)
             self._backoffs.pop(cid, None)
             self._retries.pop(cid, None)
+            self._held_by_venue.discard(cid)
         while len(self._final) > FINAL_ORDERS_KEPT:
             self._final.popitem(last=False)
 
@@ -154,7 +158,11 @@ class SymbolOrders:
                 else:
                     self._move(order, State.UNKNOWN, wall, out)
                     self._schedule(order.client_order_id, now, "submit", msg.retry_after)
-            case _:  # "unknown" or "duplicate_id": ask the venue before anything else
+            case "duplicate_id":
+                self._held_by_venue.add(order.client_order_id)
+                self._move(order, State.UNKNOWN, wall, out, msg.reason)
+                out.append(Lookup(order.client_order_id))
+            case _:  # "unknown": ask the venue before anything else
                 order.move(State.UNKNOWN, msg.reason)
                 out.append(Journal((state_record(self.symbol, order, wall),)))
                 out.append(Lookup(order.client_order_id))
@@ -166,6 +174,21 @@ class SymbolOrders:
         if msg.order is not None:
             update = OrderUpdate(event=OrderEvent.SNAPSHOT, order=msg.order, at=wall, source="rest")
             self._on_update(update, wall, out)
+        elif order.client_order_id in self._held_by_venue:
+            # Its lookup lags behind the venue's id check (an index catching up): sending
+            # again would only meet the same refusal. Asked again a few times, then left
+            # unknown to the monitor's lookups, which route its state here once found.
+            cid = order.client_order_id
+            if self._attempts(cid) < self.max_submit_attempts:
+                self._schedule(cid, now, "lookup", None)
+            else:
+                tries = self._attempts(cid)
+                out.append(
+                    Alert(
+                        f"order {cid}: refused as a duplicate id, yet not found in "
+                        f"{tries} lookups; left unknown until the venue shows it"
+                    )
+                )
         elif order.state is State.UNKNOWN:
             # The venue never received it: only now is a resubmission safe.
             self._schedule(order.client_order_id, now, "submit", None)

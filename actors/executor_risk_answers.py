@@ -13,7 +13,7 @@ from datetime import datetime
 import attrs
 import msgspec
 
-from actors.executor_effects import Effect, Release, Submit
+from actors.executor_effects import Alert, Effect, Journal, Release, Submit
 from actors.executor_flip import incomplete, refusal_to_split, signed_qty, splits, to_zero_leg
 from actors.executor_guarded import GuardedOrders
 from actors.executor_orders import state_record
@@ -33,6 +33,10 @@ class RiskAnswers(GuardedOrders):
         if job is None or job.client_order_id != msg.client_order_id or job.phase is not Phase.RISK:
             return
         order = self._live[msg.client_order_id]
+        sized_by_position = job.opening or job.signal.action in (Action.CLOSE, Action.TARGET)
+        if sized_by_position and self.position.qty != job.sized_from:
+            self._sized_from_a_stale_position(job, order, wall, out)
+            return
         if msg.qty is not None and msg.qty != order.request.qty:
             # RiskGuard sized it: the size it checked is the size sent.
             order.request = msgspec.structs.replace(order.request, qty=msg.qty)
@@ -59,6 +63,31 @@ class RiskAnswers(GuardedOrders):
         sending = state_record(self.symbol, order, wall)
         self._ack(job, wall, out, status="accepted", reason=None, extra=(intent, sending))
         out.append(Submit(order.request))
+
+    def _start(self, job: Job, wall: datetime, out: list[Effect]) -> None:
+        raise NotImplementedError  # the executor core's: how a signal's work begins
+
+    def _sized_from_a_stale_position(
+        self, job: Job, order: TrackedOrder, wall: datetime, out: list[Effect]
+    ) -> None:
+        """The position moved while RiskGuard decided (a late fill of a canceled order, a
+        fill from outside): an order sized from the old one would over-trade, even cross
+        zero. It never goes out; the signal is sized again, or stops if it was the open leg
+        of an order across zero (from anywhere but flat it would over-trade)."""
+        out.append(Release(order.client_order_id))
+        del self._live[order.client_order_id]
+        if job.opening:
+            reason = (
+                f"the position moved to {self.position.qty} before the open leg went out; "
+                "it is not sent"
+            )
+            records = (finished(job, wall, reason), incomplete(job.signal, reason, wall))
+            out.append(Journal(records))
+            out.append(Alert(f"signal {job.signal.id}: {reason}"))
+            self._job = None
+            return
+        job.phase, job.client_order_id, job.goal, job.sized_from = None, None, None, None
+        self._start(job, wall, out)
 
     def _split_sized(
         self, job: Job, order: TrackedOrder, wall: datetime, out: list[Effect]

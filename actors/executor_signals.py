@@ -42,6 +42,8 @@ class Job:
     goal: Decimal | None = None
     # The order being worked is the open leg of an order across zero.
     opening: bool = False
+    # The confirmed position its order was sized from, when it went to RiskGuard.
+    sized_from: Decimal | None = None
 
 
 def ack_effects(

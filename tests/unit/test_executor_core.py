@@ -3,24 +3,27 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from actors.executor_core import (
+    Alert,
     AskRisk,
     Cancel,
     Effect,
     Journal,
     Lookup,
     LookupDone,
+    Release,
     Submit,
     SubmitAccepted,
     SubmitFailed,
     SymbolExecutor,
     client_order_id_for,
 )
+from actors.executor_effects import AdoptOutsideFill
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition
 from actors.records import FillRecorded, IntentRecorded, OrderStateRecorded, SignalRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, Side
-from tests.builders import T0, update, venue_order
+from tests.builders import T0, request, update, venue_order
 
 
 def signal(line: str) -> ExecuteSignal:
@@ -239,3 +242,76 @@ def test_client_order_ids_are_deterministic_and_distinct_per_leg() -> None:
     assert client_order_id_for("abc", "entry") == client_order_id_for("abc", "entry")
     assert client_order_id_for("abc", "entry") != client_order_id_for("abc", "close")
     assert len(client_order_id_for("x" * 128, "entry")) <= 48
+
+
+def sold_outside(qty: str) -> AdoptOutsideFill:
+    """A sale placed outside tradingd, filled while a close waited for RiskGuard."""
+    order = venue_order(
+        request("manual-1", side=Side.SELL, qty=qty), OrderStatus.FILLED, qty, "100"
+    )
+    return AdoptOutsideFill(order=order, reply=object())
+
+
+def test_a_close_approved_after_the_position_moved_is_sized_again() -> None:
+    ex = SymbolExecutor("AAPL", ConfirmedPosition(qty=D(10), avg_entry_price=D(100)))
+    close = signal('{"id":"c","symbol":"AAPL","action":"close"}')
+    (ask,) = only(ex.handle(close, 0, T0), AskRisk)
+    assert ask.request.qty == D(10)
+    ex.handle(sold_outside("4"), 0, T0)
+    cid = ask.request.client_order_id
+    effects = ex.handle(Approved(client_order_id=cid, reserved=D(0)), 0, T0)
+    # Never the 10 sized before: the reservation back, and the close asked again for 6.
+    assert only(effects, Submit) == []
+    assert [r.client_order_id for r in only(effects, Release)] == [cid]
+    (again,) = only(effects, AskRisk)
+    assert (again.request.qty, again.position_qty) == (D(6), D(6))
+    effects = ex.handle(Approved(client_order_id=cid, reserved=D(0)), 0, T0)
+    (submit,) = only(effects, Submit)
+    assert submit.request.qty == D(6)
+
+
+def test_a_close_whose_position_went_flat_meanwhile_sends_nothing() -> None:
+    ex = SymbolExecutor("AAPL", ConfirmedPosition(qty=D(10), avg_entry_price=D(100)))
+    (ask,) = only(ex.handle(signal('{"id":"c","symbol":"AAPL","action":"close"}'), 0, T0), AskRisk)
+    ex.handle(sold_outside("10"), 0, T0)
+    cid = ask.request.client_order_id
+    effects = ex.handle(Approved(client_order_id=cid, reserved=D(0)), 0, T0)
+    assert only(effects, Submit) == []
+    assert only(effects, AskRisk) == []
+    assert len(only(effects, Release)) == 1
+    assert [status for status, _ in acks(effects)] == ["accepted"]
+    assert ex.position.qty == 0
+    assert ex.idle
+
+
+def test_a_duplicate_id_the_venue_cannot_find_yet_is_looked_up_a_bounded_number_of_times() -> None:
+    ex, req = approved_buy()
+    cid = req.client_order_id
+    effects = ex.handle(
+        SubmitFailed(client_order_id=cid, outcome="duplicate_id", reason="dup"), 0, T0
+    )
+    assert only(effects, Lookup) == [Lookup(cid)]
+    lookups, now = 1, 0.0
+    # The venue's id check says it holds the order; its lookups keep missing it.
+    while True:
+        effects = ex.handle(LookupDone(client_order_id=cid, order=None), now, T0)
+        assert only(effects, Submit) == []  # sending again meets the same refusal
+        if only(effects, Alert):
+            break
+        now = ex.next_deadline()
+        assert now < float("inf")
+        effects = ex.on_timer(now, T0)
+        assert only(effects, Submit) == []
+        assert only(effects, Lookup) == [Lookup(cid)]
+        lookups += 1
+        assert lookups < 50
+    assert lookups == 1 + ex.max_submit_attempts
+    # Left unknown (never rejected: the venue holds it), to the monitor's lookups.
+    order = ex.order(cid)
+    assert order is not None
+    assert order.state is State.UNKNOWN
+    assert ex.next_deadline() == float("inf")
+    # Once the venue shows it, its state comes in as for any order.
+    found = venue_order(req, OrderStatus.FILLED, "2", "100")
+    ex.handle(LookupDone(client_order_id=cid, order=found), now, T0)
+    assert order.state is State.FILLED

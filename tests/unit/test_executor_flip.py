@@ -18,6 +18,7 @@ from actors.executor_core import (
     SymbolExecutor,
     client_order_id_for,
 )
+from actors.executor_effects import AdoptOutsideFill
 from actors.executor_flip import crosses_zero, resume_goal
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
@@ -25,7 +26,7 @@ from actors.position import ConfirmedPosition
 from actors.reconciler import RESEND_WINDOW, PendingFlip, decide_resumes
 from actors.records import IntentRecorded, RiskDenied, SignalRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, Side
-from tests.builders import T0, request, update
+from tests.builders import T0, request, update, venue_order
 
 
 def signal(line: str) -> ExecuteSignal:
@@ -367,3 +368,50 @@ def test_a_symbol_halted_between_the_legs_opens_nothing() -> None:
     (why,) = [r for r in records(effects) if isinstance(r, SignalRecorded)]
     assert why.status == "incomplete"
     assert "symbol halted" in (why.reason or "")
+
+
+def test_a_flat_leg_found_after_a_crash_is_never_followed_by_a_whole_entry() -> None:
+    # Short 5, "buy 8": the flat leg (buy 5) went out and filled, then a crash before its
+    # intent was durable. Startup finds the order (remembered, no signal on it) and the
+    # position flat; the signal comes again. Sized from flat it would be an entry of 8.
+    ex = SymbolExecutor("AAPL", ConfirmedPosition())
+    flat = request(cid=client_order_id_for("s-8", "flat"), side=Side.BUY, qty="5")
+    ex.remember(venue_order(flat, OrderStatus.FILLED, filled="5", avg="100"))
+    effects = ex.handle(signal('{"id":"s-8","symbol":"AAPL","action":"buy","qty":8}'), 0, T0)
+    assert only(effects, AskRisk) == []
+    assert acks(effects) == [("duplicate", "order already exists")]
+    (incomplete,) = [
+        r for r in records(effects) if isinstance(r, SignalRecorded) and r.status == "incomplete"
+    ]
+    assert "flat leg was found after a restart" in (incomplete.reason or "")
+    (intent,) = [r for r in records(effects) if isinstance(r, IntentRecorded)]
+    assert (intent.signal_id, intent.leg) == ("s-8", "flat")
+    assert ex.idle
+
+
+def test_a_target_whose_entry_leg_is_known_is_a_duplicate_whatever_the_position() -> None:
+    ex = SymbolExecutor("AAPL", ConfirmedPosition(qty=D(-2), avg_entry_price=D(100)))
+    entry = request(cid=client_order_id_for("t-1", "target"), side=Side.BUY, qty="3")
+    ex.remember(venue_order(entry, OrderStatus.FILLED, filled="3", avg="100"))
+    line = '{"id":"t-1","symbol":"AAPL","action":"target","target_qty":1}'
+    effects = ex.handle(signal(line), 0, T0)
+    assert only(effects, AskRisk) == []
+    assert acks(effects) == [("duplicate", "order already exists")]
+
+
+def test_an_open_leg_approved_after_the_position_left_flat_is_not_sent() -> None:
+    ex = long_5()
+    ask, _ = first_leg(ex, TARGET)
+    (open_ask,) = only(fill(ex, ask.request, "5", OrderStatus.FILLED), AskRisk)
+    # A buy of 2 placed outside tradingd fills while RiskGuard decides on the open leg.
+    bought = venue_order(request("manual-1", qty="2"), OrderStatus.FILLED, "2", "100")
+    ex.handle(AdoptOutsideFill(order=bought, reply=object()), 0, T0)
+    effects = approve(ex, open_ask)
+    assert only(effects, Submit) == []
+    assert [r.client_order_id for r in only(effects, Release)] == [open_ask.request.client_order_id]
+    (stopped,) = [
+        r for r in records(effects) if isinstance(r, SignalRecorded) and r.status == "incomplete"
+    ]
+    assert "moved to 2 before the open leg went out" in (stopped.reason or "")
+    assert ex.position.qty == D(2)
+    assert ex.idle
