@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from functools import partial
-from typing import Any
 
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve as serve_http
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+
+from daemon.http_serving import serve_app
 
 log = logging.getLogger("tradingd.metrics")
 
@@ -41,14 +39,8 @@ async def serve_metrics(
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until cancelled; task_status.started(bound URLs) once listening."""
-    http = HypercornConfig()
-    http.bind = [bind]
-    http.accesslog = None
-    http.errorlog = logging.getLogger("tradingd.metrics.http")
-    http.h11_max_incomplete_size = 16 * 1024  # a scrape is one small GET
-    http.graceful_timeout = 1.0
-    app: Any = build_metrics_app(page)
+    app = build_metrics_app(page)
     async with trio.open_nursery() as nursery:
-        binds: list[str] = await nursery.start(partial(serve_http, app, http))
+        binds: list[str] = await nursery.start(serve_app, app, bind, "tradingd.metrics.http")
         log.info("metrics on %s", ", ".join(f"{b}/metrics" for b in binds), extra={"binds": binds})
         task_status.started(binds)

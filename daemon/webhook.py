@@ -12,14 +12,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from functools import partial
-from typing import Any
 
 import attrs
 import msgspec
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve as serve_http
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,6 +25,7 @@ from actors.messages import Ack
 from actors.signal_router import Intake
 from brokers.base import utc_now
 from daemon.config import ConfigError, WebhookConfig
+from daemon.http_serving import serve_app
 from daemon.sources import AckTimer
 from daemon.webhook_alerts import BadAlert, alert_to_signal, parse_alert
 from daemon.webhook_auth import (
@@ -206,15 +203,8 @@ async def serve_webhook(
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until cancelled; task_status.started(bound URLs) once listening."""
-    http = HypercornConfig()
-    http.bind = [bind]
-    http.accesslog = None
-    http.errorlog = logging.getLogger("tradingd.webhook.http")
-    # Whole-request limits below hypercorn's defaults: alerts are small.
-    http.h11_max_incomplete_size = 16 * 1024
-    http.graceful_timeout = 1.0
-    app: Any = build_webhook_app(endpoint)
+    app = build_webhook_app(endpoint)
     async with trio.open_nursery() as nursery:
-        binds: list[str] = await nursery.start(partial(serve_http, app, http))
+        binds: list[str] = await nursery.start(serve_app, app, bind, "tradingd.webhook.http")
         log.info("webhook listening on %s", ", ".join(binds))
         task_status.started(binds)
