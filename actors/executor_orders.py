@@ -28,7 +28,7 @@ from actors.executor_effects import (
 )
 from actors.order_state import State, TrackedOrder, state_of
 from actors.position import ConfirmedPosition
-from actors.records import FillRecorded, JournalRecord, OrderStateRecorded, PositionRecorded
+from actors.records import FillRecorded, JournalRecord, OrderStateRecorded
 from actors.retry import Backoff
 from brokers.base import OrderEvent, OrderRequest, OrderUpdate, VenueOrder
 
@@ -216,15 +216,7 @@ class SymbolOrders:
                 )
             )
         if applied.fills:
-            records.append(
-                PositionRecorded(
-                    at=wall,
-                    symbol=self.symbol,
-                    qty=self.position.qty,
-                    avg_entry_price=self.position.avg_entry_price,
-                    realized_pnl=self.position.realized_pnl,
-                )
-            )
+            records.append(self.position.record(self.symbol, wall))
         if applied.changed:
             records.append(state_record(self.symbol, order, wall))
         if records:

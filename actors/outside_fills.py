@@ -24,7 +24,7 @@ import attrs
 from actors.executor_effects import AdoptOutsideFill, Effect, Journal, is_own_client_order_id
 from actors.messages import Ack
 from actors.position import ConfirmedPosition
-from actors.records import FillRecorded, JournalRecord, PositionRecorded
+from actors.records import FillRecorded, JournalRecord
 from brokers.base import VenueOrder
 
 ZERO = Decimal(0)
@@ -74,13 +74,7 @@ class OutsideFills:
                 qty=delta,
                 price=price,
             ),
-            PositionRecorded(
-                at=wall,
-                symbol=symbol,
-                qty=position.qty,
-                avg_entry_price=position.avg_entry_price,
-                realized_pnl=position.realized_pnl,
-            ),
+            position.record(symbol, wall),
         )
         reason = f"outside {order.side} {delta} at {price} taken into the position"
         return [Journal(records, ack=(msg.reply, Ack(id=key, status="accepted", reason=reason)))]

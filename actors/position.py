@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import attrs
 
+from actors.records import PositionRecorded
 from brokers.base import Side
 
 ZERO = Decimal(0)
@@ -18,6 +20,16 @@ class ConfirmedPosition:
     qty: Decimal = ZERO
     avg_entry_price: Decimal = ZERO
     realized_pnl: Decimal = ZERO
+
+    def record(self, symbol: str, at: datetime) -> PositionRecorded:
+        """The journal record of this position as it stands."""
+        return PositionRecorded(
+            at=at,
+            symbol=symbol,
+            qty=self.qty,
+            avg_entry_price=self.avg_entry_price,
+            realized_pnl=self.realized_pnl,
+        )
 
     def apply_fill(self, side: Side, qty: Decimal, price: Decimal) -> None:
         signed = qty if side is Side.BUY else -qty

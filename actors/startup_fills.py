@@ -33,7 +33,6 @@ from actors.records import (
     IntentRecorded,
     JournalRecord,
     OrderStateRecorded,
-    PositionRecorded,
 )
 from brokers.base import OrderRequest, Side, VenueOrder
 
@@ -158,15 +157,7 @@ def missed_fills(
                 )
             )
     for symbol, position in sorted(moved.items()):
-        records.append(
-            PositionRecorded(
-                at=at,
-                symbol=symbol,
-                qty=position.qty,
-                avg_entry_price=position.avg_entry_price,
-                realized_pnl=position.realized_pnl,
-            )
-        )
+        records.append(position.record(symbol, at))
     return records
 
 
