@@ -13,7 +13,23 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from actors.risk_limits import RiskLimits  # noqa: E402
 from brokers.sim import SimEndpoints  # noqa: E402
+from daemon.config import BrokerConfig  # noqa: E402
+
+# A benchmark's own flow (hundreds of alternating 1-share orders) is what the order-rate and
+# duplicate-order controls exist to stop: they are off. Every other check runs as default.
+UNPACED = RiskLimits(duplicate_window=0.0, max_orders_per_second=None, max_orders_per_minute=None)
+
+
+def paper_broker(venue: SimEndpoints, stream_url: str | None = None) -> BrokerConfig:
+    """The daemon's ``[broker]`` for a paper venue (its order stream at ``stream_url``)."""
+    return BrokerConfig(
+        kind="paper",
+        base_url=venue.alpaca_url,
+        stream_url=stream_url or venue.stream_url,
+        data_url=venue.data_url,
+    )
 
 
 @contextmanager

@@ -48,7 +48,7 @@ import trio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import percentile, venue_process  # noqa: E402
+from harness import UNPACED, paper_broker, percentile, venue_process  # noqa: E402
 
 from actors.executor_core import client_order_id_for  # noqa: E402
 from actors.messages import Ack  # noqa: E402
@@ -59,10 +59,9 @@ from actors.records import (  # noqa: E402
     RiskDenied,
     VenueCallRecorded,
 )
-from actors.risk_limits import RiskLimits  # noqa: E402
 from brokers.base import VenueCall  # noqa: E402
 from brokers.sim import SimControl  # noqa: E402
-from daemon.config import BrokerConfig, Config  # noqa: E402
+from daemon.config import Config  # noqa: E402
 from daemon.credentials import load_credentials  # noqa: E402
 from daemon.logs import configure_logging  # noqa: E402
 from daemon.supervisor import Daemon, open_daemon  # noqa: E402
@@ -190,17 +189,8 @@ class Bench:
 async def main(blocks: int, seconds: float, gap: float, slow_gap: float) -> None:
     with venue_process() as ready, tempfile.TemporaryDirectory() as scratch:
         config = Config(
-            broker=BrokerConfig(
-                kind="paper",
-                base_url=ready.alpaca_url,
-                stream_url=ready.stream_url,
-                data_url=ready.data_url,
-            ),
-            # Thousands of alternating 1-share orders are what the order-rate and duplicate
-            # controls exist to stop: they are off here, every other check runs as default.
-            risk=RiskLimits(
-                duplicate_window=0.0, max_orders_per_second=None, max_orders_per_minute=None
-            ),
+            broker=paper_broker(ready),
+            risk=UNPACED,
         )
         credentials = load_credentials("paper", {}, None)
         journal = str(Path(scratch) / "journal.sqlite3")

@@ -31,11 +31,10 @@ import trio.testing
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import percentile, venue_process  # noqa: E402
+from harness import UNPACED, paper_broker, percentile, venue_process  # noqa: E402
 
 from actors.records import RiskDenied, VenueCallRecorded  # noqa: E402
-from actors.risk_limits import RiskLimits  # noqa: E402
-from daemon.config import BrokerConfig, Config  # noqa: E402
+from daemon.config import Config  # noqa: E402
 from daemon.credentials import load_credentials  # noqa: E402
 from daemon.logs import configure_logging  # noqa: E402
 from daemon.supervisor import Daemon, open_daemon  # noqa: E402
@@ -84,18 +83,8 @@ async def daemon_signal(
 async def main(orders: int) -> None:
     with venue_process() as ready, tempfile.TemporaryDirectory() as scratch:
         config = Config(
-            broker=BrokerConfig(
-                kind="paper",
-                base_url=ready.alpaca_url,
-                stream_url=ready.stream_url,
-                data_url=ready.data_url,
-            ),
-            # The benchmark's own flow (hundreds of 1-share orders, buys and sells
-            # alternating) is what the order-rate and duplicate-order controls exist to stop:
-            # they are off here. Every other check runs as configured by default.
-            risk=RiskLimits(
-                duplicate_window=0.0, max_orders_per_second=None, max_orders_per_minute=None
-            ),
+            broker=paper_broker(ready),
+            risk=UNPACED,
         )
         credentials = load_credentials("paper", {}, None)
         journal = str(Path(scratch) / "journal.sqlite3")

@@ -36,7 +36,7 @@ import trio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import percentile, venue_process  # noqa: E402
+from harness import paper_broker, percentile, venue_process  # noqa: E402
 
 from actors.records import (  # noqa: E402
     FillRecorded,
@@ -46,7 +46,7 @@ from actors.records import (  # noqa: E402
 )
 from brokers.base import utc_now  # noqa: E402
 from brokers.sim import SimControl, SimEndpoints  # noqa: E402
-from daemon.config import BrokerConfig, Config, MonitorConfig  # noqa: E402
+from daemon.config import Config, MonitorConfig  # noqa: E402
 from daemon.credentials import load_credentials  # noqa: E402
 from daemon.logs import configure_logging  # noqa: E402
 from daemon.supervisor import Daemon, open_daemon  # noqa: E402
@@ -140,12 +140,7 @@ class Rounds:
 async def measure(endpoints: SimEndpoints, *, stream_down: bool, orders: int) -> list[RoundResult]:
     monitor = MonitorConfig(first_connect_grace=0.0) if stream_down else MonitorConfig()
     config = Config(
-        broker=BrokerConfig(
-            kind="paper",
-            base_url=endpoints.alpaca_url,
-            stream_url=closed_port_url() if stream_down else endpoints.stream_url,
-            data_url=endpoints.data_url,
-        ),
+        broker=paper_broker(endpoints, closed_port_url() if stream_down else None),
         monitor=monitor,
     )
     credentials = load_credentials("paper", {}, None)

@@ -32,13 +32,13 @@ import trio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import venue_process  # noqa: E402
+from harness import paper_broker, venue_process  # noqa: E402
 
 from actors.reconciler import PendingIntent, load_startup_state  # noqa: E402
 from actors.risk_limits import RiskLimits  # noqa: E402
 from brokers.alpaca import AlpacaBroker  # noqa: E402
 from brokers.sim import SimControl, SimEndpoints  # noqa: E402
-from daemon.config import BrokerConfig, Config, MonitorConfig  # noqa: E402
+from daemon.config import Config, MonitorConfig  # noqa: E402
 from daemon.credentials import load_credentials  # noqa: E402
 from daemon.journal import open_journal  # noqa: E402
 from daemon.logs import configure_logging  # noqa: E402
@@ -64,12 +64,7 @@ def scenario_text(names: list[str]) -> str:
 
 def config_for(venue: SimEndpoints) -> Config:
     return Config(
-        broker=BrokerConfig(
-            kind="paper",
-            base_url=venue.alpaca_url,
-            stream_url=venue.stream_url,
-            data_url=venue.data_url,
-        ),
+        broker=paper_broker(venue),
         # If the order stream drops under the seeding burst, REST lookups take over: let
         # them keep pace with 2,000 orders.
         monitor=MonitorConfig(lookups_per_second=1000.0),
