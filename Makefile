@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench sim clean
+.PHONY: run test test-slow lint bench sim clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ sim: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/pytest -m 'not slow' -q
+
+# The randomized loops (kill -9, long fuzz runs). Each prints the seed it ran with; the same
+# variable set to that seed replays the run.
+test-slow: $(BIN)/.installed
+	$(BIN)/pytest -m slow -q
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
