@@ -238,9 +238,7 @@ class SymbolExecutor(KnownLegs):
             return
         job.sized_from = self.position.qty
         self._live[request.client_order_id] = TrackedOrder(request)
-        out.append(
-            AskRisk(request, self.position.qty, sized, job.signal.confidence, job.signal.id)
-        )
+        out.append(AskRisk(request, self.position.qty, sized, job.signal.confidence, job.signal.id))
 
     def _open_from_zero(self, job: Job, wall: datetime, out: list[Effect]) -> None:
         """The to-zero leg is final: open the rest from a flat position, or stop there."""
