@@ -175,10 +175,7 @@ async def run_signal_router(
                 at_stake = [AtStake(implicated_id(msg.line), msg.reply, raw)]
                 try:
                     signal = await quarantined_call(
-                        partial(parse_signal, msg.line, sized_entries=core.sized_entries()),
-                        journal,
-                        FailureStage.PARSE,
-                        at_stake,
+                        partial(_parse, core, msg.line), journal, FailureStage.PARSE, at_stake
                     )
                 except BadSignal as exc:
                     ack = Ack(id=exc.signal_id, status="rejected", reason=str(exc))
@@ -210,6 +207,10 @@ async def run_signal_router(
                         await executor.send(
                             ExecuteSignal(signal=signal, reply=msg.reply, received_at=wall)
                         )
+
+
+def _parse(core: SignalRouterCore, line: bytes) -> Signal:
+    return parse_signal(line, sized_entries=core.sized_entries())
 
 
 async def _replay_one(

@@ -15,6 +15,8 @@ from datetime import datetime
 
 import msgspec
 
+from actors.records import FailureStage
+
 
 class UnfinishedSignal(msgspec.Struct, frozen=True, kw_only=True):
     """An accepted signal whose work never started: no order names it, none finished it."""
@@ -38,7 +40,7 @@ class FailedSignal(msgspec.Struct, frozen=True, kw_only=True):
 
     signal_id: str
     at: datetime
-    stage: str
+    stage: FailureStage
     error_type: str
     error: str
     raw: str | None
@@ -111,7 +113,7 @@ def read_failed_signals(conn: sqlite3.Connection, *, resolved: bool) -> list[Fai
         FailedSignal(
             signal_id=signal_id,
             at=datetime.fromisoformat(at),
-            stage=stage,
+            stage=FailureStage(stage),
             error_type=error_type,
             error=error,
             raw=raw,
