@@ -51,6 +51,11 @@ class AtStake:
     raw: str | None = None  # the line, when the journal has it nowhere else
 
 
+# The signals at stake, or how to find them once the handler has failed (for a hot path,
+# where working them out for every input would cost more than the handling).
+AtStakeNow = Sequence[AtStake] | Callable[[], Sequence[AtStake]]
+
+
 def bounded(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -135,14 +140,14 @@ async def quarantined_call(
     handler: Callable[[], T],
     journal: JournalSink,
     stage: FailureStage,
-    at_stake: Sequence[AtStake],
+    at_stake: AtStakeNow,
 ) -> T:
     """``handler()``; if it raises, the signals at stake are quarantined, then it re-raises."""
     try:
         return handler()
     except Exception as exc:
         if is_poison(exc):
-            await quarantine(journal, stage, at_stake, exc)
+            await quarantine(journal, stage, _listed(at_stake), exc)
         raise
 
 
@@ -150,15 +155,19 @@ async def quarantined_await(
     handler: Callable[[], Awaitable[T]],
     journal: JournalSink,
     stage: FailureStage,
-    at_stake: Sequence[AtStake],
+    at_stake: AtStakeNow,
 ) -> T:
     """``await handler()``, quarantining the signals at stake if it raises."""
     try:
         return await handler()
     except Exception as exc:
         if is_poison(exc):
-            await quarantine(journal, stage, at_stake, exc)
+            await quarantine(journal, stage, _listed(at_stake), exc)
         raise
+
+
+def _listed(at_stake: AtStakeNow) -> Sequence[AtStake]:
+    return at_stake() if callable(at_stake) else at_stake
 
 
 def _ids(at_stake: Sequence[AtStake]) -> str:

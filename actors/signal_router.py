@@ -171,17 +171,18 @@ async def run_signal_router(
         async with inbox:
             async for msg in inbox:
                 wall = utc_now()
-                raw = msg.line.decode("utf-8", "replace")
-                at_stake = [AtStake(implicated_id(msg.line), msg.reply, raw)]
                 try:
                     signal = await quarantined_call(
-                        partial(_parse, core, msg.line), journal, FailureStage.PARSE, at_stake
+                        partial(_parse, core, msg.line),
+                        journal,
+                        FailureStage.PARSE,
+                        partial(_at_stake, msg, None),
                     )
                 except BadSignal as exc:
                     ack = Ack(id=exc.signal_id, status="rejected", reason=str(exc))
                     acks.start_soon(record_then_ack, journal, msg, ack, wall)
                     continue
-                at_stake = [AtStake(signal.id, msg.reply, raw)]
+                at_stake = partial(_at_stake, msg, signal.id)
                 route = await quarantined_call(
                     partial(core.route, signal), journal, FailureStage.ROUTE, at_stake
                 )
@@ -207,6 +208,14 @@ async def run_signal_router(
                         await executor.send(
                             ExecuteSignal(signal=signal, reply=msg.reply, received_at=wall)
                         )
+
+
+def _at_stake(msg: Inbound, signal_id: str | None) -> list[AtStake]:
+    """The line a failing step was handling (worked out only once it failed: this is the
+    path every signal takes)."""
+    if signal_id is None:
+        signal_id = implicated_id(msg.line)
+    return [AtStake(signal_id, msg.reply, msg.line.decode("utf-8", "replace"))]
 
 
 def _parse(core: SignalRouterCore, line: bytes) -> Signal:
