@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import math
+from datetime import datetime
+from functools import partial
 from typing import Any, assert_never
 
 import attrs
+import msgspec
 import trio
 
 from actors.activity import Activity
@@ -34,10 +37,11 @@ from actors.executor_effects import (
     SubmitAccepted,
     SubmitFailed,
 )
-from actors.messages import Ack, ReleaseReservation, RiskRequest
+from actors.messages import Ack, ExecuteSignal, ReleaseReservation, RiskRequest
 from actors.order_monitor import MonitorInput, Watch
 from actors.prices import PriceBook
-from actors.records import JournalRecord, JournalSink
+from actors.quarantine import AtStake, quarantined_call
+from actors.records import FailureStage, JournalRecord, JournalSink
 from actors.risk_guard import RiskInput
 from brokers.base import Broker, OrderRequest, utc_now
 from brokers.errors import (
@@ -120,13 +124,39 @@ async def run_executor(
                 with trio.move_on_at(deadline):
                     msg = await inbox.receive()
                 now, wall = trio.current_time(), utc_now()
-                effects = core.on_timer(now, wall) if msg is None else core.handle(msg, now, wall)
+                effects = await quarantined_call(
+                    partial(_decide, core, msg, now, wall),
+                    deps.journal,
+                    FailureStage.EXECUTE,
+                    _at_stake(core, msg),
+                )
                 quote = deps.prices.quote(core.symbol) if deps.prices is not None else None
                 if core.protection.holds_stop and quote is not None and quote.at > price_seen_at:
                     price_seen_at = quote.at
-                    effects += core.handle(PriceSeen(price=quote.price), now, wall)
+                    effects += await quarantined_call(
+                        partial(_decide, core, PriceSeen(price=quote.price), now, wall),
+                        deps.journal,
+                        FailureStage.EXECUTE,
+                        _at_stake(core, None),
+                    )
                 await _carry_out(effects, core, inbox_send, deps, calls, outbox)
                 deps.activity.report(core.symbol, idle=core.idle)
+
+
+def _decide(
+    core: SymbolExecutor, msg: ExecutorInput | None, now: float, wall: datetime
+) -> list[Effect]:
+    return core.on_timer(now, wall) if msg is None else core.handle(msg, now, wall)
+
+
+def _at_stake(core: SymbolExecutor, msg: ExecutorInput | None) -> list[AtStake]:
+    """The signals quarantined if handling ``msg`` raises: a new signal itself; anything
+    else, the signal being worked (whose sender may still wait for its ack)."""
+    if isinstance(msg, ExecuteSignal):
+        raw = msgspec.json.encode(msg.signal).decode()
+        return [AtStake(msg.signal.id, msg.reply, raw)]
+    job = core.working
+    return [] if job is None else [AtStake(job.signal.id, job.reply)]
 
 
 @attrs.frozen
@@ -163,6 +193,7 @@ async def _carry_out(
                     reply=inbox,
                     size_by_policy=effect.size_by_policy,
                     confidence=effect.confidence,
+                    signal_id=effect.signal_id,
                 )
                 outbox.to(deps.risk, ask)
             case Submit(request=request):

@@ -95,6 +95,11 @@ class SymbolExecutor(KnownLegs):
             return False
         return all(self._resting_exit(o) for o in self.unresolved())
 
+    @property
+    def working(self) -> Job | None:
+        """The job of the signal being worked now (not those queued behind it)."""
+        return self._job
+
     # --- inputs ------------------------------------------------------------------------
 
     def handle(self, msg: ExecutorInput, now: float, wall: datetime) -> list[Effect]:
@@ -233,7 +238,7 @@ class SymbolExecutor(KnownLegs):
             return
         job.sized_from = self.position.qty
         self._live[request.client_order_id] = TrackedOrder(request)
-        out.append(AskRisk(request, self.position.qty, sized, job.signal.confidence))
+        out.append(AskRisk(request, self.position.qty, sized, job.signal.confidence, job.signal.id))
 
     def _open_from_zero(self, job: Job, wall: datetime, out: list[Effect]) -> None:
         """The to-zero leg is final: open the rest from a flat position, or stop there."""

@@ -122,6 +122,7 @@ class AskRisk:
     # No qty in the signal: RiskGuard sizes the order (``request.qty`` is 0 until then).
     size_by_policy: bool = False
     confidence: float | None = None
+    signal_id: str | None = None  # whose order it is: RiskGuard quarantines it if it raises
 
 
 @attrs.frozen

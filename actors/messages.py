@@ -169,6 +169,8 @@ class RiskRequest(Message, frozen=True, kw_only=True, tag="risk_request"):
     # The signal gave no qty: RiskGuard sizes the order by its policy (``request.qty`` is 0).
     size_by_policy: bool = False
     confidence: float | None = None
+    # The signal the order is for: if deciding on it raises, RiskGuard quarantines it.
+    signal_id: str | None = None
 
 
 class Approved(Message, frozen=True, kw_only=True, tag="approved"):

@@ -7,6 +7,7 @@ returns at once and the records are committed with the next batch.
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -36,6 +37,35 @@ class SignalFinished(Record, frozen=True, kw_only=True, tag="signal_finished"):
 
     signal_id: str
     reason: str
+
+
+class FailureStage(enum.Enum):
+    """Where a signal's handling raised."""
+
+    PARSE = "parse"  # the router reading the line
+    ROUTE = "route"  # the router choosing its executor
+    REBALANCE = "rebalance"  # planning a rebalance's targets
+    EXECUTE = "execute"  # its symbol's executor
+    RISK = "risk"  # RiskGuard deciding on its order
+    REPLAY = "replay"  # startup reading it back from the journal to work it again
+
+
+class SignalFailed(Record, frozen=True, kw_only=True, tag="signal_failed"):
+    """A signal whose handling raised: quarantined. Startup never replays it and its id
+    stays spent; ``tradingd signals --failed`` lists it until it is cleared."""
+
+    signal_id: str
+    stage: FailureStage
+    error_type: str
+    error: str  # the exception's message, bounded
+    raw: str | None = None  # the line as received, when it is not journaled elsewhere
+
+
+class SignalCleared(Record, frozen=True, kw_only=True, tag="signal_cleared"):
+    """An operator resolved a failed signal (``tradingd signals clear ID``): it is never
+    worked, and a resend of its id is still a duplicate."""
+
+    signal_id: str
 
 
 class IntentRecorded(Record, frozen=True, kw_only=True, tag="intent"):
@@ -158,6 +188,8 @@ JournalRecord = (
     | CorrectionRecorded
     | ProtectionRecorded
     | SignalFinished
+    | SignalFailed
+    | SignalCleared
 )
 
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol, assert_never
 
 import trio
 
 from actors.messages import Denied, Message, ReleaseReservation, RiskRequest, StreamHealth
-from actors.records import JournalSink
+from actors.quarantine import AtStake, quarantined_call
+from actors.records import FailureStage, JournalSink
 from actors.risk_core import RiskGuardCore
 from actors.risk_limits import RiskLimits
 from brokers.base import Account, MarketClock, OrderUpdate, utc_now
@@ -101,7 +103,7 @@ async def run_risk_guard(
                         break
                 if msg is None:
                     continue
-                await _handle(core, msg, persist)
+                await _handle(core, msg, persist, journal)
                 if core.wants_refresh:
                     try:
                         wake_send.send_nowait(None)
@@ -110,16 +112,28 @@ async def run_risk_guard(
         nursery.cancel_scope.cancel()
 
 
-async def _handle(core: RiskGuardCore, msg: RiskInput, persist: Callable[[], Any]) -> None:
+async def _handle(
+    core: RiskGuardCore,
+    msg: RiskInput,
+    persist: Callable[[], Any],
+    journal: JournalSink | None,
+) -> None:
     match msg:
         case RiskRequest():
-            decision = core.decide(
+            decide = partial(
+                core.decide,
                 msg.request,
                 msg.position_qty,
                 trio.current_time(),
                 size_by_policy=msg.size_by_policy,
                 confidence=msg.confidence,
             )
+            if journal is None or msg.signal_id is None:
+                decision = decide()
+            else:
+                # The executor holds the sender's ack; the daemon stopping closes its line.
+                stake = [AtStake(msg.signal_id)]
+                decision = await quarantined_call(decide, journal, FailureStage.RISK, stake)
             if isinstance(decision, Denied):
                 log.info(
                     "denied %s: %s %s", decision.client_order_id, decision.code, decision.detail

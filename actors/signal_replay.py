@@ -2,7 +2,9 @@
 
 Their ack was given (usually "accepted: queued behind an earlier signal") and their ids are
 spent, so a resend is a duplicate: without a replay the trade the source was promised would
-never happen. The replay sends no ack (the source that sent them is gone).
+never happen. The replay sends no ack (the source that sent them is gone). One that can no
+longer be read is quarantined (journaled failed, listed for the operator), never raised on:
+raising would stop this start and every later one.
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ from datetime import datetime
 import attrs
 
 from actors.messages import BadSignal, Signal, parse_signal
-from actors.records import SignalFinished
+from actors.quarantine import ERROR_CHARS, RAW_CHARS, bounded
+from actors.records import FailureStage, SignalFailed
 
 
 @attrs.frozen
 class Replay:
-    """The signals to work again, in the order they were accepted, and a finished record
+    """The signals to work again, in the order they were accepted, and a failure record
     for each one that can no longer be read (so it is reported once, not at every start)."""
 
     signals: tuple[Signal, ...]
-    unreadable: tuple[SignalFinished, ...]
+    unreadable: tuple[SignalFailed, ...]
 
 
 def signals_to_replay(
@@ -30,17 +33,30 @@ def signals_to_replay(
 ) -> Replay:
     """``accepted`` holds (signal id, the line as journaled), oldest first."""
     signals: list[Signal] = []
-    unreadable: list[SignalFinished] = []
+    unreadable: list[SignalFailed] = []
     for signal_id, raw in accepted:
         try:
             signal = parse_signal(raw, sized_entries=sized_entries)
-        except BadSignal as exc:
-            reason = f"not replayed: the journaled signal no longer parses: {exc}"
-            unreadable.append(SignalFinished(at=wall, signal_id=signal_id, reason=reason))
+        except Exception as exc:
+            # BadSignal, and whatever else a line written by another version may raise.
+            what = "no longer parses" if isinstance(exc, BadSignal) else "raised"
+            failure = f"not replayed: the journaled signal {what}: {exc}"
+            unreadable.append(_failed(signal_id, raw, type(exc).__name__, failure, wall))
             continue
         if signal.id != signal_id:
-            reason = f"not replayed: the journaled line carries id {signal.id!r}"
-            unreadable.append(SignalFinished(at=wall, signal_id=signal_id, reason=reason))
+            failure = f"not replayed: the journaled line carries id {signal.id!r}"
+            unreadable.append(_failed(signal_id, raw, "MismatchedId", failure, wall))
             continue
         signals.append(signal)
     return Replay(tuple(signals), tuple(unreadable))
+
+
+def _failed(signal_id: str, raw: str, error_type: str, error: str, wall: datetime) -> SignalFailed:
+    return SignalFailed(
+        at=wall,
+        signal_id=signal_id,
+        stage=FailureStage.REPLAY,
+        error_type=error_type,
+        error=bounded(error, ERROR_CHARS),
+        raw=bounded(raw, RAW_CHARS),
+    )

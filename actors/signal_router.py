@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import attrs
@@ -16,7 +17,15 @@ import trio
 
 from actors.activity import Activity
 from actors.messages import Ack, Action, BadSignal, ExecuteSignal, Message, Signal, parse_signal
-from actors.records import JournalSink, SignalFinished, SignalRecorded
+from actors.quarantine import (
+    AtStake,
+    implicated_id,
+    is_poison,
+    quarantine,
+    quarantined_await,
+    quarantined_call,
+)
+from actors.records import FailureStage, JournalSink, SignalFinished, SignalRecorded
 from brokers.base import utc_now
 
 log = logging.getLogger("tradingd.router")
@@ -149,33 +158,35 @@ async def run_signal_router(
         # Signals accepted before a restart and never worked go first, in the order they
         # were accepted, before any new one: they were promised earlier.
         for signal in replay:
-            match core.route_again(signal):
-                case ToExecutor(symbol=symbol):
-                    executor = executors.get(symbol)
-                    if executor is None:
-                        executor = executors[symbol] = await spawn_executor(symbol)
-                    if activity is not None:
-                        activity.expect_work(symbol)
-                    await executor.send(
-                        ExecuteSignal(signal=signal, reply=None, received_at=utc_now())
-                    )
-                case ToRebalance() if run_rebalance is not None:
-                    acks.start_soon(run_rebalance, signal, None)
-                case Reject(reason=reason) | Duplicate(reason=reason):
-                    await _give_up_replay(journal, signal, reason)
-                case ToRebalance():
-                    await _give_up_replay(journal, signal, "rebalance unavailable")
+            try:
+                await _replay_one(
+                    core, signal, journal, executors, spawn_executor, run_rebalance, acks, activity
+                )
+            except Exception as exc:
+                if not is_poison(exc):
+                    raise
+                # Quarantined, and the start goes on: raising would stop every start.
+                await quarantine(journal, FailureStage.REPLAY, [AtStake(signal.id)], exc)
         task_status.started()
         async with inbox:
             async for msg in inbox:
                 wall = utc_now()
                 try:
-                    signal = parse_signal(msg.line, sized_entries=core.sized_entries())
+                    signal = await quarantined_call(
+                        partial(_parse, core, msg.line),
+                        journal,
+                        FailureStage.PARSE,
+                        partial(_at_stake, msg, None),
+                    )
                 except BadSignal as exc:
                     ack = Ack(id=exc.signal_id, status="rejected", reason=str(exc))
                     acks.start_soon(record_then_ack, journal, msg, ack, wall)
                     continue
-                match core.route(signal):
+                at_stake = partial(_at_stake, msg, signal.id)
+                route = await quarantined_call(
+                    partial(core.route, signal), journal, FailureStage.ROUTE, at_stake
+                )
+                match route:
                     case Reject(reason=reason):
                         ack = Ack(id=signal.id, status="rejected", reason=reason)
                         acks.start_soon(record_then_ack, journal, msg, ack, wall)
@@ -184,7 +195,9 @@ async def run_signal_router(
                         acks.start_soon(record_then_ack, journal, msg, ack, wall)
                     case ToRebalance() if run_rebalance is not None:
                         # Off the loop: it waits for its sells before sending its buys.
-                        acks.start_soon(run_rebalance, signal, msg)
+                        plan = partial(run_rebalance, signal, msg)
+                        stage = FailureStage.REBALANCE
+                        acks.start_soon(quarantined_await, plan, journal, stage, at_stake)
                     case ToRebalance():
                         ack = Ack(id=signal.id, status="rejected", reason="rebalance unavailable")
                         acks.start_soon(record_then_ack, journal, msg, ack, wall)
@@ -195,6 +208,57 @@ async def run_signal_router(
                         await executor.send(
                             ExecuteSignal(signal=signal, reply=msg.reply, received_at=wall)
                         )
+
+
+def _at_stake(msg: Inbound, signal_id: str | None) -> list[AtStake]:
+    """The line a failing step was handling (worked out only once it failed: this is the
+    path every signal takes)."""
+    if signal_id is None:
+        signal_id = implicated_id(msg.line)
+    return [AtStake(signal_id, msg.reply, msg.line.decode("utf-8", "replace"))]
+
+
+def _parse(core: SignalRouterCore, line: bytes) -> Signal:
+    return parse_signal(line, sized_entries=core.sized_entries())
+
+
+async def _replay_one(
+    core: SignalRouterCore,
+    signal: Signal,
+    journal: JournalSink,
+    executors: dict[str, trio.MemorySendChannel[Any]],
+    spawn_executor: SpawnExecutor,
+    run_rebalance: RunRebalance | None,
+    acks: trio.Nursery,
+    activity: Activity | None,
+) -> None:
+    match core.route_again(signal):
+        case ToExecutor(symbol=symbol):
+            executor = executors.get(symbol)
+            if executor is None:
+                executor = executors[symbol] = await spawn_executor(symbol)
+            if activity is not None:
+                activity.expect_work(symbol)
+            await executor.send(ExecuteSignal(signal=signal, reply=None, received_at=utc_now()))
+        case ToRebalance() if run_rebalance is not None:
+            acks.start_soon(_replay_rebalance, run_rebalance, signal, journal)
+        case Reject(reason=reason) | Duplicate(reason=reason):
+            await _give_up_replay(journal, signal, reason)
+        case ToRebalance():
+            await _give_up_replay(journal, signal, "rebalance unavailable")
+
+
+async def _replay_rebalance(
+    run_rebalance: RunRebalance, signal: Signal, journal: JournalSink
+) -> None:
+    """A rebalance replayed at startup: one that raises is quarantined, and the daemon runs
+    on. Legs it sent before raising are signals of their own, worked like any other."""
+    try:
+        await run_rebalance(signal, None)
+    except Exception as exc:
+        if not is_poison(exc):
+            raise
+        await quarantine(journal, FailureStage.REPLAY, [AtStake(signal.id)], exc)
 
 
 async def _give_up_replay(journal: JournalSink, signal: Signal, reason: str) -> None:

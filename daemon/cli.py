@@ -6,6 +6,7 @@ tradingd status | positions | orders | audit | trades [--json]   ask the running
 tradingd halt [--flatten] | resume     the kill switch
 tradingd reconcile | corrections [--json]   compare with the venue now; the correction queue
 tradingd approve ID                    apply one queued correction
+tradingd signals --failed [--json] | signals clear ID   quarantined signals; resolve one
 tradingd metrics                       Prometheus text format
 tradingd send                          signals from stdin to the running daemon, acks to stdout
 """
@@ -140,6 +141,8 @@ def _parser() -> argparse.ArgumentParser:
     approve.add_argument("--json", action="store_true", help="the reply's data as JSON")
     approve.set_defaults(func=_cmd_query, command="approve")
 
+    _signals_parser(commands)
+
     metrics = commands.add_parser("metrics", help="Prometheus text format")
     _socket_argument(metrics)
     metrics.set_defaults(func=_cmd_query, command="metrics", json=False)
@@ -158,6 +161,32 @@ def _parser() -> argparse.ArgumentParser:
     _socket_argument(send)
     send.set_defaults(func=_cmd_send)
     return parser
+
+
+def _signals_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    signals = commands.add_parser(
+        "signals", help="quarantined signals (their handling raised): --failed, clear ID"
+    )
+    signals.add_argument("--failed", action="store_true", help="list the quarantined signals")
+    _socket_argument(signals)
+    signals.add_argument("--json", action="store_true", help="the reply's data as JSON")
+    signals.set_defaults(func=_cmd_signals, command="failed_signals")
+    actions = signals.add_subparsers(metavar="ACTION")
+    clear = actions.add_parser(
+        "clear", help="resolve one: it is never worked, and its id stays spent"
+    )
+    clear.add_argument("signal_id", metavar="ID", help="the signal's id")
+    # Given before or after `clear`: SUPPRESS keeps this level from resetting the other's.
+    clear.add_argument("--socket", default=argparse.SUPPRESS, help="as for `signals`")
+    clear.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    clear.set_defaults(func=_cmd_query, command="clear_signal")
+
+
+def _cmd_signals(args: argparse.Namespace) -> int:
+    if not args.failed:
+        log.error("signals: say --failed (the quarantined signals) or `clear ID`")
+        return 2
+    return _cmd_query(args)
 
 
 def _socket_argument(parser: argparse.ArgumentParser) -> None:
@@ -184,6 +213,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
         limit=getattr(args, "limit", 100),
         flatten=getattr(args, "flatten", False),
         id=getattr(args, "id", None),
+        signal_id=getattr(args, "signal_id", None),
     )
     try:
         reply = trio.run(ask, args.socket or client_socket_path(os.environ), request)

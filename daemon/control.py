@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import msgspec
 import trio
 
+from actors.records import SignalCleared
+from brokers.base import utc_now
 from brokers.errors import TradingError
 from daemon.journal_rows import read_orders
 from daemon.journal_trades import read_closed_trips
@@ -39,6 +41,8 @@ Command = Literal[
     "corrections",
     "approve",
     "trades",
+    "failed_signals",
+    "clear_signal",
 ]
 
 
@@ -57,6 +61,8 @@ class ControlRequest(
     limit: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     flatten: bool = False  # halt: close every position too
     id: Annotated[int, msgspec.Meta(ge=1)] | None = None  # approve: the correction's id
+    # clear_signal: the quarantined signal's id
+    signal_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
 
 
 class ControlReply(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", tag="reply"):
@@ -162,11 +168,33 @@ async def answer(
                     f"{result.detail}",
                 )
             data = msgspec.to_builtins(result)
+        case "failed_signals":
+            data = [msgspec.to_builtins(row) for row in await daemon.journal.failed_signals()]
+        case "clear_signal":
+            return await _clear_signal(daemon, request.signal_id)
         case "metrics":
             if metrics is None:
                 return ControlReply(command="metrics", ok=False, error="metrics are not collected")
             data = await metrics_page(daemon, metrics)
     return ControlReply(command=request.command, ok=True, data=data)
+
+
+async def _clear_signal(daemon: Daemon, signal_id: str | None) -> ControlReply:
+    """Resolve one quarantined signal: never worked, its id still spent."""
+    if signal_id is None:
+        return ControlReply(command="clear_signal", ok=False, error="`signal_id` is required")
+    failed = {row.signal_id: row for row in await daemon.journal.failed_signals(resolved=True)}
+    row = failed.get(signal_id)
+    if row is None:
+        error = f"no failed signal {signal_id!r} (see `tradingd signals --failed`)"
+        return ControlReply(command="clear_signal", ok=False, error=error)
+    if row.resolved_at is not None:
+        error = f"signal {signal_id!r} was cleared already, at {row.resolved_at.isoformat()}"
+        return ControlReply(command="clear_signal", ok=False, error=error)
+    await daemon.journal.commit(SignalCleared(at=utc_now(), signal_id=signal_id))
+    log.warning("control: failed signal %s cleared", signal_id, extra={"signal_id": signal_id})
+    data = {"signal_id": signal_id, "cleared": True, "id_spent": True}
+    return ControlReply(command="clear_signal", ok=True, data=data)
 
 
 async def _status(daemon: Daemon) -> dict[str, Any]:
@@ -180,6 +208,7 @@ async def _status(daemon: Daemon) -> dict[str, Any]:
         "buying_power": str(daemon.startup.account.buying_power),
         "startup_drifts": len(daemon.startup.drifts),
         "corrections_queued": len(await daemon.journal.corrections(status="queued")),
+        "signals_failed": await daemon.journal.failed_signal_count(),
         "journal_transactions": stats.transactions,
         "journal_records": stats.records,
         "paper_venue": daemon.venue.alpaca_url if daemon.venue is not None else None,
@@ -215,6 +244,7 @@ async def _gauges(daemon: Daemon) -> dict[str, float]:
         "tradingd_unresolved_orders": daemon.unresolved(),
         "tradingd_startup_drifts": len(daemon.startup.drifts),
         "tradingd_positions": len(daemon.positions()),
+        "tradingd_signals_quarantined": await daemon.journal.failed_signal_count(),
         "tradingd_journal_transactions": daemon.journal.stats.transactions,
     }
 

@@ -58,6 +58,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "correction_id",
         "correction_status",
     ),
+    "failed_signals": ("at", "signal_id", "stage", "error_type", "error"),
     "trades": (
         "closed_at",
         "symbol",
@@ -212,7 +213,7 @@ _ORDER_COLUMNS = (
 
 
 def render_reply(reply: ControlReply) -> str:
-    if reply.command in ("status", "halt", "resume", "approve"):
+    if reply.command in ("status", "halt", "resume", "approve", "clear_signal"):
         return render_status(reply.data)
     if reply.command == "reconcile":
         return render_reconciliation(reply.data)

@@ -33,7 +33,14 @@ from daemon import journal_rows as rows
 from daemon.journal_reconciliation import CorrectionRow, DriftRow, ReconciliationIds
 from daemon.journal_rows import AuditRow, FillRow, FlatLegRow, IntentRow, OrderRow, PositionRow
 from daemon.journal_schema import SchemaError
-from daemon.journal_signals import UnfinishedSignal, read_unfinished_signals
+from daemon.journal_signals import (
+    FailedSignal,
+    UnfinishedSignal,
+    UnreadableSignal,
+    read_failed_count,
+    read_failed_signals,
+    read_unfinished_signals,
+)
 from daemon.journal_thread import (
     IntegrityFailure,
     JournalLocked,
@@ -196,12 +203,29 @@ class Journal:
     # --- reads ---------------------------------------------------------------------------
 
     async def accepted_signal_ids(self) -> set[str]:
-        """Ids of every signal acked "accepted" or named by an order: they never trade again."""
+        """Ids of every signal acked "accepted", named by an order or quarantined: they never
+        trade again."""
         return await self._read(rows.read_accepted_signal_ids)
 
     async def unfinished_signals(self) -> list[UnfinishedSignal]:
         """Accepted signals a crash stopped before their executor started them."""
+        readable, _ = await self.unfinished_signal_rows()
+        return readable
+
+    async def unfinished_signal_rows(
+        self,
+    ) -> tuple[list[UnfinishedSignal], list[UnreadableSignal]]:
+        """The unfinished signals, and those of them whose journal rows cannot be read back
+        (startup quarantines them rather than fail on them)."""
         return await self._read(read_unfinished_signals)
+
+    async def failed_signals(self, *, resolved: bool = False) -> list[FailedSignal]:
+        """Quarantined signals, oldest first (with ``resolved``, the cleared ones too)."""
+        return await self._read(lambda conn: read_failed_signals(conn, resolved=resolved))
+
+    async def failed_signal_count(self) -> int:
+        """Quarantined signals no operator has cleared yet."""
+        return await self._read(read_failed_count)
 
     async def orders(self) -> list[OrderRow]:
         """Every order, oldest first, with its latest state."""

@@ -114,10 +114,12 @@ def _order(row: Any) -> OrderRow:
 
 
 def read_accepted_signal_ids(conn: sqlite3.Connection) -> set[str]:
-    """Signals acked accepted, and signals with an order (one whose ack a crash lost)."""
+    """Signals acked accepted, signals with an order (one whose ack a crash lost), and
+    quarantined signals (a failure may have come before their ack)."""
     rows = conn.execute(
         "SELECT signal_id FROM signals WHERE status = 'accepted' AND signal_id NOT NULL "
-        "UNION SELECT signal_id FROM orders WHERE signal_id NOT NULL"
+        "UNION SELECT signal_id FROM orders WHERE signal_id NOT NULL "
+        "UNION SELECT signal_id FROM signals_failed"
     )
     return {str(signal_id) for (signal_id,) in rows}
 

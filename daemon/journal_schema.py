@@ -218,7 +218,21 @@ FROM signals WHERE status = 'accepted' AND signal_id IS NOT NULL GROUP BY signal
 
 _V2 = _V2_RISK + _V2_RECONCILIATION + _V2_PROTECTION + _V2_SIGNALS
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# Signals whose handling raised (quarantined): never replayed at startup, their ids spent.
+# A row stays after an operator clears it (``resolved_at``), as the record of what happened.
+_V3 = """
+CREATE TABLE signals_failed (
+    signal_id   TEXT PRIMARY KEY,
+    at          TEXT NOT NULL,
+    stage       TEXT NOT NULL,
+    error_type  TEXT NOT NULL,
+    error       TEXT NOT NULL,
+    raw         TEXT,
+    resolved_at TEXT
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 
 
 class SchemaError(Exception):

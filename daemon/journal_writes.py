@@ -23,6 +23,8 @@ from actors.records import (
     ProtectionRecorded,
     RiskDenied,
     RiskStateRecorded,
+    SignalCleared,
+    SignalFailed,
     SignalFinished,
     SignalRecorded,
     VenueCallRecorded,
@@ -64,6 +66,15 @@ _FINAL_SQL = ", ".join(f"'{state}'" for state in FINAL_STATES)
 _INSERT_FINISHED = """
 INSERT INTO signals_finished (signal_id, at, reason) VALUES (?, ?, ?)
 ON CONFLICT (signal_id) DO NOTHING
+"""
+# The first failure of a signal is the one kept: a later one is usually its consequence.
+_INSERT_FAILED = """
+INSERT INTO signals_failed (signal_id, at, stage, error_type, error, raw)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (signal_id) DO NOTHING
+"""
+_RESOLVE_FAILED = """
+UPDATE signals_failed SET resolved_at = ? WHERE signal_id = ? AND resolved_at IS NULL
 """
 # An order ended: its signal is finished once none of its orders still works. This covers
 # the orders adopted at startup, whose signal no executor job carries any more.
@@ -146,6 +157,13 @@ def statements_for(record: JournalRecord) -> list[Statement]:
             return [(_INSERT_SIGNAL, (at, sid, source, raw, status, why))]
         case SignalFinished(signal_id=sid, reason=why):
             return [(_INSERT_FINISHED, (sid, at, why))]
+        case SignalFailed(signal_id=sid, stage=stage):
+            failure = (stage.value, record.error_type, record.error, record.raw)
+            return [(_INSERT_FAILED, (sid, at, *failure))]
+        case SignalCleared(signal_id=sid):
+            # Finished too: whatever reads finished signals treats it as done for good.
+            done = (sid, at, "failed; cleared by the operator")
+            return [(_RESOLVE_FAILED, (at, sid)), (_INSERT_FINISHED, done)]
         case IntentRecorded(request=req):
             body = msgspec.json.encode(req).decode()
             params = (req.client_order_id, record.signal_id, record.leg, req.symbol)

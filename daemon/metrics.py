@@ -66,6 +66,9 @@ HELP = {
     "tradingd_drifts_total": "Drifts recorded since start, by likely cause.",
     "tradingd_corrections_total": "Changes of a drift correction's status, by the status entered.",
     "tradingd_positions": "Symbols with a non-zero confirmed position.",
+    "tradingd_signals_quarantined": (
+        "Signals whose handling raised, journaled failed and not yet cleared (see `tradingd signals --failed`)."
+    ),
     "tradingd_journal_transactions": "Journal transactions committed since start.",
 }
 

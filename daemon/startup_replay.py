@@ -3,7 +3,9 @@
 A signal acked "accepted" while queued behind another has no order yet; if the daemon dies
 before its executor starts it, only the journal remembers it. Startup reads those from the
 journal and the SignalRouter hands them out again (``run_signal_router``'s ``replay``),
-before the gate opens and before any new signal.
+before the gate opens and before any new signal. A signal whose row cannot be read back, or
+that no longer parses, is quarantined (journaled failed, with an ERROR line saying what to
+do) and the daemon starts without it: a poison row must never stop every start.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import logging
 
 from actors.messages import Signal
 from actors.prices import PriceBook
+from actors.quarantine import WHAT_TO_DO
+from actors.records import FailureStage, SignalFailed
 from actors.signal_replay import signals_to_replay
 from brokers.base import utc_now
 from daemon.journal import Journal
@@ -27,17 +31,34 @@ async def wait_priced(prices: PriceBook, symbols: frozenset[str]) -> None:
 
 async def unfinished_signals(journal: Journal, *, sized_entries: bool) -> tuple[Signal, ...]:
     """Signals acked "accepted" before a crash whose work never started (queued behind
-    another, with no order yet): the router hands them out again before any new signal."""
-    unfinished = await journal.unfinished_signals()
+    another, with no order yet): the router hands them out again before any new one."""
+    wall = utc_now()
+    unfinished, damaged = await journal.unfinished_signal_rows()
     replay = signals_to_replay(
-        ((row.signal_id, row.raw) for row in unfinished),
-        sized_entries=sized_entries,
-        wall=utc_now(),
+        ((row.signal_id, row.raw) for row in unfinished), sized_entries=sized_entries, wall=wall
     )
-    for record in replay.unreadable:
-        log.error("signal %s, accepted before the restart: %s", record.signal_id, record.reason)
-    if replay.unreadable:
-        await journal.commit(*replay.unreadable)
+    failed = [
+        SignalFailed(
+            at=wall,
+            signal_id=row.signal_id,
+            stage=FailureStage.REPLAY,
+            error_type=row.error_type,
+            error=f"not replayed: its journal row cannot be read: {row.error}",
+        )
+        for row in damaged
+    ]
+    failed += replay.unreadable
+    for record in failed:
+        log.error(
+            "signal %s, accepted before the restart, quarantined: %s: %s; %s",
+            record.signal_id,
+            record.error_type,
+            record.error,
+            WHAT_TO_DO,
+            extra={"signal_id": record.signal_id, "stage": record.stage.value},
+        )
+    if failed:
+        await journal.commit(*failed)
     if replay.signals:
         log.warning(
             "%d signals accepted before the restart were never worked; replaying them: %s",

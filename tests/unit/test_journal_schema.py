@@ -41,8 +41,8 @@ async def test_a_version_1_journal_is_migrated_and_keeps_its_rows(tmp_path: Path
     async with open_journal(path) as journal:
         assert await journal.accepted_signal_ids() == {"old-1"}
     names, version = tables_and_version(path)
-    assert version == len(journal_schema.MIGRATIONS) == 2
-    assert {"risk_state", "drifts", "corrections", "protections"} <= names
+    assert version == len(journal_schema.MIGRATIONS) == 3
+    assert {"risk_state", "drifts", "corrections", "protections", "signals_failed"} <= names
 
 
 async def test_an_upgrade_replays_none_of_a_version_1_journals_signals(tmp_path: Path) -> None:

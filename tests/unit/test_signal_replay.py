@@ -10,7 +10,7 @@ import msgspec
 from actors.executor_core import AskRisk, Effect, Journal, SymbolExecutor
 from actors.messages import Approved, Denied, ExecuteSignal, Signal, parse_signal
 from actors.position import ConfirmedPosition
-from actors.records import SignalFinished, SignalRecorded
+from actors.records import FailureStage, SignalFinished, SignalRecorded
 from actors.signal_replay import signals_to_replay
 from actors.signal_router import Duplicate, Reject, SignalRouterCore, ToExecutor, ToRebalance
 from brokers.base import OrderEvent, OrderRequest, OrderStatus
@@ -112,7 +112,7 @@ def test_a_replayed_signal_trades_without_an_ack() -> None:
 
 
 def test_replay_keeps_journal_order_and_reports_unreadable_lines_once() -> None:
-    """Readable signals come back in order; a line that no longer parses is finished."""
+    """Readable signals come back in order; a line that no longer parses is quarantined."""
     good = msgspec.json.encode(parsed(id="a", symbol="X", action="target", target_qty=0))
     replay = signals_to_replay(
         [
@@ -126,7 +126,8 @@ def test_replay_keeps_journal_order_and_reports_unreadable_lines_once() -> None:
     )
     assert [s.id for s in replay.signals] == ["b", "a"]
     assert [r.signal_id for r in replay.unreadable] == ["c", "d"]
-    assert all(r.reason.startswith("not replayed") for r in replay.unreadable)
+    assert all(r.error.startswith("not replayed") for r in replay.unreadable)
+    assert all(r.stage is FailureStage.REPLAY for r in replay.unreadable)
 
 
 def test_replay_of_an_unsized_entry_needs_the_sizing_policy() -> None:
