@@ -10,6 +10,9 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as serve_http
 
+from daemon.fatal_errors import leaves
+from daemon.listeners import cannot_listen
+
 
 async def serve_app(
     app: Any,
@@ -28,5 +31,13 @@ async def serve_app(
     http.h11_max_incomplete_size = 16 * 1024
     http.graceful_timeout = 1.0
     async with trio.open_nursery() as nursery:
-        binds: list[str] = await nursery.start(partial(serve_http, app, http))
+        try:
+            binds: list[str] = await nursery.start(partial(serve_http, app, http))
+        except Exception as exc:
+            # hypercorn's bind fails deep in its nurseries: say which address, as a listener.
+            found = leaves(exc)
+            refusals = [refusal for refusal in found if isinstance(refusal, OSError)]
+            if not refusals or len(refusals) != len(found):
+                raise
+            raise cannot_listen(bind, refusals[0]) from exc
         task_status.started(binds)
