@@ -8,6 +8,9 @@ tradingd reconcile | corrections [--json]   compare with the venue now; the corr
 tradingd approve ID                    apply one queued correction
 tradingd metrics                       Prometheus text format
 tradingd send                          signals from stdin to the running daemon, acks to stdout
+
+Every command exits with a status of ``daemon.exit_status`` (README "Exit status"): what an
+operator must fix is one ERROR line (``daemon.fatal_errors``), a bug keeps its traceback.
 """
 
 from __future__ import annotations

@@ -91,8 +91,11 @@ def adopt_fds(fds: list[int]) -> list[Listener]:
 async def open_unix_listener(path: str, mode: int = 0o660) -> Listener:
     """Bind ``path`` (replacing a stale socket file left by a crash, never a live one)."""
     target = trio.Path(path)
-    await target.parent.mkdir(parents=True, exist_ok=True, mode=0o770)
-    await _remove_stale_socket(target)
+    try:
+        await target.parent.mkdir(parents=True, exist_ok=True, mode=0o770)
+        await _remove_stale_socket(target)
+    except OSError as exc:  # a directory we may not create, a path we may not look at
+        raise cannot_listen(path, exc) from exc
     sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
     try:
         await sock.bind(path)
