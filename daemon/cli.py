@@ -35,7 +35,7 @@ from daemon.control import ControlRequest
 from daemon.control_client import ControlUnavailable, ask, render_reply, send_signals
 from daemon.credentials import Credentials, load_credentials
 from daemon.exit_status import ExitStatus
-from daemon.fatal_errors import explain
+from daemon.fatal_errors import bind_failure, explain
 from daemon.listeners import client_socket_path
 from daemon.logs import (
     LOG_FORMATS,
@@ -338,7 +338,13 @@ def _cmd_sim(args: argparse.Namespace) -> int:
                     break
             nursery.cancel_scope.cancel()
 
-    trio.run(serve)
+    try:
+        trio.run(serve)
+    except Exception as exc:
+        failure = bind_failure(exc, f"{config.host}:{config.port}")
+        if failure is None:
+            raise
+        raise failure from exc
     return ExitStatus.OK
 
 

@@ -17,7 +17,7 @@ import attrs
 from brokers.errors import AuthenticationFailed, TradingError
 from daemon.config import ConfigError
 from daemon.exit_status import ExitStatus
-from daemon.listeners import ListenerError, SocketInUse
+from daemon.listeners import ListenerError, SocketInUse, cannot_listen
 
 
 @attrs.frozen
@@ -33,6 +33,16 @@ def leaves(error: BaseException) -> list[BaseException]:
     if isinstance(error, BaseExceptionGroup):
         return [leaf for inner in error.exceptions for leaf in leaves(inner)]
     return [error]
+
+
+def bind_failure(error: BaseException, where: str) -> ListenerError | None:
+    """A server's failed start as a listener's error naming ``where``, when every leaf of
+    ``error`` is an OSError (a bind refused deep inside a library's nurseries); else None."""
+    found = leaves(error)
+    refusals = [leaf for leaf in found if isinstance(leaf, OSError)]
+    if not refusals or len(refusals) != len(found):
+        return None
+    return cannot_listen(where, refusals[0])
 
 
 def status_of(error: TradingError) -> ExitStatus:

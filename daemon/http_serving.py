@@ -10,8 +10,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as serve_http
 
-from daemon.fatal_errors import leaves
-from daemon.listeners import cannot_listen
+from daemon.fatal_errors import bind_failure
 
 
 async def serve_app(
@@ -35,9 +34,8 @@ async def serve_app(
             binds: list[str] = await nursery.start(partial(serve_http, app, http))
         except Exception as exc:
             # hypercorn's bind fails deep in its nurseries: say which address, as a listener.
-            found = leaves(exc)
-            refusals = [refusal for refusal in found if isinstance(refusal, OSError)]
-            if not refusals or len(refusals) != len(found):
+            failure = bind_failure(exc, bind)
+            if failure is None:
                 raise
-            raise cannot_listen(bind, refusals[0]) from exc
+            raise failure from exc
         task_status.started(binds)

@@ -141,6 +141,18 @@ async def test_a_port_already_bound_exits_73(short_dir: Path, where: str) -> Non
     assert error["event"].startswith(f"in use: cannot listen on {address}: Address already in use")
 
 
+async def test_the_paper_venue_on_a_port_already_bound_exits_73() -> None:
+    """`tradingd sim --port N` with N taken: which address, and 73."""
+    with trio.socket.socket() as taken:
+        await taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = await tradingd("sim", "--port", str(port))
+    assert result.returncode == ExitStatus.IN_USE
+    error = the_error_line(result.stderr)
+    assert error["event"].startswith(f"in use: cannot listen on 127.0.0.1:{port}: ")
+
+
 @pytest.mark.parametrize(
     "args", [["run", "--bogus"], [], ["status", "--limit"]], ids=["flag", "none", "value"]
 )
