@@ -9,6 +9,9 @@ tradingd approve ID                    apply one queued correction
 tradingd signals --failed [--json] | signals clear ID   quarantined signals; resolve one
 tradingd metrics                       Prometheus text format
 tradingd send                          signals from stdin to the running daemon, acks to stdout
+
+Every command exits with a status of ``daemon.exit_status`` (README "Exit status"): what an
+operator must fix is one ERROR line (``daemon.fatal_errors``), a bug keeps its traceback.
 """
 
 from __future__ import annotations
@@ -23,16 +26,17 @@ import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import NoReturn, cast
 
 import msgspec
 import trio
 
-from brokers.errors import TradingError
 from daemon.config import Config, load_config
 from daemon.control import ControlRequest
 from daemon.control_client import ControlUnavailable, ask, render_reply, send_signals
 from daemon.credentials import Credentials, load_credentials
+from daemon.exit_status import ExitStatus
+from daemon.fatal_errors import bind_failure, explain
 from daemon.listeners import client_socket_path
 from daemon.logs import (
     LOG_FORMATS,
@@ -60,11 +64,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     try:
         code = args.func(args)
-    except TradingError as exc:
-        log.error("%s", exc)
-        code = 2
     except KeyboardInterrupt:
-        code = 130
+        code = ExitStatus.INTERRUPTED
+    except Exception as exc:
+        fatal = explain(exc)
+        if fatal is None:
+            raise  # a bug: its traceback is the report
+        log.error("%s", fatal.message, extra={"exit_status": int(fatal.status)})
+        code = fatal.status
     sys.exit(code)
 
 
@@ -76,8 +83,16 @@ def _log_format(args: argparse.Namespace) -> LogFormat:
     return default_format(os.environ, on_terminal=sys.stderr.isatty())
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, exiting with the usage status (64) rather than its own 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitStatus.USAGE, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tradingd", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="tradingd", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the daemon")
@@ -219,27 +234,41 @@ def _cmd_query(args: argparse.Namespace) -> int:
         reply = trio.run(ask, args.socket or client_socket_path(os.environ), request)
     except ControlUnavailable as exc:
         log.error("%s", exc)
-        return 2
+        return ExitStatus.UNREACHABLE
     if not reply.ok:
-        log.error("%s: %s", args.command, reply.error)
-        return 2
+        log.error("%s refused: %s", args.command, reply.error)
+        return ExitStatus.REFUSED
     if args.command == "metrics":
         sys.stdout.write(reply.data)
     elif args.json:
         sys.stdout.write(msgspec.json.encode(reply.data).decode() + "\n")
     else:
         sys.stdout.write(render_reply(reply) + "\n")
-    return 0
+    return ExitStatus.OK
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
     path = args.socket or client_socket_path(os.environ)
     try:
-        trio.run(send_signals, path, stdin_stream(), stdout_stream())
+        outcome = trio.run(send_signals, path, stdin_stream(), stdout_stream())
     except ControlUnavailable as exc:
         log.error("%s", exc)
-        return 2
-    return 0
+        return ExitStatus.UNREACHABLE
+    if outcome.complete:
+        return ExitStatus.OK
+    unsent = "" if outcome.input_read else " (the rest of stdin was not sent)"
+    log.error(
+        "tradingd at %s closed the connection after acking %d of %d lines sent%s; "
+        "a line without an ack may or may not have been taken: send those again once it runs "
+        "(one already taken is acked duplicate and trades once)",
+        path,
+        outcome.acked,
+        outcome.sent,
+        unsent,
+        extra={"acked": outcome.acked, "sent": outcome.sent},
+    )
+    # The daemon went away midway, as when it cannot be reached: no answer refused anything.
+    return ExitStatus.UNREACHABLE
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -297,7 +326,8 @@ async def _run(
                     with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                         await out.write(summary)
                 daemon.stop()
-                return 0 if summary.unresolved == 0 and output_open else 1
+                done = summary.unresolved == 0 and output_open
+                return ExitStatus.OK if done else ExitStatus.FAILED
             await serve_until_stopped(daemon, config, config_path, tokens, out, notifier, signals)
             with trio.move_on_after(settle_timeout):
                 await daemon.activity.wait_idle()
@@ -306,7 +336,7 @@ async def _run(
             if unresolved:
                 log.warning("stopping with %d orders not final", unresolved)
             daemon.stop()
-            return 0
+            return ExitStatus.OK
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
@@ -319,7 +349,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             scenario = load_scenario(args.scenario)
         except ScenarioError as exc:
             sys.stderr.write(f"tradingd sim: {exc}\n")
-            return 2
+            return ExitStatus.BAD_CONFIG
         config = scenario.sim_config(port=args.port)
 
     async def serve() -> None:
@@ -338,8 +368,14 @@ def _cmd_sim(args: argparse.Namespace) -> int:
                     break
             nursery.cancel_scope.cancel()
 
-    trio.run(serve)
-    return 0
+    try:
+        trio.run(serve)
+    except Exception as exc:
+        failure = bind_failure(exc, f"{config.host}:{config.port}")
+        if failure is None:
+            raise
+        raise failure from exc
+    return ExitStatus.OK
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import attrs
 import msgspec
 import trio
 
 from daemon.control import ControlReply, ControlRequest
-from daemon.sources import split_lines
+from daemon.sources import MAX_LINE_BYTES, split_lines
 
 # The columns a person reads first; --json has every field.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -99,22 +100,98 @@ async def ask(path: str, request: ControlRequest) -> ControlReply:
     raise ControlUnavailable(f"tradingd at {path} closed the connection without a reply")
 
 
+@attrs.define
+class LineTally:
+    """Counts the lines a signal source acks, as ``daemon.sources`` reads them: every line
+    but a blank one (an overlong one is acked too, rejected)."""
+
+    lines: int = 0
+    _length: int = 0
+    _content: bool = False
+
+    def feed(self, chunk: bytes | bytearray) -> None:
+        *complete, rest = chunk.split(b"\n")
+        for part in complete:
+            self._add(part)
+            self._end_line()
+        self._add(rest)
+
+    def finish(self) -> None:
+        """EOF: a last line without its newline is a line too."""
+        if self._length:
+            self._end_line()
+
+    def _add(self, part: bytes | bytearray) -> None:
+        self._length += len(part)
+        self._content = self._content or bool(part.strip())
+
+    def _end_line(self) -> None:
+        if self._content or self._length > MAX_LINE_BYTES:
+            self.lines += 1
+        self._length, self._content = 0, False
+
+
+@attrs.frozen
+class SendOutcome:
+    """How far a ``tradingd send`` got before the daemon closed the connection."""
+
+    sent: int  # lines handed to the daemon that each call for an ack
+    acked: int  # ack lines the daemon wrote back (all of them copied to the output)
+    input_read: bool  # every input line was sent (False: the daemon closed first)
+
+    @property
+    def complete(self) -> bool:
+        return self.input_read and self.acked >= self.sent
+
+
 async def send_signals(
     path: str, signals: trio.abc.ReceiveStream, acks: trio.abc.SendStream
-) -> None:
-    """Copy ``signals`` to the daemon until EOF while copying its ack lines to ``acks``."""
+) -> SendOutcome:
+    """Copy ``signals`` to the daemon until EOF while copying its ack lines to ``acks``.
+
+    The daemon may close its side before acking every line (it is stopping, or it died): the
+    acks it did write are copied, and the outcome counts them against the lines sent.
+    """
+    tally = LineTally()
+    input_read = False
+    acked = 0
     async with await _connect(path) as stream:
 
         async def upload() -> None:
-            while chunk := await signals.receive_some(65536):
-                await stream.send_all(chunk)
-            # Half-close: the daemon sees EOF, writes the last acks, then closes its side.
-            await stream.send_eof()
+            nonlocal input_read
+            try:
+                while chunk := await signals.receive_some(65536):
+                    await stream.send_all(chunk)
+                    tally.feed(chunk)
+                tally.finish()
+                input_read = True
+                # Half-close: the daemon sees EOF, writes the last acks, then closes its side.
+                await stream.send_eof()
+            except trio.BrokenResourceError:
+                return  # the daemon closed its side: the acks it wrote are all there are
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(upload)
-            while chunk := await stream.receive_some(65536):
-                await acks.send_all(chunk)
+            pending = b""
+            while chunk := await _receive_or_reset(stream):
+                pending += chunk
+                end = pending.rfind(b"\n") + 1
+                if end:
+                    # Whole lines only: a torn ack would be no ack to a reader of the output.
+                    await acks.send_all(pending[:end])
+                    acked += pending.count(b"\n", 0, end)
+                    pending = pending[end:]
+            # The daemon is gone: nothing more it could ack is worth reading from the input.
+            nursery.cancel_scope.cancel()
+    return SendOutcome(sent=tally.lines, acked=acked, input_read=input_read)
+
+
+async def _receive_or_reset(stream: trio.SocketStream) -> bytes:
+    """The next chunk; b"" at EOF, and when the daemon closed with our lines unread (a reset)."""
+    try:
+        return await stream.receive_some(65536)
+    except trio.BrokenResourceError:
+        return b""
 
 
 # A table shows at most this many decimal places (an average price can carry 28 digits);

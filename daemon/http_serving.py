@@ -10,6 +10,8 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as serve_http
 
+from daemon.fatal_errors import bind_failure
+
 
 async def serve_app(
     app: Any,
@@ -28,5 +30,12 @@ async def serve_app(
     http.h11_max_incomplete_size = 16 * 1024
     http.graceful_timeout = 1.0
     async with trio.open_nursery() as nursery:
-        binds: list[str] = await nursery.start(partial(serve_http, app, http))
+        try:
+            binds: list[str] = await nursery.start(partial(serve_http, app, http))
+        except Exception as exc:
+            # hypercorn's bind fails deep in its nurseries: say which address, as a listener.
+            failure = bind_failure(exc, bind)
+            if failure is None:
+                raise
+            raise failure from exc
         task_status.started(binds)

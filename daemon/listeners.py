@@ -33,6 +33,16 @@ class ListenerError(TradingError):
     """A listening socket cannot be opened; the message says which and why."""
 
 
+class SocketInUse(ListenerError):
+    """Something already listens there: EADDRINUSE, or a live tradingd on the unix socket."""
+
+
+def cannot_listen(where: str, exc: OSError) -> ListenerError:
+    """The error for a failed bind of ``where``: ``SocketInUse`` when the address is taken."""
+    kind = SocketInUse if exc.errno == errno.EADDRINUSE else ListenerError
+    return kind(f"cannot listen on {where}: {exc.strerror or exc}")
+
+
 @attrs.frozen
 class Listener:
     """A listening socket and whether it is a local one (only those carry the control API)."""
@@ -81,8 +91,11 @@ def adopt_fds(fds: list[int]) -> list[Listener]:
 async def open_unix_listener(path: str, mode: int = 0o660) -> Listener:
     """Bind ``path`` (replacing a stale socket file left by a crash, never a live one)."""
     target = trio.Path(path)
-    await target.parent.mkdir(parents=True, exist_ok=True, mode=0o770)
-    await _remove_stale_socket(target)
+    try:
+        await target.parent.mkdir(parents=True, exist_ok=True, mode=0o770)
+        await _remove_stale_socket(target)
+    except OSError as exc:  # a directory we may not create, a path we may not look at
+        raise cannot_listen(path, exc) from exc
     sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
     try:
         await sock.bind(path)
@@ -91,7 +104,7 @@ async def open_unix_listener(path: str, mode: int = 0o660) -> Listener:
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        raise ListenerError(f"cannot listen on {path}: {exc.strerror or exc}") from exc
+        raise cannot_listen(path, exc) from exc
     return Listener(trio.SocketListener(sock), local=True, name=path)
 
 
@@ -109,7 +122,7 @@ async def _remove_stale_socket(target: trio.Path) -> None:
         await target.unlink(missing_ok=True)
         return
     await stream.aclose()
-    raise ListenerError(f"{target}: another tradingd is listening there")
+    raise SocketInUse(f"{target}: another tradingd is listening there")
 
 
 async def open_tcp_listener(address: str) -> list[Listener]:
@@ -121,7 +134,7 @@ async def open_tcp_listener(address: str) -> list[Listener]:
     try:
         listeners = await trio.open_tcp_listeners(int(port), host=host)
     except OSError as exc:
-        raise ListenerError(f"cannot listen on {address}: {exc.strerror or exc}") from exc
+        raise cannot_listen(address, exc) from exc
     return [Listener(lst, local=False, name=address) for lst in listeners]
 
 

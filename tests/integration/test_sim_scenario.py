@@ -16,6 +16,7 @@ from brokers.base import OrderType, Side, TimeInForce
 from brokers.sim.orders import OrderTicket
 from brokers.sim.scenario import parse_scenario, play_scenario
 from brokers.sim.venue import SimVenue
+from daemon.exit_status import ExitStatus
 from tests.integration.test_cli import ROOT, TRADINGD, read_line
 
 SCRIPTED = """
@@ -115,7 +116,7 @@ async def test_tradingd_sim_plays_a_scenario_file(tmp_path: Path) -> None:
         refused = await trio.run_process(
             [*TRADINGD, "sim", "--scenario", str(bad)], cwd=ROOT, capture_stderr=True, check=False
         )
-    assert refused.returncode == 2
+    assert refused.returncode == ExitStatus.BAD_CONFIG
     assert b"unknown fault" in refused.stderr
     proc = await trio.lowlevel.open_process(
         [*TRADINGD, "sim", "--port", "0", "--scenario", str(good)],

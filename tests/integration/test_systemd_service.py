@@ -19,6 +19,7 @@ import trio
 
 from brokers.sim import SimEndpoints
 from brokers.sim.control import SimControl
+from daemon.exit_status import ExitStatus
 from daemon.journal import open_journal
 from daemon.webhook_auth import WebhookToken
 
@@ -119,7 +120,7 @@ async def test_sigterm_drains_in_flight_orders_and_exits_0(short_dir: Path, tmp_
 
 
 async def test_cli_reports_daemon_not_running(short_dir: Path) -> None:
-    """A query with nobody listening says so on stderr and exits 2."""
+    """A query with nobody listening says so on stderr and exits 69."""
     result = await trio.run_process(
         [*TRADINGD, "positions", "--socket", str(short_dir / "none.sock")],
         capture_stdout=True,
@@ -127,7 +128,7 @@ async def test_cli_reports_daemon_not_running(short_dir: Path) -> None:
         cwd=ROOT,
         check=False,
     )
-    assert result.returncode == 2
+    assert result.returncode == ExitStatus.UNREACHABLE
     assert b"is it running?" in result.stderr
 
 

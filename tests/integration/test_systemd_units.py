@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from daemon.config import load_config
+from daemon.exit_status import NO_RESTART
 from daemon.listeners import SYSTEM_SOCKET
 from daemon.webhook_auth import parse_tokens
 
@@ -63,6 +64,16 @@ def test_service_exposure_is_at_most_2(unit_copies: Path, unit: str) -> None:
     assert score is not None, result.stdout + result.stderr
     assert float(score[1]) <= 2.0
     assert result.returncode == 0
+
+
+@pytest.mark.parametrize("unit", ["tradingd.service", "tradingd@.service"])
+def test_services_do_not_restart_on_what_an_operator_must_fix(unit: str) -> None:
+    """RestartPreventExitStatus= lists exactly usage, in use, keys refused and bad config."""
+    text = (UNITS / unit).read_text()
+    assert "Restart=on-failure\n" in text
+    prevented = re.findall(r"^RestartPreventExitStatus=(.*)$", text, re.MULTILINE)
+    assert prevented == ["64 73 77 78"]
+    assert [int(code) for code in prevented[0].split()] == sorted(NO_RESTART)
 
 
 def test_socket_unit_listens_where_the_cli_looks() -> None:

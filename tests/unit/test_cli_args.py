@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from daemon.cli import _parser
+from daemon.exit_status import ExitStatus
 
 
 def test_trades_and_audit_take_a_symbol_and_a_time_window() -> None:
@@ -32,10 +33,10 @@ def test_trades_and_audit_take_a_symbol_and_a_time_window() -> None:
 
 
 def test_a_time_that_is_not_iso_8601_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    """argparse exits 2 and names the bad value."""
+    """The usage status (64, not argparse's 2), naming the bad value."""
     with pytest.raises(SystemExit) as exited:
         _parser().parse_args(["trades", "--since", "yesterday"])
-    assert exited.value.code == 2
+    assert exited.value.code == ExitStatus.USAGE
     assert "not an ISO 8601 time: 'yesterday'" in capsys.readouterr().err
 
 
