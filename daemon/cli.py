@@ -200,7 +200,7 @@ def _signals_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
 def _cmd_signals(args: argparse.Namespace) -> int:
     if not args.failed:
         log.error("signals: say --failed (the quarantined signals) or `clear ID`")
-        return 2
+        return ExitStatus.USAGE
     return _cmd_query(args)
 
 

@@ -7,6 +7,7 @@ import pytest
 from daemon.cli import _parser
 from daemon.control import ControlReply, ControlRequest, parse_request
 from daemon.control_client import render_reply
+from daemon.exit_status import ExitStatus
 
 
 def test_signals_failed_and_clear_become_their_control_requests() -> None:
@@ -26,7 +27,7 @@ def test_signals_without_failed_is_refused_before_asking_the_daemon(
 ) -> None:
     """Nothing to list without --failed: exit status 2 and a line saying what to type."""
     args = _parser().parse_args(["signals", "--socket", "/nowhere"])
-    assert args.func(args) == 2
+    assert args.func(args) == ExitStatus.USAGE
     assert "--failed" in caplog.text
 
 
