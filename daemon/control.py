@@ -9,7 +9,7 @@ control questions: a TCP source is for signals alone.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -51,12 +51,13 @@ class ControlRequest(
     tag="control",
 ):
     command: Command
-    symbol: str | None = None  # orders, audit, trades: only this symbol's
+    symbol: Annotated[str, msgspec.Meta(max_length=32)] | None = None  # orders, audit, trades
     since: datetime | None = None  # audit, trades: at or after this (UTC) time
     until: datetime | None = None  # audit, trades: before this (UTC) time
     limit: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     flatten: bool = False  # halt: close every position too
-    id: Annotated[int, msgspec.Meta(ge=1)] | None = None  # approve: the correction's id
+    # approve: the correction's id (an SQLite integer: a larger one cannot be looked up)
+    id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)] | None = None
 
 
 class ControlReply(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", tag="reply"):
@@ -90,9 +91,18 @@ def parse_request(line: bytes) -> ControlRequest | ControlReply:
     except msgspec.DecodeError as exc:
         return ControlReply(command=None, ok=False, error=str(exc))
     for name, value in (("since", request.since), ("until", request.until)):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            continue
+        if value.tzinfo is None:
             return ControlReply(
                 command=request.command, ok=False, error=f"`{name}` needs a UTC offset"
+            )
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            # 0001-01-01T00:00+14:00 is a valid time with no UTC equivalent to compare to.
+            return ControlReply(
+                command=request.command, ok=False, error=f"`{name}` is out of range in UTC"
             )
     return request
 
