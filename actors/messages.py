@@ -161,6 +161,9 @@ def parse_signal(line: bytes | str, *, sized_entries: bool = False) -> Signal:
         raise BadSignal(f"not a JSON object: {exc}", None) from exc
     except UnicodeDecodeError as exc:
         raise BadSignal(f"not valid UTF-8: {exc}", None) from exc
+    except RecursionError as exc:
+        # msgspec descends one C call per level: [[[[… a few thousand deep exhausts it.
+        raise BadSignal("not a JSON object: nested too deeply", None) from exc
     duplicate = _duplicate_key(line)
     if duplicate is not None:
         # Which of two `qty` or `id` values a sender meant is a guess: never trade on one.
@@ -202,7 +205,7 @@ def _duplicate_key(line: bytes | str) -> str | None:
         )
     except _DuplicateKey as exc:
         return str(exc.args[0])
-    except ValueError:
+    except (ValueError, RecursionError):
         return None  # msgspec's verdict on the JSON stands
     return None
 
@@ -211,7 +214,7 @@ def _best_effort_id(line: bytes | str) -> str | None:
     """The line's ``id`` if it has a usable one, so the rejection ack can carry it."""
     try:
         raw = _any_decoder.decode(line)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         # msgspec checks a string's UTF-8 only when it decodes it: a line the typed decoder
         # refused for its shape can still hold invalid bytes.
         return None

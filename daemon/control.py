@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import msgspec
 import trio
 
+from actors.signal_bounds import bounded_reason
 from brokers.errors import TradingError
 from daemon.journal_rows import read_orders
 from daemon.journal_trades import read_closed_trips
@@ -80,7 +81,9 @@ def is_control_line(line: bytes) -> bool:
     """Whether a connection's first line asks a control question (cheap: the tag only)."""
     try:
         return bool(_kind_decoder.decode(line).kind == "control")
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
+        # Its ``kind: Any`` descends into nesting a few thousand deep until Python's stack
+        # runs out. Not a question: served as signals, whose parser says what is wrong with it.
         return False
 
 
@@ -89,7 +92,7 @@ def parse_request(line: bytes) -> ControlRequest | ControlReply:
     try:
         request = _request_decoder.decode(line)
     except msgspec.DecodeError as exc:
-        return ControlReply(command=None, ok=False, error=str(exc))
+        return ControlReply(command=None, ok=False, error=bounded_reason(str(exc)))
     for name, value in (("since", request.since), ("until", request.until)):
         if value is None:
             continue
