@@ -18,6 +18,7 @@ from actors.signal_bounds import (
     MAX_DECIMAL_PLACES,
     MAX_PRICE,
     MAX_QUANTITY,
+    MAX_REASON_CHARS,
     MAX_WEIGHT,
     MAX_WEIGHT_DECIMAL_PLACES,
     bounded,
@@ -124,6 +125,12 @@ class Ack(Message, frozen=True, kw_only=True, tag="ack"):
     id: str | None
     status: AckStatus
     reason: str | None = None
+
+    def __post_init__(self) -> None:
+        # One place bounds every reason an ack, its log line and its journal record carry,
+        # whatever outside input the reason quotes.
+        if self.reason is not None and len(self.reason) > MAX_REASON_CHARS:
+            msgspec.structs.force_setattr(self, "reason", bounded_reason(self.reason))
 
 
 class Summary(Message, frozen=True, kw_only=True, tag="summary"):

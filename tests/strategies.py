@@ -162,26 +162,43 @@ signal_fields = st.sampled_from(
 )
 
 
+# What each action needs, so that a well-formed signal carries its number to sizing and risk.
+NEEDED_NUMBER = {"buy": "qty", "sell": "qty", "target": "target_qty"}
+PRICE_FIELDS = ["limit_price", "stop_price", "take_profit", "stop_loss"]
+
+
 @st.composite
 def signal_lines(draw: st.DrawFn, ids: st.SearchStrategy[str]) -> bytes:
-    """A signal-shaped object: mostly well-formed around the numbers under test, with now and
-    then a field of the wrong type, an unknown or huge key, or a key written twice."""
-    pairs = [(b'"id"', json_string(draw(ids)) if draw(st.booleans()) else draw(any_value))]
-    symbol = draw(st.sampled_from(["AAPL", "MSFT", "aapl", "NOPE"]))
-    pairs.append((b'"symbol"', json_string(symbol) if draw(st.booleans()) else draw(any_value)))
-    action = draw(st.sampled_from(["buy", "sell", "close", "target", "rebalance", "x" * 200]))
-    pairs.append((b'"action"', json_string(action)))
-    for field in draw(st.lists(signal_fields, max_size=4)):
-        pairs.append((json_string(field), draw(json_numbers | any_value)))
-    if action == "rebalance" or draw(st.booleans()):
+    """A signal-shaped object. Mostly well-formed around the numbers under test, so that
+    they reach sizing, risk and rebalance planning; now and then with a field of the wrong
+    type, an unknown or huge key, or a key written twice."""
+    action = draw(st.sampled_from(["buy", "sell", "target", "close", "rebalance"]))
+    pairs = [(b'"id"', json_string(draw(ids))), (b'"action"', json_string(action))]
+    if action == "rebalance":
         weights = draw(
             st.lists(st.tuples(st.sampled_from(["AAPL", "MSFT"]), json_numbers), max_size=3)
         )
         pairs.append((b'"targets"', render_object([(json_string(s), w) for s, w in weights])))
-    if draw(st.integers(min_value=0, max_value=4)) == 0:
-        pairs.append((draw(json_strings | long_strings), draw(any_value)))
-    if draw(st.integers(min_value=0, max_value=4)) == 0:
-        pairs.append(draw(st.sampled_from(pairs)))  # a key written twice
+    else:
+        pairs.append((b'"symbol"', json_string(draw(st.sampled_from(["AAPL", "MSFT", "aapl"])))))
+    if action in NEEDED_NUMBER:
+        pairs.append((json_string(NEEDED_NUMBER[action]), draw(json_numbers)))
+    if draw(st.booleans()):
+        order_type = draw(st.sampled_from(["limit", "stop", "stop_limit"]))
+        pairs.append((b'"order_type"', json_string(order_type)))
+    for field in draw(st.lists(st.sampled_from(PRICE_FIELDS), max_size=2, unique=True)):
+        pairs.append((json_string(field), draw(json_numbers)))
+    if draw(st.booleans()):
+        pairs.append((b'"confidence"', draw(json_numbers)))
+    if draw(st.integers(min_value=0, max_value=2)) == 0:
+        # Mangled: a field of any type, an unknown or huge key, a key written twice.
+        for field in draw(st.lists(signal_fields | st.just("id") | st.just("symbol"), max_size=2)):
+            pairs.append((json_string(field), draw(any_value)))
+        if draw(st.booleans()):
+            pairs.append((draw(json_strings | long_strings), draw(any_value)))
+        if draw(st.booleans()):
+            pairs.append(draw(st.sampled_from(pairs)))
+        pairs = draw(st.permutations(pairs))
     return render_object(pairs)
 
 
