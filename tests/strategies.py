@@ -242,3 +242,41 @@ def alert_bodies(draw: st.DrawFn, passphrase: str) -> bytes:
     if draw(st.integers(min_value=0, max_value=5)) == 0:
         return draw(any_value | st.binary(max_size=200))
     return render_object(pairs)
+
+
+CONTROL_COMMANDS = [
+    *("status", "positions", "orders", "audit", "halt", "resume", "metrics"),
+    *("reconcile", "corrections", "approve", "trades", "nope"),
+]
+# Times at the edges of what a datetime holds, some with no UTC equivalent.
+edge_times = st.sampled_from(
+    [
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999999Z",
+        "2026-01-05T15:00:00",
+        "2026-02-30T00:00:00Z",
+        "2026-01-05T15:00:00+99:00",
+    ]
+).map(json_string)
+
+
+@st.composite
+def control_lines(draw: st.DrawFn) -> bytes:
+    """A control request (``kind: control``) with fields of any value."""
+    pairs = [(b'"kind"', b'"control"')]
+    pairs.append((b'"command"', json_string(draw(st.sampled_from(CONTROL_COMMANDS)))))
+    for field in draw(st.lists(st.sampled_from(["symbol", "since", "until", "limit", "id"]))):
+        match field:
+            case "since" | "until":
+                value = draw(edge_times | any_value)
+            case "limit" | "id":
+                value = draw(
+                    st.integers(min_value=-(2**70), max_value=2**70).map(lambda n: str(n).encode())
+                    | json_numbers
+                )
+            case _:
+                value = draw(any_value)
+        pairs.append((json_string(field), value))
+    return render_object(pairs)

@@ -143,6 +143,20 @@ class InputDaemon:
         host, _, port = self.config["sources"]["tcp"].rpartition(":")
         return await self.stream_acks(await trio.open_tcp_stream(host, int(port)), lines)
 
+    async def control_reply(self, line: bytes) -> Any:
+        """One control line on a connection of its own; the reply line."""
+        stream = await trio.open_unix_socket(self.socket)
+        async with stream:
+            with trio.fail_after(PROCESS_LIMIT):
+                await stream.send_all(line + b"\n")
+                data = b""
+                while not data.endswith(b"\n"):
+                    chunk = await stream.receive_some()
+                    if not chunk:
+                        raise AssertionError(f"no reply to {line[:200]!r}; {self.exited()}")
+                    data += chunk
+        return msgspec.json.decode(data)
+
     async def post_alerts(self, bodies: list[bytes]) -> list[httpx.Response]:
         url = f"http://{self.config['webhook']['bind']}/webhook/{TOKEN}"
         with trio.fail_after(PROCESS_LIMIT):

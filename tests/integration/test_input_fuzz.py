@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from actors.signal_bounds import MAX_REASON_CHARS
 from daemon.control import is_control_line
 from tests.integration.input_daemon import PASSPHRASE, InputDaemon, input_daemon
-from tests.strategies import alert_bodies, outside_lines
+from tests.strategies import alert_bodies, control_lines, outside_lines
 
 # The slow run's seed: TRADINGD_FUZZ_SEED replays a run, otherwise a fresh one each time.
 FUZZ_SEED = int(os.environ.get("TRADINGD_FUZZ_SEED") or random.randrange(2**32))
@@ -48,6 +48,12 @@ KNOWN_CRASHES = [
     b'{"id":"d","symbol":"AAPL","action":"target","target_qty":"-1e30"}',
     b'{"id":"e","symbol":"AAPL","action":"buy","qty":"123456789012345678901234567890.123456789"}',
     b'{"id":"n","symbol":"AAPL","action":"buy","qty":' + b"[" * 5000 + b"]" * 5000 + b"}",
+]
+
+# Requests that reached the journal with a value it cannot take.
+KNOWN_CONTROL_CRASHES = [
+    b'{"kind":"control","command":"audit","since":"0001-01-01T00:00:00+14:00"}',
+    b'{"kind":"control","command":"approve","id":9223372036854775808}',
 ]
 
 
@@ -168,6 +174,31 @@ def test_every_webhook_body_gets_an_answer_and_the_daemon_stays_up() -> None:
     daemon still up, and a restart on the same journal."""
     with tempfile.TemporaryDirectory(prefix="td-") as workdir:
         survives_and_restarts(Path(workdir), lambda daemon: fuzz_bodies(daemon, DEFAULT_EXAMPLES))
+
+
+def test_every_control_request_gets_a_reply_and_the_daemon_stays_up() -> None:
+    """Control requests with fields of any value, each on its own connection: one reply
+    each, and a daemon still up that starts again on the same journal."""
+
+    def fuzz(daemon: InputDaemon) -> None:
+        @fuzz_settings(DEFAULT_EXAMPLES, None)
+        @given(requests=st.lists(control_lines(), min_size=1, max_size=8))
+        @example(requests=KNOWN_CONTROL_CRASHES)
+        def batch(requests: list[bytes]) -> None:
+            for request in requests:
+                reply = trio.run(daemon.control_reply, request)
+                where = (request[:200], reply)
+                if reply["kind"] == "ack":
+                    # Not JSON enough to read its kind (invalid UTF-8): a rejected signal.
+                    assert reply["status"] == "rejected", where
+                    continue
+                assert reply["kind"] == "reply", where
+                assert reply["ok"] or reply["error"], where
+
+        batch()
+
+    with tempfile.TemporaryDirectory(prefix="td-") as workdir:
+        survives_and_restarts(Path(workdir), fuzz)
 
 
 @pytest.mark.slow

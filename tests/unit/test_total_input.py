@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import msgspec
 import pytest
 
-from actors.messages import BadSignal, parse_signal
+from actors.messages import BadSignal, Denied, parse_signal
 from actors.rebalance import Skipped, plan_rebalance
 from actors.signal_bounds import MAX_REASON_CHARS, bounded
 from brokers.base import Asset, OrderType
@@ -148,8 +148,9 @@ def test_risk_denies_a_quantity_whose_remainder_decimal_cannot_compute() -> None
         "AAPL": Asset(symbol="AAPL", tradable=True, fractionable=True, min_trade_increment=D(1))
     }
     decision = core.decide(request("a", qty="1e999999"), D(0), now=1.0)
-    assert decision.code == "bad_number"  # type: ignore[union-attr]
-    assert "DivisionImpossible" in decision.detail  # type: ignore[union-attr]
+    assert isinstance(decision, Denied)
+    assert decision.code == "bad_number"
+    assert "DivisionImpossible" in decision.detail
     assert core.reserved == 0
 
 
@@ -159,8 +160,9 @@ def test_risk_reasons_quote_a_huge_limit_price_short() -> None:
     core.limits = msgspec.structs.replace(core.limits, max_order_notional=D(1000))
     order = request("b", qty="1", order_type=OrderType.LIMIT, limit_price="1e500000")
     decision = core.decide(order, D(0), now=1.0)
-    assert decision.code == "max_order_notional"  # type: ignore[union-attr]
-    assert len(decision.detail) <= MAX_REASON_CHARS  # type: ignore[union-attr]
+    assert isinstance(decision, Denied)
+    assert decision.code == "max_order_notional"
+    assert len(decision.detail) <= MAX_REASON_CHARS
 
 
 def test_rebalance_skips_a_symbol_whose_sizing_overflows() -> None:
