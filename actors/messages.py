@@ -7,12 +7,24 @@ the messages that expect an answer; they are never encoded.
 from __future__ import annotations
 
 import enum
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import msgspec
 
+from actors.signal_bounds import (
+    MAX_DECIMAL_PLACES,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    MAX_REASON_CHARS,
+    MAX_WEIGHT,
+    MAX_WEIGHT_DECIMAL_PLACES,
+    bounded,
+    bounded_reason,
+    quote,
+)
 from brokers.base import OrderRequest, OrderType, Side, TimeInForce
 
 
@@ -32,13 +44,35 @@ SignalId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 Symbol = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9.!/_-]+$")]
 
 
-def _require_finite(name: str, value: Decimal | None, *, positive: bool) -> None:
+_QUANTITIES = ("qty", "target_qty")
+_PRICES = ("limit_price", "stop_price", "take_profit", "stop_loss")
+_POSITIVE = ("qty", *_PRICES)
+
+
+def _bounded_field(signal: Signal, name: str, limit: Decimal) -> None:
+    """Check one optional number against its bounds and keep it in canonical form."""
+    value = getattr(signal, name)
     if value is None:
         return
-    if not value.is_finite():
-        raise ValueError(f"`{name}` must be a finite number, got {value}")
-    if positive and value <= 0:
-        raise ValueError(f"`{name}` must be greater than 0, got {value}")
+    exact = bounded(name, value, limit=limit, places=MAX_DECIMAL_PLACES)
+    if name in _POSITIVE and exact <= 0:
+        raise ValueError(f"`{name}` must be greater than 0, got {quote(value)}")
+    msgspec.structs.force_setattr(signal, name, exact)
+
+
+def _bounded_weights(targets: dict[str, Decimal]) -> dict[str, Decimal]:
+    weights = {}
+    for sym, weight in targets.items():
+        exact = bounded(
+            f"targets.{sym}", weight, limit=MAX_WEIGHT, places=MAX_WEIGHT_DECIMAL_PLACES
+        )
+        if exact < 0:
+            raise ValueError(f"`targets.{sym}` must not be negative, got {quote(weight)}")
+        weights[sym] = exact
+    # Exact: at most a few thousand weights of 18 places fit decimal's 28 digits.
+    if sum(weights.values()) > 1:
+        raise ValueError("`targets` weights must add up to at most 1")
+    return weights
 
 
 class Signal(Message, frozen=True, kw_only=True, tag="signal"):
@@ -60,19 +94,17 @@ class Signal(Message, frozen=True, kw_only=True, tag="signal"):
     strategy: Annotated[str, msgspec.Meta(max_length=128)] | None = None
 
     def __post_init__(self) -> None:
-        # msgspec turns these ValueErrors into a ValidationError naming the problem.
-        for name in ("qty", "limit_price", "stop_price", "take_profit", "stop_loss"):
-            _require_finite(name, getattr(self, name), positive=True)
-        _require_finite("target_qty", self.target_qty, positive=False)
+        # msgspec turns these ValueErrors into a ValidationError naming the problem. The
+        # bounds keep every later computation on these numbers inside decimal's context.
+        for name in _QUANTITIES:
+            _bounded_field(self, name, MAX_QUANTITY)
+        for name in _PRICES:
+            _bounded_field(self, name, MAX_PRICE)
+        if self.targets is not None:
+            msgspec.structs.force_setattr(self, "targets", _bounded_weights(self.targets))
         if self.action is Action.REBALANCE:
             if not self.targets:
                 raise ValueError("`rebalance` needs `targets`: {symbol: weight}")
-            for sym, weight in self.targets.items():
-                _require_finite(f"targets.{sym}", weight, positive=False)
-                if weight < 0:
-                    raise ValueError(f"`targets.{sym}` must not be negative, got {weight}")
-            if sum(self.targets.values()) > 1:
-                raise ValueError("`targets` weights must add up to at most 1")
             return
         if self.symbol is None:
             raise ValueError(f"`{self.action}` needs `symbol`")
@@ -94,6 +126,12 @@ class Ack(Message, frozen=True, kw_only=True, tag="ack"):
     status: AckStatus
     reason: str | None = None
 
+    def __post_init__(self) -> None:
+        # One place bounds every reason an ack, its log line and its journal record carry,
+        # whatever outside input the reason quotes.
+        if self.reason is not None and len(self.reason) > MAX_REASON_CHARS:
+            msgspec.structs.force_setattr(self, "reason", bounded_reason(self.reason))
+
 
 class Summary(Message, frozen=True, kw_only=True, tag="summary"):
     """The last line of ``tradingd run --once``."""
@@ -104,13 +142,17 @@ class Summary(Message, frozen=True, kw_only=True, tag="summary"):
 
 
 _signal_decoder = msgspec.json.Decoder(Signal)
+# Untyped, for the id of a line the typed decoder refused: numbers as Decimals, since a
+# float field's 1e400 is out of a float's range and would hide the id.
+_any_decoder = msgspec.json.Decoder(float_hook=Decimal)
 
 
 class BadSignal(ValueError):
     """An input line that is not a valid signal; ``signal_id`` when one could be read."""
 
     def __init__(self, reason: str, signal_id: str | None) -> None:
-        super().__init__(reason)
+        # A decoder's message may quote the offending input: never all of it.
+        super().__init__(bounded_reason(reason))
         self.signal_id = signal_id
 
 
@@ -126,6 +168,15 @@ def parse_signal(line: bytes | str, *, sized_entries: bool = False) -> Signal:
         raise BadSignal(f"not a JSON object: {exc}", None) from exc
     except UnicodeDecodeError as exc:
         raise BadSignal(f"not valid UTF-8: {exc}", None) from exc
+    except RecursionError as exc:
+        # msgspec descends one C call per level: [[[[… a few thousand deep exhausts it.
+        raise BadSignal("not a JSON object: nested too deeply", None) from exc
+    duplicate = _duplicate_key(line)
+    if duplicate is not None:
+        # Which of two `qty` or `id` values a sender meant is a guess: never trade on one.
+        raise BadSignal(
+            f"duplicate key {quote(duplicate)!r}", None if duplicate == "id" else signal.id
+        )
     if signal.action in (Action.BUY, Action.SELL) and signal.qty is None and not sized_entries:
         raise BadSignal(
             f"`{signal.action}` needs `qty` greater than 0 (or a [risk.sizing] policy)", signal.id
@@ -133,11 +184,44 @@ def parse_signal(line: bytes | str, *, sized_entries: bool = False) -> Signal:
     return signal
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
+def _duplicate_key(line: bytes | str) -> str | None:
+    """A key the line's JSON writes twice in one object, if any (msgspec keeps the last).
+
+    Only for a line that decoded as a Signal: its nesting is shallow, so the standard
+    library's recursive parser is safe on it; numbers stay text (no int-size limit)."""
+    try:
+        json.loads(
+            line,
+            object_pairs_hook=_refuse_duplicates,
+            parse_int=str,
+            parse_float=str,
+            parse_constant=str,
+        )
+    except _DuplicateKey as exc:
+        return str(exc.args[0])
+    except (ValueError, RecursionError):
+        return None  # msgspec's verdict on the JSON stands
+    return None
+
+
 def _best_effort_id(line: bytes | str) -> str | None:
     """The line's ``id`` if it has a usable one, so the rejection ack can carry it."""
     try:
-        raw = msgspec.json.decode(line)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+        raw = _any_decoder.decode(line)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         # msgspec checks a string's UTF-8 only when it decodes it: a line the typed decoder
         # refused for its shape can still hold invalid bytes.
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Decimal, DecimalException
 
 import attrs
 import msgspec
@@ -19,6 +19,7 @@ import trio
 
 from actors.messages import Ack, Signal
 from actors.records import JournalSink, SignalFinished
+from actors.signal_bounds import DECIMAL_TRAP_CODE, decimal_failure, trapping_decimals
 from actors.signal_router import Inbound, Intake, record_then_ack
 from brokers.base import utc_now
 
@@ -76,25 +77,54 @@ def plan_rebalance(
     buys: list[Leg] = []
     skipped: list[Skipped] = []
     for symbol in sorted(weights.keys() | {s for s, q in positions.items() if q}):
-        current = positions.get(symbol, ZERO)
-        weight = weights.get(symbol, ZERO)
-        price = prices.get(symbol)
-        if weight == 0:
-            target = ZERO
-        elif price is None or price <= 0:
-            skipped.append(Skipped(symbol, "no price to size it"))
-            continue
-        else:
-            step = increments.get(symbol, Decimal(1))
-            target = (weight * equity / price / step).to_integral_value(ROUND_DOWN) * step
-        leg = Leg(symbol, current, target)
-        if leg.delta == 0:
-            continue
-        if price is not None and abs(leg.delta) * price < min_notional and target != 0:
-            skipped.append(Skipped(symbol, f"delta {leg.delta} is below the minimum order"))
-            continue
-        (sells if leg.delta < 0 else buys).append(leg)
+        try:
+            with trapping_decimals():
+                planned = _plan_symbol(
+                    symbol,
+                    positions.get(symbol, ZERO),
+                    weights.get(symbol, ZERO),
+                    equity,
+                    prices.get(symbol),
+                    increments.get(symbol, Decimal(1)),
+                    min_notional,
+                )
+        except DecimalException as exc:
+            # An equity, price or increment no sane leg comes from: skipped, and said so.
+            planned = Skipped(symbol, f"{DECIMAL_TRAP_CODE}: {decimal_failure(exc)}")
+        match planned:
+            case Skipped():
+                skipped.append(planned)
+            case Leg() if planned.delta < 0:
+                sells.append(planned)
+            case Leg():
+                buys.append(planned)
+            case None:
+                pass
     return RebalancePlan(tuple(sells), tuple(buys), tuple(skipped))
+
+
+def _plan_symbol(
+    symbol: str,
+    current: Decimal,
+    weight: Decimal,
+    equity: Decimal,
+    price: Decimal | None,
+    step: Decimal,
+    min_notional: Decimal,
+) -> Leg | Skipped | None:
+    """One symbol's leg, why it is skipped, or None when it already has its weight."""
+    if weight == 0:
+        target = ZERO
+    elif price is None or price <= 0:
+        return Skipped(symbol, "no price to size it")
+    else:
+        target = (weight * equity / price / step).to_integral_value(ROUND_DOWN) * step
+    leg = Leg(symbol, current, target)
+    if leg.delta == 0:
+        return None
+    if price is not None and abs(leg.delta) * price < min_notional and target != 0:
+        return Skipped(symbol, f"delta {leg.delta} is below the minimum order")
+    return leg
 
 
 @attrs.frozen

@@ -10,6 +10,7 @@ from decimal import Decimal
 import attrs
 
 from actors.risk_limits import RiskLimits
+from actors.signal_bounds import bounded_reason
 from brokers.base import Asset, OrderRequest, Side
 
 ZERO = Decimal(0)
@@ -18,7 +19,8 @@ ZERO = Decimal(0)
 @attrs.frozen
 class Refusal:
     code: str  # stable: journaled, and shown in acks and summaries
-    detail: str
+    # Cut short: a detail may quote an outside number of any length.
+    detail: str = attrs.field(converter=bounded_reason)
 
 
 def check_qty(qty: Decimal, asset: Asset | None) -> Refusal | None:

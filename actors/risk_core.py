@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import assert_never
 
 import attrs
@@ -37,6 +37,13 @@ from actors.risk_daily import DailyLoss, DailyState
 from actors.risk_exposure import ExposureBook
 from actors.risk_limits import LatchMode, RiskLimits
 from actors.risk_reservations import Reservation, opening_qty
+from actors.signal_bounds import (
+    DECIMAL_TRAP_CODE,
+    bounded_reason,
+    decimal_failure,
+    quote,
+    trapping_decimals,
+)
 from actors.sizing import size_request
 from brokers.base import (
     Account,
@@ -212,7 +219,28 @@ class RiskGuardCore:
         confidence: float | None = None,
     ) -> RiskDecision:
         """Approve (reserving its worst-case cost) or deny the order. ``size_by_policy``:
-        its quantity is not given; the sizing policy sets it, and the approval carries it."""
+        its quantity is not given; the sizing policy sets it, and the approval carries it.
+        Arithmetic that raises (a number no bound caught) denies the order, coded
+        ``bad_number``; the checks that can raise run before any reservation is made."""
+        cid = request.client_order_id
+        try:
+            with trapping_decimals():
+                return self._decide(request, position_qty, now, size_by_policy, confidence)
+        except DecimalException as exc:
+            detail = bounded_reason(
+                f"cannot compute risk for {request.side} {quote(request.qty)} "
+                f"{request.symbol}: {decimal_failure(exc)}"
+            )
+            return Denied(client_order_id=cid, code=DECIMAL_TRAP_CODE, detail=detail)
+
+    def _decide(
+        self,
+        request: OrderRequest,
+        position_qty: Decimal,
+        now: float,
+        size_by_policy: bool,
+        confidence: float | None,
+    ) -> RiskDecision:
         cid = request.client_order_id
         if size_by_policy:
             sized = self._sized(request, now, confidence)

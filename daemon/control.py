@@ -9,7 +9,7 @@ control questions: a TCP source is for signals alone.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -17,6 +17,7 @@ import msgspec
 import trio
 
 from actors.records import SignalCleared
+from actors.signal_bounds import bounded_reason
 from brokers.base import utc_now
 from brokers.errors import TradingError
 from daemon.journal_rows import read_orders
@@ -55,12 +56,13 @@ class ControlRequest(
     tag="control",
 ):
     command: Command
-    symbol: str | None = None  # orders, audit, trades: only this symbol's
+    symbol: Annotated[str, msgspec.Meta(max_length=32)] | None = None  # orders, audit, trades
     since: datetime | None = None  # audit, trades: at or after this (UTC) time
     until: datetime | None = None  # audit, trades: before this (UTC) time
     limit: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     flatten: bool = False  # halt: close every position too
-    id: Annotated[int, msgspec.Meta(ge=1)] | None = None  # approve: the correction's id
+    # approve: the correction's id (an SQLite integer: a larger one cannot be looked up)
+    id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)] | None = None
     # clear_signal: the quarantined signal's id
     signal_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
 
@@ -85,7 +87,9 @@ def is_control_line(line: bytes) -> bool:
     """Whether a connection's first line asks a control question (cheap: the tag only)."""
     try:
         return bool(_kind_decoder.decode(line).kind == "control")
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
+        # Its ``kind: Any`` descends into nesting a few thousand deep until Python's stack
+        # runs out. Not a question: served as signals, whose parser says what is wrong with it.
         return False
 
 
@@ -94,11 +98,20 @@ def parse_request(line: bytes) -> ControlRequest | ControlReply:
     try:
         request = _request_decoder.decode(line)
     except msgspec.DecodeError as exc:
-        return ControlReply(command=None, ok=False, error=str(exc))
+        return ControlReply(command=None, ok=False, error=bounded_reason(str(exc)))
     for name, value in (("since", request.since), ("until", request.until)):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            continue
+        if value.tzinfo is None:
             return ControlReply(
                 command=request.command, ok=False, error=f"`{name}` needs a UTC offset"
+            )
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            # 0001-01-01T00:00+14:00 is a valid time with no UTC equivalent to compare to.
+            return ControlReply(
+                command=request.command, ok=False, error=f"`{name}` is out of range in UTC"
             )
     return request
 

@@ -19,16 +19,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import Annotated, Any, Literal
 
 import msgspec
+
+from actors.signal_bounds import bounded_reason, decimal_failure, quote, trapping_decimals
 
 Text = Annotated[str, msgspec.Meta(max_length=256)]
 
 
 class BadAlert(ValueError):
     """The body is not an alert this endpoint understands (HTTP 400 with this reason)."""
+
+    def __init__(self, reason: str) -> None:
+        # A decoder's message may quote the body: never all of it.
+        super().__init__(bounded_reason(reason))
 
 
 class TradingViewAlert(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -93,12 +99,7 @@ def alert_to_signal(
     if alert.market_position == "flat":
         signal.update(action="target", target_qty=Decimal(0))
     elif alert.position_size is not None:
-        size = alert.position_size
-        if alert.market_position == "short":
-            size = -abs(size)
-        elif alert.market_position == "long":
-            size = abs(size)
-        signal.update(action="target", target_qty=size)
+        signal.update(action="target", target_qty=_signed_size(alert))
     elif alert.action is not None and alert.contracts is not None:
         action = alert.action.lower()
         if action not in ("buy", "sell"):
@@ -109,3 +110,21 @@ def alert_to_signal(
             "needs `position_size` (or `market_position` flat), or `action` and `contracts`"
         )
     return _encoder.encode(signal)
+
+
+def _signed_size(alert: TradingViewAlert) -> Decimal:
+    """``position_size`` signed by ``market_position``. The number is checked against the
+    signal's bounds by the router; here only its sign is taken, which an sNaN refuses."""
+    size = alert.position_size
+    assert size is not None  # the caller checked
+    try:
+        with trapping_decimals():
+            if alert.market_position == "short":
+                return -abs(size)
+            if alert.market_position == "long":
+                return abs(size)
+            return size
+    except DecimalException as exc:
+        raise BadAlert(
+            f"`position_size` {quote(size)} is not a number: {decimal_failure(exc)}"
+        ) from exc
