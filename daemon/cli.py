@@ -178,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _signals_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _signals_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     signals = commands.add_parser(
         "signals", help="quarantined signals (their handling raised): --failed, clear ID"
     )
