@@ -20,7 +20,7 @@ import attrs
 import msgspec
 import trio
 
-from actors.messages import Ack
+from actors.messages import Ack, BadSignal
 from actors.records import FailureStage, JournalSink, SignalFailed
 from brokers.base import utc_now
 from brokers.errors import TradingError
@@ -88,7 +88,9 @@ def implicated_id(line: bytes | str) -> str | None:
     """A line's ``id`` if it has a string one, whatever else is wrong with it."""
     try:
         decoded = msgspec.json.decode(line)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        # msgspec refuses deep nesting with RecursionError: this runs while another error
+        # is on its way out, and must not replace it.
         return None
     value = decoded.get("id") if isinstance(decoded, dict) else None
     return value if isinstance(value, str) and 0 < len(value) <= 128 else None
@@ -130,10 +132,11 @@ async def _ack(reply: trio.MemorySendChannel[Ack], ack: Ack) -> None:
 
 
 def is_poison(exc: BaseException) -> bool:
-    """Whether an exception out of a handler quarantines its signal."""
+    """Whether an exception out of a handler quarantines its signal. A BadSignal is the
+    answer for a bad line (a rejected ack), not a failure of its handling."""
     if isinstance(exc, BaseExceptionGroup):
         return all(is_poison(inner) for inner in exc.exceptions)
-    return isinstance(exc, Exception) and not isinstance(exc, TradingError)
+    return isinstance(exc, Exception) and not isinstance(exc, TradingError | BadSignal)
 
 
 async def quarantined_call(

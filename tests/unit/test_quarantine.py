@@ -113,6 +113,7 @@ def test_the_id_of_a_line_is_found_whatever_else_is_wrong_with_it() -> None:
     assert implicated_id(b'{"id":7}') is None
     assert implicated_id(b"\xff not json") is None
     assert implicated_id(b"[1, 2]") is None
+    assert implicated_id(b'{"id":"deep","qty":' + b"[" * 5000 + b"]" * 5000 + b"}") is None
 
 
 # --- the router: live failures stop it, replayed ones do not ---------------------------
@@ -140,6 +141,19 @@ async def router_failure(
     except BaseException as exc:
         raised = list(leaves(exc))
     return acks.receive_nowait(), raised
+
+
+async def test_a_bad_line_is_rejected_and_quarantines_nothing(tmp_path: Path) -> None:
+    """A line that is not a valid signal is answered rejected, and the router runs on: a
+    bad line is the sender's mistake, not a failure of its handling."""
+    inbox_send, inbox = trio.open_memory_channel[Inbound](8)
+    async with open_journal(tmp_path / "j.sqlite3") as journal, trio.open_nursery() as nursery:
+        await nursery.start(run_signal_router, SignalRouterCore(), inbox, journal, no_executor)
+        for line in (b'{"id":"b1","symbol":"AAPL","action":"buy"}', b"[" * 5000 + b"]" * 5000):
+            ack = await Intake(inbox_send).submit(line, "test")
+            assert ack.status == "rejected"
+        assert await journal.failed_signals() == []
+        nursery.cancel_scope.cancel()
 
 
 async def test_a_line_whose_parsing_raises_is_quarantined_and_acked_before_the_router_stops(
