@@ -8,6 +8,7 @@ gate waits for, and every wait pushes systemd's start timeout further out
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 # Beyond each wait: the next attempt's own time (the adapter's 10 s timeout) and slack.
 EXTEND_MARGIN = 30.0
+RECENT_WAITS = 64
 
 
 @attrs.define
@@ -33,6 +35,8 @@ class Front:
     intake: Intake | None = None
     daemon: Daemon | None = None
     waiting: BrokerWait | None = None
+    # The latest waits, oldest first (bounded: a venue may stay away for days).
+    recent_waits: deque[BrokerWait] = attrs.field(factory=lambda: deque(maxlen=RECENT_WAITS))
     _held_count: Callable[[], int] = lambda: 0
     _opened: trio.Event = attrs.field(factory=trio.Event)
     _ready: trio.Event = attrs.field(factory=trio.Event)
@@ -55,6 +59,7 @@ class Front:
     def on_wait(self, wait: BrokerWait) -> None:
         """The gate waits for the venue: say so, and keep systemd from timing the start out."""
         self.waiting = wait
+        self.recent_waits.append(wait)
         extend_usec = int((wait.delay + EXTEND_MARGIN) * 1_000_000)
         self._tell(f"STATUS={wait.describe()}", f"EXTEND_TIMEOUT_USEC={extend_usec}")
 
