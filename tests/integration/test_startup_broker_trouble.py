@@ -11,10 +11,12 @@ is moved past it.
 from __future__ import annotations
 
 import socket
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import msgspec
@@ -28,9 +30,12 @@ from brokers.base import utc_now
 from brokers.errors import AuthenticationFailed
 from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
 from daemon.config import BrokerConfig, Config, MonitorConfig, SourcesConfig
+from daemon.control import ControlRequest, serve_listener
+from daemon.control_client import ask, send_signals
 from daemon.credentials import Credentials, Secret, load_credentials
 from daemon.journal import open_journal
 from daemon.journal_signals import HELD_UNTIL_READY
+from daemon.listeners import open_unix_listener
 from daemon.startup_front import Front
 from daemon.supervisor import Daemon, open_daemon
 
@@ -314,3 +319,50 @@ async def _signal_rows(journal: Path) -> list[tuple[str, str]]:
             return list(conn.execute("SELECT signal_id, status FROM signals ORDER BY seq"))
 
     return await trio.to_thread.run_sync(read)
+
+
+async def test_the_control_socket_answers_before_the_gate_and_holds_its_signals(
+    tmp_path: Path, clock: trio.testing.MockClock
+) -> None:
+    """`tradingd status` over the socket says what the gate waits for; other questions say
+    not ready; a signal sent there is held; once the venue is back status says ready."""
+    venue, endpoints_later = later_venue()
+    front = Front()
+    with tempfile.TemporaryDirectory(prefix="td-") as short:
+        path = str(Path(short) / "tradingd.sock")
+        opened = await open_unix_listener(path)
+        with trio.fail_after(LIMIT):
+            async with (
+                trio.open_nursery() as nursery,
+                starting(config_for(endpoints_later), tmp_path / "journal.sqlite3", front),
+            ):
+                nursery.start_soon(
+                    partial(serve_listener, front, opened.listener, local=True, name=path)
+                )
+                await front.wait_open()
+                await trio.sleep(30)
+                status = await ask(path, ControlRequest(command="status"))
+                positions = await ask(path, ControlRequest(command="positions"))
+                upload, download = trio.testing.memory_stream_pair()
+                await upload.send_all(line("over-the-socket") + b"\n")
+                await upload.aclose()
+                sink = trio.testing.MemorySendStream()
+                await send_signals(path, download, sink)
+                async with running_sim(venue):
+                    await front.wait_ready()
+                    ready = await ask(path, ControlRequest(command="status"))
+                nursery.cancel_scope.cancel()
+    assert status.ok
+    assert status.data["ready"] is False
+    assert status.data["waiting_for"].startswith("waiting for the broker: GET /v2/")
+    assert not positions.ok
+    assert positions.error is not None
+    assert positions.error.startswith("not ready: waiting for the broker")
+    ack = msgspec.json.decode(sink.get_data_nowait())
+    assert (ack["id"], ack["status"], ack["reason"]) == (
+        "over-the-socket",
+        "accepted",
+        "held until ready",
+    )
+    assert ready.ok
+    assert ready.data["ready"] is True
