@@ -25,7 +25,7 @@ from actors.order_diff import OrderDifference, compare_orders
 from actors.reconciler import Drift, DriftWatch, compare_positions
 from actors.reconciler_deps import ZERO, ReconcilerDeps, changed_since, recent_orders
 from brokers.base import OrderUpdate, Position, VenueOrder, utc_now
-from brokers.errors import BrokerError
+from brokers.errors import AuthenticationFailed, BrokerError
 
 log = logging.getLogger("tradingd.reconciler")
 
@@ -162,6 +162,8 @@ async def _check(
     wall = utc_now()
     try:
         venue = {p.symbol: p for p in await deps.broker.list_positions()}
+    except AuthenticationFailed:
+        raise  # refused keys are the operator's to fix: never waited out
     except BrokerError as exc:
         log.warning("drift check skipped: %s", exc)
         return ReconciliationReport(at=wall, mode=book.mode, rows=[], error=str(exc))
@@ -185,6 +187,8 @@ async def _check(
         try:
             recent = await recent_orders(deps.broker)
             open_orders = await deps.broker.list_orders(status="open")
+        except AuthenticationFailed:
+            raise  # refused keys are the operator's to fix: never waited out
         except BrokerError as exc:
             log.warning("reconciliation: the venue's orders could not be read: %s", exc)
         else:
@@ -259,6 +263,8 @@ async def _explain(
     try:
         if recent is None:
             recent = await recent_orders(deps.broker)
+    except AuthenticationFailed:
+        raise  # refused keys are the operator's to fix: never waited out
     except BrokerError as exc:
         unknown = Explanation(Cause.UNKNOWN, f"the venue's orders could not be read: {exc}")
         return {d.symbol: unknown for d in drifts}

@@ -24,7 +24,7 @@ from actors.records import FailureStage, JournalSink
 from actors.risk_core import RiskGuardCore
 from actors.risk_limits import RiskLimits
 from brokers.base import Account, MarketClock, OrderUpdate, utc_now
-from brokers.errors import BrokerError
+from brokers.errors import AuthenticationFailed, BrokerError
 
 log = logging.getLogger("tradingd.risk")
 
@@ -183,6 +183,8 @@ async def _refresh_account(
         events_before = core.venue_events
         try:
             account = await venue.get_account()
+        except AuthenticationFailed:
+            raise  # refused keys are the operator's to fix: never waited out
         except BrokerError as exc:
             # The snapshot ages; past max_account_age new entries are denied, not guessed.
             log.warning("account refresh failed: %s", exc)
@@ -204,6 +206,8 @@ async def read_clock(core: RiskGuardCore, venue: ClockReader) -> None:
     """Give the core the venue's market clock (at startup, and once the held one ran out)."""
     try:
         core.set_clock(await venue.get_clock())
+    except AuthenticationFailed:
+        raise  # refused keys are the operator's to fix: never waited out
     except BrokerError as exc:
         # Without the day the daily loss is not counted; the next refresh tries again.
         log.warning("market clock read failed: %s", exc)

@@ -7,7 +7,7 @@
           ├── OrderRejected           final: the venue refused the order (4xx with a reason)
           │    └── DuplicateClientOrderId  the venue already has an order with this client id
           ├── OrderNotFound           the venue does not know this order (404)
-          └── AuthenticationFailed    credentials refused (401); retrying will not help
+          └── AuthenticationFailed    credentials refused (401, 403 on a read); never retried
 
 Adapters convert library exceptions (httpx, websockets) into these at the boundary with
 ``raise ... from exc``; nothing above ``brokers/`` ever sees an httpx exception.

@@ -48,6 +48,7 @@ from daemon.logs import (
 from daemon.notify import Notifier
 from daemon.service import serve_until_stopped
 from daemon.sources import AckWriter, serve_stdin, stdin_stream, stdout_stream
+from daemon.startup_front import Front
 from daemon.summary import build_summary
 from daemon.supervisor import open_daemon
 from daemon.webhook import load_tokens
@@ -312,11 +313,11 @@ async def _run(
         trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals,
         Notifier.from_environ(os.environ) as notifier,
     ):
-        async with open_daemon(config, credentials, journal_path=journal_path) as daemon:
-            out = AckWriter(stdout_stream())
-            if daemon.venue is not None:
-                log.info("embedded paper venue at %s", daemon.venue.alpaca_url)
-            if once:
+        out = AckWriter(stdout_stream())
+        if once:
+            async with open_daemon(config, credentials, journal_path=journal_path) as daemon:
+                if daemon.venue is not None:
+                    log.info("embedded paper venue at %s", daemon.venue.alpaca_url)
                 log.info("ready: reading signals from stdin")
                 output_open = await serve_stdin(daemon.intake, out)
                 with trio.move_on_after(settle_timeout):
@@ -328,15 +329,38 @@ async def _run(
                 daemon.stop()
                 done = summary.unresolved == 0 and output_open
                 return ExitStatus.OK if done else ExitStatus.FAILED
-            await serve_until_stopped(daemon, config, config_path, tokens, out, notifier, signals)
-            with trio.move_on_after(settle_timeout):
-                await daemon.activity.wait_idle()
-            await daemon.journal.flush()
-            unresolved = daemon.unresolved()
-            if unresolved:
-                log.warning("stopping with %d orders not final", unresolved)
-            daemon.stop()
-            return ExitStatus.OK
+        # The sources open before the startup gate passes (signals are held until it has),
+        # and a stop signal while the gate still waits for the venue ends the wait.
+        front = Front(notifier)
+        stopped = trio.Event()
+        async with trio.open_nursery() as running:
+            with trio.CancelScope() as starting:
+
+                async def serve() -> None:
+                    await serve_until_stopped(
+                        front, config, config_path, tokens, out, notifier, signals
+                    )
+                    stopped.set()
+                    if front.daemon is None:
+                        starting.cancel()
+
+                running.start_soon(serve)
+                async with open_daemon(
+                    config, credentials, journal_path=journal_path, front=front
+                ) as daemon:
+                    if daemon.venue is not None:
+                        log.info("embedded paper venue at %s", daemon.venue.alpaca_url)
+                    await stopped.wait()
+                    with trio.move_on_after(settle_timeout):
+                        await daemon.activity.wait_idle()
+                    await daemon.journal.flush()
+                    unresolved = daemon.unresolved()
+                    if unresolved:
+                        log.warning("stopping with %d orders not final", unresolved)
+                    daemon.stop()
+            if starting.cancelled_caught:
+                log.info("stopped before the startup gate passed")
+        return ExitStatus.OK
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:

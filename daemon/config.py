@@ -55,13 +55,16 @@ class ControlConfig(Section, frozen=True, kw_only=True):
 RiskConfig = RiskLimits
 
 
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
+
+
 class SourcesConfig(Section, frozen=True, kw_only=True):
     stdin: bool = True  # read signals from standard input
     socket: bool = True  # signals (and the control API) on the unix socket, [control] socket
     tcp: str | None = None  # "127.0.0.1:7878": signals over TCP; no control API there
-
-
-Seconds = Annotated[float, msgspec.Meta(gt=0)]
+    # A signal held while the startup gate waits for the venue, older than this once the gate
+    # passes, is finished "expired" instead of traded: its moment has gone.
+    max_hold: Seconds = 60.0
 
 
 class MonitorConfig(Section, frozen=True, kw_only=True):

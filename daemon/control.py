@@ -23,6 +23,7 @@ from brokers.errors import TradingError
 from daemon.journal_rows import read_orders
 from daemon.journal_trades import read_closed_trips
 from daemon.sources import MAX_LINE_BYTES, AckWriter, serve_ndjson
+from daemon.startup_front import Front
 
 if TYPE_CHECKING:
     from daemon.metrics import Metrics
@@ -213,6 +214,7 @@ async def _clear_signal(daemon: Daemon, signal_id: str | None) -> ControlReply:
 async def _status(daemon: Daemon) -> dict[str, Any]:
     stats = daemon.journal.stats
     return {
+        "ready": True,
         "halted": daemon.risk.halted,
         "stream_healthy": daemon.stream_healthy,
         "positions": {s: str(q) for s, q in daemon.positions().items()},
@@ -305,15 +307,25 @@ async def _read_first_line(stream: trio.abc.ReceiveStream) -> bytes:
     return data
 
 
+def answer_starting(front: Front, request: ControlRequest) -> ControlReply:
+    """Before the startup gate has passed only ``status`` has an answer: what it waits for."""
+    if request.command == "status":
+        return ControlReply(command="status", ok=True, data=front.starting_status())
+    return ControlReply(
+        command=request.command, ok=False, error=f"not ready: {front.waiting_for()}"
+    )
+
+
 async def serve_connection(
-    daemon: Daemon,
+    front: Front,
     stream: trio.SocketStream,
     *,
     local: bool,
     source: str,
     metrics: Metrics | None = None,
 ) -> None:
-    """One client: a control question, or a stream of signals acked line by line."""
+    """One client: a control question, or a stream of signals acked line by line; from
+    before the startup gate has passed (the daemon's views wait for it, signals are held)."""
     async with stream:
         try:
             head = await _read_first_line(stream)
@@ -327,11 +339,15 @@ async def serve_connection(
                 else:
                     reply = parse_request(first)
                 if isinstance(reply, ControlRequest):
-                    reply = await _answer_or_refuse(daemon, reply, metrics)
+                    if front.daemon is None:
+                        reply = answer_starting(front, reply)
+                    else:
+                        reply = await _answer_or_refuse(front.daemon, reply, metrics)
                 await stream.send_all(_encoder.encode(reply) + b"\n")
                 return
+            # Signals wait for the journal to open; then they are held until the gate passes.
             await serve_ndjson(
-                daemon.intake,
+                await front.wait_open(),
                 PrefixedStream(head, stream),
                 AckWriter(stream),
                 source,
@@ -346,7 +362,7 @@ async def serve_connection(
 
 
 async def serve_listener(
-    daemon: Daemon,
+    front: Front,
     listener: trio.SocketListener,
     *,
     local: bool,
@@ -356,6 +372,6 @@ async def serve_listener(
     """Accept clients until cancelled, each in its own task (trio retries on EMFILE)."""
 
     async def handle(stream: trio.SocketStream) -> None:
-        await serve_connection(daemon, stream, local=local, source=name, metrics=metrics)
+        await serve_connection(front, stream, local=local, source=name, metrics=metrics)
 
     await trio.serve_listeners(handle, [listener])

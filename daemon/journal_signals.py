@@ -17,6 +17,10 @@ import msgspec
 
 from actors.records import FailureStage
 
+# The ack reason of a signal that arrived before the startup gate passed. The replay knows a
+# held signal by it (an exact match, never a pattern): such a signal may expire.
+HELD_UNTIL_READY = "held until ready"
+
 
 class UnfinishedSignal(msgspec.Struct, frozen=True, kw_only=True):
     """An accepted signal whose work never started: no order names it, none finished it."""
@@ -25,6 +29,8 @@ class UnfinishedSignal(msgspec.Struct, frozen=True, kw_only=True):
     source: str
     raw: str  # the line as accepted (or the signal as the executor encoded it)
     accepted_at: datetime
+    # Accepted before the startup gate passed: it expires after [sources] max_hold.
+    held: bool = False
 
 
 class UnreadableSignal(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,20 +64,21 @@ def read_unfinished_signals(
     """
     # Finished ones are dropped first: after months, nearly every accepted signal is.
     rows = conn.execute(
-        "SELECT s.signal_id, s.source, s.raw, s.at FROM signals s "
+        "SELECT s.signal_id, s.source, s.raw, s.at, s.reason IS ? FROM signals s "
         "WHERE s.status = 'accepted' AND s.signal_id IS NOT NULL "
         "AND NOT EXISTS (SELECT 1 FROM signals_finished f WHERE f.signal_id = s.signal_id) "
         "AND NOT EXISTS (SELECT 1 FROM signals_failed q WHERE q.signal_id = s.signal_id) "
         "AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.signal_id = s.signal_id) "
         "AND NOT EXISTS (SELECT 1 FROM signals e WHERE e.signal_id = s.signal_id "
         "                AND e.status = 'accepted' AND e.seq < s.seq) "
-        "ORDER BY s.seq"
+        "ORDER BY s.seq",
+        (HELD_UNTIL_READY,),
     )
     readable: list[UnfinishedSignal] = []
     unreadable: list[UnreadableSignal] = []
-    for signal_id, source, raw, at in rows:
+    for signal_id, source, raw, at, held in rows:
         try:
-            readable.append(_unfinished(signal_id, source, raw, at))
+            readable.append(_unfinished(signal_id, source, raw, at, held=bool(held)))
         except (TypeError, ValueError) as exc:
             # A TEXT column holds whatever was stored in it: SQLite does not enforce types.
             unreadable.append(
@@ -82,7 +89,9 @@ def read_unfinished_signals(
     return readable, unreadable
 
 
-def _unfinished(signal_id: object, source: object, raw: object, at: object) -> UnfinishedSignal:
+def _unfinished(
+    signal_id: object, source: object, raw: object, at: object, *, held: bool
+) -> UnfinishedSignal:
     accepted_at = datetime.fromisoformat(_text("at", at))
     if accepted_at.tzinfo is None:
         raise ValueError(f"the journal's `at` {at!r} has no UTC offset")
@@ -91,6 +100,7 @@ def _unfinished(signal_id: object, source: object, raw: object, at: object) -> U
         source=_text("source", source),
         raw=_text("raw", raw),
         accepted_at=accepted_at,
+        held=held,
     )
 
 

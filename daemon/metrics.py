@@ -40,7 +40,7 @@ FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.
 _VENUE_ACKED = frozenset({"accepted", "partially_filled", "filled", "pending_cancel"})
 
 # A signal's journal records after its ack: an outcome, not a second input line.
-_LATER_OUTCOMES = frozenset({"incomplete", "superseded"})
+_LATER_OUTCOMES = frozenset({"incomplete", "superseded", "expired"})
 
 HELP = {
     "tradingd_signals_total": "Input lines by ack status (accepted, duplicate, rejected).",

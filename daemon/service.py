@@ -1,7 +1,8 @@
 """The long-running daemon's intake: every source, systemd's notifications, SIGHUP.
 
 ``serve_until_stopped`` opens the sources (stdin, the unix socket and TCP, or systemd's
-sockets, and the webhook), tells systemd ``READY=1`` once they listen, pings the watchdog,
+sockets, and the webhook) before the startup gate passes (signals are held meanwhile, the
+control socket answers ``status``), tells systemd ``READY=1`` once the gate has passed, pings the watchdog,
 reloads the webhook's tokens and symbol maps on SIGHUP, and returns when SIGTERM or SIGINT
 arrives, with intake stopped; the caller then lets in-flight orders settle.
 """
@@ -25,6 +26,7 @@ from daemon.metrics import Metrics, run_metrics
 from daemon.metrics_http import serve_metrics
 from daemon.notify import Notifier, run_watchdog, watchdog_seconds
 from daemon.sources import AckWriter, serve_stdin
+from daemon.startup_front import Front
 from daemon.supervisor import Daemon
 from daemon.webhook import AlertEndpoint, load_tokens, serve_webhook
 from daemon.webhook_auth import WebhookToken
@@ -33,7 +35,7 @@ log = logging.getLogger("tradingd")
 
 
 async def serve_until_stopped(
-    daemon: Daemon,
+    front: Front,
     config: Config,
     config_path: str | None,
     tokens: tuple[WebhookToken, ...],
@@ -41,59 +43,52 @@ async def serve_until_stopped(
     notifier: Notifier,
     signals: AsyncIterator[int],
 ) -> None:
+    """Serve every source from before the startup gate passes (the control socket answers
+    ``status`` at once, signals are held), ``READY=1`` once it has, until SIGTERM/SIGINT."""
     listeners = await open_configured_listeners(config.sources, config.control.socket, os.environ)
     metrics = Metrics()
     async with trio.open_nursery() as intake:
-        await intake.start(run_metrics, daemon.journal, metrics)
-        # EOF on stdin closes that source only; the daemon runs until told to stop.
-        if config.sources.stdin:
-            intake.start_soon(serve_stdin, daemon.intake, out, metrics.observe_signal_ack)
         for lst in listeners:
             intake.start_soon(
                 partial(
                     serve_listener,
-                    daemon,
+                    front,
                     lst.listener,
                     local=lst.local,
                     name=lst.name,
                     metrics=metrics,
                 )
             )
-        names = ["stdin"] * config.sources.stdin + [lst.name for lst in listeners]
+        names = [lst.name for lst in listeners]
         webhook = None
-        if config.webhook.bind is not None:
-            webhook = AlertEndpoint.create(
-                daemon.intake,
-                tokens,
-                config.webhook,
-                on_ack=metrics.observe_signal_ack,
-                on_answer=metrics.count_webhook_answer,
+
+        async def open_intake() -> None:
+            nonlocal webhook
+            held = await front.wait_open()
+            # EOF on stdin closes that source only; the daemon runs until told to stop.
+            if config.sources.stdin:
+                intake.start_soon(serve_stdin, held, out, metrics.observe_signal_ack)
+                names.insert(0, "stdin")
+            if config.webhook.bind is not None:
+                webhook = AlertEndpoint.create(
+                    held,
+                    tokens,
+                    config.webhook,
+                    on_ack=metrics.observe_signal_ack,
+                    on_answer=metrics.count_webhook_answer,
+                )
+                names.extend(await intake.start(serve_webhook, webhook, config.webhook.bind))
+            await _announce_ready(
+                intake, await front.wait_ready(), config, metrics, notifier, names
             )
-            names += await intake.start(serve_webhook, webhook, config.webhook.bind)
-        if config.metrics.bind is not None:
-            page = partial(metrics_page, daemon, metrics)
-            await intake.start(serve_metrics, page, config.metrics.bind)
-        log.info(
-            "ready: reading signals from %s",
-            ", ".join(names) or "nowhere",
-            extra={"sources": names},
-        )
-        # Only now: the startup gate has passed and every source listens.
-        notifier.notify("READY=1", f"STATUS=ready: signals from {', '.join(names)}")
-        interval = watchdog_seconds(os.environ, os.getpid())
-        if interval is not None:
-            intake.start_soon(
-                run_watchdog,
-                notifier,
-                interval,
-                partial(actor_backlogs, daemon),
-                daemon.journal.flush,
-            )
+
+        intake.start_soon(open_intake)
         async for signum in signals:
             if signum == signal.SIGHUP:
                 notifier.notify("RELOADING=1", "STATUS=reloading")
-                await _reload(config_path, webhook, daemon)
-                notifier.notify("READY=1", f"STATUS=ready: signals from {', '.join(names)}")
+                await _reload(config_path, webhook, front.daemon)
+                if front.daemon is not None:
+                    notifier.notify("READY=1", f"STATUS=ready: signals from {', '.join(names)}")
                 continue
             name = signal.Signals(signum).name
             log.info("%s: stopping intake, letting orders settle", name, extra={"signal": name})
@@ -102,7 +97,39 @@ async def serve_until_stopped(
         intake.cancel_scope.cancel()
 
 
-async def _reload(config_path: str | None, webhook: AlertEndpoint | None, daemon: Daemon) -> None:
+async def _announce_ready(
+    intake: trio.Nursery,
+    daemon: Daemon,
+    config: Config,
+    metrics: Metrics,
+    notifier: Notifier,
+    names: list[str],
+) -> None:
+    """The gate has passed and every source listens: metrics, READY=1, the watchdog."""
+    await intake.start(run_metrics, daemon.journal, metrics)
+    if config.metrics.bind is not None:
+        page = partial(metrics_page, daemon, metrics)
+        await intake.start(serve_metrics, page, config.metrics.bind)
+    log.info(
+        "ready: reading signals from %s",
+        ", ".join(names) or "nowhere",
+        extra={"sources": names},
+    )
+    notifier.notify("READY=1", f"STATUS=ready: signals from {', '.join(names)}")
+    interval = watchdog_seconds(os.environ, os.getpid())
+    if interval is not None:
+        intake.start_soon(
+            run_watchdog,
+            notifier,
+            interval,
+            partial(actor_backlogs, daemon),
+            daemon.journal.flush,
+        )
+
+
+async def _reload(
+    config_path: str | None, webhook: AlertEndpoint | None, daemon: Daemon | None
+) -> None:
     """Re-read the config, the webhook's tokens and the risk limits; a bad file keeps
     every running setting."""
     if config_path is None:
@@ -116,6 +143,10 @@ async def _reload(config_path: str | None, webhook: AlertEndpoint | None, daemon
         return
     if webhook is not None and tokens is not None:
         webhook.reload(tokens, config.webhook)
+    if daemon is None:
+        # Still starting: the actors will start from the config as it was first read.
+        log.info("SIGHUP: reloaded the webhook's settings; risk limits need a restart now")
+        return
     await daemon.reload_risk_limits(config.risk)
     log.info("SIGHUP: reloaded the risk limits, the webhook's tokens, limits and symbol maps")
 

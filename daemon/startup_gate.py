@@ -8,6 +8,8 @@ catch-up: a fill the journal missed while down, recorded now, is no drift.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 
@@ -15,6 +17,7 @@ import attrs
 import trio
 
 from actors.messages import BadSignal, parse_signal
+from actors.patient_reads import ClockedBroker
 from actors.reconciler import (
     RESEND_WINDOW,
     Drift,
@@ -27,8 +30,8 @@ from actors.reconciler import (
 from actors.records import CorrectionRecorded
 from actors.risk_core import RiskGuardCore
 from actors.risk_guard import read_clock
-from brokers.alpaca import AlpacaBroker
 from brokers.base import VenueOrder, utc_now
+from brokers.errors import AuthenticationFailed
 from daemon.journal import Journal, PositionRow
 from daemon.journal_reconciliation import CorrectionRow
 from daemon.startup_catchup import missed_fill_records, orders_the_journal_lacks
@@ -54,7 +57,31 @@ class GatePassed:
         return {s: p.realized_pnl for s, p in self.journal_rows.items()}
 
 
-async def pass_startup_gate(journal: Journal, broker: AlpacaBroker) -> GatePassed:
+async def pass_startup_gate(journal: Journal, broker: ClockedBroker) -> GatePassed:
+    """Everything the actors start from. ``broker``'s reads should wait out the venue's
+    trouble (``actors.patient_reads``): a failure here raises, and refused credentials raise
+    ``AuthenticationFailed`` itself, not wrapped in a group."""
+    with authentication_failure_unwrapped():
+        return await _pass_startup_gate(journal, broker)
+
+
+@contextmanager
+def authentication_failure_unwrapped() -> Iterator[None]:
+    """The side-by-side reads fail in a group; refused credentials are one fact, raised
+    alone so the command line can name it."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        refused, rest = group.split(AuthenticationFailed)
+        if refused is None or rest is not None:
+            raise
+        first: BaseException = refused
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from group
+
+
+async def _pass_startup_gate(journal: Journal, broker: ClockedBroker) -> GatePassed:
     journal_positions = {s: p.qty for s, p in (await journal.positions()).items()}
     intents = [
         PendingIntent(request=row.request, created_at=row.created_at)
@@ -120,7 +147,7 @@ async def _pending_flips(journal: Journal, since: datetime) -> list[PendingFlip]
     return flips
 
 
-async def restore_risk_state(risk: RiskGuardCore, journal: Journal, broker: AlpacaBroker) -> None:
+async def restore_risk_state(risk: RiskGuardCore, journal: Journal, broker: ClockedBroker) -> None:
     """The halt and the daily-loss latch outlive a restart, until ``tradingd resume``."""
     state = await journal.risk_state()
     if state is not None:

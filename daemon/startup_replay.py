@@ -11,14 +11,20 @@ do) and the daemon starts without it: a poison row must never stop every start.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+import trio
 
 from actors.messages import Signal
 from actors.prices import PriceBook
 from actors.quarantine import WHAT_TO_DO
-from actors.records import FailureStage, SignalFailed
+from actors.records import FailureStage, JournalRecord, SignalFailed, SignalFinished, SignalRecorded
 from actors.signal_replay import signals_to_replay
 from brokers.base import utc_now
+from daemon.holding_intake import hold_age
 from daemon.journal import Journal
+from daemon.journal_signals import UnfinishedSignal
 
 log = logging.getLogger("tradingd")
 
@@ -29,11 +35,24 @@ async def wait_priced(prices: PriceBook, symbols: frozenset[str]) -> None:
         await prices.wait_for(symbol)
 
 
-async def unfinished_signals(journal: Journal, *, sized_entries: bool) -> tuple[Signal, ...]:
-    """Signals acked "accepted" before a crash whose work never started (queued behind
-    another, with no order yet): the router hands them out again before any new one."""
+async def unfinished_signals(
+    journal: Journal,
+    *,
+    sized_entries: bool,
+    max_hold: float | None = None,
+    held_at: Mapping[str, float] | None = None,
+) -> tuple[Signal, ...]:
+    """Signals acked "accepted" whose work never started (queued behind another before a
+    crash, or held while the startup gate waited): the router hands them out again before
+    any new one. A held one older than ``max_hold`` seconds is finished ``expired``."""
     wall = utc_now()
     unfinished, damaged = await journal.unfinished_signal_rows()
+    if max_hold is not None:
+        unfinished, expired = _split_expired(
+            unfinished, max_hold, held_at or {}, now=trio.current_time(), wall=wall
+        )
+        if expired:
+            await journal.commit(*expired)
     replay = signals_to_replay(
         ((row.signal_id, row.raw) for row in unfinished), sized_entries=sized_entries, wall=wall
     )
@@ -66,3 +85,35 @@ async def unfinished_signals(journal: Journal, *, sized_entries: bool) -> tuple[
             ", ".join(signal.id for signal in replay.signals),
         )
     return replay.signals
+
+
+def _split_expired(
+    unfinished: list[UnfinishedSignal],
+    max_hold: float,
+    held_at: Mapping[str, float],
+    *,
+    now: float,
+    wall: datetime,
+) -> tuple[list[UnfinishedSignal], list[JournalRecord]]:
+    """The signals still to work, and the records that finish each held one past max_hold."""
+    keep: list[UnfinishedSignal] = []
+    records: list[JournalRecord] = []
+    for row in unfinished:
+        age = hold_age(row.signal_id, row.accepted_at, held_at, now=now, wall=wall)
+        if not row.held or age <= max_hold:
+            keep.append(row)
+            continue
+        reason = f"expired: held {age:.0f} s until ready, longer than max_hold {max_hold:g} s"
+        log.warning("signal %s never traded: %s", row.signal_id, reason)
+        records.append(
+            SignalRecorded(
+                at=wall,
+                signal_id=row.signal_id,
+                source=row.source,
+                raw=row.raw,
+                status="expired",
+                reason=reason,
+            )
+        )
+        records.append(SignalFinished(at=wall, signal_id=row.signal_id, reason=reason))
+    return keep, records

@@ -35,6 +35,7 @@ from actors.order_monitor import (
     Subscribers,
     run_order_monitor,
 )
+from actors.patient_reads import PatientReads
 from actors.prices import PriceBook
 from actors.rebalance import RebalanceBook, run_rebalance
 from actors.reconciler import DriftWatch
@@ -53,8 +54,10 @@ from daemon.config import Config, ExecutorConfig, MonitorConfig, ReconcileConfig
 from daemon.credentials import Credentials
 from daemon.daemon_facade import Daemon
 from daemon.executor_spawn import ExecutorSpawner, hold_nursery, trade_increments
+from daemon.holding_intake import HoldingIntake
 from daemon.journal import Journal, open_journal
 from daemon.price_feed import run_price_feed
+from daemon.startup_front import Front
 from daemon.startup_gate import pass_startup_gate, queued_correction, restore_risk_state
 from daemon.startup_replay import unfinished_signals, wait_priced
 
@@ -67,8 +70,11 @@ ACTOR_INBOX = 256
 
 @asynccontextmanager
 async def open_daemon(
-    config: Config, credentials: Credentials, *, journal_path: str
+    config: Config, credentials: Credentials, *, journal_path: str, front: Front | None = None
 ) -> AsyncIterator[Daemon]:
+    """The daemon, once the startup gate has passed; ``front`` gets the intake as soon as
+    the journal is open (signals are held until the gate passes) and hears of every wait."""
+    front = front or Front()
     async with open_journal(journal_path) as journal, trio.open_nursery() as venue_nursery:
         venue = None
         base_url, stream_url, data_url = (
@@ -93,9 +99,16 @@ async def open_daemon(
         # Inner layers stop first: actors, then the adapter's connections, then the venue.
         async with broker:
             async with trio.open_nursery() as actors:
+                router_send, router_recv = trio.open_memory_channel[Inbound](ACTOR_INBOX)
+                hold_send, hold_recv = trio.open_memory_channel[Inbound](ACTOR_INBOX)
+                holding = HoldingIntake(journal, router_send, config.risk.sizing is not None)
+                holding.remember(await journal.accepted_signal_ids())
+                await actors.start(holding.run, hold_recv)
+                front.open(Intake(hold_send), lambda: holding.held)
                 daemon = await _start_actors(
                     actors,
                     journal,
+                    PatientReads(broker, front.on_wait),
                     broker,
                     market_data,
                     venue,
@@ -103,7 +116,11 @@ async def open_daemon(
                     config.risk,
                     config.reconcile,
                     executor_config=config.executor,
+                    router_channel=(router_send, router_recv),
+                    holding=holding,
+                    max_hold=config.sources.max_hold,
                 )
+                front.ready(daemon)
                 try:
                     yield daemon
                 finally:
@@ -114,6 +131,7 @@ async def open_daemon(
 async def _start_actors(
     root: trio.Nursery,
     journal: Journal,
+    patient: PatientReads,
     broker: AlpacaBroker,
     market_data: AlpacaMarketData,
     venue: SimEndpoints | None,
@@ -122,19 +140,24 @@ async def _start_actors(
     reconcile_config: ReconcileConfig | None = None,
     *,
     executor_config: ExecutorConfig,
+    router_channel: tuple[trio.MemorySendChannel[Inbound], trio.MemoryReceiveChannel[Inbound]],
+    holding: HoldingIntake,
+    max_hold: float,
 ) -> Daemon:
     reconcile = reconcile_config or ReconcileConfig()
-    gate = await pass_startup_gate(journal, broker)
+    # The gate's reads wait out the venue's trouble (``patient``); the actors' own calls go
+    # straight to the adapter and handle its errors themselves.
+    gate = await pass_startup_gate(journal, patient)
     startup, journal_rows = gate.startup, gate.journal_rows
     prices = PriceBook()
     risk_send, risk_recv = trio.open_memory_channel[RiskInput](ACTOR_INBOX)
     monitor_send, monitor_recv = trio.open_memory_channel[MonitorInput](ACTOR_INBOX)
     reconciler_send, reconciler_recv = trio.open_memory_channel[ReconcilerInput](ACTOR_INBOX)
-    router_send, router_recv = trio.open_memory_channel[Inbound](ACTOR_INBOX)
+    router_send, router_recv = router_channel
 
     assets = startup.assets
     risk = RiskGuardCore(risk_limits, prices, assets)
-    await restore_risk_state(risk, journal, broker)
+    await restore_risk_state(risk, journal, patient)
     risk.set_account(startup.account, trio.current_time(), utc_now())
     risk.load_positions({symbol: p.qty for symbol, p in startup.positions.items()})
     # Entries wait for OrderMonitor's word that the stream is up, when so configured.
@@ -238,8 +261,13 @@ async def _start_actors(
         # RiskGuard's current limits, read-only: a SIGHUP reload may add or drop the policy.
         sized_entries=lambda: risk.limits.sizing is not None,
     )
+    # Held signals are journaled by the time holding stops: the ids and the replay below
+    # include every one, and any later line goes on to the router.
+    held_at = await holding.stop_holding()
     router.remember(await journal.accepted_signal_ids())
-    replay = await unfinished_signals(journal, sized_entries=risk.limits.sizing is not None)
+    replay = await unfinished_signals(
+        journal, sized_entries=risk.limits.sizing is not None, max_hold=max_hold, held_at=held_at
+    )
     rebalance_book = RebalanceBook(
         equity=lambda: risk.equity,
         price=lambda symbol: prices.last(symbol, trio.current_time(), risk.limits.max_price_age),

@@ -226,6 +226,7 @@ class AlpacaBroker:
             response.headers,
             what=f"{method} {path}",
             now=utc_now(),
+            read=method == "GET",
         )
         await self._record(method, path, params, started, body, response, failure)
         raise failure

@@ -3,9 +3,10 @@
 HTTP answer                         raised
 429                                 RateLimited (retry_after from Retry-After / X-Ratelimit-Reset)
 5xx                                 BrokerUnavailable(request_may_have_arrived=True, status)
-401                                 AuthenticationFailed
+401, and 403 on a read (GET)         AuthenticationFailed
 404                                 OrderNotFound
-other 4xx                           OrderRejected (DuplicateClientOrderId for a reused id)
+other 4xx                           OrderRejected (DuplicateClientOrderId for a reused id;
+                                    a 403 on an order is Alpaca's "insufficient buying power")
 no answer: connect error/timeout    BrokerUnavailable(request_may_have_arrived=False)
 no answer: anything later           BrokerUnavailable(request_may_have_arrived=True)
 """
@@ -48,9 +49,16 @@ def transport_failure(exc: httpx.HTTPError, what: str) -> BrokerUnavailable:
 
 
 def response_failure(
-    status: int, body: bytes, headers: Mapping[str, str], *, what: str, now: datetime
+    status: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    what: str,
+    now: datetime,
+    read: bool = False,
 ) -> BrokerError:
-    """The exception for a non-2xx answer. ``now`` is the wall clock, for X-Ratelimit-Reset."""
+    """The exception for a non-2xx answer. ``now`` is the wall clock, for X-Ratelimit-Reset;
+    ``read``: the request was a GET, whose 403 can only mean the keys may not read this."""
     if status == 429:
         return RateLimited(f"{what}: rate limited (429)", retry_after=retry_after(headers, now))
     if status >= 500:
@@ -61,8 +69,10 @@ def response_failure(
             status=status,
         )
     code, message, details = read_error_body(body)
-    if status == 401:
-        return AuthenticationFailed(f"{what}: credentials refused (401): {message or NO_REASON}")
+    if status == 401 or (status == 403 and read):
+        return AuthenticationFailed(
+            f"{what}: credentials refused ({status}): {message or NO_REASON}"
+        )
     if status == 404:
         return OrderNotFound(f"{what}: {message or 'not found'} (404)")
     if 400 <= status < 500:

@@ -22,6 +22,7 @@ class SimEndpoints:
 class SimConfig:
     host: str = "127.0.0.1"
     port: int = 0  # REST port; 0 = any free port. The stream server gets its own free port.
+    stream_port: int = 0  # the streams' (orders, market data) port; 0 = any free port
     seed: int = 7  # seeded prices: same seed, same prices, same fills
     cash: Decimal = Decimal("100000")
     prices: dict[str, Decimal] | None = None  # None = the default universe

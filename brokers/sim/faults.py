@@ -5,8 +5,11 @@ or event. Configured by ``POST /_sim/faults`` with ``{"fault": NAME, ...}``:
 
 - ``drop_stream``: close every ``trade_updates`` connection now.
 - ``duplicate_events``: send every stream event twice (``{"on": false}`` turns it off).
-- ``http_status {status, count}``: the next ``count`` REST requests answer ``status``
-  without reaching the matching core (a 429 carries the rate-limit headers).
+- ``http_status {status, count, retry_after?}``: the next ``count`` REST requests answer
+  ``status`` without reaching the matching core (a 429 carries the rate-limit headers;
+  ``retry_after`` seconds add a ``Retry-After`` header to any status).
+- ``stall_rest {seconds, count}``: the next ``count`` REST requests are answered only after
+  ``seconds`` (a venue that has stopped answering, for a client's timeout to catch).
 - ``reject_next {code?, message?, status?, count}``: the next ``count`` order submissions
   are refused with that body; ``{}`` when code and message are both omitted.
 - ``lose_response {count}``: the next ``count`` order submissions reach the core, then the
@@ -73,6 +76,9 @@ class FaultPlan:
     _duplicate_events: bool = False
     _http_status: int = 0
     _http_count: int = 0
+    _http_retry_after: int | None = None
+    _stall_rest_s: float = 0.0
+    _stall_rest_count: int = 0
     _reject: CannedResponse | None = None
     _reject_count: int = 0
     _lose_count: int = 0
@@ -116,6 +122,15 @@ class FaultPlan:
                 if not 400 <= status <= 599:
                     raise ValueError(f"status {status} is not an error status")
                 self._http_status, self._http_count = status, _count(spec)
+                retry_after = spec.get("retry_after")
+                self._http_retry_after = None if retry_after is None else int(retry_after)
+                if self._http_retry_after is not None and not 0 <= self._http_retry_after <= 3600:
+                    raise ValueError("retry_after must be within 0..3600")
+            case "stall_rest":
+                seconds = float(spec["seconds"])
+                if not 0 <= seconds <= 3600:
+                    raise ValueError("seconds must be within 0..3600")
+                self._stall_rest_s, self._stall_rest_count = seconds, _count(spec)
             case "reject_next":
                 body = {k: spec[k] for k in ("code", "message") if k in spec}
                 self._reject = CannedResponse(int(spec.get("status", 403)), body)
@@ -187,8 +202,11 @@ class FaultPlan:
             return None
         self._http_count -= 1
         status = self._http_status
+        headers = {}
+        if self._http_retry_after is not None:
+            headers["Retry-After"] = str(self._http_retry_after)
         if status == HTTPStatus.TOO_MANY_REQUESTS:
-            headers = {
+            headers |= {
                 "X-Ratelimit-Limit": str(RATE_LIMIT),
                 "X-Ratelimit-Remaining": "0",
                 "X-Ratelimit-Reset": str(int(now.timestamp()) + 1),
@@ -197,7 +215,14 @@ class FaultPlan:
                 status, {"code": 42910000, "message": "rate limit exceeded"}, headers
             )
         phrase = HTTPStatus(status).phrase.lower()
-        return CannedResponse(status, {"code": status * 100000, "message": phrase})
+        return CannedResponse(status, {"code": status * 100000, "message": phrase}, headers)
+
+    def take_rest_stall(self) -> float:
+        """Seconds this REST request waits before it is answered (0: none)."""
+        if self._stall_rest_count <= 0:
+            return 0.0
+        self._stall_rest_count -= 1
+        return self._stall_rest_s
 
     def take_rejection(self) -> CannedResponse | None:
         """The canned refusal for this order submission, if ``reject_next`` is armed."""

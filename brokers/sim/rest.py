@@ -87,6 +87,9 @@ class _VenueApi:
 
     def guarded(self, endpoint: Endpoint) -> Endpoint:
         async def guarded_endpoint(request: Request) -> Response:
+            stall = self.venue.faults.take_rest_stall()
+            if stall:
+                await trio.sleep(stall)
             fault = self.venue.faults.take_http_status(self.venue.clock())
             if fault is not None:
                 return canned(fault)

@@ -63,7 +63,7 @@ async def serve_venue(
             partial(
                 serve_websockets,
                 partial(_route_websocket, venue),
-                0,
+                config.stream_port,
                 host=config.host,
                 process_request=_refuse_unknown_path,
                 compression=None,

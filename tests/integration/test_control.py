@@ -29,6 +29,7 @@ from daemon.listeners import (
 )
 from daemon.metrics import Metrics, run_metrics
 from daemon.service import actor_backlogs
+from daemon.startup_front import Front
 from daemon.supervisor import Daemon, open_daemon
 from tests.prometheus_text import parse_exposition, value
 
@@ -82,7 +83,9 @@ async def test_unix_socket_acks_every_line_and_shares_dedupe_with_stdin(
     """Signals over the socket are acked in order; a repeat over another source is a duplicate."""
     path = str(socket_dir / "tradingd.sock")
     opened = await open_unix_listener(path)
-    nursery.start_soon(partial(serve_listener, daemon, opened.listener, local=True, name=path))
+    nursery.start_soon(
+        partial(serve_listener, Front.serving(daemon), opened.listener, local=True, name=path)
+    )
     with trio.fail_after(10):
         acks = await send_lines(
             path,
@@ -109,7 +112,9 @@ async def test_control_reports_positions_orders_and_audit(
     """After a fill, positions, orders, audit and status answer from the journal and actors."""
     path = str(socket_dir / "tradingd.sock")
     opened = await open_unix_listener(path)
-    nursery.start_soon(partial(serve_listener, daemon, opened.listener, local=True, name=path))
+    nursery.start_soon(
+        partial(serve_listener, Front.serving(daemon), opened.listener, local=True, name=path)
+    )
     with trio.fail_after(10):
         await send_lines(path, [b'{"id":"c1","symbol":"AAPL","action":"buy","qty":2}'])
         await daemon.activity.wait_idle()
@@ -132,7 +137,9 @@ async def test_tcp_source_takes_signals_but_refuses_control(
     """TCP is for signals only: a control question there gets an error reply."""
     opened = await open_tcp_listener("127.0.0.1:0")
     tcp = opened[0]
-    nursery.start_soon(partial(serve_listener, daemon, tcp.listener, local=False, name="tcp"))
+    nursery.start_soon(
+        partial(serve_listener, Front.serving(daemon), tcp.listener, local=False, name="tcp")
+    )
     port = tcp.listener.socket.getsockname()[1]
     with trio.fail_after(10):
         async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
@@ -158,7 +165,9 @@ async def test_malformed_control_request_gets_an_error_reply(
     """An unknown command is answered with ok=false and the reason, not a dropped connection."""
     path = str(socket_dir / "tradingd.sock")
     opened = await open_unix_listener(path)
-    nursery.start_soon(partial(serve_listener, daemon, opened.listener, local=True, name=path))
+    nursery.start_soon(
+        partial(serve_listener, Front.serving(daemon), opened.listener, local=True, name=path)
+    )
     with trio.fail_after(10):
         async with await trio.open_unix_socket(path) as stream:
             await stream.send_all(b'{"kind":"control","command":"launch"}\n')
@@ -221,7 +230,9 @@ async def test_halt_with_flatten_closes_positions_and_resume_lifts_it(
     """`halt --flatten` over the socket: halted, positions closed; `resume`: trading again."""
     path = str(socket_dir / "tradingd.sock")
     opened = await open_unix_listener(path)
-    nursery.start_soon(partial(serve_listener, daemon, opened.listener, local=True, name=path))
+    nursery.start_soon(
+        partial(serve_listener, Front.serving(daemon), opened.listener, local=True, name=path)
+    )
     with trio.fail_after(10):
         await send_lines(path, [b'{"id":"h1","symbol":"AAPL","action":"buy","qty":2}'])
         await daemon.activity.wait_idle()
@@ -245,7 +256,14 @@ async def test_metrics_page_counts_what_the_journal_recorded(
     path = str(socket_dir / "tradingd.sock")
     opened = await open_unix_listener(path)
     nursery.start_soon(
-        partial(serve_listener, daemon, opened.listener, local=True, name=path, metrics=metrics)
+        partial(
+            serve_listener,
+            Front.serving(daemon),
+            opened.listener,
+            local=True,
+            name=path,
+            metrics=metrics,
+        )
     )
     with trio.fail_after(10):
         await send_lines(path, [b'{"id":"m1","symbol":"AAPL","action":"buy","qty":1}', b"{"])
@@ -296,7 +314,9 @@ async def test_a_client_that_leaves_early_does_not_take_the_listener_down(
     """Lines sent, connection reset before the acks: the socket keeps serving others."""
     path = str(socket_dir / "tradingd.sock")
     opened = await open_unix_listener(path)
-    nursery.start_soon(partial(serve_listener, daemon, opened.listener, local=True, name=path))
+    nursery.start_soon(
+        partial(serve_listener, Front.serving(daemon), opened.listener, local=True, name=path)
+    )
     with trio.fail_after(10):
         for i in range(3):
             rude = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

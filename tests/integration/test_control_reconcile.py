@@ -14,6 +14,7 @@ from daemon.cli import _parser
 from daemon.control import ControlRequest, serve_listener
 from daemon.control_client import ask, render_reply
 from daemon.listeners import open_unix_listener
+from daemon.startup_front import Front
 from tests.scenarios.reconcile_on_sim import reconciling
 
 
@@ -26,7 +27,13 @@ async def test_reconcile_corrections_and_approve_over_the_socket(
         async with reconciling(tmp_path, "approve") as run:
             opened = await open_unix_listener(path)
             nursery.start_soon(
-                partial(serve_listener, run.daemon, opened.listener, local=True, name=path)
+                partial(
+                    serve_listener,
+                    Front.serving(run.daemon),
+                    opened.listener,
+                    local=True,
+                    name=path,
+                )
             )
             await run.buy_elsewhere("MSFT", 5)
             queued = await run.record(CorrectionRecorded)

@@ -117,7 +117,10 @@ async def test_daemon_logs_json_lines_and_never_a_secret(short_dir: Path, tmp_pa
         )
         try:
             with trio.fail_after(30):
+                # STATUS= lines say what startup is doing until READY=1 comes.
                 ready = await notify.recv(4096)
+                while not ready.startswith(b"READY=1"):
+                    ready = await notify.recv(4096)
                 webhook = re.search(rb"http://127\.0\.0\.1:\d+", ready)
                 assert webhook is not None
                 async with httpx.AsyncClient(base_url=webhook[0].decode()) as http:

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import trio
 
+from actors.retry import BrokerWait
 from daemon.notify import Notifier, run_watchdog
+from daemon.startup_front import Front
 
 
 @pytest.fixture
@@ -111,3 +113,17 @@ async def test_a_journal_that_does_not_commit_withholds_the_ping(
             == [b"STATUS=stalled: the journal did not commit within the watchdog period"] * 3
         )
         nursery.cancel_scope.cancel()
+
+
+def test_each_wait_for_the_broker_says_why_and_extends_the_start_timeout(
+    notify_socket: tuple[str, socket.socket],
+) -> None:
+    """While the gate waits: STATUS= says what for, EXTEND_TIMEOUT_USEC= covers the wait."""
+    path, sock = notify_socket
+    with Notifier(path) as notifier:
+        front = Front(notifier)
+        front.on_wait(BrokerWait("GET /v2/account: rate limited (429)", delay=4.0, attempt=7))
+    assert queued(sock) == [
+        b"STATUS=waiting for the broker: GET /v2/account: rate limited (429), retry in 4 s, "
+        b"attempt 7\nEXTEND_TIMEOUT_USEC=34000000"
+    ]

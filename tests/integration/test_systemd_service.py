@@ -80,7 +80,10 @@ async def test_sigterm_drains_in_flight_orders_and_exits_0(short_dir: Path, tmp_
         )
         try:
             with trio.fail_after(30):
+                # STATUS= lines say what startup is doing until READY=1 comes.
                 ready = await notify.recv(4096)
+                while not ready.startswith(b"READY=1"):
+                    ready = await notify.recv(4096)
             assert ready.startswith(b"READY=1\nSTATUS=ready: signals from ")
             status = msgspec.json.decode(
                 await cli("status", "--json", "--socket", str(socket_path))
@@ -158,7 +161,10 @@ async def test_sighup_reloads_webhook_tokens_without_a_restart(
         )
         try:
             with trio.fail_after(30):
+                # STATUS= lines say what startup is doing until READY=1 comes.
                 ready = await notify.recv(4096)
+                while not ready.startswith(b"READY=1"):
+                    ready = await notify.recv(4096)
                 webhook = re.search(rb"http://127\.0\.0\.1:\d+", ready)
                 assert webhook is not None
                 tokens.write_bytes(msgspec.json.encode([rotated]))

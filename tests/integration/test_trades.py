@@ -19,6 +19,7 @@ from daemon.control import ControlReply, ControlRequest, serve_listener
 from daemon.control_client import ask, render_reply
 from daemon.credentials import load_credentials
 from daemon.listeners import open_unix_listener
+from daemon.startup_front import Front
 from daemon.supervisor import Daemon, open_daemon
 
 SIGNALS = [
@@ -45,7 +46,9 @@ async def traded(tmp_path: Path, socket_path: str, nursery: trio.Nursery) -> Asy
     async with open_daemon(load_config(None), credentials, journal_path=journal) as daemon:
         opened = await open_unix_listener(socket_path)
         nursery.start_soon(
-            partial(serve_listener, daemon, opened.listener, local=True, name=socket_path)
+            partial(
+                serve_listener, Front.serving(daemon), opened.listener, local=True, name=socket_path
+            )
         )
         with trio.fail_after(20):
             await daemon.prices.wait_for("AAPL")

@@ -132,7 +132,7 @@ class DaemonProcess:
     log: Path
 
     async def ready(self) -> None:
-        """Wait until the daemon answers on its socket: only after its startup gate."""
+        """Wait until the daemon says it is ready on its socket: after its startup gate."""
 
         async def answers() -> bool | None:
             if self.proc.returncode is not None:
@@ -144,7 +144,8 @@ class DaemonProcess:
                 reply = await ask(self.socket, ControlRequest(command="status"))
             except (ControlUnavailable, OSError):
                 return None
-            return True if reply.ok else None
+            # The socket answers from before the gate: ready only once the gate passed.
+            return True if reply.ok and reply.data["ready"] else None
 
         await eventually(answers, "the daemon to be ready")
 

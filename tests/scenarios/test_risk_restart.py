@@ -27,6 +27,7 @@ from daemon.metrics import Metrics
 from daemon.notify import Notifier
 from daemon.service import serve_until_stopped
 from daemon.sources import AckWriter
+from daemon.startup_front import Front
 from daemon.supervisor import Daemon, open_daemon
 from tests.scenarios.daemon_on_sim import FAST, PRICES, SETTLE_LIMIT, SYMBOLS, signal
 
@@ -220,7 +221,7 @@ async def test_sighup_reloads_the_risk_limits_and_a_bad_file_keeps_them(
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(
                         serve_until_stopped,
-                        daemon,
+                        Front.serving(daemon),
                         config,
                         str(path),
                         (),

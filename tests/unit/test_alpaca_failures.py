@@ -183,3 +183,20 @@ def test_transport_failures_say_whether_the_request_may_have_arrived(
     assert exc.request_may_have_arrived is arrived
     assert str(exc).startswith("POST /v2/orders: ")
     assert type(error).__name__ in str(exc)
+
+
+def test_a_403_on_a_read_is_refused_credentials_and_on_an_order_a_rejection() -> None:
+    """GET answered 403: AuthenticationFailed (never retried); an order's 403 stays a rejection."""
+    body = b'{"code":40310000,"message":"forbidden"}'
+    read = response_failure(
+        403, body, httpx.Headers({}), what="GET /v2/account", now=NOW, read=True
+    )
+    assert type(read) is AuthenticationFailed
+    assert "(403)" in str(read)
+    assert type(fail(403, body)) is OrderRejected
+
+
+def test_a_401_on_a_read_is_refused_credentials() -> None:
+    """GET answered 401: AuthenticationFailed."""
+    read = response_failure(401, b"", httpx.Headers({}), what="GET /v2/assets", now=NOW, read=True)
+    assert type(read) is AuthenticationFailed

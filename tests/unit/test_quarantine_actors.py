@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import trio
@@ -14,7 +14,7 @@ import trio
 from actors.activity import Activity
 from actors.executor import ExecutorDeps, run_executor
 from actors.executor_core import SymbolExecutor
-from actors.messages import Ack, Approved, ExecuteSignal, RiskRequest, parse_signal
+from actors.messages import Ack, Approved, Denied, ExecuteSignal, RiskRequest, parse_signal
 from actors.prices import PriceBook
 from actors.records import FailureStage
 from actors.risk_core import RiskGuardCore
@@ -121,13 +121,17 @@ async def test_a_risk_answer_that_breaks_the_executor_quarantines_the_signal_it_
 async def test_a_risk_decision_that_raises_quarantines_the_signal_of_the_order(
     tmp_path: Path,
 ) -> None:
-    """RiskGuard deciding on an order from a position its arithmetic cannot compare (a
-    signalling NaN): the signal named by the request is failed (risk) before it stops."""
+    """RiskGuard deciding on an order from a malformed request (a position that is not a
+    number at all, as only a bug could build it): the signal named by the request is failed
+    (risk) before it stops. A bad number from outside is denied instead (the next test)."""
     inbox_send, inbox = trio.open_memory_channel[Any](8)
     answers, _answered = trio.open_memory_channel[Any](8)
     core = RiskGuardCore(RiskLimits(), PriceBook())
     asked = RiskRequest(
-        request=request("o-1"), position_qty=D("sNaN"), reply=answers, signal_id="s9"
+        request=request("o-1"),
+        position_qty=cast(Any, "not a number"),
+        reply=answers,
+        signal_id="s9",
     )
     raised: list[BaseException] = []
     async with open_journal(tmp_path / "j.sqlite3") as journal:
@@ -140,8 +144,30 @@ async def test_a_risk_decision_that_raises_quarantines_the_signal_of_the_order(
         except BaseException as exc:
             raised = list(leaves(exc))
         failures = await journal.failed_signals()
-    assert [type(e).__name__ for e in raised] == ["InvalidOperation"]
+    assert [type(e).__name__ for e in raised] == ["TypeError"]
     assert [(f.signal_id, f.stage) for f in failures] == [("s9", FailureStage.RISK)]
+
+
+async def test_a_risk_decision_on_a_signalling_nan_is_denied_and_quarantines_nothing(
+    tmp_path: Path,
+) -> None:
+    """A position its arithmetic cannot compare (a signalling NaN) is denied bad_number:
+    RiskGuard's arithmetic traps decimal errors, and runs on."""
+    inbox_send, inbox = trio.open_memory_channel[Any](8)
+    answers, answered = trio.open_memory_channel[Any](8)
+    core = RiskGuardCore(RiskLimits(), PriceBook())
+    asked = RiskRequest(
+        request=request("o-1"), position_qty=D("sNaN"), reply=answers, signal_id="s9"
+    )
+    async with open_journal(tmp_path / "j.sqlite3") as journal, trio.open_nursery() as nursery:
+        await nursery.start(partial_risk_guard(core, inbox, journal))
+        await inbox_send.send(asked)
+        with trio.fail_after(10):
+            decision = await answered.receive()
+        assert await journal.failed_signals() == []
+        nursery.cancel_scope.cancel()
+    assert isinstance(decision, Denied)
+    assert decision.code == "bad_number"
 
 
 def partial_risk_guard(

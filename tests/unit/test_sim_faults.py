@@ -133,6 +133,7 @@ def test_every_documented_fault_example_is_accepted() -> None:
         names.add(spec["fault"])
     assert names == {
         "drop_stream",
+        "stall_rest",
         "stall_stream",
         "duplicate_events",
         "reorder_events",
@@ -148,3 +149,26 @@ def test_every_documented_fault_example_is_accepted() -> None:
         "done_for_day",
         "clear",
     }
+
+
+def test_http_status_with_retry_after_sends_the_header_on_any_status() -> None:
+    """retry_after adds Retry-After, on a 503 as on a 429 (which keeps its rate headers)."""
+    plan = FaultPlan()
+    plan.configure({"fault": "http_status", "status": 503, "count": 1, "retry_after": 7})
+    answer = plan.take_http_status(NOW)
+    assert answer is not None
+    assert answer.headers == {"Retry-After": "7"}
+    plan.configure({"fault": "http_status", "status": 429, "retry_after": 3})
+    limited = plan.take_http_status(NOW)
+    assert limited is not None
+    assert limited.headers["Retry-After"] == "3"
+    assert "X-Ratelimit-Reset" in limited.headers
+
+
+def test_stall_rest_holds_count_answers_then_stops() -> None:
+    """stall_rest delays the next `count` REST answers by `seconds`; a bad value is refused."""
+    plan = FaultPlan()
+    plan.configure({"fault": "stall_rest", "seconds": 12.5, "count": 2})
+    assert [plan.take_rest_stall() for _ in range(3)] == [12.5, 12.5, 0.0]
+    with pytest.raises(FaultError):
+        plan.configure({"fault": "stall_rest", "seconds": -1})
