@@ -105,7 +105,8 @@ class InputDaemon:
                 reply = await ask(self.socket, ControlRequest(command="status"))
             except (ControlUnavailable, OSError):
                 return None
-            return True if reply.ok else None
+            # The socket answers before the startup gate passes: ready says it has.
+            return True if reply.ok and reply.data.get("ready") else None
 
         await eventually(answers, "the daemon to be ready")
 

@@ -21,6 +21,7 @@ from daemon.control import ControlRequest, metrics_page, serve_listener
 from daemon.control_client import ask, render_reply
 from daemon.listeners import open_unix_listener
 from daemon.metrics import Metrics
+from daemon.startup_front import Front
 from tests.integration.test_restart import daemon_on
 
 GOOD_LINE = '{"id":"good-1","symbol":"AAPL","action":"buy","qty":2}'
@@ -73,7 +74,9 @@ async def test_a_poison_signal_in_the_journal_is_quarantined_and_the_daemon_come
         with caplog.at_level(logging.ERROR):
             async with daemon_on(venue, path) as daemon:
                 opened = await open_unix_listener(sock)
-                serving = partial(serve_listener, daemon, opened.listener, local=True, name=sock)
+                serving = partial(
+                    serve_listener, Front.serving(daemon), opened.listener, local=True, name=sock
+                )
                 nursery.start_soon(serving)
                 with trio.fail_after(10):
                     await daemon.activity.wait_idle()
