@@ -14,7 +14,7 @@ from decimal import Decimal
 import attrs
 import trio
 
-from actors.risk_volatility import VolatilityEstimate
+from actors.risk.core_volatility import VolatilityEstimate
 
 
 @attrs.frozen

@@ -153,7 +153,7 @@ class DriftRecorded(Record, frozen=True, kw_only=True, tag="drift"):
     journal_qty: Decimal
     venue_qty: Decimal
     notional: Decimal | None
-    cause: str  # actors.drift.Cause
+    cause: str  # actors.reconciler.core_drift.Cause
     detail: str
     found_by: str  # startup | check | command
 
@@ -165,7 +165,7 @@ class CorrectionRecorded(Record, frozen=True, kw_only=True, tag="correction"):
     drift_id: int
     symbol: str
     cause: str
-    remedy: str  # actors.drift.Remedy
+    remedy: str  # actors.reconciler.core_drift.Remedy
     journal_qty: Decimal  # tradingd's position when the drift was found
     venue_qty: Decimal
     target_qty: Decimal  # the position both agree on once it is done

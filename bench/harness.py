@@ -13,7 +13,7 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actors.risk_limits import RiskLimits  # noqa: E402
+from actors.risk.limits import RiskLimits  # noqa: E402
 from brokers.sim import SimEndpoints  # noqa: E402
 from daemon.config import BrokerConfig  # noqa: E402
 

@@ -26,7 +26,7 @@ from harness import percentile  # noqa: E402
 
 from actors.records import SignalRecorded  # noqa: E402
 from brokers.base import utc_now  # noqa: E402
-from daemon.journal import Journal, open_journal  # noqa: E402
+from daemon.journal.store import Journal, open_journal  # noqa: E402
 
 
 def record(n: int) -> SignalRecorded:

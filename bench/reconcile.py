@@ -34,13 +34,13 @@ sys.path.insert(0, str(ROOT))
 
 from harness import paper_broker, venue_process  # noqa: E402
 
-from actors.reconciler import PendingIntent, load_startup_state  # noqa: E402
-from actors.risk_limits import RiskLimits  # noqa: E402
+from actors.reconciler.core import PendingIntent, load_startup_state  # noqa: E402
+from actors.risk.limits import RiskLimits  # noqa: E402
 from brokers.alpaca import AlpacaBroker  # noqa: E402
 from brokers.sim import SimControl, SimEndpoints  # noqa: E402
 from daemon.config import Config, MonitorConfig  # noqa: E402
 from daemon.credentials import load_credentials  # noqa: E402
-from daemon.journal import open_journal  # noqa: E402
+from daemon.journal.store import open_journal  # noqa: E402
 from daemon.logs import configure_logging  # noqa: E402
 from daemon.supervisor import open_daemon  # noqa: E402
 

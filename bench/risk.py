@@ -34,8 +34,8 @@ from harness import percentile  # noqa: E402
 
 from actors.messages import Approved  # noqa: E402
 from actors.prices import PriceBook  # noqa: E402
-from actors.risk_core import RiskGuardCore  # noqa: E402
-from actors.risk_limits import RiskLimits  # noqa: E402
+from actors.risk.core import RiskGuardCore  # noqa: E402
+from actors.risk.limits import RiskLimits  # noqa: E402
 from brokers.base import Account, Asset, OrderRequest, Side  # noqa: E402
 
 SYMBOLS = [f"S{i:03d}" for i in range(500)]
@@ -89,9 +89,9 @@ def measure(
 
 
 def exposure_book_at(revision: str) -> Any:
-    """The ExposureBook class as ``actors/risk_exposure.py`` was at ``revision``."""
+    """The ExposureBook class as ``actors/risk/core_exposure.py`` was at ``revision``."""
     source = subprocess.run(
-        ["git", "show", f"{revision}:actors/risk_exposure.py"],
+        ["git", "show", f"{revision}:actors/risk/core_exposure.py"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -99,7 +99,7 @@ def exposure_book_at(revision: str) -> Any:
     ).stdout
     module = types.ModuleType("baseline_risk_exposure")
     sys.modules[module.__name__] = module
-    exec(compile(source, f"{revision}:actors/risk_exposure.py", "exec"), module.__dict__)
+    exec(compile(source, f"{revision}:actors/risk/core_exposure.py", "exec"), module.__dict__)
     return module.ExposureBook
 
 

@@ -32,7 +32,7 @@ import trio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actors.executor_core import client_order_id_for  # noqa: E402
+from actors.executor.core import client_order_id_for  # noqa: E402
 from actors.position import ConfirmedPosition  # noqa: E402
 from actors.records import (  # noqa: E402
     FillRecorded,
@@ -42,8 +42,8 @@ from actors.records import (  # noqa: E402
     SignalRecorded,
 )
 from brokers.base import OrderRequest, Side, utc_now  # noqa: E402
-from daemon.journal import Journal, open_journal  # noqa: E402
-from daemon.journal_trades import read_closed_trips, read_trade_history  # noqa: E402
+from daemon.journal.store import Journal, open_journal  # noqa: E402
+from daemon.journal.trades import read_closed_trips, read_trade_history  # noqa: E402
 from daemon.trades import RoundTrip, openings_from, round_trips  # noqa: E402
 
 SYMBOLS = [f"S{n:02d}" for n in range(20)]

@@ -32,8 +32,8 @@ import msgspec
 import trio
 
 from daemon.config import Config, load_config
-from daemon.control import ControlRequest
-from daemon.control_client import ControlUnavailable, ask, render_reply, send_signals
+from daemon.control.client import ControlUnavailable, ask, render_reply, send_signals
+from daemon.control.server import ControlRequest
 from daemon.credentials import Credentials, load_credentials
 from daemon.exit_status import ExitStatus
 from daemon.fatal_errors import bind_failure, explain
@@ -48,10 +48,10 @@ from daemon.logs import (
 from daemon.notify import Notifier
 from daemon.service import serve_until_stopped
 from daemon.sources import AckWriter, serve_stdin, stdin_stream, stdout_stream
-from daemon.startup_front import Front
+from daemon.startup.front import Front
 from daemon.summary import build_summary
 from daemon.supervisor import open_daemon
-from daemon.webhook import load_tokens
+from daemon.webhook.server import load_tokens
 
 log = logging.getLogger("tradingd")
 

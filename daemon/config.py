@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from actors.risk_limits import RiskLimits
+from actors.risk.limits import RiskLimits
 from brokers.errors import TradingError
 
 
@@ -68,7 +68,7 @@ class SourcesConfig(Section, frozen=True, kw_only=True):
 
 
 class MonitorConfig(Section, frozen=True, kw_only=True):
-    """OrderMonitor's timers (``actors.order_monitor.MonitorTimers``), in seconds."""
+    """OrderMonitor's timers (``actors.monitor.task.MonitorTimers``), in seconds."""
 
     first_answer: Seconds = 5.0  # no word from the venue this long after sending: look it up
     recheck: Seconds = 60.0  # a working order quiet this long: look it up
@@ -79,7 +79,7 @@ class MonitorConfig(Section, frozen=True, kw_only=True):
 
 
 class WebhookConfig(Section, frozen=True, kw_only=True):
-    """TradingView alerts over HTTP (``daemon.webhook``); off unless ``bind`` is set."""
+    """TradingView alerts over HTTP (``daemon.webhook.server``); off unless ``bind`` is set."""
 
     bind: str | None = None  # "127.0.0.1:8080", behind a TLS-terminating reverse proxy
     tokens_file: str | None = None  # None: $CREDENTIALS_DIRECTORY/webhook-tokens
@@ -94,7 +94,7 @@ class WebhookConfig(Section, frozen=True, kw_only=True):
 
 
 class ReconcileConfig(Section, frozen=True, kw_only=True):
-    """Drift checks and corrections (``actors.reconciler_task``; README "Reconciliation")."""
+    """Drift checks and corrections (``actors.reconciler.task``; README "Reconciliation")."""
 
     mode: Literal["observe", "approve", "auto"] = "observe"
     auto_limit: Decimal = Decimal(1000)  # auto: corrections up to this notional, at once

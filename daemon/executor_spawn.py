@@ -11,14 +11,14 @@ from typing import Any
 import attrs
 import trio
 
-from actors.activity import Activity
-from actors.brackets import ProtectionFailurePolicy
-from actors.executor import INBOX_SIZE, ExecutorDeps, run_executor
-from actors.executor_core import ExecutorInput, ResendIntent, SymbolExecutor
+from actors.executor.activity import Activity
+from actors.executor.core import ExecutorInput, ResendIntent, SymbolExecutor
+from actors.executor.protection.brackets import ProtectionFailurePolicy
+from actors.executor.protection.keeper import ProtectionKeeper
+from actors.executor.task import INBOX_SIZE, ExecutorDeps, run_executor
 from actors.position import ConfirmedPosition
-from actors.protection_keeper import ProtectionKeeper
-from actors.reconciler import StartupState
-from actors.reconciler_deps import VenueView
+from actors.reconciler.core import StartupState
+from actors.reconciler.venue_view import VenueView
 from actors.records import ProtectionRecorded
 from brokers.base import Asset, Broker, VenueOrder
 from brokers.errors import BrokerError

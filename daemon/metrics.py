@@ -30,7 +30,7 @@ from actors.records import (
     SignalRecorded,
     VenueCallRecorded,
 )
-from daemon.journal import Journal
+from daemon.journal.store import Journal
 
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, math.inf)
 # A signal is acked within milliseconds; the coarse buckets above would put them all in one.

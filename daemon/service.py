@@ -20,16 +20,16 @@ import trio
 
 from brokers.errors import TradingError
 from daemon.config import Config, load_config
-from daemon.control import metrics_page, serve_listener
+from daemon.control.server import metrics_page, serve_listener
 from daemon.listeners import open_configured_listeners
 from daemon.metrics import Metrics, run_metrics
 from daemon.metrics_http import serve_metrics
 from daemon.notify import Notifier, run_watchdog, watchdog_seconds
 from daemon.sources import AckWriter, serve_stdin
-from daemon.startup_front import Front
+from daemon.startup.front import Front
 from daemon.supervisor import Daemon
-from daemon.webhook import AlertEndpoint, load_tokens, serve_webhook
-from daemon.webhook_auth import WebhookToken
+from daemon.webhook.auth import WebhookToken
+from daemon.webhook.server import AlertEndpoint, load_tokens, serve_webhook
 
 log = logging.getLogger("tradingd")
 

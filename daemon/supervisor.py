@@ -5,8 +5,8 @@
               └─ executors (spawned on demand by the SignalRouter) ─ SignalRouter
 
 Nothing is accepted before the startup gate (the Reconciler's reads of the venue) has
-passed (``daemon.startup_gate``); executors are spawned by ``daemon.executor_spawn``; the
-running daemon as its users see it is ``daemon.daemon_facade``. A crashing actor takes the
+passed (``daemon.startup.gate``); executors are spawned by ``daemon.executor_spawn``; the
+running daemon as its users see it is ``daemon.running``. A crashing actor takes the
 whole daemon down with its error: running half-alive is worse than a restart, and startup
 reconciliation makes the restart safe.
 """
@@ -23,12 +23,10 @@ from typing import Any
 import msgspec
 import trio
 
-from actors.activity import Activity
-from actors.corrections import CorrectionBook
-from actors.executor import ExecutorDeps
-from actors.executor_core import SymbolExecutor
-from actors.order_diff import LiveOrder
-from actors.order_monitor import (
+from actors.executor.activity import Activity
+from actors.executor.core import SymbolExecutor
+from actors.executor.task import ExecutorDeps
+from actors.monitor.task import (
     MonitorInput,
     MonitorTimers,
     OrderMonitorCore,
@@ -37,29 +35,31 @@ from actors.order_monitor import (
 )
 from actors.patient_reads import PatientReads
 from actors.prices import PriceBook
-from actors.rebalance import RebalanceBook, run_rebalance
-from actors.reconciler import DriftWatch
-from actors.reconciler_deps import ReconcilerDeps, VenueView
-from actors.reconciler_task import ReconcilerInput, StartupDrifts, run_reconciler
+from actors.reconciler.core import DriftWatch
+from actors.reconciler.core_corrections import CorrectionBook
+from actors.reconciler.core_order_diff import LiveOrder
+from actors.reconciler.task import ReconcilerInput, StartupDrifts, run_reconciler
+from actors.reconciler.venue_view import ReconcilerDeps, VenueView
 from actors.records import VenueCallRecorded
-from actors.risk_core import RiskGuardCore
-from actors.risk_guard import RiskInput, run_risk_guard
-from actors.risk_limits import RiskLimits
-from actors.signal_router import Inbound, Intake, SignalRouterCore, run_signal_router
+from actors.risk.core import RiskGuardCore
+from actors.risk.limits import RiskLimits
+from actors.risk.task import RiskInput, run_risk_guard
+from actors.router.rebalance import RebalanceBook, run_rebalance
+from actors.router.task import Inbound, Intake, SignalRouterCore, run_signal_router
 from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
 from brokers.base import VenueCall, utc_now
 from brokers.sim import SimConfig, SimEndpoints, serve_sim
 from daemon.config import Config, ExecutorConfig, MonitorConfig, ReconcileConfig
 from daemon.credentials import Credentials
-from daemon.daemon_facade import Daemon
 from daemon.executor_spawn import ExecutorSpawner, hold_nursery, trade_increments
-from daemon.holding_intake import HoldingIntake
-from daemon.journal import Journal, open_journal
+from daemon.journal.store import Journal, open_journal
 from daemon.price_feed import run_price_feed
-from daemon.startup_front import Front
-from daemon.startup_gate import pass_startup_gate, queued_correction, restore_risk_state
-from daemon.startup_replay import unfinished_signals, wait_priced
+from daemon.running import Daemon
+from daemon.startup.front import Front
+from daemon.startup.gate import pass_startup_gate, queued_correction, restore_risk_state
+from daemon.startup.holding_intake import HoldingIntake
+from daemon.startup.replay import unfinished_signals, wait_priced
 
 __all__ = ["Daemon", "open_daemon"]
 

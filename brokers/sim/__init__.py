@@ -6,9 +6,9 @@ nursery to stop it.
 
 from __future__ import annotations
 
-from brokers.sim.assets import SimAsset
 from brokers.sim.config import SimConfig, SimEndpoints
 from brokers.sim.control import SimControl, running_sim
+from brokers.sim.core.assets import SimAsset
 from brokers.sim.scenario import Scenario, ScenarioError, load_scenario
 from brokers.sim.server import serve_sim
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import attrs
 
-from brokers.sim.assets import SimAsset
+from brokers.sim.core.assets import SimAsset
 
 
 @attrs.frozen

@@ -45,7 +45,7 @@ from typing import Any
 
 import attrs
 
-from brokers.sim.lifecycle import PendingStates
+from brokers.sim.alpaca.events import PendingStates
 
 RATE_LIMIT = 200
 

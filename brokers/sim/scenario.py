@@ -41,8 +41,8 @@ from typing import Any
 import msgspec
 import trio
 
-from brokers.sim.assets import CENT, REFERENCE_PRICES, SUB_DOLLAR_INCREMENT
 from brokers.sim.config import SimConfig
+from brokers.sim.core.assets import CENT, REFERENCE_PRICES, SUB_DOLLAR_INCREMENT
 from brokers.sim.faults import FaultError, FaultPlan
 from brokers.sim.venue import SimVenue
 

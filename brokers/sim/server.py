@@ -17,11 +17,11 @@ from websockets.http11 import Request, Response
 from websockets.trio.server import ServerConnection
 from websockets.trio.server import serve as serve_websockets
 
+from brokers.sim.alpaca.marketdata import serve_market_data
+from brokers.sim.alpaca.rest import build_app
+from brokers.sim.alpaca.stream import serve_trade_updates
 from brokers.sim.config import SimConfig, SimEndpoints
-from brokers.sim.marketdata import serve_market_data
-from brokers.sim.rest import build_app
 from brokers.sim.scenario import Scenario, play_scenario
-from brokers.sim.stream import serve_trade_updates
 from brokers.sim.venue import SimVenue
 
 log = logging.getLogger("tradingd.sim")

@@ -22,17 +22,23 @@ import attrs
 import msgspec
 
 from brokers.base import utc_now
-from brokers.sim.assets import build_universe
+from brokers.sim.alpaca.events import fills_first, with_pending_states
+from brokers.sim.alpaca.ratelimit import RateLimit
+from brokers.sim.alpaca.wire import event_json
 from brokers.sim.broadcast import Broadcast
-from brokers.sim.clock import VenueClock
 from brokers.sim.config import SimConfig
-from brokers.sim.core import MatchingCore
+from brokers.sim.core.assets import build_universe
+from brokers.sim.core.clock import VenueClock
+from brokers.sim.core.matching import MatchingCore
+from brokers.sim.core.sessions import (
+    MINUTE,
+    SessionChange,
+    changes_between,
+    minute_start,
+    next_change,
+)
+from brokers.sim.core.tape import BarBuilder, MarketItem, PricePrint
 from brokers.sim.faults import FaultPlan, Immediate
-from brokers.sim.lifecycle import fills_first, with_pending_states
-from brokers.sim.ratelimit import RateLimit
-from brokers.sim.sessions import MINUTE, SessionChange, changes_between, minute_start, next_change
-from brokers.sim.tape import BarBuilder, MarketItem, PricePrint
-from brokers.sim.wire import event_json
 
 
 @attrs.define

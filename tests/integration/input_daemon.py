@@ -22,8 +22,8 @@ import httpx
 import msgspec
 import trio
 
-from daemon.control import ControlRequest
-from daemon.control_client import ControlUnavailable, ask
+from daemon.control.client import ControlUnavailable, ask
+from daemon.control.server import ControlRequest
 from tests.scenarios.crash_processes import PROCESS_LIMIT, ROOT, TRADINGD, eventually
 
 PASSPHRASE = "open sesame"

@@ -18,8 +18,8 @@ import pytest
 import trio
 
 from daemon.config import load_config
-from daemon.control import ControlRequest, serve_listener
-from daemon.control_client import ask, render_reply, send_signals
+from daemon.control.client import ask, render_reply, send_signals
+from daemon.control.server import ControlRequest, serve_listener
 from daemon.credentials import load_credentials
 from daemon.listeners import (
     ListenerError,
@@ -29,7 +29,7 @@ from daemon.listeners import (
 )
 from daemon.metrics import Metrics, run_metrics
 from daemon.service import actor_backlogs
-from daemon.startup_front import Front
+from daemon.startup.front import Front
 from daemon.supervisor import Daemon, open_daemon
 from tests.prometheus_text import parse_exposition, value
 

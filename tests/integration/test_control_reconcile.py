@@ -11,10 +11,10 @@ import trio
 
 from actors.records import CorrectionRecorded
 from daemon.cli import _parser
-from daemon.control import ControlRequest, serve_listener
-from daemon.control_client import ask, render_reply
+from daemon.control.client import ask, render_reply
+from daemon.control.server import ControlRequest, serve_listener
 from daemon.listeners import open_unix_listener
-from daemon.startup_front import Front
+from daemon.startup.front import Front
 from tests.scenarios.reconcile_on_sim import reconciling
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import trio
 
-from actors.executor_core import client_order_id_for
+from actors.executor.core import client_order_id_for
 from actors.records import IntentRecorded, OrderStateRecorded, SignalRecorded
 from brokers.base import OrderRequest, Side, utc_now
 from brokers.sim import SimControl, running_sim
-from daemon.journal import open_journal
+from daemon.journal.store import open_journal
 from tests.integration.test_restart import daemon_on
 
 CID = client_order_id_for("crash-1", "entry")

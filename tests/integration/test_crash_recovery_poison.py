@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 import trio
 
-from actors.executor_core import client_order_id_for
+from actors.executor.core import client_order_id_for
 from brokers.base import utc_now
 from brokers.sim import SimControl, running_sim
-from daemon.control import ControlRequest, metrics_page, serve_listener
-from daemon.control_client import ask, render_reply
+from daemon.control.client import ask, render_reply
+from daemon.control.server import ControlRequest, metrics_page, serve_listener
 from daemon.listeners import open_unix_listener
 from daemon.metrics import Metrics
-from daemon.startup_front import Front
+from daemon.startup.front import Front
 from tests.integration.test_restart import daemon_on
 
 GOOD_LINE = '{"id":"good-1","symbol":"AAPL","action":"buy","qty":2}'

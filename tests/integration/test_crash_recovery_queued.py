@@ -11,12 +11,12 @@ import httpx
 import msgspec
 import trio
 
-from actors.executor_core import client_order_id_for
+from actors.executor.core import client_order_id_for
 from actors.messages import parse_signal
 from actors.records import IntentRecorded, OrderStateRecorded, SignalFinished, SignalRecorded
 from brokers.base import OrderRequest, Side, utc_now
 from brokers.sim import SimControl, SimEndpoints, running_sim
-from daemon.journal import open_journal
+from daemon.journal.store import open_journal
 from daemon.supervisor import Daemon
 from tests.integration.test_restart import daemon_on
 

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 from actors.signal_bounds import MAX_REASON_CHARS
-from daemon.control import is_control_line
+from daemon.control.server import is_control_line
 from tests.integration.input_daemon import PASSPHRASE, InputDaemon, input_daemon
 from tests.strategies import alert_bodies, control_lines, outside_lines
 

@@ -18,7 +18,7 @@ import msgspec
 import pytest
 import trio
 
-from daemon.webhook_auth import WebhookToken
+from daemon.webhook.auth import WebhookToken
 from tests.prometheus_text import parse_exposition, value
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import pytest
 import trio
 
 from daemon.config import load_config
-from daemon.control import metrics_page
+from daemon.control.server import metrics_page
 from daemon.credentials import load_credentials
 from daemon.metrics import Metrics, run_metrics
 from daemon.metrics_http import CONTENT_TYPE, serve_metrics

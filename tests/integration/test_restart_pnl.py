@@ -8,7 +8,7 @@ from pathlib import Path
 import trio
 
 from brokers.sim import SimControl, running_sim
-from daemon.journal import open_journal
+from daemon.journal.store import open_journal
 from daemon.supervisor import Daemon
 from tests.integration.test_restart import daemon_on
 

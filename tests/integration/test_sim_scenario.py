@@ -13,7 +13,7 @@ import msgspec
 import trio
 
 from brokers.base import OrderType, Side, TimeInForce
-from brokers.sim.orders import OrderTicket
+from brokers.sim.core.orders import OrderTicket
 from brokers.sim.scenario import parse_scenario, play_scenario
 from brokers.sim.venue import SimVenue
 from daemon.exit_status import ExitStatus

@@ -30,13 +30,13 @@ from brokers.base import utc_now
 from brokers.errors import AuthenticationFailed
 from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
 from daemon.config import BrokerConfig, Config, MonitorConfig, SourcesConfig
-from daemon.control import ControlRequest, serve_listener
-from daemon.control_client import ask, send_signals
+from daemon.control.client import ask, send_signals
+from daemon.control.server import ControlRequest, serve_listener
 from daemon.credentials import Credentials, Secret, load_credentials
-from daemon.journal import open_journal
-from daemon.journal_signals import HELD_UNTIL_READY
+from daemon.journal.signals import HELD_UNTIL_READY
+from daemon.journal.store import open_journal
 from daemon.listeners import open_unix_listener
-from daemon.startup_front import Front
+from daemon.startup.front import Front
 from daemon.supervisor import Daemon, open_daemon
 
 PRICES = {"AAPL": Decimal(100), "MSFT": Decimal(200)}

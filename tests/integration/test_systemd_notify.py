@@ -16,7 +16,7 @@ import trio
 
 from actors.retry import BrokerWait
 from daemon.notify import Notifier, run_watchdog
-from daemon.startup_front import Front
+from daemon.startup.front import Front
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ import trio
 from brokers.sim import SimEndpoints
 from brokers.sim.control import SimControl
 from daemon.exit_status import ExitStatus
-from daemon.journal import open_journal
-from daemon.webhook_auth import WebhookToken
+from daemon.journal.store import open_journal
+from daemon.webhook.auth import WebhookToken
 
 ROOT = Path(__file__).resolve().parents[2]
 TRADINGD = [sys.executable, "-m", "daemon.cli"]

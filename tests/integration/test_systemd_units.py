@@ -17,7 +17,7 @@ import pytest
 from daemon.config import load_config
 from daemon.exit_status import NO_RESTART
 from daemon.listeners import SYSTEM_SOCKET
-from daemon.webhook_auth import parse_tokens
+from daemon.webhook.auth import parse_tokens
 
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
 INSTALLED_PATH = "/opt/tradingd/bin/tradingd"

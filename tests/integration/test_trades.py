@@ -15,11 +15,11 @@ import pytest
 import trio
 
 from daemon.config import load_config
-from daemon.control import ControlReply, ControlRequest, serve_listener
-from daemon.control_client import ask, render_reply
+from daemon.control.client import ask, render_reply
+from daemon.control.server import ControlReply, ControlRequest, serve_listener
 from daemon.credentials import load_credentials
 from daemon.listeners import open_unix_listener
-from daemon.startup_front import Front
+from daemon.startup.front import Front
 from daemon.supervisor import Daemon, open_daemon
 
 SIGNALS = [

@@ -79,7 +79,7 @@ async def test_journal_records_orders_fills_positions_and_venue_calls(tmp_path: 
     """The journal holds the orders, fills, positions and an audit row per venue call."""
     path = tmp_path / "journal.sqlite3"
     await run_signals(path, SIGNALS[:3])
-    from daemon.journal import open_journal
+    from daemon.journal.store import open_journal
 
     async with open_journal(path) as journal:
         orders = await journal.orders()

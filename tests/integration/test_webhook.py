@@ -19,8 +19,8 @@ from brokers.sim.control import SimControl
 from daemon.config import WebhookConfig, load_config
 from daemon.credentials import load_credentials
 from daemon.supervisor import Daemon, open_daemon
-from daemon.webhook import AlertEndpoint, serve_webhook
-from daemon.webhook_auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookToken, signature
+from daemon.webhook.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookToken, signature
+from daemon.webhook.server import AlertEndpoint, serve_webhook
 
 TOKEN = WebhookToken(name="tv", token="t" * 24, passphrase="open sesame")
 SIGNED = WebhookToken(name="signed", token="s" * 24, passphrase="open sesame", hmac_secret="k" * 32)

@@ -24,8 +24,8 @@ import msgspec
 import trio
 
 from brokers.sim import SimEndpoints
-from daemon.control import ControlRequest
-from daemon.control_client import ControlUnavailable, ask
+from daemon.control.client import ControlUnavailable, ask
+from daemon.control.server import ControlRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 TRADINGD = [sys.executable, "-m", "daemon.cli"]

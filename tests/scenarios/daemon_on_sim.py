@@ -20,7 +20,7 @@ import trio
 from actors.messages import Ack
 from actors.order_state import TRANSITIONS, State
 from actors.records import FillRecorded, JournalRecord, OrderStateRecorded
-from actors.risk_limits import RiskLimits
+from actors.risk.limits import RiskLimits
 from brokers.sim import SimAsset, SimConfig, SimControl, SimEndpoints, running_sim
 from daemon.config import BrokerConfig, Config, ExecutorConfig, MonitorConfig
 from daemon.credentials import load_credentials

@@ -14,7 +14,7 @@ from typing import TypeVar
 import attrs
 import trio
 
-from actors.drift import Mode
+from actors.reconciler.core_drift import Mode
 from actors.records import JournalRecord, VenueCallRecorded
 from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
 from daemon.config import BrokerConfig, Config, MonitorConfig, ReconcileConfig

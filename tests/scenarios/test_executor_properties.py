@@ -28,11 +28,11 @@ from typing import assert_never
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors.executor_core import client_order_id_for
+from actors.executor.core import client_order_id_for
 from actors.order_state import State
-from actors.risk_limits import RiskLimits
+from actors.risk.limits import RiskLimits
 from brokers.base import Side
-from daemon.journal_rows import FillRow, OrderRow
+from daemon.journal.rows import FillRow, OrderRow
 from tests.scenarios.daemon_on_sim import Scenario, daemon_on_sim, signal
 from tests.strategies import ArmFault, SendSignal, SessionStep, Settle, session_steps
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from actors.drift import correction_signal_id
+from actors.reconciler.core_drift import correction_signal_id
 from actors.records import CorrectionRecorded, DriftRecorded
 from brokers.sim import SimConfig, running_sim
 from tests.scenarios.reconcile_on_sim import PRICES, Run, daemon_run, reconciling

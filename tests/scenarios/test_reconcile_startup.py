@@ -8,7 +8,7 @@ from pathlib import Path
 
 from actors.records import PositionRecorded
 from brokers.base import utc_now
-from daemon.journal import open_journal
+from daemon.journal.store import open_journal
 from tests.scenarios.reconcile_on_sim import Run, buy_elsewhere, reconciling
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from actors.messages import Approved, BadSignal, Denied, parse_signal
 from actors.prices import PriceBook
-from actors.risk_core import RiskGuardCore
-from actors.risk_limits import RiskLimits
+from actors.risk.core import RiskGuardCore
+from actors.risk.limits import RiskLimits
 from brokers.base import Account, Asset, OrderEvent, OrderStatus, Side
 from tests.builders import T0, request, update
 

@@ -18,16 +18,16 @@ import pytest
 import trio
 
 from actors.records import RiskStateRecorded
-from actors.risk_limits import RiskLimits, SizingPolicy
+from actors.risk.limits import RiskLimits, SizingPolicy
 from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
 from daemon.config import BrokerConfig, Config, SourcesConfig
-from daemon.control import metrics_page
+from daemon.control.server import metrics_page
 from daemon.credentials import load_credentials
 from daemon.metrics import Metrics
 from daemon.notify import Notifier
 from daemon.service import serve_until_stopped
 from daemon.sources import AckWriter
-from daemon.startup_front import Front
+from daemon.startup.front import Front
 from daemon.supervisor import Daemon, open_daemon
 from tests.scenarios.daemon_on_sim import FAST, PRICES, SETTLE_LIMIT, SYMBOLS, signal
 

@@ -12,9 +12,9 @@ import trio
 
 from actors.messages import Ack
 from actors.records import OrderStateRecorded, RiskDenied, VenueCallRecorded
-from actors.risk_limits import RiskLimits
+from actors.risk.limits import RiskLimits
 from brokers.sim import SimConfig, SimControl, running_sim
-from brokers.sim.assets import REFERENCE_PRICES
+from brokers.sim.core.assets import REFERENCE_PRICES
 from daemon.config import BrokerConfig, Config
 from daemon.credentials import load_credentials
 from daemon.supervisor import open_daemon

@@ -1,0 +1,137 @@
+"""A signal's side of the executor: the job it becomes, its ack, and the order it needs. Pure.
+
+A close is sized from the confirmed position (flat: no order, and the reason says so); a
+target trades only the difference; a buy or sell is the entry the signal describes, its
+exits riding along as the venue's bracket legs.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, assert_never
+
+import attrs
+import msgspec
+
+from actors.executor.effects import Effect, Journal, client_order_id_for
+from actors.messages import Ack, AckStatus, Action, Signal, order_side_for_delta
+from actors.position import ConfirmedPosition
+from actors.records import JournalRecord, SignalFinished, SignalRecorded
+from brokers.base import OrderRequest, Side
+
+
+class Phase(enum.Enum):
+    RISK = "risk"  # waiting for RiskGuard
+    ORDER = "order"  # the signal's order is being sent or worked
+    CANCELING = "canceling"  # waiting for working orders to be canceled (close, target)
+
+
+@attrs.define
+class Job:
+    signal: Signal
+    reply: Any | None  # None once acked
+    received_at: datetime
+    phase: Phase | None = None
+    client_order_id: str | None = None
+    # While CANCELING: the orders to end first (None: every working order).
+    canceling: frozenset[str] | None = None
+    # While the to-zero leg of an order across zero works: the position the signal ends at
+    # (its open leg goes out once that leg is final and the position is flat).
+    goal: Decimal | None = None
+    # The order being worked is the open leg of an order across zero.
+    opening: bool = False
+    # The confirmed position its order was sized from, when it went to RiskGuard.
+    sized_from: Decimal | None = None
+
+
+def ack_effects(
+    job: Job,
+    wall: datetime,
+    *,
+    status: AckStatus,
+    reason: str | None,
+    extra: tuple[JournalRecord, ...] = (),
+) -> list[Effect]:
+    """The signal's ack, sent only once it is journaled with ``extra`` (once per job)."""
+    if job.reply is None:
+        return [Journal(extra)] if extra else []
+    ack = Ack(id=job.signal.id, status=status, reason=reason)
+    signal_record = SignalRecorded(
+        at=wall,
+        signal_id=job.signal.id,
+        source="router",
+        raw=_encode_signal(job.signal),
+        status=status,
+        reason=reason,
+    )
+    reply, job.reply = job.reply, None
+    return [Journal((signal_record, *extra), ack=(reply, ack))]
+
+
+def superseded(job: Job, newer: str, wall: datetime) -> SignalRecorded:
+    """A queued signal replaced by a newer one: acked at once, so the journal says why it
+    never traded (its id stays spent: a resend still acks duplicate)."""
+    return SignalRecorded(
+        at=wall,
+        signal_id=job.signal.id,
+        source="router",
+        raw=_encode_signal(job.signal),
+        status="superseded",
+        reason=f"superseded by {newer}",
+    )
+
+
+def finished(job: Job, wall: datetime, reason: str) -> SignalFinished:
+    """The job's work is over: a restart must not hand its signal to the executor again."""
+    return SignalFinished(at=wall, signal_id=job.signal.id, reason=reason)
+
+
+def _encode_signal(signal: Signal) -> str:
+    return msgspec.json.encode(signal).decode()
+
+
+def order_for(signal: Signal, symbol: str, position: ConfirmedPosition) -> OrderRequest | str:
+    """The order a signal needs now, or the reason it needs none."""
+    position_qty = position.qty
+    match signal.action:
+        case Action.CLOSE:
+            close = position.close_order()
+            if close is None:
+                return "no order: position is flat"
+            side, qty = close
+            return _plain(signal, symbol, "close", side, qty)
+        case Action.TARGET:
+            assert signal.target_qty is not None
+            delta = signal.target_qty - position_qty
+            if delta == 0:
+                return f"no order: position is already {position_qty}"
+            return _plain(signal, symbol, "target", order_side_for_delta(delta), abs(delta))
+        case Action.BUY | Action.SELL:
+            return OrderRequest(
+                client_order_id=client_order_id_for(signal.id, "entry"),
+                symbol=symbol,
+                side=Side.BUY if signal.action is Action.BUY else Side.SELL,
+                qty=signal.qty if signal.qty is not None else Decimal(0),
+                order_type=signal.order_type,
+                time_in_force=signal.time_in_force,
+                limit_price=signal.limit_price,
+                stop_price=signal.stop_price,
+                take_profit=signal.take_profit,
+                stop_loss=signal.stop_loss,
+            )
+        case Action.REBALANCE:
+            raise AssertionError("the router expands a rebalance into targets")
+        case _:
+            assert_never(signal.action)
+
+
+def _plain(signal: Signal, symbol: str, leg: str, side: Side, qty: Decimal) -> OrderRequest:
+    return OrderRequest(
+        client_order_id=client_order_id_for(signal.id, leg),
+        symbol=symbol,
+        side=side,
+        qty=qty,
+        time_in_force=signal.time_in_force,
+    )

@@ -1,0 +1,64 @@
+"""What the protection's tending hands the executor core, and the failure policy. Pure.
+
+``Tending`` is the answer to "what do the exits need now": orders to cancel, orders to send
+(``Send``), journal records and alerts. When an exit the venue refuses leaves the position
+unguarded, ``run_failure_policy`` says what follows: flatten, or halt the symbol.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from actors.executor.protection.brackets import (
+    Protection,
+    ProtectionFailurePolicy,
+    covers,
+    flatten_request,
+)
+from actors.executor.protection.exit_room import signed
+from actors.order_state import TrackedOrder
+from actors.records import ProtectionRecorded
+from brokers.base import OrderRequest
+
+
+@attrs.frozen
+class Send:
+    """An order the protection needs, sent without a signal of its own."""
+
+    request: OrderRequest
+    signal_id: str
+    leg: str
+
+
+@attrs.define
+class Tending:
+    cancels: list[TrackedOrder] = attrs.field(factory=list)
+    sends: list[Send] = attrs.field(factory=list)
+    records: list[ProtectionRecorded] = attrs.field(factory=list)
+    alerts: list[str] = attrs.field(factory=list)
+
+
+def run_failure_policy(
+    p: Protection,
+    symbol: str,
+    policy: ProtectionFailurePolicy,
+    reason: str,
+    position_qty: Decimal,
+    room: Decimal,
+    out: Tending,
+) -> str:
+    """The exits could not be placed: flatten what the sales working leave (together they
+    never sell more than is held), or halt the symbol. Returns the protection's last state."""
+    if policy is ProtectionFailurePolicy.FLATTEN and covers(p.exit_side, position_qty):
+        qty = signed(room, position_qty) if room > 0 else Decimal(0)
+        if qty:
+            out.sends.append(Send(flatten_request(p, symbol, qty), p.signal_id, "flatten"))
+        what = f"flattening {qty}" if qty else "the sales working cover the position"
+        state = "failed: flattened"
+    else:
+        what = "symbol halted: new entries refused"
+        state = "failed: halted"
+    out.alerts.append(f"exits could not be placed ({reason}): {what}")
+    return state

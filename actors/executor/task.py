@@ -1,0 +1,312 @@
+"""PerSymbolExecutor's loop: owns one symbol's inbox, timers and venue calls.
+
+Decisions are the core's (``executor_core``); this loop carries out its effects. Every venue
+call runs in a child task that reports back through the inbox, so a slow venue answer for
+this symbol never blocks another symbol, nor this symbol's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime
+from functools import partial
+from typing import Any, assert_never
+
+import attrs
+import msgspec
+import trio
+
+from actors.executor.activity import Activity
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import (
+    Alert,
+    AskRisk,
+    Cancel,
+    CancelFailed,
+    Effect,
+    ExecutorInput,
+    Follow,
+    Journal,
+    Lookup,
+    LookupDone,
+    LookupFailed,
+    PriceSeen,
+    Release,
+    Submit,
+    SubmitAccepted,
+    SubmitFailed,
+)
+from actors.messages import Ack, ExecuteSignal, ReleaseReservation, RiskRequest
+from actors.monitor.task import MonitorInput, Watch
+from actors.prices import PriceBook
+from actors.quarantine import AtStake, quarantined_call
+from actors.records import FailureStage, JournalRecord, JournalSink
+from actors.risk.task import RiskInput
+from brokers.base import Broker, OrderRequest, utc_now
+from brokers.errors import (
+    BrokerError,
+    BrokerUnavailable,
+    DuplicateClientOrderId,
+    OrderNotFound,
+    OrderRejected,
+    RateLimited,
+)
+
+log = logging.getLogger("tradingd.executor")
+
+INBOX_SIZE = 64
+# While the executor holds a stop (emulated brackets), the price is checked at least this
+# often, besides after every message.
+PRICE_POLL = 0.05
+
+
+@attrs.frozen
+class _Outbox:
+    """Messages for RiskGuard and OrderMonitor, forwarded in order by one child task.
+
+    Those actors wait on this executor's inbox to answer it, so its loop must never wait on
+    theirs: a full inbox on both sides would stop them both (and every symbol behind them).
+    The loop only queues here, without bound; the forwarder does the waiting."""
+
+    send: trio.MemorySendChannel[tuple[trio.MemorySendChannel[Any], Any]]
+
+    def to(self, channel: trio.MemorySendChannel[Any], msg: Any) -> None:
+        self.send.send_nowait((channel, msg))
+
+
+async def _forward(
+    queued: trio.MemoryReceiveChannel[tuple[trio.MemorySendChannel[Any], Any]],
+) -> None:
+    async with queued:
+        async for channel, msg in queued:
+            await channel.send(msg)
+
+
+@attrs.frozen
+class ExecutorDeps:
+    broker: Broker
+    journal: JournalSink
+    risk: trio.MemorySendChannel[RiskInput]
+    monitor: trio.MemorySendChannel[MonitorInput]
+    activity: Activity
+    prices: PriceBook | None = None  # read while a stop is held here
+
+
+async def run_executor(
+    core: SymbolExecutor,
+    inbox_send: trio.MemorySendChannel[ExecutorInput],
+    inbox: trio.MemoryReceiveChannel[ExecutorInput],
+    deps: ExecutorDeps,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    queue_send, queue_recv = trio.open_memory_channel[tuple[trio.MemorySendChannel[Any], Any]](
+        math.inf
+    )
+    outbox = _Outbox(queue_send)
+    # Orders adopted at startup are followed like any other from here on.
+    for order in core.unresolved():
+        watch = Watch(
+            client_order_id=order.client_order_id, symbol=core.symbol, deliver_to=inbox_send
+        )
+        outbox.to(deps.monitor, watch)
+    async with trio.open_nursery() as calls:
+        calls.start_soon(_forward, queue_recv)
+        task_status.started()
+        async with inbox:
+            price_seen_at = float("-inf")
+            while True:
+                msg: ExecutorInput | None = None
+                deadline = core.next_deadline()
+                if core.protection.holds_stop:
+                    deadline = min(deadline, trio.current_time() + PRICE_POLL)
+                with trio.move_on_at(deadline):
+                    msg = await inbox.receive()
+                now, wall = trio.current_time(), utc_now()
+                effects = await quarantined_call(
+                    partial(_decide, core, msg, now, wall),
+                    deps.journal,
+                    FailureStage.EXECUTE,
+                    _at_stake(core, msg),
+                )
+                quote = deps.prices.quote(core.symbol) if deps.prices is not None else None
+                if core.protection.holds_stop and quote is not None and quote.at > price_seen_at:
+                    price_seen_at = quote.at
+                    effects += await quarantined_call(
+                        partial(_decide, core, PriceSeen(price=quote.price), now, wall),
+                        deps.journal,
+                        FailureStage.EXECUTE,
+                        _at_stake(core, None),
+                    )
+                await _carry_out(effects, core, inbox_send, deps, calls, outbox)
+                deps.activity.report(core.symbol, idle=core.idle)
+
+
+def _decide(
+    core: SymbolExecutor, msg: ExecutorInput | None, now: float, wall: datetime
+) -> list[Effect]:
+    return core.on_timer(now, wall) if msg is None else core.handle(msg, now, wall)
+
+
+def _at_stake(core: SymbolExecutor, msg: ExecutorInput | None) -> list[AtStake]:
+    """The signals quarantined if handling ``msg`` raises: a new signal itself; anything
+    else, the signal being worked (whose sender may still wait for its ack)."""
+    if isinstance(msg, ExecuteSignal):
+        raw = msgspec.json.encode(msg.signal).decode()
+        return [AtStake(msg.signal.id, msg.reply, raw)]
+    job = core.working
+    return [] if job is None else [AtStake(job.signal.id, job.reply)]
+
+
+@attrs.frozen
+class _DurableAck:
+    """Records to commit, and the ack that goes out only once they are durable."""
+
+    records: tuple[JournalRecord, ...]
+    reply: trio.MemorySendChannel[Ack]
+    ack: Ack
+
+
+async def _carry_out(
+    effects: list[Effect],
+    core: SymbolExecutor,
+    inbox: trio.MemorySendChannel[ExecutorInput],
+    deps: ExecutorDeps,
+    calls: trio.Nursery,
+    outbox: _Outbox,
+) -> None:
+    pending: _DurableAck | None = None
+    for effect in effects:
+        match effect:
+            case Journal(records=records, ack=ack_to):
+                if ack_to is None:
+                    await deps.journal.append(*records)
+                else:
+                    if pending is not None:
+                        calls.start_soon(_commit_then_ack, deps.journal, pending)
+                    pending = _DurableAck(records, *ack_to)
+            case AskRisk(request=request, position_qty=position_qty):
+                ask = RiskRequest(
+                    request=request,
+                    position_qty=position_qty,
+                    reply=inbox,
+                    size_by_policy=effect.size_by_policy,
+                    confidence=effect.confidence,
+                    signal_id=effect.signal_id,
+                )
+                outbox.to(deps.risk, ask)
+            case Submit(request=request):
+                # The submit task starts the intent's commit itself, once its POST is on the
+                # wire: the fsync overlaps the send instead of delaying it.
+                calls.start_soon(_submit, deps, core.symbol, request, inbox, pending)
+                pending = None
+            case Release(client_order_id=cid):
+                outbox.to(deps.risk, ReleaseReservation(client_order_id=cid))
+            case Lookup(client_order_id=cid):
+                calls.start_soon(_lookup, deps.broker, cid, inbox)
+            case Cancel(client_order_id=cid, venue_order_id=venue_id):
+                calls.start_soon(_cancel, deps.broker, cid, venue_id, inbox)
+            case Follow(client_order_id=cid):
+                # A leg the venue created: the monitor routes its updates here from now on
+                # (and looks it up after its deadline, in case an event came before this).
+                outbox.to(
+                    deps.monitor, Watch(client_order_id=cid, symbol=core.symbol, deliver_to=inbox)
+                )
+            case Alert(message=message):
+                log.warning("%s: %s", core.symbol, message)
+            case _:
+                assert_never(effect)
+    if pending is not None:
+        calls.start_soon(_commit_then_ack, deps.journal, pending)
+
+
+async def _commit_then_ack(journal: JournalSink, job: _DurableAck) -> None:
+    # Nothing is acknowledged before it is durable. A journal that cannot be written
+    # raises here and takes the daemon down loudly; startup reconciliation heals the rest.
+    await journal.commit(*job.records)
+    try:
+        await job.reply.send(job.ack)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        log.info("signal %s: its source left before the ack", job.ack.id)
+
+
+async def _submit(
+    deps: ExecutorDeps,
+    symbol: str,
+    request: OrderRequest,
+    inbox: trio.MemorySendChannel[ExecutorInput],
+    intent: _DurableAck | None,
+) -> None:
+    cid = request.client_order_id
+    # Watch first: the fill may stream in before the POST's answer does. The monitor
+    # handles its inbox in order, so queueing the watch before sending is enough.
+    watch = Watch(client_order_id=cid, symbol=symbol, deliver_to=inbox)
+    try:
+        deps.monitor.send_nowait(watch)
+    except trio.WouldBlock:
+        await deps.monitor.send(watch)
+    if intent is not None:
+        async with trio.open_nursery() as nursery:
+            # Started here, it runs only once this task yields: with the request sent.
+            nursery.start_soon(_commit_then_ack, deps.journal, intent)
+            result = await _post(deps.broker, request)
+        # An order counts as sent only once its intent is durable too (the nursery waited).
+    else:
+        result = await _post(deps.broker, request)
+    await inbox.send(result)
+
+
+async def _post(broker: Broker, request: OrderRequest) -> ExecutorInput:
+    cid = request.client_order_id
+    try:
+        return SubmitAccepted(order=await broker.submit_order(request))
+    except DuplicateClientOrderId as exc:
+        return SubmitFailed(client_order_id=cid, outcome="duplicate_id", reason=str(exc))
+    except OrderRejected as exc:
+        return SubmitFailed(client_order_id=cid, outcome="rejected", reason=_rejection(exc))
+    except RateLimited as exc:
+        return SubmitFailed(
+            client_order_id=cid, outcome="not_sent", reason=str(exc), retry_after=exc.retry_after
+        )
+    except BrokerUnavailable as exc:
+        outcome = "unknown" if exc.request_may_have_arrived else "not_sent"
+        return SubmitFailed(
+            client_order_id=cid, outcome=outcome, reason=str(exc), retry_after=exc.retry_after
+        )
+    except BrokerError as exc:
+        return SubmitFailed(client_order_id=cid, outcome="unknown", reason=str(exc))
+
+
+def _rejection(exc: OrderRejected) -> str:
+    code = f" ({exc.code})" if exc.code is not None else ""
+    return f"venue rejected{code}: {exc}"
+
+
+async def _lookup(
+    broker: Broker, client_order_id: str, inbox: trio.MemorySendChannel[ExecutorInput]
+) -> None:
+    result: ExecutorInput
+    try:
+        order = await broker.get_order_by_client_id(client_order_id)
+        result = LookupDone(client_order_id=client_order_id, order=order)
+    except BrokerUnavailable as exc:
+        result = LookupFailed(
+            client_order_id=client_order_id, reason=str(exc), retry_after=exc.retry_after
+        )
+    except BrokerError as exc:
+        result = LookupFailed(client_order_id=client_order_id, reason=str(exc))
+    await inbox.send(result)
+
+
+async def _cancel(
+    broker: Broker,
+    client_order_id: str,
+    venue_order_id: str,
+    inbox: trio.MemorySendChannel[ExecutorInput],
+) -> None:
+    try:
+        await broker.cancel_order(venue_order_id)
+    except (OrderNotFound, OrderRejected, BrokerError) as exc:
+        # Not cancelable usually means it just filled: the stream or a lookup will say.
+        await inbox.send(CancelFailed(client_order_id=client_order_id, reason=str(exc)))

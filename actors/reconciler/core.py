@@ -1,0 +1,311 @@
+"""Reconciler: the daemon's picture of positions must equal the broker's.
+
+At startup (the gate before any signal is accepted) it loads the venue's positions, account
+and tradable assets, compares the positions with the journal's, and reports every drift. The
+venue is the truth: executors start from the venue's positions, never the journal's.
+
+The Reconciler's running loop (drift checks, drift records, corrections, the operator's
+commands) is ``actors.reconciler.task``; why a drift happened and what correcting it means
+is ``actors.reconciler.core_drift``; the queue of corrections is ``actors.reconciler.core_corrections``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import attrs
+import trio
+
+from actors.executor.core import ResumeFlip, is_own_client_order_id
+from actors.executor.core_flip import resume_goal
+from actors.messages import Signal
+from actors.order_state import State, TrackedOrder
+from actors.reconciler.open_orders import list_open_orders
+from actors.records import OrderStateRecorded
+from brokers.base import (
+    Account,
+    Asset,
+    Broker,
+    OrderEvent,
+    OrderRequest,
+    OrderUpdate,
+    Position,
+    VenueOrder,
+    utc_now,
+)
+
+log = logging.getLogger("tradingd.reconciler")
+
+ZERO = Decimal(0)
+
+
+@attrs.frozen
+class Drift:
+    symbol: str
+    journal_qty: Decimal
+    venue_qty: Decimal
+
+    def describe(self) -> str:
+        if self.journal_qty == 0:
+            cause = "position at the venue the journal does not know (external trade?)"
+        elif self.venue_qty == 0:
+            cause = "journal position the venue does not have (phantom position)"
+        else:
+            cause = "quantities differ (missed or external fill?)"
+        return f"{self.symbol}: journal {self.journal_qty}, venue {self.venue_qty}: {cause}"
+
+
+def compare_positions(journal: dict[str, Decimal], venue: dict[str, Decimal]) -> list[Drift]:
+    """Every symbol whose quantities differ, in symbol order."""
+    drifts = []
+    for symbol in sorted(journal.keys() | venue.keys()):
+        ours, theirs = journal.get(symbol, ZERO), venue.get(symbol, ZERO)
+        if ours != theirs:
+            drifts.append(Drift(symbol, ours, theirs))
+    return drifts
+
+
+@attrs.frozen
+class PendingIntent:
+    """An order the journal says was meant to go out and never seen final."""
+
+    request: OrderRequest
+    created_at: datetime
+
+
+@attrs.frozen
+class PendingFlip:
+    """The flat leg of a signal across zero, journaled with no open leg after it."""
+
+    signal: Signal
+    request: OrderRequest
+    created_at: datetime
+
+
+@attrs.frozen
+class IntentOutcome:
+    """What startup learned of the journal's unfinished intents."""
+
+    # Never reached the venue and young enough: sent now, with the same client id.
+    resend: tuple[OrderRequest, ...] = ()
+    # What the journal should record for the rest: the venue's final word, or "never sent".
+    records: tuple[OrderStateRecorded, ...] = ()
+    # Found at the venue still working (it opened after the open-orders read): adopt it.
+    adopt: tuple[VenueOrder, ...] = ()
+    # Orders across zero whose open leg was never journaled: it follows their flat leg.
+    resume: tuple[ResumeFlip, ...] = ()
+
+
+# An intent found unsent at startup is sent only if this recent: an old market order
+# sent hours late would be a new trade nobody asked for.
+RESEND_WINDOW = timedelta(seconds=60)
+# Lookups by client id at startup, at most this many at once.
+STARTUP_LOOKUPS = 8
+
+
+@attrs.frozen
+class StartupState:
+    positions: dict[str, Position]
+    # The venue's open orders by symbol: each executor adopts its symbol's, so their fills
+    # after a restart move the position and a close still cancels them first.
+    open_orders: dict[str, tuple[VenueOrder, ...]]
+    account: Account
+    assets: dict[str, Asset]  # every active asset the venue lists, tradable or not
+    drifts: tuple[Drift, ...]
+    intents: IntentOutcome = IntentOutcome()
+
+    @property
+    def tradable(self) -> frozenset[str]:
+        return frozenset(s for s, a in self.assets.items() if a.tradable)
+
+    def symbols_with_state(self) -> list[str]:
+        resend = {r.symbol for r in self.intents.resend}
+        resume = {r.symbol for r in self.intents.resume}
+        return sorted(self.positions.keys() | self.open_orders.keys() | resend | resume)
+
+
+async def load_startup_state(
+    broker: Broker,
+    journal_positions: dict[str, Decimal],
+    intents: Sequence[PendingIntent] = (),
+    flips: Sequence[PendingFlip] = (),
+) -> StartupState:
+    """The startup gate's reads: nothing is accepted until this returns."""
+    positions: list[Position] = []
+    assets: list[Asset] = []
+    orders: list[VenueOrder] = []
+    async with trio.open_nursery() as nursery:
+        # Independent reads: run them side by side.
+        async def get_positions() -> None:
+            positions.extend(await broker.list_positions())
+
+        async def get_assets() -> None:
+            assets.extend(await broker.list_assets())
+
+        async def get_open_orders() -> None:
+            orders.extend(await list_open_orders(broker))
+
+        nursery.start_soon(get_positions)
+        nursery.start_soon(get_assets)
+        nursery.start_soon(get_open_orders)
+        account = await broker.get_account()
+    venue = {p.symbol: p for p in positions}
+    # Before the catch-up of fills made while down: the startup gate compares again after it.
+    drifts = compare_positions(journal_positions, {s: p.qty for s, p in venue.items()})
+    adopted = {o.client_order_id for o in orders}
+    outcome = await _resolve_intents(
+        broker, [i for i in intents if i.request.client_order_id not in adopted]
+    )
+    orders.extend(outcome.adopt)
+    outcome = attrs.evolve(outcome, resume=decide_resumes(flips, utc_now()))
+    open_orders: dict[str, list[VenueOrder]] = {}
+    for order in orders:
+        open_orders.setdefault(order.symbol, []).append(order)
+        if not is_own_client_order_id(order.client_order_id):
+            log.warning(
+                "adopting external open order %s: %s %s %s",
+                order.client_order_id,
+                order.side,
+                order.qty,
+                order.symbol,
+            )
+    return StartupState(
+        intents=outcome,
+        positions=venue,
+        open_orders={s: tuple(o) for s, o in open_orders.items()},
+        account=account,
+        assets={a.symbol: a for a in assets},
+        drifts=tuple(drifts),
+    )
+
+
+@attrs.define
+class DriftWatch:
+    """When to compare positions with the venue, and which differences are drift.
+
+    A check follows every final order state (batched: one REST call after a quiet
+    ``after_final`` spell covers every symbol that finished meanwhile) and runs every
+    ``interval`` seconds regardless. A difference is reported only when seen on two
+    checks in a row, so a fill still in flight between the venue's answer and ours is
+    never called drift.
+    """
+
+    interval: float = 60.0
+    after_final: float = 2.0
+    notional_tolerance: Decimal = Decimal(100)
+    _next_check: float = 0.0
+    _suspects: dict[str, Drift] = attrs.field(factory=dict)
+    reported: dict[str, Drift] = attrs.field(factory=dict)
+
+    def on_update(self, update: OrderUpdate, now: float) -> None:
+        if update.order.status.is_final:
+            self._next_check = min(self._next_check, now + self.after_final)
+
+    def next_deadline(self) -> float:
+        return self._next_check
+
+    @property
+    def suspects(self) -> dict[str, Drift]:
+        """Differences beyond the tolerance seen on the last check (confirmed or not)."""
+        return dict(self._suspects)
+
+    def checked(self, now: float) -> None:
+        self._next_check = now + self.interval
+
+    def judge(
+        self,
+        ours: dict[str, Decimal],
+        venue: dict[str, Position],
+        prices: dict[str, Decimal],
+    ) -> list[Drift]:
+        """The drifts confirmed by this check (new ones only), beyond the tolerance."""
+        found = {}
+        for drift in compare_positions(ours, {s: p.qty for s, p in venue.items()}):
+            price = prices.get(drift.symbol)
+            notional = abs(drift.venue_qty - drift.journal_qty) * price if price else None
+            if notional is not None and notional <= self.notional_tolerance:
+                continue
+            found[drift.symbol] = drift
+        confirmed = [d for s, d in found.items() if self._suspects.get(s) == d]
+        self._suspects = found
+        new = [d for d in confirmed if self.reported.get(d.symbol) != d]
+        self.reported = {d.symbol: d for d in confirmed}
+        return new
+
+
+async def _resolve_intents(broker: Broker, intents: Sequence[PendingIntent]) -> IntentOutcome:
+    """Ask the venue about each unfinished intent by client id; never guess."""
+    found: dict[str, VenueOrder | None] = {}
+    limiter = trio.CapacityLimiter(STARTUP_LOOKUPS)
+
+    async def look_up(cid: str) -> None:
+        async with limiter:
+            found[cid] = await broker.get_order_by_client_id(cid)
+
+    async with trio.open_nursery() as nursery:
+        for intent in intents:
+            nursery.start_soon(look_up, intent.request.client_order_id)
+    now = utc_now()
+    return decide_intents(intents, found, now)
+
+
+def decide_intents(
+    intents: Sequence[PendingIntent], found: dict[str, VenueOrder | None], now: datetime
+) -> IntentOutcome:
+    """Pure: resend the young unsent intents, record the venue's word for the others."""
+    resend: list[OrderRequest] = []
+    records: list[OrderStateRecorded] = []
+    adopt: list[VenueOrder] = []
+    for intent in intents:
+        request = intent.request
+        order = found.get(request.client_order_id)
+        tracked = TrackedOrder(request)
+        if order is not None and not order.status.is_final:
+            adopt.append(order)
+            continue
+        if order is not None:
+            tracked.apply(
+                OrderUpdate(event=OrderEvent.SNAPSHOT, order=order, at=now, source="rest")
+            )
+        elif now - intent.created_at <= RESEND_WINDOW:
+            resend.append(request)
+            continue
+        else:
+            age = int((now - intent.created_at).total_seconds())
+            tracked.move(State.SENDING)
+            tracked.move(State.REJECTED, f"never reached the venue; found unsent {age}s later")
+        records.append(
+            OrderStateRecorded(
+                at=now,
+                client_order_id=request.client_order_id,
+                symbol=request.symbol,
+                state=tracked.state.value,
+                venue_order_id=tracked.venue_order_id,
+                filled_qty=tracked.filled_qty,
+                avg_fill_price=tracked.avg_fill_price,
+                reason=tracked.reason or "resolved at startup",
+            )
+        )
+    return IntentOutcome(resend=tuple(resend), records=tuple(records), adopt=tuple(adopt))
+
+
+def decide_resumes(flips: Sequence[PendingFlip], now: datetime) -> tuple[ResumeFlip, ...]:
+    """Pure: the young interrupted signals across zero pick up where they stopped (an old one
+    is left flat, as an old unsent intent is left unsent: a new trade nobody asked for)."""
+    resume = []
+    for flip in flips:
+        goal = resume_goal(flip.signal, flip.request)
+        if goal is None or now - flip.created_at > RESEND_WINDOW:
+            continue
+        resume.append(
+            ResumeFlip(
+                symbol=flip.request.symbol,
+                signal=flip.signal,
+                flat_leg=flip.request.client_order_id,
+                goal=goal,
+            )
+        )
+    return tuple(resume)

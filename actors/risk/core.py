@@ -1,0 +1,396 @@
+"""RiskGuard's decisions: the single owner of account-level risk state.
+
+Every order is valued at its worst case before it leaves; the approval reserves that much
+buying power under the order's client id, and fills, cancels and rejections shrink or release
+the reservation. Concurrent orders across symbols therefore can never overspend: the check is
+``cost <= buying_power - reserved`` against one ledger, decided in one task (incident 003).
+
+A risk-reducing order needs no buying power and is never blocked by a limit meant for new
+risk (rates, sizes, exposure, a halt, a down order stream), so a halt can always flatten;
+only a daily-loss latch in ``halted`` mode stops it too. A buy or sell without a quantity is
+sized here (``actors.risk.core_sizing``), and the size approved is the size sent. The halt, the latch
+and the trading day are handed out as a journal record whenever they change, and restored
+from it at startup. Pure: no I/O, and the time is always passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal, DecimalException
+from typing import assert_never
+
+import attrs
+import msgspec
+
+from actors.messages import Approved, Denied, RiskDecision
+from actors.prices import PriceBook
+from actors.records import RiskStateRecorded
+from actors.risk.core_controls import (
+    OrderFlow,
+    Refusal,
+    check_collar,
+    check_order_size,
+    check_qty,
+)
+from actors.risk.core_daily import DailyLoss, DailyState
+from actors.risk.core_exposure import ExposureBook
+from actors.risk.core_reservations import Reservation, opening_qty
+from actors.risk.core_sizing import size_request
+from actors.risk.limits import LatchMode, RiskLimits
+from actors.signal_bounds import (
+    DECIMAL_TRAP_CODE,
+    bounded_reason,
+    decimal_failure,
+    quote,
+    trapping_decimals,
+)
+from brokers.base import (
+    Account,
+    Asset,
+    MarketClock,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+)
+
+ZERO = Decimal(0)
+
+
+@attrs.define
+class RiskGuardCore:
+    limits: RiskLimits
+    prices: PriceBook
+    assets: Mapping[str, Asset] = attrs.field(factory=dict)
+    _buying_power: Decimal | None = None
+    _equity: Decimal | None = None
+    _account_at: float | None = None
+    # Fills and venue acknowledgements applied: an account read begun before one of them
+    # landed is stale on arrival.
+    _venue_events: int = 0
+    _reservations: dict[str, Reservation] = attrs.field(factory=dict)
+    _halted: bool = False
+    # Until told otherwise by OrderMonitor (the supervisor starts it False).
+    _stream_healthy: bool = True
+    # The persisted state last handed out, to hand out only changes.
+    _persisted: RiskStateRecorded | None = None
+    # Set when the venue refused an order: the next account read must not wait.
+    wants_refresh: bool = False
+    _flow: OrderFlow = attrs.field(init=False)
+    _exposure: ExposureBook = attrs.field(init=False)
+    _daily: DailyLoss = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._flow = OrderFlow(self.limits)
+        self._exposure = ExposureBook(self.limits, self.prices)
+        self._daily = DailyLoss(self.limits)
+
+    # --- state fed in -----------------------------------------------------------------
+
+    def load_positions(self, positions: Mapping[str, Decimal]) -> None:
+        self._exposure.load(positions)
+
+    @property
+    def venue_events(self) -> int:
+        return self._venue_events
+
+    def set_limits(self, limits: RiskLimits) -> None:
+        """New limits (a config reload): every later decision uses them; reservations,
+        positions, the latch and the order history carry over."""
+        self.limits = limits
+        self._flow.limits = limits
+        self._exposure.set_limits(limits)
+        self._daily.limits = limits
+
+    def set_stream_health(self, healthy: bool) -> None:
+        self._stream_healthy = healthy
+
+    def set_clock(self, clock: MarketClock) -> None:
+        self._daily.clock = clock
+
+    def needs_clock(self, wall: datetime) -> bool:
+        """The trading day comes from the venue's clock, and the one held has run out."""
+        return self._daily.needs_clock(wall)
+
+    def restore(self, state: RiskStateRecorded) -> None:
+        """Take back what the journal held at startup: the halt and the daily state."""
+        self._halted = state.halted
+        self._daily.restore(DailyState.from_record(state))
+        self._persisted = state
+
+    def state_record(self, wall: datetime) -> RiskStateRecorded | None:
+        """The state to journal, if it changed since the last one handed out."""
+        daily = self._daily.state
+        record = RiskStateRecorded(
+            at=wall,
+            halted=self._halted,
+            latched=daily.latched,
+            trading_day=daily.day,
+            start_equity=daily.start_equity,
+        )
+        last = self._persisted
+        if last is not None and msgspec.structs.replace(last, at=wall) == record:
+            return None
+        self._persisted = record
+        return record
+
+    def set_account(
+        self, account: Account, now: float, wall: datetime, *, events_before: int | None = None
+    ) -> LatchMode | None:
+        """Take a venue snapshot, unless a fill or an acknowledgement landed while it was
+        being read (then it is stale and is dropped); returns the daily-loss latch if this
+        sets it."""
+        if events_before is not None and events_before != self._venue_events:
+            return None
+        # The venue holds a resting limit order at its limit, as the reservation does: give
+        # it back here or it would count twice. Market and stop orders may cost more than
+        # the venue holds for them, so theirs is never given back (counted twice instead).
+        held = sum(
+            (r.remaining for r in self._reservations.values() if r.at_venue and r.priced),
+            ZERO,
+        )
+        self._buying_power, self._equity, self._account_at = (
+            account.buying_power + held,
+            account.equity,
+            now,
+        )
+        self.wants_refresh = False
+        day = self._daily.trading_day(wall)
+        if day is None:
+            return None  # no venue clock yet: the day is unknown, so is its loss
+        return self._daily.observe(account.equity, day, account.last_equity)
+
+    def revalue(self) -> None:
+        """Mark every held position at its latest price (a decision would do it anyway;
+        done ahead, in idle time, it is off the decision's path)."""
+        self._exposure.catch_up()
+
+    def halt(self) -> None:
+        self._halted = True
+
+    def resume(self) -> None:
+        self._halted = False
+        self._daily.resume(self._equity)
+
+    # --- views ------------------------------------------------------------------------
+
+    @property
+    def reserved(self) -> Decimal:
+        return sum((r.remaining for r in self._reservations.values()), ZERO)
+
+    @property
+    def buying_power(self) -> Decimal | None:
+        return self._buying_power
+
+    @property
+    def equity(self) -> Decimal | None:
+        """The account's equity as last read from the venue (None before the first read)."""
+        return self._equity
+
+    @property
+    def stream_healthy(self) -> bool:
+        return self._stream_healthy
+
+    @property
+    def halted(self) -> bool:
+        return self._halted
+
+    @property
+    def latched(self) -> LatchMode | None:
+        return self._daily.latched
+
+    @property
+    def daily(self) -> DailyLoss:
+        return self._daily
+
+    def positions(self) -> dict[str, Decimal]:
+        return self._exposure.positions()
+
+    # --- the decision -----------------------------------------------------------------
+
+    def decide(
+        self,
+        request: OrderRequest,
+        position_qty: Decimal,
+        now: float,
+        *,
+        size_by_policy: bool = False,
+        confidence: float | None = None,
+    ) -> RiskDecision:
+        """Approve (reserving its worst-case cost) or deny the order. ``size_by_policy``:
+        its quantity is not given; the sizing policy sets it, and the approval carries it.
+        Arithmetic that raises (a number no bound caught) denies the order, coded
+        ``bad_number``; the checks that can raise run before any reservation is made."""
+        cid = request.client_order_id
+        try:
+            with trapping_decimals():
+                return self._decide(request, position_qty, now, size_by_policy, confidence)
+        except DecimalException as exc:
+            detail = bounded_reason(
+                f"cannot compute risk for {request.side} {quote(request.qty)} "
+                f"{request.symbol}: {decimal_failure(exc)}"
+            )
+            return Denied(client_order_id=cid, code=DECIMAL_TRAP_CODE, detail=detail)
+
+    def _decide(
+        self,
+        request: OrderRequest,
+        position_qty: Decimal,
+        now: float,
+        size_by_policy: bool,
+        confidence: float | None,
+    ) -> RiskDecision:
+        cid = request.client_order_id
+        if size_by_policy:
+            sized = self._sized(request, now, confidence)
+            if isinstance(sized, Refusal):
+                return Denied(client_order_id=cid, code=sized.code, detail=sized.detail)
+            request = msgspec.structs.replace(request, qty=sized)
+        refusal = self._refusal(request, position_qty, now)
+        if refusal is not None:
+            return Denied(client_order_id=cid, code=refusal.code, detail=refusal.detail)
+        reservation = self._reservations[cid]
+        return Approved(client_order_id=cid, reserved=reservation.remaining, qty=request.qty)
+
+    def _sized(
+        self, request: OrderRequest, now: float, confidence: float | None
+    ) -> Decimal | Refusal:
+        refusal = self._account_refusal(now)
+        if refusal is not None:
+            return refusal
+        assert self._equity is not None  # checked just above
+        return size_request(
+            request, self.limits, self.prices, self._equity, self.assets, now, confidence
+        )
+
+    def _account_refusal(self, now: float) -> Refusal | None:
+        if self._buying_power is None or self._equity is None or self._account_at is None:
+            return Refusal("account_unknown", "no account snapshot yet")
+        if now - self._account_at > self.limits.max_account_age:
+            return Refusal("account_stale", f"account older than {self.limits.max_account_age:g}s")
+        return None
+
+    def _refusal(self, request: OrderRequest, position_qty: Decimal, now: float) -> Refusal | None:
+        if self._daily.latched == "halted":
+            return Refusal("daily_loss_halted", "the daily loss limit halted trading")
+        refusal = check_qty(request.qty, self.assets.get(request.symbol))
+        if refusal is not None:
+            return refusal
+        # What earlier approved orders would reduce is not there to reduce again.
+        already = self._exposure.pending(request.symbol, request.side)
+        opening = opening_qty(request, position_qty, already)
+        if opening == 0:
+            self._reservations[request.client_order_id] = Reservation(request, ZERO, ZERO)
+            self._exposure.reserve(
+                request.client_order_id, request.symbol, request.side, request.qty
+            )
+            return None
+        if self._halted:
+            return Refusal("halted", "trading is halted: only risk-reducing orders pass")
+        if self._daily.latched == "reducing":
+            return Refusal("daily_loss_reducing", "daily loss limit: only risk-reducing orders")
+        if self.limits.refuse_entries_when_stream_down and not self._stream_healthy:
+            return Refusal(
+                "stream_unhealthy", "the order stream is down: only risk-reducing orders pass"
+            )
+        refusal = self._check_entry(request, opening, now)
+        if refusal is None:
+            self._flow.record(request, now)
+        return refusal
+
+    def _check_entry(self, request: OrderRequest, opening: Decimal, now: float) -> Refusal | None:
+        limits = self.limits
+        refusal = self._account_refusal(now)
+        if refusal is not None:
+            return refusal
+        assert self._buying_power is not None
+        assert self._equity is not None
+        last = self.prices.last(request.symbol, now, limits.max_price_age)
+        if last is None:
+            return Refusal(
+                "no_price", f"no price for {request.symbol} newer than {limits.max_price_age:g}s"
+            )
+        unit_cost = self._unit_cost(request, last)
+        refusal = (
+            check_order_size(request.qty, request.qty * unit_cost, limits)
+            or check_collar(request, last, limits)
+            or self._flow.check(request, now)
+        )
+        if refusal is not None:
+            return refusal
+        if limits.max_open_orders is not None and len(self._reservations) >= limits.max_open_orders:
+            return Refusal("max_open_orders", f"{limits.max_open_orders} orders already open")
+        refusal = self._exposure.check(
+            request.symbol,
+            request.side,
+            request.qty,
+            unit_cost,
+            self._equity,
+            now,
+        )
+        if refusal is not None:
+            return refusal
+        cost = opening * unit_cost
+        available = self._buying_power - self.reserved
+        if cost > available:
+            return Refusal(
+                "insufficient_buying_power", f"needs {cost:.2f}, available {available:.2f}"
+            )
+        self._reservations[request.client_order_id] = Reservation(request, opening, unit_cost)
+        self._exposure.reserve(request.client_order_id, request.symbol, request.side, request.qty)
+        return None
+
+    def _unit_cost(self, request: OrderRequest, last: Decimal) -> Decimal:
+        match request.order_type:
+            case OrderType.LIMIT | OrderType.STOP_LIMIT:
+                assert request.limit_price is not None  # the signal's schema requires it
+                return request.limit_price
+            case OrderType.STOP:
+                assert request.stop_price is not None
+                return request.stop_price
+            case OrderType.MARKET:
+                return last * (1 + self.limits.market_slippage)
+            case _:
+                assert_never(request.order_type)
+
+    # --- what happened to orders ------------------------------------------------------
+
+    def on_update(self, update: OrderUpdate) -> None:
+        """Fills shrink the reservation and move buying power; a final state releases it."""
+        self._exposure.on_update(update)
+        cid = update.order.client_order_id
+        reservation = self._reservations.get(cid)
+        if reservation is None:
+            return
+        if not reservation.at_venue:
+            reservation.at_venue = True
+            self._venue_events += 1
+        filled_now = min(update.order.filled_qty, reservation.request.qty)
+        if filled_now > reservation.filled and self._buying_power is not None:
+            delta = filled_now - reservation.filled
+            price = update.fill.price if update.fill else update.order.filled_avg_price
+            if price is not None:
+                opened = max(ZERO, min(delta, reservation.opening_qty - reservation.filled))
+                closed = delta - opened
+                # A limit order is charged at no less than its limit: a snapshot taken after
+                # its fill but before this update had its hold given back at the limit.
+                charge = max(price, reservation.unit_cost) if reservation.priced else price
+                self._buying_power += closed * price - opened * charge
+            reservation.filled = filled_now
+            self._venue_events += 1
+        if update.order.status.is_final:
+            refused = update.order.status is OrderStatus.REJECTED
+            if refused and reservation.opening_qty > 0:
+                self.wants_refresh = True
+            self._flow.ended(cid, traded=not refused or update.order.filled_qty > 0)
+            del self._reservations[cid]
+
+    def release(self, client_order_id: str) -> None:
+        """The order ended without a venue event: refused at submit (possibly for buying
+        power, so the account is read again at once) or never sent."""
+        reservation = self._reservations.pop(client_order_id, None)
+        self._exposure.release(client_order_id)
+        self._flow.ended(client_order_id, traded=False)
+        if reservation is not None and reservation.opening_qty > 0:
+            self.wants_refresh = True

@@ -1,0 +1,213 @@
+"""RiskGuard's loop: decisions are in-memory and immediate (``risk_core``), so it never
+awaits I/O while deciding, and it revalues the held book at new prices in idle time rather
+than while an order waits. A child task reads the account from the venue at most once per
+``account_refresh_interval``, and at once after the venue refused an order; with the trading
+day taken from the venue, it reads the venue's clock too, once per trading day.
+
+Whatever must survive a restart (the halt, the daily-loss latch, the day's start equity) is
+committed to the journal as soon as it changes, before the change is reported done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from typing import Any, Protocol, assert_never
+
+import trio
+
+from actors.messages import Denied, Message, ReleaseReservation, RiskRequest, StreamHealth
+from actors.quarantine import AtStake, quarantined_call
+from actors.records import FailureStage, JournalSink
+from actors.risk.core import RiskGuardCore
+from actors.risk.limits import RiskLimits
+from brokers.base import Account, MarketClock, OrderUpdate, utc_now
+from brokers.errors import AuthenticationFailed, BrokerError
+
+log = logging.getLogger("tradingd.risk")
+
+
+class Halt(Message, frozen=True, kw_only=True, tag="halt"):
+    """The kill switch: no new risk until Resume. ``done`` (a trio.Event) is set once the
+    halt is in force (and journaled), so the caller knows every later decision sees it."""
+
+    done: Any = None
+
+
+class Resume(Message, frozen=True, kw_only=True, tag="resume"):
+    """Lift a halt and a daily-loss latch, here and in the journal."""
+
+    done: Any = None
+
+
+class SetLimits(Message, frozen=True, kw_only=True, tag="set_limits"):
+    """New risk limits from a config reload (SIGHUP), already validated."""
+
+    limits: RiskLimits
+
+
+RiskInput = (
+    RiskRequest | OrderUpdate | ReleaseReservation | Halt | Resume | SetLimits | StreamHealth
+)
+
+
+class AccountReader(Protocol):
+    async def get_account(self) -> Account: ...
+
+
+class ClockReader(Protocol):
+    async def get_clock(self) -> MarketClock: ...
+
+
+class Venue(AccountReader, ClockReader, Protocol):
+    """What RiskGuard reads from the venue: the account and the market clock."""
+
+
+async def run_risk_guard(
+    core: RiskGuardCore,
+    inbox: trio.MemoryReceiveChannel[RiskInput],
+    venue: Venue | None = None,
+    *,
+    journal: JournalSink | None = None,
+    wall: Callable[[], datetime] = utc_now,
+    revalue_every: float = 0.5,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve decisions; with ``venue``, keep the account snapshot (and the trading day)
+    fresh too; with ``journal``, persist the state that must outlive a restart. While no
+    message waits, the held book is revalued at least every ``revalue_every`` seconds."""
+    wake_send, wake_recv = trio.open_memory_channel[None](1)
+
+    async def persist() -> None:
+        record = core.state_record(wall())
+        if record is not None and journal is not None:
+            await journal.commit(record)
+
+    async with trio.open_nursery() as nursery:
+        if venue is not None:
+            nursery.start_soon(_refresh_account, core, venue, wake_recv, wall, persist)
+        task_status.started()
+        async with inbox:
+            while True:
+                if inbox.statistics().current_buffer_used == 0:
+                    # Idle: mark the book at the latest prices now, so the next order waits
+                    # only for the prices that move after this.
+                    core.revalue()
+                msg = None
+                with trio.move_on_after(revalue_every):
+                    try:
+                        msg = await inbox.receive()
+                    except trio.EndOfChannel:
+                        break
+                if msg is None:
+                    continue
+                await _handle(core, msg, persist, journal)
+                if core.wants_refresh:
+                    try:
+                        wake_send.send_nowait(None)
+                    except trio.WouldBlock:
+                        pass  # a refresh is already due
+        nursery.cancel_scope.cancel()
+
+
+async def _handle(
+    core: RiskGuardCore,
+    msg: RiskInput,
+    persist: Callable[[], Any],
+    journal: JournalSink | None,
+) -> None:
+    match msg:
+        case RiskRequest():
+            decide = partial(
+                core.decide,
+                msg.request,
+                msg.position_qty,
+                trio.current_time(),
+                size_by_policy=msg.size_by_policy,
+                confidence=msg.confidence,
+            )
+            if journal is None or msg.signal_id is None:
+                decision = decide()
+            else:
+                # The executor holds the sender's ack; the daemon stopping closes its line.
+                stake = [AtStake(msg.signal_id)]
+                decision = await quarantined_call(decide, journal, FailureStage.RISK, stake)
+            if isinstance(decision, Denied):
+                log.info(
+                    "denied %s: %s %s", decision.client_order_id, decision.code, decision.detail
+                )
+            reply: Any = msg.reply
+            await reply.send(decision)
+        case OrderUpdate():
+            core.on_update(msg)
+        case ReleaseReservation():
+            core.release(msg.client_order_id)
+        case Halt():
+            core.halt()
+            await persist()
+            log.warning("halted: new entries are denied until resume")
+            if msg.done is not None:
+                msg.done.set()
+        case Resume():
+            core.resume()
+            await persist()
+            log.warning("resumed")
+            if msg.done is not None:
+                msg.done.set()
+        case SetLimits(limits=limits):
+            core.set_limits(limits)
+            log.info("risk limits reloaded")
+        case StreamHealth(healthy=healthy):
+            was = core.stream_healthy
+            core.set_stream_health(healthy)
+            if was and not healthy and core.limits.refuse_entries_when_stream_down:
+                log.warning("order stream down: new entries are denied until it is back")
+        case _:
+            assert_never(msg)
+
+
+async def _refresh_account(
+    core: RiskGuardCore,
+    venue: Venue,
+    wake: trio.MemoryReceiveChannel[None],
+    wall: Callable[[], datetime],
+    persist: Callable[[], Any],
+) -> None:
+    while True:
+        with trio.move_on_after(core.limits.account_refresh_interval):
+            await wake.receive()
+        if core.needs_clock(wall()):
+            await read_clock(core, venue)
+        events_before = core.venue_events
+        try:
+            account = await venue.get_account()
+        except AuthenticationFailed:
+            raise  # refused keys are the operator's to fix: never waited out
+        except BrokerError as exc:
+            # The snapshot ages; past max_account_age new entries are denied, not guessed.
+            log.warning("account refresh failed: %s", exc)
+        else:
+            latch = core.set_account(
+                account, trio.current_time(), wall(), events_before=events_before
+            )
+            await persist()
+            if latch is not None:
+                log.warning(
+                    "daily loss limit breached (loss %s from %s): latched %s",
+                    core.daily.loss(account.equity),
+                    core.daily.start_equity,
+                    latch,
+                )
+
+
+async def read_clock(core: RiskGuardCore, venue: ClockReader) -> None:
+    """Give the core the venue's market clock (at startup, and once the held one ran out)."""
+    try:
+        core.set_clock(await venue.get_clock())
+    except AuthenticationFailed:
+        raise  # refused keys are the operator's to fix: never waited out
+    except BrokerError as exc:
+        # Without the day the daily loss is not counted; the next refresh tries again.
+        log.warning("market clock read failed: %s", exc)

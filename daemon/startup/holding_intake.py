@@ -1,0 +1,107 @@
+"""The sources' front door from the moment the journal opens: signals that arrive while the
+startup gate still waits for the venue are journaled and held, never dropped.
+
+Before the gate passes each line is parsed and de-duplicated here; a good one is committed
+as ``accepted`` (reason ``held until ready``) before its ack, exactly like a signal queued
+behind another. Being in the journal, held signals need no hand-over of their own: the
+startup replay of accepted, unworked signals works them in order once the gate passes (and
+after a crash while held, on the next start). From then on every line goes straight on to
+the router, which remembers the held ids: a resend is a duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+import attrs
+import trio
+
+from actors.messages import Ack, BadSignal, parse_signal
+from actors.records import JournalSink
+from actors.router.task import Inbound, record_then_ack
+from brokers.base import utc_now
+from daemon.journal.signals import HELD_UNTIL_READY
+
+log = logging.getLogger("tradingd.intake")
+
+
+@attrs.define
+class HoldingIntake:
+    """Holds signals until ``stop_holding``; then forwards every line to ``router``."""
+
+    journal: JournalSink
+    router: trio.MemorySendChannel[Inbound]
+    sized_entries: bool
+    # Ids accepted before this start (from the journal), and the ones held since.
+    _seen: set[str] = attrs.field(factory=set)
+    # When (trio time) each signal was held in this run: its age is told by this clock, which
+    # a wall-clock step cannot move.
+    _held_at: dict[str, float] = attrs.field(factory=dict)
+    _holding: bool = True
+    # Taken for each line, so stopping waits for a line being held to be journaled.
+    _lock: trio.Lock = attrs.field(factory=trio.Lock)
+
+    @property
+    def held(self) -> int:
+        return len(self._held_at)
+
+    async def run(
+        self,
+        inbox: trio.MemoryReceiveChannel[Inbound],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        task_status.started()
+        async with inbox:
+            async for msg in inbox:
+                async with self._lock:
+                    if self._holding:
+                        await self._hold(msg)
+                    else:
+                        await self.router.send(msg)
+
+    async def stop_holding(self) -> Mapping[str, float]:
+        """Hold no more; every held signal is journaled by now. Returns when each was held."""
+        async with self._lock:
+            self._holding = False
+        return dict(self._held_at)
+
+    def remember(self, signal_ids: set[str]) -> None:
+        self._seen |= signal_ids
+
+    async def _hold(self, msg: Inbound) -> None:
+        wall = utc_now()
+        try:
+            signal = parse_signal(msg.line, sized_entries=self.sized_entries)
+        except BadSignal as exc:
+            ack = Ack(id=exc.signal_id, status="rejected", reason=str(exc))
+            await record_then_ack(self.journal, msg, ack, wall)
+            return
+        if signal.id in self._seen:
+            reason = f"signal id {signal.id!r} was already received"
+            await record_then_ack(
+                self.journal, msg, Ack(id=signal.id, status="duplicate", reason=reason), wall
+            )
+            return
+        self._seen.add(signal.id)
+        self._held_at[signal.id] = trio.current_time()
+        log.info("signal %s held until the startup gate passes", signal.id)
+        ack = Ack(id=signal.id, status="accepted", reason=HELD_UNTIL_READY)
+        await record_then_ack(self.journal, msg, ack, wall)
+
+
+def hold_age(
+    signal_id: str,
+    accepted_at: datetime,
+    held_at: Mapping[str, float],
+    *,
+    now: float,
+    wall: datetime,
+) -> float:
+    """Seconds a held signal has waited: by trio's clock if held in this run, else (held
+    before a crash) by the wall clock, the only one that spans processes."""
+    if signal_id in held_at:
+        return now - held_at[signal_id]
+    return (wall - accepted_at).total_seconds()
