@@ -25,7 +25,7 @@ from actors.signal_bounds import (
     bounded_reason,
     quote,
 )
-from brokers.base import OrderRequest, OrderType, Side, TimeInForce
+from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, Side, TimeInForce
 
 
 class Message(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind"):
@@ -284,6 +284,30 @@ class ReleaseReservation(Message, frozen=True, kw_only=True, tag="release_reserv
     sent): RiskGuard gives its reservation back."""
 
     client_order_id: str
+
+
+class OrderSeen(Message, frozen=True, kw_only=True, tag="order_seen"):
+    """What the Reconciler uses of an order update: whose order it is (an outside one is
+    reported) and whether it ended (a drift check follows soon after)."""
+
+    symbol: str
+    client_order_id: str
+    side: Side
+    qty: Decimal
+    event: OrderEvent
+    final: bool
+
+    @classmethod
+    def of(cls, update: OrderUpdate) -> OrderSeen:
+        order = update.order
+        return cls(
+            symbol=order.symbol,
+            client_order_id=order.client_order_id,
+            side=order.side,
+            qty=order.qty,
+            event=update.event,
+            final=order.status.is_final,
+        )
 
 
 def order_side_for_delta(delta: Decimal) -> Side:

@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from harness import paper_broker, venue_process  # noqa: E402
 
-from actors.reconciler.core import PendingIntent, load_startup_state  # noqa: E402
+from actors.reconciler.core import PendingIntent  # noqa: E402
+from actors.reconciler.startup_reads import load_startup_state  # noqa: E402
 from actors.risk.limits import RiskLimits  # noqa: E402
 from brokers.alpaca import AlpacaBroker  # noqa: E402
 from brokers.sim import SimControl, SimEndpoints  # noqa: E402

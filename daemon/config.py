@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from actors.risk.limits import RiskLimits
+from actors.risk import RiskLimits
 from brokers.errors import TradingError
 
 

@@ -5,6 +5,7 @@ venue's open orders and the exits that guarded it when the last run ended."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +18,7 @@ from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
 from actors.executor.task import INBOX_SIZE, ExecutorDeps, run_executor
 from actors.position import ConfirmedPosition
-from actors.reconciler.core import StartupState
-from actors.reconciler.venue_view import VenueView
+from actors.reconciler import LiveOrder, StartupState, VenueView
 from actors.records import ProtectionRecorded
 from brokers.base import Asset, Broker, VenueOrder
 from brokers.errors import BrokerError
@@ -27,9 +27,67 @@ from daemon.config import ExecutorConfig
 log = logging.getLogger("tradingd")
 
 
+class Executors(Mapping[str, SymbolExecutor]):
+    """The running executors by symbol, read-only (each executor's task is the only writer
+    of its core), with the named queries the Reconciler, the router and the operator ask."""
+
+    def __init__(self) -> None:
+        self._cores: dict[str, SymbolExecutor] = {}
+        self._inboxes: dict[str, trio.MemorySendChannel[Any]] = {}
+
+    def __getitem__(self, symbol: str) -> SymbolExecutor:
+        return self._cores[symbol]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cores)
+
+    def __len__(self) -> int:
+        return len(self._cores)
+
+    def add(self, symbol: str, core: SymbolExecutor, inbox: trio.MemorySendChannel[Any]) -> None:
+        """A newly spawned executor (the spawner's only)."""
+        self._cores[symbol] = core
+        self._inboxes[symbol] = inbox
+
+    def holdings(self) -> dict[str, Decimal]:
+        """Every executor's confirmed position, flat ones included."""
+        return {symbol: e.position.qty for symbol, e in self._cores.items()}
+
+    def positions(self) -> dict[str, Decimal]:
+        """Each symbol's confirmed position, flat ones left out, by symbol."""
+        return {s: e.position.qty for s, e in sorted(self._cores.items()) if e.position.qty}
+
+    def follows(self, symbol: str, client_order_id: str) -> bool:
+        core = self._cores.get(symbol)
+        return core is not None and core.order(client_order_id) is not None
+
+    def live_orders(self) -> list[LiveOrder]:
+        return [
+            LiveOrder(
+                client_order_id=o.client_order_id,
+                symbol=symbol,
+                state=o.state.value,
+                filled_qty=o.filled_qty,
+            )
+            for symbol, e in self._cores.items()
+            for o in e.unresolved()
+        ]
+
+    def awaiting_outcome(self) -> int:
+        """Orders whose final state is not known yet, over every executor."""
+        return sum(len(e.awaiting_outcome()) for e in self._cores.values())
+
+    def inbox(self, symbol: str) -> trio.MemorySendChannel[Any] | None:
+        return self._inboxes.get(symbol)
+
+    def inboxes(self) -> dict[str, trio.MemorySendChannel[Any]]:
+        """Every executor's inbox, named for the watchdog."""
+        return {f"executor {symbol}": inbox for symbol, inbox in self._inboxes.items()}
+
+
 @attrs.define
 class ExecutorSpawner:
-    """Starts a symbol's executor in ``nursery``; registers it in ``executors``/``inboxes``."""
+    """Starts a symbol's executor in ``nursery``; registers it in ``executors``."""
 
     nursery: trio.Nursery
     deps: ExecutorDeps
@@ -40,8 +98,7 @@ class ExecutorSpawner:
     realized: dict[str, Decimal]
     finished_unknown: dict[str, list[VenueOrder]]
     open_protections: dict[str, ProtectionRecorded]
-    executors: dict[str, SymbolExecutor]
-    inboxes: dict[str, trio.MemorySendChannel[Any]]
+    executors: Executors
 
     @property
     def activity(self) -> Activity:
@@ -84,8 +141,7 @@ class ExecutorSpawner:
         for resume in outcome.resume:
             if resume.symbol == symbol:  # after its flat leg's resend, which it waits on
                 await inbox_send.send(resume)
-        self.executors[symbol] = core
-        self.inboxes[f"executor {symbol}"] = inbox_send
+        self.executors.add(symbol, core, inbox_send)
         return inbox_send
 
 

@@ -1,5 +1,5 @@
 """The running daemon as the CLI, the control socket and summaries see it: its front door,
-read-only views of the actors' state, and the operator's commands."""
+the actors' handles (read-only views of their state), and the operator's commands."""
 
 from __future__ import annotations
 
@@ -12,26 +12,21 @@ import msgspec
 import trio
 
 from actors.executor.activity import Activity
-from actors.executor.core import SymbolExecutor
-from actors.monitor.task import OrderMonitorCore
+from actors.monitor import MonitorHandle
 from actors.prices import PriceBook
-from actors.reconciler.core import StartupState
-from actors.reconciler.correction_apply import ApprovalResult
-from actors.reconciler.open_orders import list_open_orders
-from actors.reconciler.task import (
-    ApproveCorrection,
+from actors.reconciler import (
+    ApprovalResult,
+    ReconcilerHandle,
     ReconciliationReport,
-    RunReconciliation,
-    ask_reconciler,
+    StartupState,
+    list_open_orders,
 )
-from actors.risk.core import RiskGuardCore
-from actors.risk.limits import RiskLimits
-from actors.risk.task import Halt, Resume, RiskInput, SetLimits
+from actors.risk import RiskHandle, RiskInput, RiskLimits
 from actors.router.task import Intake
-from brokers.alpaca import AlpacaBroker
-from brokers.base import utc_now
+from brokers.base import Broker, utc_now
 from brokers.errors import BrokerError
 from brokers.sim import SimEndpoints
+from daemon.executor_spawn import Executors
 from daemon.journal.store import Journal
 
 log = logging.getLogger("tradingd")
@@ -44,21 +39,32 @@ class Daemon:
     intake: Intake
     activity: Activity
     journal: Journal
-    broker: AlpacaBroker
+    broker: Broker
     prices: PriceBook
-    executors: dict[str, SymbolExecutor]
+    executors: Executors
     startup: StartupState
     venue: SimEndpoints | None
-    monitor: OrderMonitorCore
-    risk: RiskGuardCore  # read-only outside RiskGuard's task
-    risk_inbox: trio.MemorySendChannel[RiskInput]
+    monitor: MonitorHandle
+    risk: RiskHandle
+    reconciler: ReconcilerHandle
     _scope: trio.CancelScope
-    # Every other actor's inbox by name, so the watchdog can tell a stuck actor.
-    inboxes: dict[str, trio.MemorySendChannel[Any]] = attrs.field(factory=dict)
+
+    @property
+    def risk_inbox(self) -> trio.MemorySendChannel[RiskInput]:
+        return self.risk.inbox
+
+    @property
+    def inboxes(self) -> dict[str, trio.MemorySendChannel[Any]]:
+        """Every other actor's inbox by name, so the watchdog can tell a stuck actor."""
+        return {
+            "monitor": self.monitor.inbox,
+            "reconciler": self.reconciler.inbox,
+            **self.executors.inboxes(),
+        }
 
     def positions(self) -> dict[str, Decimal]:
         """Each symbol's confirmed position, as its executor holds it (flat ones left out)."""
-        return {s: e.position.qty for s, e in sorted(self.executors.items()) if e.position.qty}
+        return self.executors.positions()
 
     @property
     def stream_healthy(self) -> bool:
@@ -66,7 +72,7 @@ class Daemon:
         return self.monitor.healthy
 
     def unresolved(self) -> int:
-        return sum(len(e.awaiting_outcome()) for e in self.executors.values())
+        return self.executors.awaiting_outcome()
 
     def stop(self) -> None:
         self._scope.cancel()
@@ -75,9 +81,7 @@ class Daemon:
         """The kill switch: deny new entries from now on and cancel every open order; with
         ``flatten``, close every position too (a ``close`` signal per symbol). The halt is in
         force before any venue call, so a venue error here leaves it halted."""
-        done = trio.Event()
-        await self.risk_inbox.send(Halt(done=done))
-        await done.wait()
+        await self.risk.halt()
         for order in await list_open_orders(self.broker):
             try:
                 await self.broker.cancel_order(order.venue_order_id)
@@ -93,25 +97,16 @@ class Daemon:
 
     async def reconcile(self) -> ReconciliationReport:
         """A full comparison with the venue now; drifts it confirms are handled per mode."""
-        report: ReconciliationReport = await ask_reconciler(
-            self.inboxes["reconciler"], lambda reply: RunReconciliation(reply=reply)
-        )
-        return report
+        return await self.reconciler.reconcile()
 
     async def approve(self, correction_id: int) -> ApprovalResult:
         """Apply one queued correction (a second approval finds it no longer queued)."""
-        result: ApprovalResult = await ask_reconciler(
-            self.inboxes["reconciler"],
-            lambda reply: ApproveCorrection(correction_id=correction_id, reply=reply),
-        )
-        return result
+        return await self.reconciler.approve(correction_id)
 
     async def resume(self) -> None:
         """Lift a halt and a daily-loss latch: new entries are decided normally again."""
-        done = trio.Event()
-        await self.risk_inbox.send(Resume(done=done))
-        await done.wait()
+        await self.risk.resume()
 
     async def reload_risk_limits(self, limits: RiskLimits) -> None:
         """Hand RiskGuard new limits (already validated); later decisions use them."""
-        await self.risk_inbox.send(SetLimits(limits=limits))
+        await self.risk.set_limits(limits)

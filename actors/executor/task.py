@@ -38,7 +38,7 @@ from actors.executor.effects import (
     SubmitFailed,
 )
 from actors.messages import Ack, ExecuteSignal, ReleaseReservation, RiskRequest
-from actors.monitor.task import MonitorInput, Watch
+from actors.monitor import MonitorInput, Watch
 from actors.prices import PriceBook
 from actors.quarantine import AtStake, quarantined_call
 from actors.records import FailureStage, JournalRecord, JournalSink

@@ -1,7 +1,7 @@
 """Reconciler: the daemon's picture of positions must equal the broker's.
 
 At startup (the gate before any signal is accepted) it loads the venue's positions, account
-and tradable assets, compares the positions with the journal's, and reports every drift. The
+and tradable assets (``actors.reconciler.startup_reads``), compares the positions with the journal's, and reports every drift. The
 venue is the truth: executors start from the venue's positions, never the journal's.
 
 The Reconciler's running loop (drift checks, drift records, corrections, the operator's
@@ -11,33 +11,26 @@ is ``actors.reconciler.core_drift``; the queue of corrections is ``actors.reconc
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import attrs
-import trio
 
-from actors.executor.core import ResumeFlip, is_own_client_order_id
+from actors.executor.core import ResumeFlip
 from actors.executor.core_flip import resume_goal
-from actors.messages import Signal
+from actors.messages import OrderSeen, Signal
 from actors.order_state import State, TrackedOrder
-from actors.reconciler.open_orders import list_open_orders
 from actors.records import OrderStateRecorded
 from brokers.base import (
     Account,
     Asset,
-    Broker,
     OrderEvent,
     OrderRequest,
     OrderUpdate,
     Position,
     VenueOrder,
-    utc_now,
 )
-
-log = logging.getLogger("tradingd.reconciler")
 
 ZERO = Decimal(0)
 
@@ -127,61 +120,6 @@ class StartupState:
         return sorted(self.positions.keys() | self.open_orders.keys() | resend | resume)
 
 
-async def load_startup_state(
-    broker: Broker,
-    journal_positions: dict[str, Decimal],
-    intents: Sequence[PendingIntent] = (),
-    flips: Sequence[PendingFlip] = (),
-) -> StartupState:
-    """The startup gate's reads: nothing is accepted until this returns."""
-    positions: list[Position] = []
-    assets: list[Asset] = []
-    orders: list[VenueOrder] = []
-    async with trio.open_nursery() as nursery:
-        # Independent reads: run them side by side.
-        async def get_positions() -> None:
-            positions.extend(await broker.list_positions())
-
-        async def get_assets() -> None:
-            assets.extend(await broker.list_assets())
-
-        async def get_open_orders() -> None:
-            orders.extend(await list_open_orders(broker))
-
-        nursery.start_soon(get_positions)
-        nursery.start_soon(get_assets)
-        nursery.start_soon(get_open_orders)
-        account = await broker.get_account()
-    venue = {p.symbol: p for p in positions}
-    # Before the catch-up of fills made while down: the startup gate compares again after it.
-    drifts = compare_positions(journal_positions, {s: p.qty for s, p in venue.items()})
-    adopted = {o.client_order_id for o in orders}
-    outcome = await _resolve_intents(
-        broker, [i for i in intents if i.request.client_order_id not in adopted]
-    )
-    orders.extend(outcome.adopt)
-    outcome = attrs.evolve(outcome, resume=decide_resumes(flips, utc_now()))
-    open_orders: dict[str, list[VenueOrder]] = {}
-    for order in orders:
-        open_orders.setdefault(order.symbol, []).append(order)
-        if not is_own_client_order_id(order.client_order_id):
-            log.warning(
-                "adopting external open order %s: %s %s %s",
-                order.client_order_id,
-                order.side,
-                order.qty,
-                order.symbol,
-            )
-    return StartupState(
-        intents=outcome,
-        positions=venue,
-        open_orders={s: tuple(o) for s, o in open_orders.items()},
-        account=account,
-        assets={a.symbol: a for a in assets},
-        drifts=tuple(drifts),
-    )
-
-
 @attrs.define
 class DriftWatch:
     """When to compare positions with the venue, and which differences are drift.
@@ -200,8 +138,8 @@ class DriftWatch:
     _suspects: dict[str, Drift] = attrs.field(factory=dict)
     reported: dict[str, Drift] = attrs.field(factory=dict)
 
-    def on_update(self, update: OrderUpdate, now: float) -> None:
-        if update.order.status.is_final:
+    def on_update(self, seen: OrderSeen, now: float) -> None:
+        if seen.final:
             self._next_check = min(self._next_check, now + self.after_final)
 
     def next_deadline(self) -> float:
@@ -234,22 +172,6 @@ class DriftWatch:
         new = [d for d in confirmed if self.reported.get(d.symbol) != d]
         self.reported = {d.symbol: d for d in confirmed}
         return new
-
-
-async def _resolve_intents(broker: Broker, intents: Sequence[PendingIntent]) -> IntentOutcome:
-    """Ask the venue about each unfinished intent by client id; never guess."""
-    found: dict[str, VenueOrder | None] = {}
-    limiter = trio.CapacityLimiter(STARTUP_LOOKUPS)
-
-    async def look_up(cid: str) -> None:
-        async with limiter:
-            found[cid] = await broker.get_order_by_client_id(cid)
-
-    async with trio.open_nursery() as nursery:
-        for intent in intents:
-            nursery.start_soon(look_up, intent.request.client_order_id)
-    now = utc_now()
-    return decide_intents(intents, found, now)
 
 
 def decide_intents(

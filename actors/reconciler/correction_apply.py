@@ -81,7 +81,7 @@ async def apply_correction(
     position = venue.get(symbol)
     venue_qty = position.qty if position else ZERO
     # A symbol without an executor yet would start from the venue's position.
-    holding = deps.holdings().get(symbol, venue_qty)
+    holding = deps.executors.holdings().get(symbol, venue_qty)
     refusal = why_not_now(correction, venue_qty, holding)
     wall = utc_now()
     if refusal is not None:
@@ -176,7 +176,7 @@ async def _trade_back(
 async def adopt_outside_fills(deps: ReconcilerDeps, symbol: str) -> None:
     """Hand the symbol's executor the venue's outside orders changed since startup; return
     once it has journaled what it took (it counts each order's fills only once)."""
-    inbox = deps.executor_inbox(symbol)
+    inbox = deps.executors.inbox(symbol)
     if inbox is None:
         return
     try:

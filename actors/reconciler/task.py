@@ -1,4 +1,5 @@
-"""The Reconciler's loop: drift checks, drift records, corrections, operator commands.
+"""The Reconciler's loop: drift checks, drift records, corrections, operator commands. Its
+inbox loop never waits on the venue: a child task does the REST reads, one job at a time.
 
 Decisions are pure (``actors.reconciler.core_drift``, ``actors.reconciler.core_corrections``, ``DriftWatch``); this loop reads
 the venue, journals what it finds, and hands corrections to ``actors.reconciler.correction_apply``.
@@ -7,6 +8,7 @@ the venue, journals what it finds, and hands corrections to ``actors.reconciler.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -17,18 +19,19 @@ import msgspec
 import trio
 
 from actors.executor.core import is_own_client_order_id
-from actors.messages import Message
+from actors.messages import Message, OrderSeen
 from actors.reconciler.core import Drift, DriftWatch, compare_positions
 from actors.reconciler.core_corrections import CorrectionBook
 from actors.reconciler.core_drift import Cause, Explanation, explain, notional_of
 from actors.reconciler.core_order_diff import OrderDifference, compare_orders
 from actors.reconciler.correction_apply import (
+    ApprovalResult,
     adopt_outside_fills,
     apply_correction,
     approve_correction,
 )
 from actors.reconciler.venue_view import ZERO, ReconcilerDeps, changed_since, recent_orders
-from brokers.base import OrderUpdate, Position, VenueOrder, utc_now
+from brokers.base import Position, VenueOrder, utc_now
 from brokers.errors import AuthenticationFailed, BrokerError
 
 log = logging.getLogger("tradingd.reconciler")
@@ -47,7 +50,7 @@ class ApproveCorrection(Message, frozen=True, kw_only=True, tag="approve_correct
     reply: Any  # trio.MemorySendChannel[ApprovalResult]
 
 
-ReconcilerInput = OrderUpdate | RunReconciliation | ApproveCorrection
+ReconcilerInput = OrderSeen | RunReconciliation | ApproveCorrection
 
 
 class ReportRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,6 +89,38 @@ class StartupDrifts:
     fresh_journal: bool = False
 
 
+# Operator commands waiting for the REST worker, at most: one more is answered "busy" at
+# once, so a stuck venue never makes the inbox loop wait.
+COMMANDS_QUEUED = 16
+INBOX_SIZE = 256
+
+
+@attrs.define
+class _Work:
+    """What the inbox loop hands the REST worker: a drift check that is due (however often
+    it fell due meanwhile, one check), and the operator's commands in order."""
+
+    check_due: bool = False
+    commands: deque[RunReconciliation | ApproveCorrection] = attrs.field(factory=deque)
+    _wake: trio.Event = attrs.field(factory=trio.Event)
+
+    def add_check(self) -> None:
+        self.check_due = True
+        self._wake.set()
+
+    def add_command(self, command: RunReconciliation | ApproveCorrection) -> bool:
+        if len(self.commands) >= COMMANDS_QUEUED:
+            return False
+        self.commands.append(command)
+        self._wake.set()
+        return True
+
+    async def wait(self) -> None:
+        while not self.check_due and not self.commands:
+            self._wake = trio.Event()
+            await self._wake.wait()
+
+
 async def run_reconciler(
     inbox: trio.MemoryReceiveChannel[ReconcilerInput],
     deps: ReconcilerDeps,
@@ -95,13 +130,26 @@ async def run_reconciler(
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Reports orders nobody here sent, records drifts, queues and applies corrections."""
+    """Reports orders nobody here sent, records drifts, queues and applies corrections.
+
+    The inbox loop only decides (the OrderMonitor sends to it for every update, so it must
+    never wait on the venue); a child task does every REST read and what follows from it.
+    """
     watch.checked(trio.current_time())
-    task_status.started()
-    if startup.drifts and not startup.fresh_journal:
-        await _record_startup(deps, book, watch, startup)
-    elif startup.drifts:
-        log.info("fresh journal: starting from the venue's %d positions", len(startup.drifts))
+    work = _Work()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_do_work, work, deps, watch, book, startup)
+        task_status.started()
+        await _serve_inbox(inbox, deps, watch, book, work)
+
+
+async def _serve_inbox(
+    inbox: trio.MemoryReceiveChannel[ReconcilerInput],
+    deps: ReconcilerDeps,
+    watch: DriftWatch,
+    book: CorrectionBook,
+    work: _Work,
+) -> None:
     async with inbox:
         while True:
             msg: ReconcilerInput | None = None
@@ -110,19 +158,93 @@ async def run_reconciler(
             now = trio.current_time()
             match msg:
                 case None:
-                    watch.checked(now)
-                    await _check(deps, watch, book, "check")
-                case OrderUpdate():
-                    if not deps.follows(msg.order.symbol, msg.order.client_order_id):
+                    # A command's check may have moved the deadline since this wait began.
+                    if now >= watch.next_deadline():
+                        watch.checked(now)
+                        work.add_check()
+                case OrderSeen():
+                    if not deps.executors.follows(msg.symbol, msg.client_order_id):
                         _report_external(msg)
                     watch.on_update(msg, now)
-                case RunReconciliation(reply=reply):
-                    watch.checked(now)
-                    await _answer(reply, await _check(deps, watch, book, "command"))
-                case ApproveCorrection(correction_id=cid, reply=reply):
-                    await _answer(reply, await approve_correction(deps, book, cid))
+                case RunReconciliation() | ApproveCorrection():
+                    if not work.add_command(msg):
+                        _answer_now(msg.reply, _busy(msg, book))
                 case _:
                     assert_never(msg)
+
+
+async def _do_work(
+    work: _Work,
+    deps: ReconcilerDeps,
+    watch: DriftWatch,
+    book: CorrectionBook,
+    startup: StartupDrifts,
+) -> None:
+    """The REST worker: the startup drifts first, then each check and command in turn."""
+    if startup.drifts and not startup.fresh_journal:
+        await _record_startup(deps, book, watch, startup)
+    elif startup.drifts:
+        log.info("fresh journal: starting from the venue's %d positions", len(startup.drifts))
+    while True:
+        await work.wait()
+        if work.check_due:
+            work.check_due = False
+            await _check(deps, watch, book, "check")
+            continue
+        match work.commands.popleft():
+            case RunReconciliation(reply=reply):
+                watch.checked(trio.current_time())
+                await _answer(reply, await _check(deps, watch, book, "command"))
+            case ApproveCorrection(correction_id=cid, reply=reply):
+                await _answer(reply, await approve_correction(deps, book, cid))
+
+
+def _busy(
+    command: RunReconciliation | ApproveCorrection, book: CorrectionBook
+) -> ReconciliationReport | ApprovalResult:
+    why = f"the reconciler is busy: {COMMANDS_QUEUED} commands are waiting; try again later"
+    match command:
+        case RunReconciliation():
+            return ReconciliationReport(at=utc_now(), mode=book.mode, rows=[], error=why)
+        case ApproveCorrection(correction_id=cid):
+            return ApprovalResult(correction_id=cid, ok=False, detail=why)
+        case _:
+            assert_never(command)
+
+
+@attrs.frozen
+class ReconcilerHandle:
+    """The Reconciler as others see it: the inbox the OrderMonitor feeds, and the
+    operator's commands, each answered once the venue has been read."""
+
+    inbox: trio.MemorySendChannel[ReconcilerInput]
+
+    async def reconcile(self) -> ReconciliationReport:
+        """A full comparison with the venue now; drifts it confirms are handled per mode."""
+        report: ReconciliationReport = await ask_reconciler(
+            self.inbox, lambda reply: RunReconciliation(reply=reply)
+        )
+        return report
+
+    async def approve(self, correction_id: int) -> ApprovalResult:
+        """Apply one queued correction (a second approval finds it no longer queued)."""
+        result: ApprovalResult = await ask_reconciler(
+            self.inbox, lambda reply: ApproveCorrection(correction_id=correction_id, reply=reply)
+        )
+        return result
+
+
+async def start_reconciler(
+    nursery: trio.Nursery,
+    deps: ReconcilerDeps,
+    watch: DriftWatch,
+    book: CorrectionBook,
+    startup: StartupDrifts = StartupDrifts(),
+) -> ReconcilerHandle:
+    """The Reconciler's task, started in ``nursery``; its handle."""
+    send, receive = trio.open_memory_channel[ReconcilerInput](INBOX_SIZE)
+    await nursery.start(run_reconciler, receive, deps, watch, book, startup)
+    return ReconcilerHandle(send)
 
 
 async def ask_reconciler(
@@ -139,6 +261,14 @@ async def _answer(reply: trio.MemorySendChannel[Any], answer: object) -> None:
     try:
         await reply.send(answer)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
+        log.info("reconciler: the asker left before the answer")
+
+
+def _answer_now(reply: trio.MemorySendChannel[Any], answer: object) -> None:
+    """An answer from the inbox loop, which never waits: the reply channel has room."""
+    try:
+        reply.send_nowait(answer)
+    except (trio.BrokenResourceError, trio.ClosedResourceError, trio.WouldBlock):
         log.info("reconciler: the asker left before the answer")
 
 
@@ -172,10 +302,10 @@ async def _check(
         log.warning("drift check skipped: %s", exc)
         return ReconciliationReport(at=wall, mode=book.mode, rows=[], error=str(exc))
     deps.view.positions = venue
-    ours = deps.holdings()
+    ours = deps.executors.holdings()
     prices = _venue_prices(venue)
     for symbol in ours.keys() - prices.keys():
-        price = deps.last_price(symbol)
+        price = deps.prices.fresh_price(symbol)
         if price is not None:
             prices[symbol] = price
     new = watch.judge(ours, venue, prices)
@@ -187,7 +317,7 @@ async def _check(
     orders: list[OrderDifference] = []
     recent: list[VenueOrder] | None = None
     if command:
-        live = deps.live_orders()
+        live = deps.executors.live_orders()
         try:
             recent = await recent_orders(deps.broker)
             open_orders = await deps.broker.list_orders(status="open")
@@ -327,14 +457,9 @@ def _row(
     )
 
 
-def _report_external(update: OrderUpdate) -> None:
-    cid = update.order.client_order_id
+def _report_external(seen: OrderSeen) -> None:
+    cid = seen.client_order_id
     if not is_own_client_order_id(cid):
         log.warning(
-            "external order %s %s %s %s: %s",
-            update.order.symbol,
-            update.order.side,
-            update.order.qty,
-            cid,
-            update.event,
+            "external order %s %s %s %s: %s", seen.symbol, seen.side, seen.qty, cid, seen.event
         )

@@ -1,9 +1,9 @@
-"""What the Reconciler's task works with: the venue, the journal, the other actors' doors,
+"""What the Reconciler's task works with: the venue, the journal, the other actors' handles,
 and the venue's positions as it last read them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -35,6 +35,41 @@ class ReconcilerJournal(Protocol):
     async def positions(self) -> Mapping[str, HasRealizedPnl]: ...
 
 
+class ExecutorsView(Protocol):
+    """What the Reconciler reads of the executors (their handle): never their cores."""
+
+    def holdings(self) -> dict[str, Decimal]:
+        """Every executor's position, flat ones included."""
+        ...
+
+    def follows(self, symbol: str, client_order_id: str) -> bool:
+        """The symbol's executor knows this order (bracket legs carry ids the venue chose,
+        yet they are ours)."""
+        ...
+
+    def live_orders(self) -> list[LiveOrder]:
+        """The orders executors still follow."""
+        ...
+
+    def inbox(self, symbol: str) -> trio.MemorySendChannel[Any] | None:
+        """The symbol's running executor's inbox; None when none runs (one spawned later
+        starts from the venue's position, outside fills and all)."""
+        ...
+
+
+class FreshPrices(Protocol):
+    def fresh_price(self, symbol: str) -> Decimal | None:
+        """The last trade price, when fresh enough to decide on."""
+        ...
+
+
+class NoPrices:
+    """No prices at all: a phantom position is then valued at nothing."""
+
+    def fresh_price(self, symbol: str) -> Decimal | None:
+        return None
+
+
 @attrs.define
 class VenueView:
     """The venue's positions as of the Reconciler's latest read (it is the only writer).
@@ -52,20 +87,13 @@ class ReconcilerDeps:
     journal: ReconcilerJournal
     monitor: trio.MemorySendChannel[Any]  # the OrderMonitor's inbox
     intake: Intake
-    holdings: Callable[[], dict[str, Decimal]]  # every executor's position (flat included)
+    executors: ExecutorsView
     view: VenueView
     # When the startup gate read the venue: while running, only orders the venue changed
     # since then can explain a drift (the executors began from the venue's positions).
     started_at: datetime
-    live_orders: Callable[[], list[LiveOrder]] = list  # orders executors still follow
-    # Whether the symbol's executor knows this client order id (bracket legs carry ids the
-    # venue chose, yet they are ours).
-    follows: Callable[[str, str], bool] = lambda _symbol, _cid: False
     # The last trade price, for a symbol the venue holds no position in (a phantom).
-    last_price: Callable[[str], Decimal | None] = lambda _: None
-    # The inbox of the symbol's running executor; None when none runs (one spawned later
-    # starts from the venue's position, outside fills and all).
-    executor_inbox: Callable[[str], trio.MemorySendChannel[Any] | None] = lambda _: None
+    prices: FreshPrices = attrs.field(factory=NoPrices)
 
 
 async def recent_orders(broker: Broker) -> list[VenueOrder]:

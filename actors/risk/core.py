@@ -18,13 +18,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, DecimalException
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 import attrs
 import msgspec
 
 from actors.messages import Approved, Denied, RiskDecision
-from actors.prices import PriceBook
 from actors.records import RiskStateRecorded
 from actors.risk.core_controls import (
     OrderFlow,
@@ -54,6 +53,10 @@ from brokers.base import (
     OrderType,
     OrderUpdate,
 )
+
+if TYPE_CHECKING:
+    # Types only: actors.prices imports this package's volatility estimate.
+    from actors.prices import PriceBook
 
 ZERO = Decimal(0)
 

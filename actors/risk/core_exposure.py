@@ -17,14 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
-from actors.prices import PriceBook
 from actors.risk.core_controls import Refusal
 from actors.risk.limits import RiskLimits
 from brokers.base import OrderUpdate, Side
+
+if TYPE_CHECKING:
+    # Types only: actors.prices imports this package's volatility estimate.
+    from actors.prices import PriceBook
 
 ZERO = Decimal(0)
 

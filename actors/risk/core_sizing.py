@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import ROUND_FLOOR, Decimal
+from typing import TYPE_CHECKING
 
-from actors.prices import PriceBook
 from actors.risk.core_controls import Refusal
 from actors.risk.limits import RiskLimits, SizingPolicy
 from brokers.base import Asset, OrderRequest
+
+if TYPE_CHECKING:
+    # Types only: actors.prices imports this package's volatility estimate.
+    from actors.prices import PriceBook
 
 # Alpaca accepts fractional quantities to nine decimals.
 FINEST_FRACTION = Decimal("1E-9")

@@ -13,20 +13,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 from typing import Any, Protocol, assert_never
 
+import attrs
 import trio
 
 from actors.messages import Denied, Message, ReleaseReservation, RiskRequest, StreamHealth
 from actors.quarantine import AtStake, quarantined_call
 from actors.records import FailureStage, JournalSink
 from actors.risk.core import RiskGuardCore
-from actors.risk.limits import RiskLimits
+from actors.risk.core_daily import DailyLoss
+from actors.risk.limits import LatchMode, RiskLimits
 from brokers.base import Account, MarketClock, OrderUpdate, utc_now
 from brokers.errors import AuthenticationFailed, BrokerError
 
 log = logging.getLogger("tradingd.risk")
+
+INBOX_SIZE = 256
 
 
 class Halt(Message, frozen=True, kw_only=True, tag="halt"):
@@ -211,3 +216,70 @@ async def read_clock(core: RiskGuardCore, venue: ClockReader) -> None:
     except BrokerError as exc:
         # Without the day the daily loss is not counted; the next refresh tries again.
         log.warning("market clock read failed: %s", exc)
+
+
+@attrs.frozen
+class RiskHandle:
+    """RiskGuard as the other actors and the operator see it: named read-only queries of its
+    state (its task is the only writer) and the commands it takes through its inbox."""
+
+    inbox: trio.MemorySendChannel[RiskInput]
+    _core: RiskGuardCore
+
+    @property
+    def limits(self) -> RiskLimits:
+        """The limits in force (a SIGHUP reload replaces them)."""
+        return self._core.limits
+
+    @property
+    def halted(self) -> bool:
+        return self._core.halted
+
+    @property
+    def latched(self) -> LatchMode | None:
+        return self._core.latched
+
+    @property
+    def daily(self) -> DailyLoss:
+        return self._core.daily
+
+    def equity(self) -> Decimal | None:
+        """The account's equity as last read (revalued at the latest prices)."""
+        return self._core.equity
+
+    def sized_entries(self) -> bool:
+        """Entries are sized by the policy (a reload may add or drop it)."""
+        return self._core.limits.sizing is not None
+
+    def fresh_price(self, symbol: str) -> Decimal | None:
+        """The last trade price, if no older than the limits allow for a decision."""
+        return self._core.prices.last(symbol, trio.current_time(), self._core.limits.max_price_age)
+
+    async def halt(self) -> None:
+        """Deny new entries from now on; returns once the halt is in force and journaled."""
+        done = trio.Event()
+        await self.inbox.send(Halt(done=done))
+        await done.wait()
+
+    async def resume(self) -> None:
+        """Lift a halt and a daily-loss latch; returns once done."""
+        done = trio.Event()
+        await self.inbox.send(Resume(done=done))
+        await done.wait()
+
+    async def set_limits(self, limits: RiskLimits) -> None:
+        """Hand RiskGuard new limits (already validated); later decisions use them."""
+        await self.inbox.send(SetLimits(limits=limits))
+
+
+async def start_risk_guard(
+    nursery: trio.Nursery,
+    core: RiskGuardCore,
+    venue: Venue | None = None,
+    *,
+    journal: JournalSink | None = None,
+) -> RiskHandle:
+    """RiskGuard's task, started in ``nursery``; its handle."""
+    send, receive = trio.open_memory_channel[RiskInput](INBOX_SIZE)
+    await nursery.start(partial(run_risk_guard, journal=journal), core, receive, venue)
+    return RiskHandle(send, core)

@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from actors.executor.core import is_own_client_order_id
-from actors.reconciler.core import StartupState
-from actors.reconciler.core_startup_fills import (
+from actors.reconciler import (
     JournalOrder,
     JournalPosition,
+    StartupState,
     VenueProgress,
+    list_orders_paged,
     missed_fills,
 )
-from actors.reconciler.open_orders import list_orders_paged
 from actors.records import FillRecorded, JournalRecord
 from brokers.base import Broker, VenueOrder, utc_now
 from daemon.journal.store import Journal, OrderRow

@@ -18,7 +18,7 @@ import trio
 
 from actors.messages import BadSignal, parse_signal
 from actors.patient_reads import ClockedBroker
-from actors.reconciler.core import (
+from actors.reconciler import (
     RESEND_WINDOW,
     Drift,
     PendingFlip,
@@ -28,8 +28,7 @@ from actors.reconciler.core import (
     load_startup_state,
 )
 from actors.records import CorrectionRecorded
-from actors.risk.core import RiskGuardCore
-from actors.risk.task import read_clock
+from actors.risk import RiskGuardCore, read_clock
 from brokers.base import VenueOrder, utc_now
 from brokers.errors import AuthenticationFailed
 from daemon.journal.reconciliation import CorrectionRow

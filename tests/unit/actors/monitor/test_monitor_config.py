@@ -9,7 +9,7 @@ import attrs
 import msgspec
 import pytest
 
-from actors.monitor.task import MonitorTimers
+from actors.monitor.core import MonitorTimers
 from daemon.config import ConfigError, MonitorConfig, load_config
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from actors.monitor.task import MonitorTimers, OrderMonitorCore, Watch
+from actors.monitor.core import MonitorTimers, OrderMonitorCore, Watch
 from brokers.base import OrderEvent, OrderStatus
 from tests.builders import request, update
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from actors.messages import OrderSeen
 from actors.reconciler.core import DriftWatch, compare_positions
 from brokers.base import OrderEvent, OrderStatus, Position
 from tests.builders import request, update
@@ -50,5 +51,6 @@ def test_a_final_order_brings_the_next_check_forward() -> None:
     watch = DriftWatch(interval=60.0, after_final=2.0)
     watch.checked(now=0.0)
     assert watch.next_deadline() == 60.0
-    watch.on_update(update(request("a"), OrderEvent.FILL, OrderStatus.FILLED, "10", "1"), now=5.0)
+    filled = update(request("a"), OrderEvent.FILL, OrderStatus.FILLED, "10", "1")
+    watch.on_update(OrderSeen.of(filled), now=5.0)
     assert watch.next_deadline() == 7.0
