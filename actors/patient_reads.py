@@ -1,20 +1,27 @@
 """A ``Broker`` whose reads wait out the venue's trouble: for the startup gate.
 
 Every read is idempotent, so each is asked again after a 429, a 5xx, a timeout or a refused
-connection, for as long as it takes (``actors.retry``); refused credentials raise at once.
-Orders and cancels pass straight through: they are never retried blindly.
+connection, for as long as it takes (``read_until_answered``, on ``actors.retry``'s
+backoff); refused credentials raise at once. Orders and cancels pass straight through: they
+are never retried blindly.
+
+The shell is ours rather than a retry library's: before each sleep the daemon must say what
+it waits for (``tradingd status``, systemd's ``STATUS=``) with the exact delay and attempt,
+per call, and honour the venue's own hint (Retry-After, X-Ratelimit-Reset) per failure.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import TypeVar
 
 import attrs
+import trio
 
-from actors.retry import OnWait, read_until_answered, startup_backoff
+from actors.retry import Backoff, BrokerWait, OnWait, is_worth_retrying, startup_backoff
 from brokers.base import (
     Account,
     Asset,
@@ -26,19 +33,45 @@ from brokers.base import (
     Position,
     VenueOrder,
 )
+from brokers.errors import BrokerError, BrokerUnavailable
+
+# The name the retries have always logged under.
+log = logging.getLogger("tradingd.retry")
+
+T = TypeVar("T")
 
 
-class ClockedBroker(Broker, Protocol):
-    """A broker that also tells the market clock (RiskGuard's trading day)."""
+async def read_until_answered(
+    read: Callable[[], Awaitable[T]],
+    *,
+    on_wait: OnWait | None = None,
+    backoff: Backoff | None = None,
+) -> T:
+    """``read()`` again after each retryable failure, for as long as it takes.
 
-    async def get_clock(self) -> MarketClock: ...
+    Only for idempotent calls (reads): a retry can never become a second order.
+    ``AuthenticationFailed`` and final answers are raised at once.
+    """
+    backoff = backoff or startup_backoff()
+    while True:
+        try:
+            return await read()
+        except BrokerError as exc:
+            if not is_worth_retrying(exc):
+                raise
+            hint = exc.retry_after if isinstance(exc, BrokerUnavailable) else None
+            wait = BrokerWait(str(exc), backoff.next_delay(hint), backoff.attempts)
+            log.warning("%s", wait.describe(), extra={"attempt": wait.attempt})
+            if on_wait is not None:
+                on_wait(wait)
+            await trio.sleep(wait.delay)
 
 
 @attrs.frozen
 class PatientReads:
     """``broker`` with retried reads; ``on_wait`` hears of every wait before it sleeps."""
 
-    broker: ClockedBroker
+    broker: Broker
     on_wait: OnWait | None = None
 
     async def get_account(self) -> Account:

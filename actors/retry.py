@@ -1,26 +1,16 @@
-"""Exponential backoff with jitter, as a pure object, and the one I/O shell that sleeps on it
-for the venue's idempotent reads.
-
-The shell is ours rather than a retry library's: before each sleep the daemon must say what
-it waits for (``tradingd status``, systemd's ``STATUS=``) with the exact delay and attempt,
-per call, and honour the venue's own hint (Retry-After, X-Ratelimit-Reset) per failure.
+"""Exponential backoff with jitter, and which venue failures are worth a retry: pure, so the
+actors' cores may use them. The I/O shell that sleeps on them for the venue's idempotent
+reads is ``actors.patient_reads.read_until_answered``.
 """
 
 from __future__ import annotations
 
-import logging
 import random
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Callable
 
 import attrs
-import trio
 
 from brokers.errors import AuthenticationFailed, BrokerError, BrokerUnavailable
-
-log = logging.getLogger("tradingd.retry")
-
-T = TypeVar("T")
 
 
 @attrs.define
@@ -71,32 +61,6 @@ def is_worth_retrying(exc: BrokerError) -> bool:
         return False
     # The exact class: a venue's answer this adapter could not read (a proxy's error page).
     return isinstance(exc, BrokerUnavailable) or type(exc) is BrokerError
-
-
-async def read_until_answered(
-    read: Callable[[], Awaitable[T]],
-    *,
-    on_wait: OnWait | None = None,
-    backoff: Backoff | None = None,
-) -> T:
-    """``read()`` again after each retryable failure, for as long as it takes.
-
-    Only for idempotent calls (reads): a retry can never become a second order.
-    ``AuthenticationFailed`` and final answers are raised at once.
-    """
-    backoff = backoff or startup_backoff()
-    while True:
-        try:
-            return await read()
-        except BrokerError as exc:
-            if not is_worth_retrying(exc):
-                raise
-            hint = exc.retry_after if isinstance(exc, BrokerUnavailable) else None
-            wait = BrokerWait(str(exc), backoff.next_delay(hint), backoff.attempts)
-            log.warning("%s", wait.describe(), extra={"attempt": wait.attempt})
-            if on_wait is not None:
-                on_wait(wait)
-            await trio.sleep(wait.delay)
 
 
 def startup_backoff() -> Backoff:

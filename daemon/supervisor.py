@@ -164,6 +164,20 @@ async def _start_holding(
     return holding
 
 
+@attrs.frozen
+class _Wiring:
+    """What every actor's start takes from the layers below: one nursery for them all."""
+
+    root: trio.Nursery
+    journal: Journal
+    broker: Broker
+    config: Config
+    gate: GatePassed
+    front: Front
+    prices: PriceBook = attrs.field(factory=PriceBook)
+    activity: Activity = attrs.field(factory=Activity)
+
+
 async def _start_actors(
     root: trio.Nursery,
     journal: Journal,
@@ -175,49 +189,28 @@ async def _start_actors(
     holding: HoldingIntake,
 ) -> Daemon:
     """Every actor, each by its ``start_*``, wired to the others' handles."""
-    prices = PriceBook()
-    broker = venue.broker
+    w = _Wiring(root, journal, venue.broker, config, gate, front)
     intake = Intake(router_channel[0])
-    risk = await _start_risk(root, journal, broker, gate, prices, config, front)
+    risk = await _start_risk(w)
     executors = Executors()
     # The Reconciler keeps the venue's latest positions; executors spawned later start there.
     venue_view = VenueView(dict(gate.startup.positions))
+    # Opened first: the Reconciler hands the monitor the venue's word on orders, and the
+    # monitor, started after it, tells it of every update.
     monitor_inbox = open_monitor_inbox()
-    reconciler = await _start_reconciler(
-        root, journal, broker, gate, config, executors, venue_view, risk, intake, monitor_inbox
-    )
-    monitor = await start_order_monitor(
-        root,
-        broker,
-        MonitorTimers(**msgspec.structs.asdict(config.monitor)),
-        Subscribers(risk=risk.inbox, reconciler=reconciler.inbox),
-        monitor_inbox,
-    )
-    await root.start(run_price_feed, venue.market_data, prices, ["*"])
-    activity = Activity()
-    spawn = await _executor_spawner(
-        root, journal, broker, gate, config, prices, activity, risk, monitor, venue_view, executors
-    )
-    await _start_router(
-        root,
-        journal,
-        gate,
-        config,
-        prices,
-        activity,
-        risk,
-        executors,
-        spawn,
-        intake,
-        router_channel[1],
-        holding,
-    )
+    reconciler = await _start_reconciler(w, executors, venue_view, risk, intake, monitor_inbox)
+    timers = MonitorTimers(**msgspec.structs.asdict(config.monitor))
+    subscribers = Subscribers(risk=risk.inbox, reconciler=reconciler.inbox)
+    monitor = await start_order_monitor(root, w.broker, timers, subscribers, monitor_inbox)
+    await root.start(run_price_feed, venue.market_data, w.prices, ["*"])
+    spawn = await _executor_spawner(w, risk, monitor, venue_view, executors)
+    await _start_router(w, risk, executors, spawn, intake, router_channel[1], holding)
     return Daemon(
         intake=intake,
-        activity=activity,
+        activity=w.activity,
         journal=journal,
-        broker=broker,
-        prices=prices,
+        broker=w.broker,
+        prices=w.prices,
         executors=executors,
         startup=gate.startup,
         venue=venue.endpoints,
@@ -228,36 +221,24 @@ async def _start_actors(
     )
 
 
-async def _start_risk(
-    root: trio.Nursery,
-    journal: Journal,
-    broker: Broker,
-    gate: GatePassed,
-    prices: PriceBook,
-    config: Config,
-    front: Front,
-) -> RiskHandle:
+async def _start_risk(w: _Wiring) -> RiskHandle:
     """RiskGuard, from the venue's account and positions and the journal's halt and latch."""
-    startup = gate.startup
-    core = RiskGuardCore(config.risk, prices, startup.assets)
+    startup = w.gate.startup
+    core = RiskGuardCore(w.config.risk, w.prices, startup.assets)
     # The clock read waits out the venue's trouble, as the gate's reads do.
-    await restore_risk_state(core, journal, PatientReads(broker, front.on_wait))
+    await restore_risk_state(core, w.journal, PatientReads(w.broker, w.front.on_wait))
     core.set_account(startup.account, trio.current_time(), utc_now())
     core.load_positions({symbol: p.qty for symbol, p in startup.positions.items()})
     # Entries wait for OrderMonitor's word that the stream is up, when so configured.
     core.set_stream_health(False)
     state = core.state_record(utc_now())
     if state is not None:
-        await journal.commit(state)
-    return await start_risk_guard(root, core, broker, journal=journal)
+        await w.journal.commit(state)
+    return await start_risk_guard(w.root, core, w.broker, journal=w.journal)
 
 
 async def _start_reconciler(
-    root: trio.Nursery,
-    journal: Journal,
-    broker: Broker,
-    gate: GatePassed,
-    config: Config,
+    w: _Wiring,
     executors: Executors,
     venue_view: VenueView,
     risk: RiskHandle,
@@ -265,10 +246,10 @@ async def _start_reconciler(
     monitor_inbox: MonitorInbox,
 ) -> ReconcilerHandle:
     """The Reconciler, with the drift and correction ids and queued corrections restored."""
-    reconcile = config.reconcile
+    reconcile = w.config.reconcile
     book = CorrectionBook(mode=reconcile.mode, auto_limit=reconcile.auto_limit)
-    ids = await journal.reconciliation_ids()
-    queued = await journal.corrections(status="queued", limit=10_000)
+    ids = await w.journal.reconciliation_ids()
+    queued = await w.journal.corrections(status="queued", limit=10_000)
     book.restore(ids.drift, ids.correction, [queued_correction(row) for row in queued])
     watch = DriftWatch(
         interval=reconcile.interval,
@@ -276,61 +257,51 @@ async def _start_reconciler(
         notional_tolerance=reconcile.tolerance,
     )
     deps = ReconcilerDeps(
-        broker=broker,
-        journal=journal,
+        broker=w.broker,
+        journal=w.journal,
         monitor=monitor_inbox[0],
         intake=intake,
         executors=executors,
         view=venue_view,
-        started_at=gate.started_at,
+        started_at=w.gate.started_at,
         # Fresh by the limits as reloaded (SIGHUP), not as they were at startup.
         prices=risk,
     )
+    rows = w.gate.journal_rows
     drifts = StartupDrifts(
-        drifts=gate.startup.drifts,
-        journal_prices={s: p.avg_entry_price for s, p in gate.journal_rows.items()},
-        fresh_journal=not gate.journal_rows,
+        drifts=w.gate.startup.drifts,
+        journal_prices={s: p.avg_entry_price for s, p in rows.items()},
+        fresh_journal=not rows,
     )
-    return await start_reconciler(root, deps, watch, book, drifts)
+    return await start_reconciler(w.root, deps, watch, book, drifts)
 
 
 async def _executor_spawner(
-    root: trio.Nursery,
-    journal: Journal,
-    broker: Broker,
-    gate: GatePassed,
-    config: Config,
-    prices: PriceBook,
-    activity: Activity,
+    w: _Wiring,
     risk: RiskHandle,
     monitor: MonitorHandle,
     venue_view: VenueView,
     executors: Executors,
 ) -> ExecutorSpawner:
     """What the router calls to start a symbol's executor, in a nursery of their own."""
-    deps = ExecutorDeps(broker, journal, risk.inbox, monitor.inbox, activity, prices)
+    deps = ExecutorDeps(w.broker, w.journal, risk.inbox, monitor.inbox, w.activity, w.prices)
     # Exits that guarded a position when the last run ended: re-armed in its executor.
-    open_protections = {p.symbol: p for p in await journal.open_protections()}
+    open_protections = {p.symbol: p for p in await w.journal.open_protections()}
     return ExecutorSpawner(
-        nursery=await root.start(hold_nursery),
+        nursery=await w.root.start(hold_nursery),
         deps=deps,
-        config=config.executor,
-        startup=gate.startup,
+        config=w.config.executor,
+        startup=w.gate.startup,
         venue_view=venue_view,
-        realized=gate.realized,
-        finished_unknown=gate.finished_unknown,
+        realized=w.gate.realized,
+        finished_unknown=w.gate.finished_unknown,
         open_protections=open_protections,
         executors=executors,
     )
 
 
 async def _start_router(
-    root: trio.Nursery,
-    journal: Journal,
-    gate: GatePassed,
-    config: Config,
-    prices: PriceBook,
-    activity: Activity,
+    w: _Wiring,
     risk: RiskHandle,
     executors: Executors,
     spawn: ExecutorSpawner,
@@ -339,17 +310,17 @@ async def _start_router(
     holding: HoldingIntake,
 ) -> None:
     """The SignalRouter, once the held signals are journaled, replaying the unfinished."""
-    startup = gate.startup
+    startup = w.gate.startup
     # RiskGuard's current limits, read-only: a SIGHUP reload may add or drop the policy.
     router = SignalRouterCore(tradable=startup.tradable, sized_entries=risk.sized_entries)
     # Held signals are journaled by the time holding stops: the ids and the replay below
     # include every one, and any later line goes on to the router.
     held_at = await holding.stop_holding()
-    router.remember(await journal.accepted_signal_ids())
+    router.remember(await w.journal.accepted_signal_ids())
     replay = await unfinished_signals(
-        journal,
+        w.journal,
         sized_entries=risk.sized_entries(),
-        max_hold=config.sources.max_hold,
+        max_hold=w.config.sources.max_hold,
         held_at=held_at,
     )
     rebalance_book = RebalanceBook(
@@ -357,16 +328,16 @@ async def _start_router(
         price=risk.fresh_price,
         positions=executors.holdings,
         increments=partial(trade_increments, startup.assets),
-        wait_settled=activity.wait_symbols_idle,
+        wait_settled=w.activity.wait_symbols_idle,
         intake=intake,
-        journal=journal,
-        wait_priced=partial(wait_priced, prices),
+        journal=w.journal,
+        wait_priced=partial(wait_priced, w.prices),
     )
-    await root.start(
-        partial(run_signal_router, activity=activity),
+    await w.root.start(
+        partial(run_signal_router, activity=w.activity),
         router,
         inbox,
-        journal,
+        w.journal,
         spawn,
         startup.symbols_with_state(),
         partial(run_rebalance, rebalance_book),

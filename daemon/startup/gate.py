@@ -17,7 +17,6 @@ import attrs
 import trio
 
 from actors.messages import BadSignal, parse_signal
-from actors.patient_reads import ClockedBroker
 from actors.reconciler import (
     RESEND_WINDOW,
     Drift,
@@ -29,7 +28,7 @@ from actors.reconciler import (
 )
 from actors.records import CorrectionRecorded
 from actors.risk import RiskGuardCore, read_clock
-from brokers.base import VenueOrder, utc_now
+from brokers.base import Broker, VenueOrder, utc_now
 from brokers.errors import AuthenticationFailed
 from daemon.journal.reconciliation import CorrectionRow
 from daemon.journal.store import Journal, PositionRow
@@ -56,7 +55,7 @@ class GatePassed:
         return {s: p.realized_pnl for s, p in self.journal_rows.items()}
 
 
-async def pass_startup_gate(journal: Journal, broker: ClockedBroker) -> GatePassed:
+async def pass_startup_gate(journal: Journal, broker: Broker) -> GatePassed:
     """Everything the actors start from. ``broker``'s reads should wait out the venue's
     trouble (``actors.patient_reads``): a failure here raises, and refused credentials raise
     ``AuthenticationFailed`` itself, not wrapped in a group."""
@@ -80,7 +79,7 @@ def authentication_failure_unwrapped() -> Iterator[None]:
         raise first from group
 
 
-async def _pass_startup_gate(journal: Journal, broker: ClockedBroker) -> GatePassed:
+async def _pass_startup_gate(journal: Journal, broker: Broker) -> GatePassed:
     journal_positions = {s: p.qty for s, p in (await journal.positions()).items()}
     intents = [
         PendingIntent(request=row.request, created_at=row.created_at)
@@ -146,7 +145,7 @@ async def _pending_flips(journal: Journal, since: datetime) -> list[PendingFlip]
     return flips
 
 
-async def restore_risk_state(risk: RiskGuardCore, journal: Journal, broker: ClockedBroker) -> None:
+async def restore_risk_state(risk: RiskGuardCore, journal: Journal, broker: Broker) -> None:
     """The halt and the daily-loss latch outlive a restart, until ``tradingd resume``."""
     state = await journal.risk_state()
     if state is not None:

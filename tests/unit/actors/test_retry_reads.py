@@ -9,7 +9,8 @@ import pytest
 import trio
 import trio.testing
 
-from actors.retry import Backoff, BrokerWait, read_until_answered
+from actors.patient_reads import read_until_answered
+from actors.retry import Backoff, BrokerWait
 from brokers.errors import (
     AuthenticationFailed,
     BrokerError,
