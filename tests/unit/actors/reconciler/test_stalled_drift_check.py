@@ -7,24 +7,34 @@ paper venue on loopback; the venue's ``stall_rest`` fault holds the check's firs
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import trio
 import trio.testing
 
-from actors.monitor import MonitorTimers, Subscribers, Watch, open_monitor_inbox
-from actors.monitor import start_order_monitor as start_monitor
+from actors.monitor import (
+    MonitorHandle,
+    MonitorTimers,
+    Subscribers,
+    Watch,
+    open_monitor_inbox,
+    start_order_monitor,
+)
 from actors.prices import PriceBook
 from actors.reconciler import (
     CorrectionBook,
     DriftWatch,
     ReconcilerDeps,
+    ReconcilerHandle,
     ReconciliationReport,
     VenueView,
     start_reconciler,
 )
-from actors.reconciler.task import INBOX_SIZE
+from actors.reconciler.task import COMMANDS_QUEUED, INBOX_SIZE
 from actors.risk import RiskGuardCore, RiskLimits, start_risk_guard
 from actors.router.task import Inbound, Intake
 from brokers.alpaca import AlpacaBroker
@@ -50,12 +60,18 @@ def updates() -> list[OrderUpdate]:
     ]
 
 
-async def test_a_stalled_drift_check_does_not_stop_updates_reaching_an_executor(
-    autojump_clock: trio.testing.MockClock, tmp_path: Path
-) -> None:
-    """While a drift check waits on a stalled venue read, every update reaches its executor."""
-    # The journal's thread and the loopback sockets finish before a timer moves past them.
-    autojump_clock.autojump_threshold = 0.1
+@attrs.frozen
+class Stalled:
+    """The Reconciler and the OrderMonitor running, the venue holding its next REST read."""
+
+    reconciler: ReconcilerHandle
+    monitor: MonitorHandle
+    venue: SimControl
+    nursery: trio.Nursery
+
+
+@asynccontextmanager
+async def stalled_venue(tmp_path: Path) -> AsyncIterator[Stalled]:
     async with (
         running_sim(SimConfig(prices={"AAPL": Decimal(100)})) as endpoints,
         SimControl(endpoints) as venue,
@@ -86,31 +102,41 @@ async def test_a_stalled_drift_check_does_not_stop_updates_reaching_an_executor(
         )
         # No lookups of their own while the test runs: the stalled read is the check's.
         timers = MonitorTimers(first_answer=STALL, recheck=STALL, first_connect_grace=5.0)
-        monitor = await start_monitor(
+        monitor = await start_order_monitor(
             nursery,
             broker,
             timers,
             Subscribers(risk=risk.inbox, reconciler=reconciler.inbox),
             monitor_inbox,
         )
-
         await venue.fault("stall_rest", seconds=STALL, count=1)
+        yield Stalled(reconciler, monitor, venue, nursery)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_stalled_drift_check_does_not_stop_updates_reaching_an_executor(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    """While a drift check waits on a stalled venue read, every update reaches its executor."""
+    # The journal's thread and the loopback sockets finish before a timer moves past them.
+    autojump_clock.autojump_threshold = 0.1
+    async with stalled_venue(tmp_path) as stalled:
         reports: list[ReconciliationReport] = []
 
         async def reconcile() -> None:
-            reports.append(await reconciler.reconcile())
+            reports.append(await stalled.reconciler.reconcile())
 
-        nursery.start_soon(reconcile)
+        stalled.nursery.start_soon(reconcile)
         await trio.testing.wait_all_tasks_blocked(cushion=0.05)
 
         executor_send, executor_receive = trio.open_memory_channel[OrderUpdate](UPDATES)
         with trio.fail_after(DELIVERY_LIMIT):
             for each in updates():
                 cid = each.order.client_order_id
-                await monitor.inbox.send(
+                await stalled.monitor.inbox.send(
                     Watch(client_order_id=cid, symbol="AAPL", deliver_to=executor_send)
                 )
-                await monitor.inbox.send(each)
+                await stalled.monitor.inbox.send(each)
             delivered = [await executor_receive.receive() for _ in range(UPDATES)]
 
         assert [u.order.client_order_id for u in delivered] == [
@@ -118,4 +144,28 @@ async def test_a_stalled_drift_check_does_not_stop_updates_reaching_an_executor(
         ]
         # All of it happened while the check still waited on the venue.
         assert reports == []
-        nursery.cancel_scope.cancel()
+
+
+async def test_commands_beyond_the_queue_are_answered_busy_at_once(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    """With a check stalled and the command queue full, one more command is told "busy"."""
+    autojump_clock.autojump_threshold = 0.1
+    async with stalled_venue(tmp_path) as stalled:
+        reports: list[ReconciliationReport] = []
+
+        async def reconcile() -> None:
+            reports.append(await stalled.reconciler.reconcile())
+
+        # The first is being worked on (stalled); the queue holds the next ones.
+        for _ in range(1 + COMMANDS_QUEUED):
+            stalled.nursery.start_soon(reconcile)
+            await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+        with trio.fail_after(DELIVERY_LIMIT):
+            busy = await stalled.reconciler.reconcile()
+            approval = await stalled.reconciler.approve(7)
+        assert busy.rows == []
+        assert "the reconciler is busy" in (busy.error or "")
+        assert not approval.ok
+        assert "the reconciler is busy" in (approval.detail or "")
+        assert reports == []
