@@ -18,14 +18,10 @@ from actors.reconciler.core_startup_fills import (
     missed_fills,
 )
 from actors.reconciler.correction_apply import ApprovalResult
+from actors.reconciler.drift_checks import ReconciliationReport, StartupDrifts
 from actors.reconciler.open_orders import list_open_orders, list_orders_paged
 from actors.reconciler.startup_reads import load_startup_state
-from actors.reconciler.task import (
-    ReconcilerHandle,
-    ReconciliationReport,
-    StartupDrifts,
-    start_reconciler,
-)
+from actors.reconciler.task import ReconcilerHandle, start_reconciler
 from actors.reconciler.venue_view import ExecutorsView, FreshPrices, ReconcilerDeps, VenueView
 
 __all__ = [

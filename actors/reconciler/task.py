@@ -1,38 +1,32 @@
 """The Reconciler's loop: drift checks, drift records, corrections, operator commands. Its
-inbox loop never waits on the venue: a child task does the REST reads, one job at a time.
-
-Decisions are pure (``actors.reconciler.core_drift``, ``actors.reconciler.core_corrections``, ``DriftWatch``); this loop reads
-the venue, journals what it finds, and hands corrections to ``actors.reconciler.correction_apply``.
+inbox loop never waits on the venue: a child task does the REST work, one job at a time
+(``actors.reconciler.drift_checks``, ``actors.reconciler.correction_apply``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
-from decimal import Decimal
+from collections.abc import Callable
 from typing import Any, assert_never
 
 import attrs
-import msgspec
 import trio
 
 from actors.executor.core import is_own_client_order_id
 from actors.messages import Message, OrderSeen
-from actors.reconciler.core import Drift, DriftWatch, compare_positions
+from actors.reconciler.core import DriftWatch
 from actors.reconciler.core_corrections import CorrectionBook
-from actors.reconciler.core_drift import Cause, Explanation, explain, notional_of
-from actors.reconciler.core_order_diff import OrderDifference, compare_orders
-from actors.reconciler.correction_apply import (
-    ApprovalResult,
-    adopt_outside_fills,
-    apply_correction,
-    approve_correction,
+from actors.reconciler.correction_apply import ApprovalResult, approve_correction
+from actors.reconciler.drift_checks import (
+    NO_STARTUP_DRIFTS,
+    ReconciliationReport,
+    StartupDrifts,
+    check,
+    record_startup,
 )
-from actors.reconciler.venue_view import ZERO, ReconcilerDeps, changed_since, recent_orders
-from brokers.base import Position, VenueOrder, utc_now
-from brokers.errors import AuthenticationFailed, BrokerError
+from actors.reconciler.venue_view import ReconcilerDeps
+from brokers.base import utc_now
 
 log = logging.getLogger("tradingd.reconciler")
 
@@ -51,42 +45,6 @@ class ApproveCorrection(Message, frozen=True, kw_only=True, tag="approve_correct
 
 
 ReconcilerInput = OrderSeen | RunReconciliation | ApproveCorrection
-
-
-class ReportRow(msgspec.Struct, frozen=True, kw_only=True):
-    symbol: str
-    tradingd_qty: Decimal
-    venue_qty: Decimal
-    difference: Decimal
-    notional: Decimal | None
-    # ok | within_tolerance | suspect (seen once: confirmed on the next check) | drift
-    state: str
-    cause: str | None = None
-    detail: str | None = None
-    drift_id: int | None = None
-    correction_id: int | None = None
-    correction_status: str | None = None
-
-
-class ReconciliationReport(msgspec.Struct, frozen=True, kw_only=True):
-    at: datetime
-    mode: str
-    rows: list[ReportRow]
-    # Orders tradingd follows and the venue's open ones, where they disagree (command only).
-    orders: list[OrderDifference] = msgspec.field(default_factory=list)
-    error: str | None = None
-
-
-@attrs.frozen
-class StartupDrifts:
-    """What the startup gate found: journal positions the venue disagrees with."""
-
-    drifts: tuple[Drift, ...] = ()
-    # The journal's average entry price per symbol: values a phantom the venue cannot price.
-    journal_prices: dict[str, Decimal] = attrs.field(factory=dict)
-    # A journal that never held a position has no intentions to compare: the account's
-    # positions are where tradingd starts, never drift to trade back.
-    fresh_journal: bool = False
 
 
 # Operator commands waiting for the REST worker, at most: one more is answered "busy" at
@@ -126,7 +84,7 @@ async def run_reconciler(
     deps: ReconcilerDeps,
     watch: DriftWatch,
     book: CorrectionBook,
-    startup: StartupDrifts = StartupDrifts(),
+    startup: StartupDrifts = NO_STARTUP_DRIFTS,
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -182,19 +140,19 @@ async def _do_work(
 ) -> None:
     """The REST worker: the startup drifts first, then each check and command in turn."""
     if startup.drifts and not startup.fresh_journal:
-        await _record_startup(deps, book, watch, startup)
+        await record_startup(deps, book, watch, startup)
     elif startup.drifts:
         log.info("fresh journal: starting from the venue's %d positions", len(startup.drifts))
     while True:
         await work.wait()
         if work.check_due:
             work.check_due = False
-            await _check(deps, watch, book, "check")
+            await check(deps, watch, book, "check")
             continue
         match work.commands.popleft():
             case RunReconciliation(reply=reply):
                 watch.checked(trio.current_time())
-                await _answer(reply, await _check(deps, watch, book, "command"))
+                await _answer(reply, await check(deps, watch, book, "command"))
             case ApproveCorrection(correction_id=cid, reply=reply):
                 await _answer(reply, await approve_correction(deps, book, cid))
 
@@ -239,7 +197,7 @@ async def start_reconciler(
     deps: ReconcilerDeps,
     watch: DriftWatch,
     book: CorrectionBook,
-    startup: StartupDrifts = StartupDrifts(),
+    startup: StartupDrifts = NO_STARTUP_DRIFTS,
 ) -> ReconcilerHandle:
     """The Reconciler's task, started in ``nursery``; its handle."""
     send, receive = trio.open_memory_channel[ReconcilerInput](INBOX_SIZE)
@@ -270,191 +228,6 @@ def _answer_now(reply: trio.MemorySendChannel[Any], answer: object) -> None:
         reply.send_nowait(answer)
     except (trio.BrokenResourceError, trio.ClosedResourceError, trio.WouldBlock):
         log.info("reconciler: the asker left before the answer")
-
-
-async def _record_startup(
-    deps: ReconcilerDeps, book: CorrectionBook, watch: DriftWatch, startup: StartupDrifts
-) -> None:
-    venue = deps.view.positions
-    prices = _venue_prices(venue)
-    beyond = []
-    for drift in startup.drifts:
-        price = prices.get(drift.symbol) or startup.journal_prices.get(drift.symbol)
-        notional = notional_of(drift.journal_qty, drift.venue_qty, price)
-        if notional is not None and notional <= watch.notional_tolerance:
-            continue
-        beyond.append((drift, notional))
-    explanations = await _explain(deps, [d for d, _ in beyond], at_startup=True)
-    for drift, notional in beyond:
-        await _found(deps, book, drift, notional, explanations[drift.symbol], "startup", venue)
-
-
-async def _check(
-    deps: ReconcilerDeps, watch: DriftWatch, book: CorrectionBook, found_by: str
-) -> ReconciliationReport:
-    """One comparison of every executor's position with the venue's."""
-    wall = utc_now()
-    try:
-        venue = {p.symbol: p for p in await deps.broker.list_positions()}
-    except AuthenticationFailed:
-        raise  # refused keys are the operator's to fix: never waited out
-    except BrokerError as exc:
-        log.warning("drift check skipped: %s", exc)
-        return ReconciliationReport(at=wall, mode=book.mode, rows=[], error=str(exc))
-    deps.view.positions = venue
-    ours = deps.executors.holdings()
-    prices = _venue_prices(venue)
-    for symbol in ours.keys() - prices.keys():
-        price = deps.prices.fresh_price(symbol)
-        if price is not None:
-            prices[symbol] = price
-    new = watch.judge(ours, venue, prices)
-    differing = compare_positions(ours, {s: p.qty for s, p in venue.items()})
-    # A periodic check explains only what it records; the operator's command explains all,
-    # and compares the orders too.
-    command = found_by == "command"
-    to_explain = differing if command else new
-    orders: list[OrderDifference] = []
-    recent: list[VenueOrder] | None = None
-    if command:
-        live = deps.executors.live_orders()
-        try:
-            recent = await recent_orders(deps.broker)
-            open_orders = await deps.broker.list_orders(status="open")
-        except AuthenticationFailed:
-            raise  # refused keys are the operator's to fix: never waited out
-        except BrokerError as exc:
-            log.warning("reconciliation: the venue's orders could not be read: %s", exc)
-        else:
-            orders = compare_orders(live, [*recent, *open_orders])
-    explanations = await _explain(deps, to_explain, recent)
-    for drift in new:
-        notional = notional_of(drift.journal_qty, drift.venue_qty, prices.get(drift.symbol))
-        explanation = explanations[drift.symbol]
-        await _found(deps, book, drift, notional, explanation, found_by, venue)
-    rows = [
-        _row(symbol, ours, venue, prices, watch, explanations.get(symbol), book)
-        for symbol in sorted(ours.keys() | venue.keys())
-        if ours.get(symbol) or symbol in venue
-    ]
-    return ReconciliationReport(at=wall, mode=book.mode, rows=rows, orders=orders)
-
-
-async def _found(
-    deps: ReconcilerDeps,
-    book: CorrectionBook,
-    drift: Drift,
-    notional: Decimal | None,
-    explanation: Explanation,
-    found_by: str,
-    venue: Mapping[str, Position],
-) -> None:
-    found = book.found(
-        symbol=drift.symbol,
-        journal_qty=drift.journal_qty,
-        venue_qty=drift.venue_qty,
-        notional=notional,
-        explanation=explanation,
-        found_by=found_by,
-        wall=utc_now(),
-    )
-    await deps.journal.commit(*found.records)
-    correction = found.correction
-    log.warning(
-        "drift %d (%s): %s: tradingd %s, venue %s: %s: %s%s",
-        found.drift.drift_id,
-        found_by,
-        drift.symbol,
-        drift.journal_qty,
-        drift.venue_qty,
-        explanation.cause,
-        explanation.detail,
-        f"; correction {correction.correction_id} {correction.remedy}" if correction else "",
-    )
-    if explanation.cause is Cause.EXTERNAL and found_by != "startup":
-        # The executors began from the venue's positions at startup: only what was traded
-        # outside since is theirs to take in, so they hold what the venue holds again.
-        await adopt_outside_fills(deps, drift.symbol)
-    if correction is not None and found.apply_now:
-        await apply_correction(deps, book, correction, venue)
-
-
-async def _explain(
-    deps: ReconcilerDeps,
-    drifts: Sequence[Drift],
-    recent: list[VenueOrder] | None = None,
-    *,
-    at_startup: bool = False,
-) -> dict[str, Explanation]:
-    """Each drift's cause, from the venue's recent orders and the fills tradingd counted.
-
-    At startup the journal is compared, so the last day's orders count; while running the
-    executors are, and they began from the venue's positions at startup: only orders the
-    venue changed since can explain a difference.
-    """
-    if not drifts:
-        return {}
-    try:
-        if recent is None:
-            recent = await recent_orders(deps.broker)
-    except AuthenticationFailed:
-        raise  # refused keys are the operator's to fix: never waited out
-    except BrokerError as exc:
-        unknown = Explanation(Cause.UNKNOWN, f"the venue's orders could not be read: {exc}")
-        return {d.symbol: unknown for d in drifts}
-    symbols = {d.symbol for d in drifts}
-    by_symbol: dict[str, list[VenueOrder]] = {}
-    for order in changed_since(recent, None if at_startup else deps.started_at):
-        if order.symbol in symbols:
-            by_symbol.setdefault(order.symbol, []).append(order)
-    # Own orders, and outside ones whose fills an executor may have taken in.
-    ids = [o.client_order_id or o.venue_order_id for orders in by_symbol.values() for o in orders]
-    counted = await deps.journal.filled_by_order(ids)
-    return {
-        d.symbol: explain(d.journal_qty, d.venue_qty, by_symbol.get(d.symbol, []), counted)
-        for d in drifts
-    }
-
-
-def _venue_prices(venue: Mapping[str, Position]) -> dict[str, Decimal]:
-    return {s: abs(p.market_value / p.qty) for s, p in venue.items() if p.market_value and p.qty}
-
-
-def _row(
-    symbol: str,
-    ours: Mapping[str, Decimal],
-    venue: Mapping[str, Position],
-    prices: Mapping[str, Decimal],
-    watch: DriftWatch,
-    explanation: Explanation | None,
-    book: CorrectionBook,
-) -> ReportRow:
-    mine = ours.get(symbol, ZERO)
-    position = venue.get(symbol)
-    theirs = position.qty if position else ZERO
-    if mine == theirs:
-        state = "ok"
-    elif symbol in watch.reported:
-        state = "drift"
-    elif symbol in watch.suspects:
-        state = "suspect"
-    else:
-        state = "within_tolerance"
-    latest = book.latest(symbol) if state == "drift" else None
-    drift, correction = latest if latest else (None, None)
-    return ReportRow(
-        symbol=symbol,
-        tradingd_qty=mine,
-        venue_qty=theirs,
-        difference=theirs - mine,
-        notional=notional_of(mine, theirs, prices.get(symbol)) if mine != theirs else ZERO,
-        state=state,
-        cause=explanation.cause.value if explanation else None,
-        detail=explanation.detail if explanation else None,
-        drift_id=drift.drift_id if drift else None,
-        correction_id=correction.correction_id if correction else None,
-        correction_status=correction.status if correction else None,
-    )
 
 
 def _report_external(seen: OrderSeen) -> None:
