@@ -42,7 +42,7 @@ from actors.monitor import MonitorInput, Watch
 from actors.prices import PriceBook
 from actors.quarantine import AtStake, quarantined_call
 from actors.records import FailureStage, JournalRecord, JournalSink
-from actors.risk.task import RiskInput
+from actors.risk import RiskInput
 from brokers.base import Broker, OrderRequest, utc_now
 from brokers.errors import (
     BrokerError,
