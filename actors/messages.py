@@ -1,7 +1,8 @@
 """Messages between the actors, and the signal/ack contract with the outside world.
 
-Every message is a frozen msgspec Struct tagged by ``kind``. Reply channels ride inside
-the messages that expect an answer; they are never encoded.
+The outside world's (``Signal``, ``Ack``) are frozen msgspec Structs tagged by ``kind``.
+A message that carries a reply channel is an attrs class instead: it is never encoded, and
+its channel keeps its real type.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+import attrs
 import msgspec
+import trio
 
 from actors.signal_bounds import (
     MAX_DECIMAL_PLACES,
@@ -156,6 +159,16 @@ class BadSignal(ValueError):
         self.signal_id = signal_id
 
 
+def build_signal(**fields: object) -> Signal:
+    """A Signal tradingd itself produces (a rebalance leg, a correction, a flatten), held to
+    every rule a line is: a field out of bounds raises BadSignal, as it would on a line."""
+    try:
+        return msgspec.convert(fields, Signal)
+    except msgspec.ValidationError as exc:
+        signal_id = fields.get("id")
+        raise BadSignal(str(exc), signal_id if isinstance(signal_id, str) else None) from exc
+
+
 def parse_signal(line: bytes | str, *, sized_entries: bool = False) -> Signal:
     """Decode one input line into a Signal, or raise BadSignal with a readable reason.
     A buy or sell may leave out ``qty`` only with ``sized_entries`` (a sizing policy is
@@ -235,12 +248,44 @@ def _best_effort_id(line: bytes | str) -> str | None:
 # --- between actors ----------------------------------------------------------------
 
 
-class ExecuteSignal(Message, frozen=True, kw_only=True, tag="execute_signal"):
+# The source of a signal worked again at startup: it came back from the journal.
+REPLAY_SOURCE = "replay"
+
+
+@attrs.frozen(kw_only=True)
+class Inbound:
+    """One input line from a source, with where its ack goes."""
+
+    line: bytes
+    source: str
+    reply: trio.MemorySendChannel[Ack]
+
+
+@attrs.frozen(kw_only=True)
+class ProducedSignal:
+    """A signal tradingd itself produced (a rebalance leg, a correction, a flatten), handed
+    to the router as the object it is: there is no line to parse again."""
+
+    signal: Signal
+    source: str
+    reply: trio.MemorySendChannel[Ack]
+
+
+RouterInput = Inbound | ProducedSignal
+
+
+@attrs.frozen(kw_only=True)
+class ExecuteSignal:
     """The router hands one signal for one symbol to that symbol's executor."""
 
     signal: Signal
-    reply: Any  # trio.MemorySendChannel[Ack]; the executor acks once it knows enough
+    # None for a signal replayed at startup (acked before the restart); else the executor
+    # acks once it knows enough.
+    reply: trio.MemorySendChannel[Ack] | None
     received_at: datetime
+    # Who sent it, and the line as received: the journal's record of the signal names both.
+    source: str
+    raw: str
 
 
 class RiskRequest(Message, frozen=True, kw_only=True, tag="risk_request"):

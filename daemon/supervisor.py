@@ -26,6 +26,7 @@ import trio
 from actors.executor.activity import Activity
 from actors.executor.core import SymbolExecutor
 from actors.executor.task import ExecutorDeps
+from actors.messages import RouterInput
 from actors.monitor.task import (
     MonitorInput,
     MonitorTimers,
@@ -44,8 +45,9 @@ from actors.records import VenueCallRecorded
 from actors.risk.core import RiskGuardCore
 from actors.risk.limits import RiskLimits
 from actors.risk.task import RiskInput, run_risk_guard
+from actors.router.core import SignalRouterCore
 from actors.router.rebalance import RebalanceBook, run_rebalance
-from actors.router.task import Inbound, Intake, SignalRouterCore, run_signal_router
+from actors.router.task import Intake, run_signal_router
 from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
 from brokers.base import VenueCall, utc_now
@@ -99,8 +101,8 @@ async def open_daemon(
         # Inner layers stop first: actors, then the adapter's connections, then the venue.
         async with broker:
             async with trio.open_nursery() as actors:
-                router_send, router_recv = trio.open_memory_channel[Inbound](ACTOR_INBOX)
-                hold_send, hold_recv = trio.open_memory_channel[Inbound](ACTOR_INBOX)
+                router_send, router_recv = trio.open_memory_channel[RouterInput](ACTOR_INBOX)
+                hold_send, hold_recv = trio.open_memory_channel[RouterInput](ACTOR_INBOX)
                 holding = HoldingIntake(journal, router_send, config.risk.sizing is not None)
                 holding.remember(await journal.accepted_signal_ids())
                 await actors.start(holding.run, hold_recv)
@@ -140,7 +142,9 @@ async def _start_actors(
     reconcile_config: ReconcileConfig | None = None,
     *,
     executor_config: ExecutorConfig,
-    router_channel: tuple[trio.MemorySendChannel[Inbound], trio.MemoryReceiveChannel[Inbound]],
+    router_channel: tuple[
+        trio.MemorySendChannel[RouterInput], trio.MemoryReceiveChannel[RouterInput]
+    ],
     holding: HoldingIntake,
     max_hold: float,
 ) -> Daemon:

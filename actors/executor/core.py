@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import assert_never
 
 import attrs
+import msgspec
 
 from actors.executor.core_flip import (
     ZERO,
@@ -65,6 +66,7 @@ from actors.executor.effects import (
 )
 from actors.executor.protection.brackets import Protection, ProtectionFailurePolicy
 from actors.messages import (
+    REPLAY_SOURCE,
     Action,
     Approved,
     Denied,
@@ -155,7 +157,7 @@ class SymbolExecutor(KnownLegs):
     # --- signals -----------------------------------------------------------------------
 
     def _on_signal(self, msg: ExecuteSignal, wall: datetime, out: list[Effect]) -> None:
-        job = Job(msg.signal, msg.reply, msg.received_at)
+        job = Job(msg.signal, msg.reply, msg.received_at, source=msg.source, raw=msg.raw)
         if self._job is not None or self._queue:
             reason = "queued behind an earlier signal"
             if self.supersede_queued and self._queue:
@@ -253,7 +255,7 @@ class SymbolExecutor(KnownLegs):
         elif self.protection.halted is not None:
             reason = f"the position is flat; symbol halted: {self.protection.halted}"
         if reason is not None:
-            out.append(Journal((incomplete(job.signal, reason, wall),)))
+            out.append(Journal((incomplete(job, reason, wall),)))
             out.append(Alert(f"signal {job.signal.id}: {reason}"))
             self._job = None
             return
@@ -264,11 +266,22 @@ class SymbolExecutor(KnownLegs):
     def _on_resume(self, msg: ResumeFlip, wall: datetime, out: list[Effect]) -> None:
         """Pick a signal across zero up where a restart left it: waiting on its flat leg
         (adopted or resent just before, or final already)."""
-        job = Job(msg.signal, None, wall, Phase.ORDER, msg.flat_leg, goal=msg.goal)
+        # Its line was journaled before the restart; the rows written from here on say so.
+        resumed = msgspec.json.encode(msg.signal).decode()
+        job = Job(
+            msg.signal,
+            None,
+            wall,
+            Phase.ORDER,
+            msg.flat_leg,
+            goal=msg.goal,
+            source=REPLAY_SOURCE,
+            raw=resumed,
+        )
         if self._job is not None or self._queue:
             # Never at startup, where this comes first: refuse rather than guess an order.
             reason = "not resumed after a restart: the symbol was busy"
-            out.append(Journal((incomplete(msg.signal, reason, wall),)))
+            out.append(Journal((incomplete(job, reason, wall),)))
             out.append(Alert(f"signal {msg.signal.id}: {reason}"))
             return
         self._job = job

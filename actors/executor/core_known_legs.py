@@ -46,7 +46,7 @@ class KnownLegs(RiskAnswers):
         if leg == FLAT_LEG:
             # Its open leg would be sized from a position that moved since: not guessed.
             reason = f"its {leg} leg was found after a restart; the open leg is not sent"
-            records = (*records, incomplete(job.signal, reason, wall))
+            records = (*records, incomplete(job, reason, wall))
             out.append(Alert(f"signal {job.signal.id}: {reason}"))
         self._ack(job, wall, out, status="duplicate", reason="order already exists", extra=records)
         self._job = None

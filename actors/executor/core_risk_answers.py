@@ -81,7 +81,7 @@ class RiskAnswers(GuardedOrders):
                 f"the position moved to {self.position.qty} before the open leg went out; "
                 "it is not sent"
             )
-            records = (finished(job, wall, reason), incomplete(job.signal, reason, wall))
+            records = (finished(job, wall, reason), incomplete(job, reason, wall))
             out.append(Journal(records))
             out.append(Alert(f"signal {job.signal.id}: {reason}"))
             self._job = None
@@ -127,7 +127,7 @@ class RiskAnswers(GuardedOrders):
         if job.opening:
             # Acked when its to-zero leg went out: the journal says why it stopped flat.
             reason = f"the position is flat; the open leg was denied: {msg.code}: {msg.detail}"
-            records = (*records, incomplete(job.signal, reason, wall))
+            records = (*records, incomplete(job, reason, wall))
         self._ack(
             job,
             wall,

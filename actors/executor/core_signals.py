@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any, assert_never
 
 import attrs
-import msgspec
 
 from actors.executor.effects import Effect, Journal, client_order_id_for
 from actors.messages import Ack, AckStatus, Action, Signal, order_side_for_delta
@@ -34,6 +33,9 @@ class Job:
     reply: Any | None  # None once acked
     received_at: datetime
     phase: Phase | None = None
+    # Who sent the signal and the line as received: each journal row of it names both.
+    source: str = attrs.field(kw_only=True)
+    raw: str = attrs.field(kw_only=True)
     client_order_id: str | None = None
     # While CANCELING: the orders to end first (None: every working order).
     canceling: frozenset[str] | None = None
@@ -61,8 +63,8 @@ def ack_effects(
     signal_record = SignalRecorded(
         at=wall,
         signal_id=job.signal.id,
-        source="router",
-        raw=_encode_signal(job.signal),
+        source=job.source,
+        raw=job.raw,
         status=status,
         reason=reason,
     )
@@ -76,8 +78,8 @@ def superseded(job: Job, newer: str, wall: datetime) -> SignalRecorded:
     return SignalRecorded(
         at=wall,
         signal_id=job.signal.id,
-        source="router",
-        raw=_encode_signal(job.signal),
+        source=job.source,
+        raw=job.raw,
         status="superseded",
         reason=f"superseded by {newer}",
     )
@@ -86,10 +88,6 @@ def superseded(job: Job, newer: str, wall: datetime) -> SignalRecorded:
 def finished(job: Job, wall: datetime, reason: str) -> SignalFinished:
     """The job's work is over: a restart must not hand its signal to the executor again."""
     return SignalFinished(at=wall, signal_id=job.signal.id, reason=reason)
-
-
-def _encode_signal(signal: Signal) -> str:
-    return msgspec.json.encode(signal).decode()
 
 
 def order_for(signal: Signal, symbol: str, position: ConfirmedPosition) -> OrderRequest | str:

@@ -25,7 +25,7 @@ import msgspec
 import trio
 
 from actors.executor.effects import AdoptOutsideFill, is_own_client_order_id
-from actors.messages import Ack
+from actors.messages import Ack, Action, BadSignal, build_signal
 from actors.reconciler.core_corrections import CorrectionBook, why_not_now
 from actors.reconciler.core_drift import Remedy, correction_signal_id
 from actors.reconciler.venue_view import ZERO, ReconcilerDeps, changed_since, recent_orders
@@ -35,6 +35,8 @@ from brokers.errors import BrokerError
 
 log = logging.getLogger("tradingd.reconciler")
 
+# The source a trade-back is journaled with.
+CORRECTION_SOURCE = "correction"
 # How long the Reconciler waits for an executor to take in an outside order's fills.
 ADOPT_WAIT = 10.0
 
@@ -152,16 +154,18 @@ async def _trade_back(
     deps: ReconcilerDeps, book: CorrectionBook, correction: CorrectionRecorded
 ) -> CorrectionRecorded:
     signal_id = correction_signal_id(correction.correction_id)
-    line = msgspec.json.encode(
-        {
-            "id": signal_id,
-            "action": "target",
-            "symbol": correction.symbol,
-            "target_qty": str(correction.target_qty),
-            "strategy": "reconcile",
-        }
-    )
-    ack = await deps.intake.submit(line, "reconcile")
+    try:
+        signal = build_signal(
+            id=signal_id,
+            action=Action.TARGET,
+            symbol=correction.symbol,
+            target_qty=correction.target_qty,
+            strategy="reconcile",
+        )
+    except BadSignal as exc:
+        ack = Ack(id=signal_id, status="rejected", reason=str(exc))
+    else:
+        ack = await deps.intake.submit_signal(signal, CORRECTION_SOURCE)
     wall = utc_now()
     if ack.status == "rejected":
         return book.settle(correction, "failed", wall, ack.reason, signal_id)

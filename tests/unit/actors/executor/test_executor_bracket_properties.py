@@ -164,7 +164,9 @@ def test_position_follows_the_venue_and_exits_never_flip_it(
                     body |= {"take_profit": 110 if up else 90, "stop_loss": 90 if up else 110}
             signal = parse_signal(msgspec.json.encode(body))
             closes.add(client_order_id_for(f"s{n}", "close"))
-            inbox.append(ExecuteSignal(signal=signal, reply=object(), received_at=T0))
+            inbox.append(
+                ExecuteSignal(signal=signal, reply=object(), received_at=T0, source="test", raw="")
+            )
         else:
             move, pick = step
             live = sorted(cid for cid, o in venue.orders.items() if o.status in OPEN)

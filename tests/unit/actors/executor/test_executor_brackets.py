@@ -35,7 +35,9 @@ ENTRY = client_order_id_for("b1", "entry")
 
 def signal(sid: str, action: str, **fields: object) -> ExecuteSignal:
     body = msgspec.json.encode({"id": sid, "symbol": "AAPL", "action": action, **fields})
-    return ExecuteSignal(signal=parse_signal(body), reply=object(), received_at=T0)
+    return ExecuteSignal(
+        signal=parse_signal(body), reply=object(), received_at=T0, source="test", raw=""
+    )
 
 
 def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]

@@ -27,7 +27,9 @@ from tests.builders import T0, request, update, venue_order
 
 
 def signal(line: str) -> ExecuteSignal:
-    return ExecuteSignal(signal=parse_signal(line), reply=object(), received_at=T0)
+    return ExecuteSignal(
+        signal=parse_signal(line), reply=object(), received_at=T0, source="test", raw=""
+    )
 
 
 def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]

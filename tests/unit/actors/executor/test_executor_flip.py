@@ -31,7 +31,7 @@ from tests.builders import T0, request, update, venue_order
 
 def signal(line: str) -> ExecuteSignal:
     parsed = parse_signal(line, sized_entries=True)
-    return ExecuteSignal(signal=parsed, reply=object(), received_at=T0)
+    return ExecuteSignal(signal=parsed, reply=object(), received_at=T0, source="test", raw="")
 
 
 def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]

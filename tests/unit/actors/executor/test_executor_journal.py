@@ -62,7 +62,9 @@ class JournaledExecutor:
 
 
 def signal(line: str) -> ExecuteSignal:
-    return ExecuteSignal(signal=parse_signal(line), reply=object(), received_at=T0)
+    return ExecuteSignal(
+        signal=parse_signal(line), reply=object(), received_at=T0, source="test", raw=""
+    )
 
 
 def ask_of(effects: list[Effect]) -> AskRisk:

@@ -16,7 +16,9 @@ from tests.builders import T0, update
 
 def signal(sid: str, qty: int) -> ExecuteSignal:
     body = msgspec.json.encode({"id": sid, "symbol": "AAPL", "action": "buy", "qty": qty})
-    return ExecuteSignal(signal=parse_signal(body), reply=object(), received_at=T0)
+    return ExecuteSignal(
+        signal=parse_signal(body), reply=object(), received_at=T0, source="test", raw=""
+    )
 
 
 def asks(effects: list[Effect]) -> list[OrderRequest]:

@@ -53,7 +53,13 @@ class Desk:
         """Feed a signal; returns its entry's client id."""
         raw = msgspec.json.encode({"symbol": "AAPL", **body})
         before = set(self.venue.orders)
-        self.feed([ExecuteSignal(signal=parse_signal(raw), reply=object(), received_at=T0)])
+        self.feed(
+            [
+                ExecuteSignal(
+                    signal=parse_signal(raw), reply=object(), received_at=T0, source="test", raw=""
+                )
+            ]
+        )
         (entry,) = [c for c in self.venue.orders if c not in before and "leg-" not in c]
         return entry
 

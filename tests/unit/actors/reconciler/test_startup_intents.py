@@ -86,7 +86,11 @@ def test_a_remembered_final_order_makes_its_signal_fed_again_a_duplicate() -> No
     ex.remember(venue_order(req, OrderStatus.FILLED, "3", "10"))
     line = '{"id":"lost-ack","symbol":"AAPL","action":"buy","qty":3}'
     effects = ex.handle(
-        ExecuteSignal(signal=parse_signal(line), reply=object(), received_at=T0), 0, T0
+        ExecuteSignal(
+            signal=parse_signal(line), reply=object(), received_at=T0, source="test", raw=""
+        ),
+        0,
+        T0,
     )
     assert not [e for e in effects if isinstance(e, AskRisk | Submit)]
     (journal,) = [e for e in effects if isinstance(e, Journal)]

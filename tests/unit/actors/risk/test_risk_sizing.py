@@ -204,7 +204,11 @@ def test_the_executor_sends_the_quantity_risk_approved() -> None:
     ex = SymbolExecutor("AAPL")
     line = '{"id":"s","symbol":"AAPL","action":"sell","confidence":0.25}'
     msg = ExecuteSignal(
-        signal=parse_signal(line, sized_entries=True), reply=object(), received_at=T0
+        signal=parse_signal(line, sized_entries=True),
+        reply=object(),
+        received_at=T0,
+        source="test",
+        raw="",
     )
     (ask,) = [e for e in ex.handle(msg, 0, T0) if isinstance(e, AskRisk)]
     assert ask.size_by_policy

@@ -11,8 +11,8 @@ from actors.executor.core import AskRisk, Effect, Journal, SymbolExecutor
 from actors.messages import Approved, Denied, ExecuteSignal, Signal, parse_signal
 from actors.position import ConfirmedPosition
 from actors.records import FailureStage, SignalFinished, SignalRecorded
+from actors.router.core import Duplicate, Reject, SignalRouterCore, ToExecutor, ToRebalance
 from actors.router.core_replay import signals_to_replay
-from actors.router.task import Duplicate, Reject, SignalRouterCore, ToExecutor, ToRebalance
 from brokers.base import OrderEvent, OrderRequest, OrderStatus
 from tests.builders import T0, update
 
@@ -24,7 +24,7 @@ def parsed(**fields: object) -> Signal:
 def execute(sid: str, *, replayed: bool = False, **fields: object) -> ExecuteSignal:
     body = {"id": sid, "symbol": "AAPL", "action": "buy", "qty": 1} | fields
     reply = None if replayed else object()
-    return ExecuteSignal(signal=parsed(**body), reply=reply, received_at=T0)
+    return ExecuteSignal(signal=parsed(**body), reply=reply, received_at=T0, source="test", raw="")
 
 
 def records(effects: list[Effect]) -> list[object]:
