@@ -12,7 +12,8 @@ import attrs
 import trio
 
 from actors.executor.activity import Activity
-from actors.executor.core import ExecutorInput, ResendIntent, SymbolExecutor
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import ExecutorInput, ResendIntent
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
 from actors.executor.task import INBOX_SIZE, ExecutorDeps, run_executor

@@ -45,26 +45,19 @@ from actors.executor.effects import (
     AdoptOutsideFill,
     Alert,
     AskRisk,
-    Cancel,
     CancelFailed,
     Effect,
     ExecutorInput,
-    Follow,
     Journal,
     Lookup,
     LookupDone,
     LookupFailed,
     PriceSeen,
-    Release,
     ResendIntent,
     ResumeFlip,
-    Submit,
     SubmitAccepted,
     SubmitFailed,
-    client_order_id_for,
-    is_own_client_order_id,
 )
-from actors.executor.protection.brackets import Protection, ProtectionFailurePolicy
 from actors.messages import (
     REPLAY_SOURCE,
     Action,
@@ -72,7 +65,7 @@ from actors.messages import (
     Denied,
     ExecuteSignal,
 )
-from actors.order_state import FINAL, State, TrackedOrder
+from actors.order_state import State, TrackedOrder
 from actors.records import (
     JournalRecord,
 )
@@ -331,31 +324,3 @@ class SymbolExecutor(KnownLegs):
         # it. A market order settles in moments and the next signal may depend on its fill.
         resting = order.request.order_type is not OrderType.MARKET
         return resting and order.state in (State.ACCEPTED, State.PARTIALLY_FILLED)
-
-
-__all__ = [
-    "FINAL",
-    "Alert",
-    "AskRisk",
-    "Cancel",
-    "CancelFailed",
-    "Effect",
-    "ExecutorInput",
-    "Follow",
-    "Journal",
-    "Lookup",
-    "LookupDone",
-    "LookupFailed",
-    "PriceSeen",
-    "Protection",
-    "ProtectionFailurePolicy",
-    "Release",
-    "ResendIntent",
-    "ResumeFlip",
-    "Submit",
-    "SubmitAccepted",
-    "SubmitFailed",
-    "SymbolExecutor",
-    "client_order_id_for",
-    "is_own_client_order_id",
-]

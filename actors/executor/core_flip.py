@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from actors.executor.effects import client_order_id_for
+from actors.ids import client_order_id_for
 from actors.messages import Action, Signal
 from actors.order_state import TrackedOrder
 from actors.records import SignalRecorded

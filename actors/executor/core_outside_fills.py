@@ -21,7 +21,8 @@ from typing import Any
 
 import attrs
 
-from actors.executor.effects import AdoptOutsideFill, Effect, Journal, is_own_client_order_id
+from actors.executor.effects import AdoptOutsideFill, Effect, Journal
+from actors.ids import is_own_client_order_id
 from actors.messages import Ack
 from actors.position import ConfirmedPosition
 from actors.records import FillRecorded, JournalRecord

@@ -18,6 +18,7 @@ from actors.executor.core_guarded import GuardedOrders
 from actors.executor.core_orders import state_record
 from actors.executor.core_signals import Job, Phase, ack_effects, finished
 from actors.executor.effects import Alert, Effect, Journal, Release, Submit
+from actors.ids import leg_of
 from actors.messages import AckStatus, Action, Approved, Denied
 from actors.order_state import State, TrackedOrder
 from actors.records import IntentRecorded, JournalRecord, RiskDenied
@@ -55,7 +56,7 @@ class RiskAnswers(GuardedOrders):
         intent = IntentRecorded(
             at=wall,
             signal_id=job.signal.id,
-            leg=order.client_order_id.rsplit("-", 1)[-1],
+            leg=leg_of(order.client_order_id) or "",  # its own id: one always names its leg
             request=order.request,
         )
         # The intent's fsync overlaps the HTTP send: the id is deterministic, so a crash in

@@ -14,7 +14,8 @@ from typing import Any, assert_never
 
 import attrs
 
-from actors.executor.effects import Effect, Journal, client_order_id_for
+from actors.executor.effects import Effect, Journal
+from actors.ids import client_order_id_for
 from actors.messages import Ack, AckStatus, Action, Signal, order_side_for_delta
 from actors.position import ConfirmedPosition
 from actors.records import JournalRecord, SignalFinished, SignalRecorded

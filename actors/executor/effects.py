@@ -6,7 +6,6 @@ bracket logic share one set of types without importing each other.
 
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal
 from typing import Any
 
@@ -15,21 +14,6 @@ import attrs
 from actors.messages import Ack, Approved, Denied, ExecuteSignal, Message, Signal
 from actors.records import JournalRecord
 from brokers.base import OrderRequest, OrderUpdate, VenueOrder
-
-
-def client_order_id_for(signal_id: str, leg: str) -> str:
-    """Deterministic, venue-safe (≤ 48 chars) id for one leg of one signal."""
-    digest = hashlib.sha256(f"{signal_id}\x00{leg}".encode()).hexdigest()[:32]
-    return f"{_PREFIX}{digest}-{leg}"[:48]
-
-
-_PREFIX = "td-"
-
-
-def is_own_client_order_id(client_order_id: str) -> bool:
-    """True for ids tradingd derives; anything else at the venue was placed elsewhere."""
-    return client_order_id.startswith(_PREFIX)
-
 
 # --- inputs the shell feeds back ------------------------------------------------------
 

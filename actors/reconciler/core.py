@@ -19,8 +19,9 @@ from decimal import Decimal
 import attrs
 import trio
 
-from actors.executor.core import ResumeFlip, is_own_client_order_id
 from actors.executor.core_flip import resume_goal
+from actors.executor.effects import ResumeFlip
+from actors.ids import is_own_client_order_id
 from actors.messages import Signal
 from actors.order_state import State, TrackedOrder
 from actors.reconciler.open_orders import list_open_orders

@@ -16,7 +16,7 @@ import attrs
 import msgspec
 import trio
 
-from actors.executor.core import is_own_client_order_id
+from actors.ids import is_own_client_order_id
 from actors.messages import Message
 from actors.reconciler.core import Drift, DriftWatch, compare_positions
 from actors.reconciler.core_corrections import CorrectionBook

@@ -13,7 +13,8 @@ import msgspec
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import (
     AskRisk,
     Cancel,
     CancelFailed,
@@ -23,11 +24,10 @@ from actors.executor.core import (
     PriceSeen,
     Submit,
     SubmitAccepted,
-    SymbolExecutor,
-    client_order_id_for,
 )
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
+from actors.ids import client_order_id_for
 from actors.messages import Approved, ExecuteSignal, parse_signal
 from brokers.base import OrderStatus, OrderUpdate
 from tests.bracket_venue import OPEN, Venue

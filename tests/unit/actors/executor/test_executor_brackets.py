@@ -7,7 +7,8 @@ from decimal import Decimal as D
 
 import msgspec
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import (
     Alert,
     AskRisk,
     Cancel,
@@ -19,11 +20,10 @@ from actors.executor.core import (
     Submit,
     SubmitAccepted,
     SubmitFailed,
-    SymbolExecutor,
-    client_order_id_for,
 )
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
+from actors.ids import client_order_id_for
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.records import ProtectionRecorded

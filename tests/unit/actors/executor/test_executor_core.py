@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import (
+    AdoptOutsideFill,
     Alert,
     AskRisk,
     Cancel,
@@ -14,10 +16,8 @@ from actors.executor.core import (
     Submit,
     SubmitAccepted,
     SubmitFailed,
-    SymbolExecutor,
-    client_order_id_for,
 )
-from actors.executor.effects import AdoptOutsideFill
+from actors.ids import client_order_id_for
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition

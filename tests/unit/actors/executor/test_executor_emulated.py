@@ -10,7 +10,8 @@ from pathlib import Path
 
 import msgspec
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import (
     AskRisk,
     Cancel,
     Effect,
@@ -19,11 +20,10 @@ from actors.executor.core import (
     PriceSeen,
     Submit,
     SubmitAccepted,
-    SymbolExecutor,
-    client_order_id_for,
 )
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
+from actors.ids import client_order_id_for
 from actors.messages import Approved, ExecuteSignal, parse_signal
 from actors.position import ConfirmedPosition
 from actors.records import ProtectionRecorded

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal as D
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.core_flip import crosses_zero, resume_goal
+from actors.executor.effects import (
+    AdoptOutsideFill,
     Alert,
     AskRisk,
     Effect,
@@ -15,11 +18,8 @@ from actors.executor.core import (
     ResumeFlip,
     Submit,
     SubmitFailed,
-    SymbolExecutor,
-    client_order_id_for,
 )
-from actors.executor.core_flip import crosses_zero, resume_goal
-from actors.executor.effects import AdoptOutsideFill
+from actors.ids import client_order_id_for
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition

@@ -9,7 +9,8 @@ from decimal import Decimal as D
 
 import attrs
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import (
     AskRisk,
     Cancel,
     Effect,
@@ -18,7 +19,6 @@ from actors.executor.core import (
     LookupDone,
     SubmitAccepted,
     SubmitFailed,
-    SymbolExecutor,
 )
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import TRANSITIONS, State

@@ -7,7 +7,8 @@ from decimal import Decimal as D
 
 import msgspec
 
-from actors.executor.core import AskRisk, Effect, Journal, SymbolExecutor
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import AskRisk, Effect, Journal
 from actors.messages import Approved, ExecuteSignal, parse_signal
 from actors.records import SignalRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus

@@ -12,7 +12,8 @@ from decimal import Decimal as D
 import attrs
 import msgspec
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import (
     Alert,
     AskRisk,
     Cancel,
@@ -25,7 +26,6 @@ from actors.executor.core import (
     PriceSeen,
     Submit,
     SubmitAccepted,
-    SymbolExecutor,
 )
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper

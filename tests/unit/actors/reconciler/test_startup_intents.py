@@ -3,14 +3,9 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from actors.executor.core import (
-    AskRisk,
-    Journal,
-    ResendIntent,
-    Submit,
-    SymbolExecutor,
-    client_order_id_for,
-)
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import AskRisk, Journal, ResendIntent, Submit
+from actors.ids import client_order_id_for
 from actors.messages import ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.executor.core import AskRisk, Journal, Submit, SymbolExecutor
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import AskRisk, Journal, Submit
 from actors.messages import Approved, BadSignal, Denied, ExecuteSignal, parse_signal
 from actors.prices import PriceBook
 from actors.records import IntentRecorded

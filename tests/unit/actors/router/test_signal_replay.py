@@ -7,7 +7,8 @@ from decimal import Decimal as D
 
 import msgspec
 
-from actors.executor.core import AskRisk, Effect, Journal, SymbolExecutor
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import AskRisk, Effect, Journal
 from actors.messages import Approved, Denied, ExecuteSignal, Signal, parse_signal
 from actors.position import ConfirmedPosition
 from actors.records import FailureStage, SignalFinished, SignalRecorded
