@@ -11,12 +11,13 @@ import enum
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import attrs
 import msgspec
 import trio
 
+from actors.risk.limits import RiskLimits
 from actors.signal_bounds import (
     MAX_DECIMAL_PLACES,
     MAX_PRICE,
@@ -28,7 +29,12 @@ from actors.signal_bounds import (
     bounded_reason,
     quote,
 )
-from brokers.base import OrderRequest, OrderType, Side, TimeInForce
+from brokers.base import OrderRequest, OrderType, OrderUpdate, Side, TimeInForce, VenueOrder
+
+if TYPE_CHECKING:
+    # Answers the Reconciler builds; only named here, in the types of their reply channels.
+    from actors.reconciler.correction_apply import ApprovalResult
+    from actors.reconciler.task import ReconciliationReport
 
 
 class Message(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind"):
@@ -288,20 +294,6 @@ class ExecuteSignal:
     raw: str
 
 
-class RiskRequest(Message, frozen=True, kw_only=True, tag="risk_request"):
-    """An executor asks RiskGuard to approve one order before it leaves."""
-
-    request: OrderRequest
-    # The confirmed position before this order, signed: tells risk-reducing orders apart.
-    position_qty: Decimal
-    reply: Any  # trio.MemorySendChannel of the executor's inbox
-    # The signal gave no qty: RiskGuard sizes the order by its policy (``request.qty`` is 0).
-    size_by_policy: bool = False
-    confidence: float | None = None
-    # The signal the order is for: if deciding on it raises, RiskGuard quarantines it.
-    signal_id: str | None = None
-
-
 class Approved(Message, frozen=True, kw_only=True, tag="approved"):
     client_order_id: str
     reserved: Decimal
@@ -318,6 +310,21 @@ class Denied(Message, frozen=True, kw_only=True, tag="denied"):
 RiskDecision = Approved | Denied
 
 
+@attrs.frozen(kw_only=True)
+class RiskRequest:
+    """An executor asks RiskGuard to approve one order before it leaves."""
+
+    request: OrderRequest
+    # The confirmed position before this order, signed: tells risk-reducing orders apart.
+    position_qty: Decimal
+    reply: trio.MemorySendChannel[RiskDecision]  # the executor's inbox
+    # The signal gave no qty: RiskGuard sizes the order by its policy (``request.qty`` is 0).
+    size_by_policy: bool = False
+    confidence: float | None = None
+    # The signal the order is for: if deciding on it raises, RiskGuard quarantines it.
+    signal_id: str | None = None
+
+
 class StreamHealth(Message, frozen=True, kw_only=True, tag="stream_health"):
     """OrderMonitor's order stream went up (connected and re-synced) or down."""
 
@@ -329,6 +336,96 @@ class ReleaseReservation(Message, frozen=True, kw_only=True, tag="release_reserv
     sent): RiskGuard gives its reservation back."""
 
     client_order_id: str
+
+
+# --- to an executor, from startup, the price feed and the Reconciler ---------------------
+
+
+class ResendIntent(Message, frozen=True, kw_only=True, tag="resend_intent"):
+    """An intent journaled before a crash that the venue never received (found at startup):
+    approved then, acked then, so it is sent now without asking again."""
+
+    request: OrderRequest
+
+
+class ResumeFlip(Message, frozen=True, kw_only=True, tag="resume_flip"):
+    """A signal across zero interrupted after its flat leg's intent (found at startup): its
+    open leg, to ``goal``, follows once that leg is final and the position is flat."""
+
+    symbol: str  # the executor's (the signal's may be an alias)
+    signal: Signal
+    flat_leg: str  # the flat leg's client_order_id
+    goal: Decimal
+
+
+class PriceSeen(Message, frozen=True, kw_only=True, tag="price_seen"):
+    """A trade price for the symbol, fed in while a stop is held by the executor."""
+
+    price: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class AdoptOutsideFill:
+    """The venue's record of an order placed outside tradingd, with fills in the executor's
+    symbol: taken into its position (``actors.executor.core_outside_fills``). The executor
+    answers on ``reply`` once what it took is durable."""
+
+    order: VenueOrder
+    reply: trio.MemorySendChannel[Ack]
+
+
+# --- to the OrderMonitor, from an executor -----------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Watch:
+    """An executor is about to send this order: route its updates to ``deliver_to``."""
+
+    client_order_id: str
+    symbol: str
+    deliver_to: trio.MemorySendChannel[OrderUpdate]  # the executor's inbox
+
+
+# --- to RiskGuard, from the operator's commands and a config reload ----------------------
+
+
+@attrs.frozen(kw_only=True)
+class Halt:
+    """The kill switch: no new risk until Resume. ``done`` is set once the halt is in force
+    (and journaled), so the caller knows every later decision sees it."""
+
+    done: trio.Event | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Resume:
+    """Lift a halt and a daily-loss latch, here and in the journal."""
+
+    done: trio.Event | None = None
+
+
+class SetLimits(Message, frozen=True, kw_only=True, tag="set_limits"):
+    """New risk limits from a config reload (SIGHUP), already validated."""
+
+    limits: RiskLimits
+
+
+# --- to the Reconciler, from the operator's commands -------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class RunReconciliation:
+    """The operator asks for a full comparison now (``tradingd reconcile``)."""
+
+    reply: trio.MemorySendChannel[ReconciliationReport]
+
+
+@attrs.frozen(kw_only=True)
+class ApproveCorrection:
+    """The operator approves one queued correction (``tradingd approve ID``)."""
+
+    correction_id: int
+    reply: trio.MemorySendChannel[ApprovalResult]
 
 
 def order_side_for_delta(delta: Decimal) -> Side:

@@ -13,10 +13,11 @@ import trio
 
 from actors.executor.activity import Activity
 from actors.executor.core import SymbolExecutor
-from actors.executor.effects import ExecutorInput, ResendIntent
+from actors.executor.effects import ExecutorInput
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
 from actors.executor.task import INBOX_SIZE, ExecutorDeps, run_executor
+from actors.messages import ResendIntent
 from actors.position import ConfirmedPosition
 from actors.reconciler.core import StartupState
 from actors.reconciler.venue_view import VenueView

@@ -12,21 +12,26 @@ import trio
 
 from actors.executor.activity import Activity
 from actors.executor.core import SymbolExecutor
-from actors.messages import Ack, Action, BadSignal, build_signal
+from actors.messages import (
+    Ack,
+    Action,
+    ApproveCorrection,
+    BadSignal,
+    Halt,
+    Resume,
+    RunReconciliation,
+    SetLimits,
+    build_signal,
+)
 from actors.monitor.task import OrderMonitorCore
 from actors.prices import PriceBook
 from actors.reconciler.core import StartupState
 from actors.reconciler.correction_apply import ApprovalResult
 from actors.reconciler.open_orders import list_open_orders
-from actors.reconciler.task import (
-    ApproveCorrection,
-    ReconciliationReport,
-    RunReconciliation,
-    ask_reconciler,
-)
+from actors.reconciler.task import ReconciliationReport, ask_reconciler
 from actors.risk.core import RiskGuardCore
 from actors.risk.limits import RiskLimits
-from actors.risk.task import Halt, Resume, RiskInput, SetLimits
+from actors.risk.task import RiskInput
 from actors.router.task import Intake
 from brokers.alpaca import AlpacaBroker
 from brokers.base import utc_now

@@ -42,28 +42,28 @@ from actors.executor.core_known_legs import KnownLegs
 from actors.executor.core_outside_fills import OutsideFills
 from actors.executor.core_signals import Job, Phase, finished, order_for, superseded
 from actors.executor.effects import (
-    AdoptOutsideFill,
     Alert,
     AskRisk,
     CancelFailed,
     Effect,
     ExecutorInput,
-    Journal,
     Lookup,
-    LookupDone,
     LookupFailed,
-    PriceSeen,
-    ResendIntent,
-    ResumeFlip,
+    OrderLookedUp,
+    RecordInJournal,
     SubmitAccepted,
     SubmitFailed,
 )
 from actors.messages import (
     REPLAY_SOURCE,
     Action,
+    AdoptOutsideFill,
     Approved,
     Denied,
     ExecuteSignal,
+    PriceSeen,
+    ResendIntent,
+    ResumeFlip,
 )
 from actors.order_state import State, TrackedOrder
 from actors.records import (
@@ -113,7 +113,7 @@ class SymbolExecutor(KnownLegs):
                 self._on_update(update, wall, out)
             case SubmitFailed():
                 self._on_submit_failed(msg, now, wall, out)
-            case LookupDone():
+            case OrderLookedUp():
                 self._on_lookup(msg, now, wall, out)
             case LookupFailed():
                 self._schedule(msg.client_order_id, now, "lookup", msg.retry_after)
@@ -168,7 +168,7 @@ class SymbolExecutor(KnownLegs):
         never traded (their ids stay spent: a resend still acks duplicate)."""
         records: list[JournalRecord] = [superseded(job, newer, wall) for job in self._queue]
         records += [finished(job, wall, f"superseded by {newer}") for job in self._queue]
-        out.append(Journal(tuple(records)))
+        out.append(RecordInJournal(tuple(records)))
         self._queue.clear()
 
     def _start(self, job: Job, wall: datetime, out: list[Effect]) -> None:
@@ -177,7 +177,7 @@ class SymbolExecutor(KnownLegs):
             # The exits go with the position they guard; canceled below with the rest.
             dropped = self.protection.drop(wall, f"dropped by {job.signal.action.value}")
             if dropped:
-                out.append(Journal(tuple(dropped)))
+                out.append(RecordInJournal(tuple(dropped)))
             if self.unresolved():
                 # Size from a settled position: cancel what still works (and let what is in
                 # flight land) first.
@@ -248,7 +248,7 @@ class SymbolExecutor(KnownLegs):
         elif self.protection.halted is not None:
             reason = f"the position is flat; symbol halted: {self.protection.halted}"
         if reason is not None:
-            out.append(Journal((incomplete(job, reason, wall),)))
+            out.append(RecordInJournal((incomplete(job, reason, wall),)))
             out.append(Alert(f"signal {job.signal.id}: {reason}"))
             self._job = None
             return
@@ -274,7 +274,7 @@ class SymbolExecutor(KnownLegs):
         if self._job is not None or self._queue:
             # Never at startup, where this comes first: refuse rather than guess an order.
             reason = "not resumed after a restart: the symbol was busy"
-            out.append(Journal((incomplete(job, reason, wall),)))
+            out.append(RecordInJournal((incomplete(job, reason, wall),)))
             out.append(Alert(f"signal {msg.signal.id}: {reason}"))
             return
         self._job = job
@@ -298,7 +298,7 @@ class SymbolExecutor(KnownLegs):
                 self._open_from_zero(job, wall, out)
                 continue
             if job is not None:
-                out.append(Journal((finished(job, wall, "its order is final or resting"),)))
+                out.append(RecordInJournal((finished(job, wall, "its order is final or resting"),)))
             self._job = None
             if not self._queue:
                 return

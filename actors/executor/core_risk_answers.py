@@ -17,7 +17,7 @@ from actors.executor.core_flip import incomplete, refusal_to_split, signed_qty, 
 from actors.executor.core_guarded import GuardedOrders
 from actors.executor.core_orders import state_record
 from actors.executor.core_signals import Job, Phase, ack_effects, finished
-from actors.executor.effects import Alert, Effect, Journal, Release, Submit
+from actors.executor.effects import Alert, Effect, RecordInJournal, Release, Submit
 from actors.ids import leg_of
 from actors.messages import AckStatus, Action, Approved, Denied
 from actors.order_state import State, TrackedOrder
@@ -83,7 +83,7 @@ class RiskAnswers(GuardedOrders):
                 "it is not sent"
             )
             records = (finished(job, wall, reason), incomplete(job, reason, wall))
-            out.append(Journal(records))
+            out.append(RecordInJournal(records))
             out.append(Alert(f"signal {job.signal.id}: {reason}"))
             self._job = None
             return

@@ -10,11 +10,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, assert_never
+from typing import assert_never
 
 import attrs
+import trio
 
-from actors.executor.effects import Effect, Journal
+from actors.executor.effects import Effect, RecordInJournal
 from actors.ids import client_order_id_for
 from actors.messages import Ack, AckStatus, Action, Signal, order_side_for_delta
 from actors.position import ConfirmedPosition
@@ -31,7 +32,7 @@ class Phase(enum.Enum):
 @attrs.define
 class Job:
     signal: Signal
-    reply: Any | None  # None once acked
+    reply: trio.MemorySendChannel[Ack] | None  # None once acked
     received_at: datetime
     phase: Phase | None = None
     # Who sent the signal and the line as received: each journal row of it names both.
@@ -59,7 +60,7 @@ def ack_effects(
 ) -> list[Effect]:
     """The signal's ack, sent only once it is journaled with ``extra`` (once per job)."""
     if job.reply is None:
-        return [Journal(extra)] if extra else []
+        return [RecordInJournal(extra)] if extra else []
     ack = Ack(id=job.signal.id, status=status, reason=reason)
     signal_record = SignalRecorded(
         at=wall,
@@ -70,7 +71,7 @@ def ack_effects(
         reason=reason,
     )
     reply, job.reply = job.reply, None
-    return [Journal((signal_record, *extra), ack=(reply, ack))]
+    return [RecordInJournal((signal_record, *extra), ack=(reply, ack))]
 
 
 def superseded(job: Job, newer: str, wall: datetime) -> SignalRecorded:

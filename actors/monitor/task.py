@@ -20,7 +20,7 @@ from typing import Any, assert_never
 import attrs
 import trio
 
-from actors.messages import Message, StreamHealth
+from actors.messages import Message, StreamHealth, Watch
 from actors.retry import Backoff
 from brokers.base import Broker, OrderEvent, OrderUpdate, utc_now
 from brokers.errors import AuthenticationFailed, BrokerError, BrokerUnavailable
@@ -39,14 +39,6 @@ WHOLE_TOKEN = 1 - 1e-9
 FINAL_ROUTES_KEPT = 10_000
 
 
-class Watch(Message, frozen=True, kw_only=True, tag="watch"):
-    """An executor is about to send this order: route its updates to ``deliver_to``."""
-
-    client_order_id: str
-    symbol: str
-    deliver_to: Any  # trio.MemorySendChannel of the executor's inbox
-
-
 class StreamUp(Message, frozen=True, kw_only=True, tag="stream_up"):
     pass
 
@@ -55,13 +47,13 @@ class StreamDown(Message, frozen=True, kw_only=True, tag="stream_down"):
     reason: str
 
 
-class LookupDone(Message, frozen=True, kw_only=True, tag="monitor_lookup_done"):
+class LookupEnded(Message, frozen=True, kw_only=True, tag="lookup_ended"):
     """A REST lookup the monitor made has ended (its result, if any, came as an update)."""
 
     client_order_id: str
 
 
-MonitorInput = Watch | OrderUpdate | StreamUp | StreamDown | LookupDone
+MonitorInput = Watch | OrderUpdate | StreamUp | StreamDown | LookupEnded
 
 
 def update_key(update: OrderUpdate) -> tuple[str, ...]:
@@ -269,7 +261,7 @@ async def _dispatch(
             core.set_health(False, now)
             log.warning("order stream down: %s", msg.reason)
             await subscribers.risk.send(StreamHealth(healthy=False))
-        case LookupDone():
+        case LookupEnded():
             core.lookup_done(msg.client_order_id)
         case _:
             assert_never(msg)
@@ -288,7 +280,7 @@ async def _lookup(
             OrderUpdate(event=OrderEvent.SNAPSHOT, order=order, at=utc_now(), source="rest")
         )
     # None: the venue has no such order (yet); its executor's own submit path decides.
-    await inbox.send(LookupDone(client_order_id=client_order_id))
+    await inbox.send(LookupEnded(client_order_id=client_order_id))
 
 
 async def _keep_stream(

@@ -20,9 +20,8 @@ import attrs
 import trio
 
 from actors.executor.core_flip import resume_goal
-from actors.executor.effects import ResumeFlip
 from actors.ids import is_own_client_order_id
-from actors.messages import Signal
+from actors.messages import ResumeFlip, Signal
 from actors.order_state import State, TrackedOrder
 from actors.reconciler.open_orders import list_open_orders
 from actors.records import OrderStateRecorded

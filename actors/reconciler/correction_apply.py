@@ -24,9 +24,8 @@ from typing import assert_never
 import msgspec
 import trio
 
-from actors.executor.effects import AdoptOutsideFill
 from actors.ids import is_own_client_order_id
-from actors.messages import Ack, Action, BadSignal, build_signal
+from actors.messages import Ack, Action, AdoptOutsideFill, BadSignal, build_signal
 from actors.reconciler.core_corrections import CorrectionBook, why_not_now
 from actors.reconciler.core_drift import Remedy, correction_signal_id
 from actors.reconciler.venue_view import ZERO, ReconcilerDeps, changed_since, recent_orders

@@ -17,7 +17,7 @@ import msgspec
 import trio
 
 from actors.ids import is_own_client_order_id
-from actors.messages import Message
+from actors.messages import ApproveCorrection, RunReconciliation
 from actors.reconciler.core import Drift, DriftWatch, compare_positions
 from actors.reconciler.core_corrections import CorrectionBook
 from actors.reconciler.core_drift import Cause, Explanation, explain, notional_of
@@ -32,19 +32,6 @@ from brokers.base import OrderUpdate, Position, VenueOrder, utc_now
 from brokers.errors import AuthenticationFailed, BrokerError
 
 log = logging.getLogger("tradingd.reconciler")
-
-
-class RunReconciliation(Message, frozen=True, kw_only=True, tag="run_reconciliation"):
-    """The operator asks for a full comparison now (``tradingd reconcile``)."""
-
-    reply: Any  # trio.MemorySendChannel[ReconciliationReport]
-
-
-class ApproveCorrection(Message, frozen=True, kw_only=True, tag="approve_correction"):
-    """The operator approves one queued correction (``tradingd approve ID``)."""
-
-    correction_id: int
-    reply: Any  # trio.MemorySendChannel[ApprovalResult]
 
 
 ReconcilerInput = OrderUpdate | RunReconciliation | ApproveCorrection

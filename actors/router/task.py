@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from functools import partial
-from typing import Any, assert_never
+from typing import assert_never
 
 import attrs
 import msgspec
@@ -74,7 +74,7 @@ def encode_signal(signal: Signal) -> bytes:
     return msgspec.json.encode(signal)
 
 
-SpawnExecutor = Callable[[str], Awaitable[trio.MemorySendChannel[Any]]]
+SpawnExecutor = Callable[[str], Awaitable[trio.MemorySendChannel[ExecuteSignal]]]
 # Runs one rebalance to its end: plans it, acks it, sends its legs back through the intake.
 # Without an arrival (a replay at startup) there is no ack to send.
 RunRebalance = Callable[[Signal, Arrival | None], Awaitable[None]]
@@ -118,7 +118,7 @@ async def run_signal_router(
     activity: Activity | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    executors: dict[str, trio.MemorySendChannel[Any]] = {}
+    executors: dict[str, trio.MemorySendChannel[ExecuteSignal]] = {}
 
     async def spawn(symbol: str) -> None:
         executors[symbol] = await spawn_executor(symbol)
@@ -214,7 +214,7 @@ async def _replay_one(
     core: SignalRouterCore,
     signal: Signal,
     journal: JournalSink,
-    executors: dict[str, trio.MemorySendChannel[Any]],
+    executors: dict[str, trio.MemorySendChannel[ExecuteSignal]],
     spawn_executor: SpawnExecutor,
     run_rebalance: RunRebalance | None,
     acks: trio.Nursery,

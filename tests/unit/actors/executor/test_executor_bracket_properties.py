@@ -20,15 +20,14 @@ from actors.executor.effects import (
     CancelFailed,
     ExecutorInput,
     Lookup,
-    LookupDone,
-    PriceSeen,
+    OrderLookedUp,
     Submit,
     SubmitAccepted,
 )
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
 from actors.ids import client_order_id_for
-from actors.messages import Approved, ExecuteSignal, parse_signal
+from actors.messages import Approved, ExecuteSignal, PriceSeen, parse_signal
 from brokers.base import OrderStatus, OrderUpdate
 from tests.bracket_venue import OPEN, Venue
 from tests.builders import T0
@@ -144,7 +143,7 @@ def test_position_follows_the_venue_and_exits_never_flip_it(
                             inbox.append(CancelFailed(client_order_id=cid, reason="not open"))
                     case Lookup(client_order_id=cid):
                         order = venue.snapshot(cid) if cid in venue.orders else None
-                        inbox.append(LookupDone(client_order_id=cid, order=order))
+                        inbox.append(OrderLookedUp(client_order_id=cid, order=order))
             if isinstance(msg, OrderUpdate) and msg.order.client_order_id in closes:
                 assert before * venue.position >= 0, "a close flipped the position"
         raise AssertionError("no quiescence")

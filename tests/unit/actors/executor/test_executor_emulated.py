@@ -16,15 +16,14 @@ from actors.executor.effects import (
     Cancel,
     Effect,
     ExecutorInput,
-    Journal,
-    PriceSeen,
+    RecordInJournal,
     Submit,
     SubmitAccepted,
 )
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
 from actors.ids import client_order_id_for
-from actors.messages import Approved, ExecuteSignal, parse_signal
+from actors.messages import Approved, ExecuteSignal, PriceSeen, parse_signal
 from actors.position import ConfirmedPosition
 from actors.records import ProtectionRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, OrderUpdate, Side
@@ -45,7 +44,10 @@ def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]
 
 def protections(effects: list[Effect]) -> list[ProtectionRecorded]:
     return [
-        r for j in only(effects, Journal) for r in j.records if isinstance(r, ProtectionRecorded)
+        r
+        for j in only(effects, RecordInJournal)
+        for r in j.records
+        if isinstance(r, ProtectionRecorded)
     ]
 
 

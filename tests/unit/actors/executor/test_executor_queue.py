@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import msgspec
 
 from actors.executor.core import SymbolExecutor
-from actors.executor.effects import AskRisk, Effect, Journal
+from actors.executor.effects import AskRisk, Effect, RecordInJournal
 from actors.messages import Approved, ExecuteSignal, parse_signal
 from actors.records import SignalRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus
@@ -30,7 +30,7 @@ def signal_records(effects: list[Effect]) -> list[tuple[str | None, str, str | N
     return [
         (r.signal_id, r.status, r.reason)
         for e in effects
-        if isinstance(e, Journal)
+        if isinstance(e, RecordInJournal)
         for r in e.records
         if isinstance(r, SignalRecorded)
     ]

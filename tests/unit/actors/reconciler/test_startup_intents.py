@@ -4,9 +4,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from actors.executor.core import SymbolExecutor
-from actors.executor.effects import AskRisk, Journal, ResendIntent, Submit
+from actors.executor.effects import AskRisk, RecordInJournal, Submit
 from actors.ids import client_order_id_for
-from actors.messages import ExecuteSignal, parse_signal
+from actors.messages import ExecuteSignal, ResendIntent, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition
 from actors.reconciler.core import PendingIntent, decide_intents
@@ -88,7 +88,7 @@ def test_a_remembered_final_order_makes_its_signal_fed_again_a_duplicate() -> No
         T0,
     )
     assert not [e for e in effects if isinstance(e, AskRisk | Submit)]
-    (journal,) = [e for e in effects if isinstance(e, Journal)]
+    (journal,) = [e for e in effects if isinstance(e, RecordInJournal)]
     assert journal.ack is not None
     assert journal.ack[1].status == "duplicate"
     # The order's row learns its signal, so the next restart's dedupe knows the id.

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import msgspec
 
 from actors.executor.core import SymbolExecutor
-from actors.executor.effects import AskRisk, Effect, Journal
+from actors.executor.effects import AskRisk, Effect, RecordInJournal
 from actors.messages import Approved, Denied, ExecuteSignal, Signal, parse_signal
 from actors.position import ConfirmedPosition
 from actors.records import FailureStage, SignalFinished, SignalRecorded
@@ -29,7 +29,7 @@ def execute(sid: str, *, replayed: bool = False, **fields: object) -> ExecuteSig
 
 
 def records(effects: list[Effect]) -> list[object]:
-    return [r for e in effects if isinstance(e, Journal) for r in e.records]
+    return [r for e in effects if isinstance(e, RecordInJournal) for r in e.records]
 
 
 def finished(effects: list[Effect]) -> list[tuple[str, str]]:
@@ -37,7 +37,9 @@ def finished(effects: list[Effect]) -> list[tuple[str, str]]:
 
 
 def acks(effects: list[Effect]) -> list[str]:
-    return [e.ack[1].status for e in effects if isinstance(e, Journal) and e.ack is not None]
+    return [
+        e.ack[1].status for e in effects if isinstance(e, RecordInJournal) and e.ack is not None
+    ]
 
 
 def ask(effects: list[Effect]) -> OrderRequest:
