@@ -28,6 +28,7 @@ from actors.reconciler.correction_apply import (
     approve_correction,
 )
 from actors.reconciler.venue_view import ZERO, ReconcilerDeps, changed_since, recent_orders
+from actors.records import CorrectionStatus
 from brokers.base import OrderUpdate, Position, VenueOrder, utc_now
 from brokers.errors import AuthenticationFailed, BrokerError
 
@@ -49,7 +50,7 @@ class ReportRow(msgspec.Struct, frozen=True, kw_only=True):
     detail: str | None = None
     drift_id: int | None = None
     correction_id: int | None = None
-    correction_status: str | None = None
+    correction_status: CorrectionStatus | None = None
 
 
 class ReconciliationReport(msgspec.Struct, frozen=True, kw_only=True):

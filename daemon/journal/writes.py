@@ -240,7 +240,7 @@ def _correction(record: CorrectionRecorded) -> tuple[object, ...]:
         str(record.venue_qty),
         str(record.target_qty),
         _dec(record.notional),
-        record.status,
+        record.status.value,
         timestamp(record.at),
         record.signal_id,
         record.detail,

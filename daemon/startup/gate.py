@@ -27,7 +27,7 @@ from actors.reconciler.core import (
     compare_positions,
     load_startup_state,
 )
-from actors.records import CorrectionRecorded
+from actors.records import CorrectionRecorded, CorrectionStatus
 from actors.risk.core import RiskGuardCore
 from actors.risk.task import read_clock
 from brokers.base import VenueOrder, utc_now
@@ -174,7 +174,7 @@ def queued_correction(row: CorrectionRow) -> CorrectionRecorded:
         venue_qty=row.venue_qty,
         target_qty=row.target_qty,
         notional=row.notional,
-        status=row.status,
+        status=CorrectionStatus(row.status),  # read as queued: the book restores only those
         signal_id=row.signal_id,
         detail=row.detail,
     )
