@@ -32,7 +32,7 @@ from actors.reconciler.task import ReconciliationReport, ask_reconciler
 from actors.risk.core import RiskGuardCore
 from actors.risk.limits import RiskLimits
 from actors.risk.task import RiskInput
-from actors.router.task import Intake
+from actors.router import Intake
 from brokers.alpaca import AlpacaBroker
 from brokers.base import utc_now
 from brokers.errors import BrokerError

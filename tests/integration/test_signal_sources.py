@@ -70,3 +70,5 @@ def test_an_accepted_signal_is_journaled_with_the_source_it_came_in_on() -> None
     # The line each source sent, not a re-encoding of the parsed signal.
     assert rows["from-stdin"][1] == _buy("from-stdin", 1).decode()
     assert rows["from-tcp"][1] == _buy("from-tcp", 3).decode()
+    # The webhook's row is the signal its alert became: the passphrase stays out of it.
+    assert PASSPHRASE not in rows["from-webhook"][1]
