@@ -1,7 +1,9 @@
-"""SignalRouter: every source's signals pass here; it owns dedupe and the executor registry.
+"""SignalRouter's loop: every source's signals pass here; it owns the executor registry.
 
-The core decides (reject, duplicate, or which symbol's executor); the loop parses, journals
+The core (``actors.router.core``) decides (reject, duplicate, or which symbol's executor);
+the loop parses a line (a signal tradingd produced comes as the object it is), journals
 rejections before acking them, and spawns executors on demand in the executors' nursery.
+Who sent each signal and the line as received travel with it to the journal.
 """
 
 from __future__ import annotations
