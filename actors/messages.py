@@ -1,7 +1,8 @@
 """Messages between the actors, and the signal/ack contract with the outside world.
 
-Every message is a frozen msgspec Struct tagged by ``kind``. Reply channels ride inside
-the messages that expect an answer; they are never encoded.
+The outside world's (``Signal``, ``Ack``) are frozen msgspec Structs tagged by ``kind``.
+A message that carries a reply channel is an attrs class instead: it is never encoded, and
+its channel keeps its real type.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import enum
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import attrs
 import msgspec
 
 from actors.signal_bounds import (
@@ -25,7 +27,25 @@ from actors.signal_bounds import (
     bounded_reason,
     quote,
 )
-from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, Side, TimeInForce
+from brokers.base import (
+    OrderEvent,
+    OrderRequest,
+    OrderType,
+    OrderUpdate,
+    Side,
+    TimeInForce,
+    VenueOrder,
+)
+
+if TYPE_CHECKING:
+    # Named only in the types of the attrs messages below (never encoded, so never resolved
+    # at run time): the messages stay importable by the pure cores, which never import trio.
+    import trio
+
+    # Answers the Reconciler builds; only named here, in the types of their reply channels.
+    from actors.reconciler.correction_apply import ApprovalResult
+    from actors.reconciler.drift_checks import ReconciliationReport
+    from actors.risk.limits import RiskLimits
 
 
 class Message(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind"):
@@ -156,6 +176,16 @@ class BadSignal(ValueError):
         self.signal_id = signal_id
 
 
+def build_signal(**fields: object) -> Signal:
+    """A Signal tradingd itself produces (a rebalance leg, a correction, a flatten), held to
+    every rule a line is: a field out of bounds raises BadSignal, as it would on a line."""
+    try:
+        return msgspec.convert(fields, Signal)
+    except msgspec.ValidationError as exc:
+        signal_id = fields.get("id")
+        raise BadSignal(str(exc), signal_id if isinstance(signal_id, str) else None) from exc
+
+
 def parse_signal(line: bytes | str, *, sized_entries: bool = False) -> Signal:
     """Decode one input line into a Signal, or raise BadSignal with a readable reason.
     A buy or sell may leave out ``qty`` only with ``sized_entries`` (a sizing policy is
@@ -235,26 +265,44 @@ def _best_effort_id(line: bytes | str) -> str | None:
 # --- between actors ----------------------------------------------------------------
 
 
-class ExecuteSignal(Message, frozen=True, kw_only=True, tag="execute_signal"):
+# The source of a signal worked again at startup: it came back from the journal.
+REPLAY_SOURCE = "replay"
+
+
+@attrs.frozen(kw_only=True)
+class Inbound:
+    """One input line from a source, with where its ack goes."""
+
+    line: bytes
+    source: str
+    reply: trio.MemorySendChannel[Ack]
+
+
+@attrs.frozen(kw_only=True)
+class ProducedSignal:
+    """A signal tradingd itself produced (a rebalance leg, a correction, a flatten), handed
+    to the router as the object it is: there is no line to parse again."""
+
+    signal: Signal
+    source: str
+    reply: trio.MemorySendChannel[Ack]
+
+
+RouterInput = Inbound | ProducedSignal
+
+
+@attrs.frozen(kw_only=True)
+class ExecuteSignal:
     """The router hands one signal for one symbol to that symbol's executor."""
 
     signal: Signal
-    reply: Any  # trio.MemorySendChannel[Ack]; the executor acks once it knows enough
+    # None for a signal replayed at startup (acked before the restart); else the executor
+    # acks once it knows enough.
+    reply: trio.MemorySendChannel[Ack] | None
     received_at: datetime
-
-
-class RiskRequest(Message, frozen=True, kw_only=True, tag="risk_request"):
-    """An executor asks RiskGuard to approve one order before it leaves."""
-
-    request: OrderRequest
-    # The confirmed position before this order, signed: tells risk-reducing orders apart.
-    position_qty: Decimal
-    reply: Any  # trio.MemorySendChannel of the executor's inbox
-    # The signal gave no qty: RiskGuard sizes the order by its policy (``request.qty`` is 0).
-    size_by_policy: bool = False
-    confidence: float | None = None
-    # The signal the order is for: if deciding on it raises, RiskGuard quarantines it.
-    signal_id: str | None = None
+    # Who sent it, and the line as received: the journal's record of the signal names both.
+    source: str
+    raw: str
 
 
 class Approved(Message, frozen=True, kw_only=True, tag="approved"):
@@ -271,6 +319,21 @@ class Denied(Message, frozen=True, kw_only=True, tag="denied"):
 
 
 RiskDecision = Approved | Denied
+
+
+@attrs.frozen(kw_only=True)
+class RiskRequest:
+    """An executor asks RiskGuard to approve one order before it leaves."""
+
+    request: OrderRequest
+    # The confirmed position before this order, signed: tells risk-reducing orders apart.
+    position_qty: Decimal
+    reply: trio.MemorySendChannel[RiskDecision]  # the executor's inbox
+    # The signal gave no qty: RiskGuard sizes the order by its policy (``request.qty`` is 0).
+    size_by_policy: bool = False
+    confidence: float | None = None
+    # The signal the order is for: if deciding on it raises, RiskGuard quarantines it.
+    signal_id: str | None = None
 
 
 class StreamHealth(Message, frozen=True, kw_only=True, tag="stream_health"):
@@ -308,6 +371,97 @@ class OrderSeen(Message, frozen=True, kw_only=True, tag="order_seen"):
             event=update.event,
             final=order.status.is_final,
         )
+
+
+# --- to an executor, from startup, the price feed and the Reconciler ---------------------
+
+
+class ResendIntent(Message, frozen=True, kw_only=True, tag="resend_intent"):
+    """An intent journaled before a crash that the venue never received (found at startup):
+    approved then, acked then, so it is sent now without asking again."""
+
+    request: OrderRequest
+
+
+class ResumeFlip(Message, frozen=True, kw_only=True, tag="resume_flip"):
+    """A signal across zero interrupted after its flat leg's intent (found at startup): its
+    open leg, to ``goal``, follows once that leg is final and the position is flat."""
+
+    symbol: str  # the executor's (the signal's may be an alias)
+    signal: Signal
+    flat_leg: str  # the flat leg's client_order_id
+    goal: Decimal
+
+
+class PriceSeen(Message, frozen=True, kw_only=True, tag="price_seen"):
+    """A trade price for the symbol, fed in while a stop is held by the executor."""
+
+    price: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class AdoptOutsideFill:
+    """The venue's record of an order placed outside tradingd, with fills in the executor's
+    symbol: taken into its position (``actors.executor.core_outside_fills``). The executor
+    answers on ``reply`` once what it took is durable."""
+
+    order: VenueOrder
+    reply: trio.MemorySendChannel[Ack]
+
+
+# --- to the OrderMonitor, from an executor -----------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Watch:
+    """An executor is about to send this order: route its updates to ``deliver_to``."""
+
+    client_order_id: str
+    symbol: str
+    deliver_to: trio.MemorySendChannel[OrderUpdate]  # the executor's inbox
+
+
+# --- to RiskGuard, from the operator's commands and a config reload ----------------------
+
+
+@attrs.frozen(kw_only=True)
+class Halt:
+    """The kill switch: no new risk until Resume. ``done`` is set once the halt is in force
+    (and journaled), so the caller knows every later decision sees it."""
+
+    done: trio.Event | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Resume:
+    """Lift a halt and a daily-loss latch, here and in the journal."""
+
+    done: trio.Event | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SetLimits:
+    """New risk limits from a config reload (SIGHUP), already validated."""
+
+    limits: RiskLimits
+
+
+# --- to the Reconciler, from the operator's commands -------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class RunReconciliation:
+    """The operator asks for a full comparison now (``tradingd reconcile``)."""
+
+    reply: trio.MemorySendChannel[ReconciliationReport]
+
+
+@attrs.frozen(kw_only=True)
+class ApproveCorrection:
+    """The operator approves one queued correction (``tradingd approve ID``)."""
+
+    correction_id: int
+    reply: trio.MemorySendChannel[ApprovalResult]
 
 
 def order_side_for_delta(delta: Decimal) -> Side:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import attrs
 import msgspec
@@ -47,7 +47,7 @@ class AtStake:
     """A signal a failing handler was working on, and who still waits for its ack."""
 
     signal_id: str | None
-    reply: Any = None  # trio.MemorySendChannel[Ack], or None once acked (or for a replay)
+    reply: trio.MemorySendChannel[Ack] | None = None  # None once acked (or for a replay)
     raw: str | None = None  # the line, when the journal has it nowhere else
 
 

@@ -158,6 +158,16 @@ class DriftRecorded(Record, frozen=True, kw_only=True, tag="drift"):
     found_by: str  # startup | check | command
 
 
+class CorrectionStatus(enum.StrEnum):
+    """Where a correction stands: ``queued`` until it ends one of the other ways."""
+
+    QUEUED = "queued"
+    APPLIED = "applied"
+    STALE = "stale"  # the venue's position moved since it was proposed: nothing done
+    SUPERSEDED = "superseded"  # a newer drift of the same symbol replaced it
+    FAILED = "failed"  # the trade-back signal was refused
+
+
 class CorrectionRecorded(Record, frozen=True, kw_only=True, tag="correction"):
     """A correction of a drift, written again (same id) at every change of its status."""
 
@@ -170,7 +180,7 @@ class CorrectionRecorded(Record, frozen=True, kw_only=True, tag="correction"):
     venue_qty: Decimal
     target_qty: Decimal  # the position both agree on once it is done
     notional: Decimal | None
-    status: str  # queued | applied | stale | superseded | failed
+    status: CorrectionStatus
     signal_id: str | None = None
     detail: str | None = None
 

@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness import UNPACED, paper_broker, percentile, venue_process  # noqa: E402
 
-from actors.executor.core import client_order_id_for  # noqa: E402
+from actors.executor.effects import client_order_id_for  # noqa: E402
 from actors.messages import Ack  # noqa: E402
 from actors.order_state import State  # noqa: E402
 from actors.records import (  # noqa: E402

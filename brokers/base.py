@@ -217,6 +217,9 @@ class VenueCall(Domain, frozen=True, kw_only=True):
     status: int | None  # None when no response came back
     latency_s: float
     at: datetime
+    # The instrument the call was about, as the adapter knew it: the order's (sent, or
+    # read back); None for a call about the account or many symbols.
+    symbol: str | None = None
     request_body: str | None = None
     response_body: str | None = None
     error: str | None = None

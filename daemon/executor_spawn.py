@@ -13,10 +13,12 @@ import attrs
 import trio
 
 from actors.executor.activity import Activity
-from actors.executor.core import ExecutorInput, ResendIntent, SymbolExecutor
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import ExecutorInput
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
 from actors.executor.task import INBOX_SIZE, ExecutorDeps, run_executor
+from actors.messages import ResendIntent
 from actors.position import ConfirmedPosition
 from actors.reconciler import LiveOrder, StartupState, VenueView
 from actors.records import ProtectionRecorded

@@ -8,10 +8,15 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
-import msgspec
 import trio
 
 from actors.executor.activity import Activity
+from actors.messages import (
+    Ack,
+    Action,
+    BadSignal,
+    build_signal,
+)
 from actors.monitor import MonitorHandle
 from actors.prices import PriceBook
 from actors.reconciler import (
@@ -22,7 +27,7 @@ from actors.reconciler import (
     list_open_orders,
 )
 from actors.risk import RiskHandle, RiskInput, RiskLimits
-from actors.router.task import Intake
+from actors.router import Intake
 from brokers.base import Broker, utc_now
 from brokers.errors import BrokerError
 from brokers.sim import SimEndpoints
@@ -30,6 +35,9 @@ from daemon.executor_spawn import Executors
 from daemon.journal.store import Journal
 
 log = logging.getLogger("tradingd")
+
+# The source a ``halt --flatten`` close is journaled with.
+CONTROL_SOURCE = "control"
 
 
 @attrs.define
@@ -91,8 +99,13 @@ class Daemon:
         if flatten:
             stamp = utc_now().strftime("%Y%m%dT%H%M%S%f")
             for symbol in self.positions():
-                signal = {"id": f"halt-{stamp}-{symbol}", "action": "close", "symbol": symbol}
-                ack = await self.intake.submit(msgspec.json.encode(signal), "halt")
+                signal_id = f"halt-{stamp}-{symbol}"
+                try:
+                    close = build_signal(id=signal_id, action=Action.CLOSE, symbol=symbol)
+                except BadSignal as exc:
+                    ack = Ack(id=signal_id, status="rejected", reason=str(exc))
+                else:
+                    ack = await self.intake.submit_signal(close, CONTROL_SOURCE)
                 log.warning("halt: flatten %s: %s %s", symbol, ack.status, ack.reason or "")
 
     async def reconcile(self) -> ReconciliationReport:

@@ -16,7 +16,7 @@ import msgspec
 import trio
 
 from actors.messages import Ack
-from actors.router.task import Intake
+from actors.router import Intake
 
 log = logging.getLogger("tradingd.sources")
 

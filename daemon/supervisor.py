@@ -25,6 +25,7 @@ import trio
 
 from actors.executor.activity import Activity
 from actors.executor.task import ExecutorDeps
+from actors.messages import RouterInput
 from actors.monitor import (
     MonitorHandle,
     MonitorInbox,
@@ -46,8 +47,8 @@ from actors.reconciler import (
 )
 from actors.records import VenueCallRecorded
 from actors.risk import RiskGuardCore, RiskHandle, start_risk_guard
+from actors.router import Intake, SignalRouterCore, run_signal_router
 from actors.router.rebalance import RebalanceBook, run_rebalance
-from actors.router.task import Inbound, Intake, SignalRouterCore, run_signal_router
 from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
 from brokers.base import Broker, MarketData, VenueCall, utc_now
@@ -74,7 +75,7 @@ log = logging.getLogger("tradingd")
 
 ACTOR_INBOX = 256
 
-RouterChannel = tuple[trio.MemorySendChannel[Inbound], trio.MemoryReceiveChannel[Inbound]]
+RouterChannel = tuple[trio.MemorySendChannel[RouterInput], trio.MemoryReceiveChannel[RouterInput]]
 
 
 @attrs.frozen
@@ -98,7 +99,7 @@ async def open_daemon(
         _open_venue(config, credentials, journal) as venue,
     ):
         async with trio.open_nursery() as actors:
-            router_channel = trio.open_memory_channel[Inbound](ACTOR_INBOX)
+            router_channel = trio.open_memory_channel[RouterInput](ACTOR_INBOX)
             holding = await _start_holding(actors, journal, config, router_channel[0], front)
             gate = await pass_startup_gate(journal, PatientReads(venue.broker, front.on_wait))
             daemon = await _start_actors(
@@ -152,11 +153,11 @@ async def _start_holding(
     root: trio.Nursery,
     journal: Journal,
     config: Config,
-    router: trio.MemorySendChannel[Inbound],
+    router: trio.MemorySendChannel[RouterInput],
     front: Front,
 ) -> HoldingIntake:
     """Signals are taken (and journaled) from the start, and held until the gate passes."""
-    hold_send, hold_recv = trio.open_memory_channel[Inbound](ACTOR_INBOX)
+    hold_send, hold_recv = trio.open_memory_channel[RouterInput](ACTOR_INBOX)
     holding = HoldingIntake(journal, router, config.risk.sizing is not None)
     holding.remember(await journal.accepted_signal_ids())
     await root.start(holding.run, hold_recv)
@@ -306,7 +307,7 @@ async def _start_router(
     executors: Executors,
     spawn: ExecutorSpawner,
     intake: Intake,
-    inbox: trio.MemoryReceiveChannel[Inbound],
+    inbox: trio.MemoryReceiveChannel[RouterInput],
     holding: HoldingIntake,
 ) -> None:
     """The SignalRouter, once the held signals are journaled, replaying the unfinished."""

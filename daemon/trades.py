@@ -28,6 +28,7 @@ from typing import Literal
 import attrs
 import msgspec
 
+from actors.ids import is_own_client_order_id, leg_of
 from brokers.base import OrderType, Side
 
 ZERO = Decimal(0)
@@ -53,7 +54,6 @@ _TYPE_REASONS: dict[OrderType, ExitReason] = {
     OrderType.STOP: "sl",
     OrderType.STOP_LIMIT: "sl",
 }
-_OWN_PREFIX = "td-"
 
 
 # The Structs below hold only scalars, so they can never be part of a reference cycle:
@@ -107,9 +107,9 @@ class RoundTrip(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 def exit_reason(client_order_id: str, kind: OrderKind | None) -> ExitReason:
     """Why the order that closed a trip was sent."""
     leg = kind.leg if kind is not None else None
-    own = client_order_id.startswith(_OWN_PREFIX)
-    if leg is None and own and "-" in client_order_id[len(_OWN_PREFIX) :]:
-        leg = client_order_id.rsplit("-", 1)[-1]  # td-<digest>-<leg>
+    own = is_own_client_order_id(client_order_id)
+    if leg is None:
+        leg = leg_of(client_order_id)
     if leg is not None and leg in _LEG_REASONS:
         return _LEG_REASONS[leg]
     if kind is not None and kind.order_type in _TYPE_REASONS:

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import assert_never
 
 import attrs
+import msgspec
 
 from actors.executor.core_flip import (
     ZERO,
@@ -41,36 +42,30 @@ from actors.executor.core_known_legs import KnownLegs
 from actors.executor.core_outside_fills import OutsideFills
 from actors.executor.core_signals import Job, Phase, finished, order_for, superseded
 from actors.executor.effects import (
-    AdoptOutsideFill,
     Alert,
     AskRisk,
-    Cancel,
     CancelFailed,
     Effect,
     ExecutorInput,
-    Follow,
-    Journal,
     Lookup,
-    LookupDone,
     LookupFailed,
-    PriceSeen,
-    Release,
-    ResendIntent,
-    ResumeFlip,
-    Submit,
+    OrderLookedUp,
+    RecordInJournal,
     SubmitAccepted,
     SubmitFailed,
-    client_order_id_for,
-    is_own_client_order_id,
 )
-from actors.executor.protection.brackets import Protection, ProtectionFailurePolicy
 from actors.messages import (
+    REPLAY_SOURCE,
     Action,
+    AdoptOutsideFill,
     Approved,
     Denied,
     ExecuteSignal,
+    PriceSeen,
+    ResendIntent,
+    ResumeFlip,
 )
-from actors.order_state import FINAL, State, TrackedOrder
+from actors.order_state import State, TrackedOrder
 from actors.records import (
     JournalRecord,
 )
@@ -118,7 +113,7 @@ class SymbolExecutor(KnownLegs):
                 self._on_update(update, wall, out)
             case SubmitFailed():
                 self._on_submit_failed(msg, now, wall, out)
-            case LookupDone():
+            case OrderLookedUp():
                 self._on_lookup(msg, now, wall, out)
             case LookupFailed():
                 self._schedule(msg.client_order_id, now, "lookup", msg.retry_after)
@@ -155,7 +150,7 @@ class SymbolExecutor(KnownLegs):
     # --- signals -----------------------------------------------------------------------
 
     def _on_signal(self, msg: ExecuteSignal, wall: datetime, out: list[Effect]) -> None:
-        job = Job(msg.signal, msg.reply, msg.received_at)
+        job = Job(msg.signal, msg.reply, msg.received_at, source=msg.source, raw=msg.raw)
         if self._job is not None or self._queue:
             reason = "queued behind an earlier signal"
             if self.supersede_queued and self._queue:
@@ -173,7 +168,7 @@ class SymbolExecutor(KnownLegs):
         never traded (their ids stay spent: a resend still acks duplicate)."""
         records: list[JournalRecord] = [superseded(job, newer, wall) for job in self._queue]
         records += [finished(job, wall, f"superseded by {newer}") for job in self._queue]
-        out.append(Journal(tuple(records)))
+        out.append(RecordInJournal(tuple(records)))
         self._queue.clear()
 
     def _start(self, job: Job, wall: datetime, out: list[Effect]) -> None:
@@ -182,7 +177,7 @@ class SymbolExecutor(KnownLegs):
             # The exits go with the position they guard; canceled below with the rest.
             dropped = self.protection.drop(wall, f"dropped by {job.signal.action.value}")
             if dropped:
-                out.append(Journal(tuple(dropped)))
+                out.append(RecordInJournal(tuple(dropped)))
             if self.unresolved():
                 # Size from a settled position: cancel what still works (and let what is in
                 # flight land) first.
@@ -253,7 +248,7 @@ class SymbolExecutor(KnownLegs):
         elif self.protection.halted is not None:
             reason = f"the position is flat; symbol halted: {self.protection.halted}"
         if reason is not None:
-            out.append(Journal((incomplete(job.signal, reason, wall),)))
+            out.append(RecordInJournal((incomplete(job, reason, wall),)))
             out.append(Alert(f"signal {job.signal.id}: {reason}"))
             self._job = None
             return
@@ -264,11 +259,22 @@ class SymbolExecutor(KnownLegs):
     def _on_resume(self, msg: ResumeFlip, wall: datetime, out: list[Effect]) -> None:
         """Pick a signal across zero up where a restart left it: waiting on its flat leg
         (adopted or resent just before, or final already)."""
-        job = Job(msg.signal, None, wall, Phase.ORDER, msg.flat_leg, goal=msg.goal)
+        # Its line was journaled before the restart; the rows written from here on say so.
+        resumed = msgspec.json.encode(msg.signal).decode()
+        job = Job(
+            msg.signal,
+            None,
+            wall,
+            Phase.ORDER,
+            msg.flat_leg,
+            goal=msg.goal,
+            source=REPLAY_SOURCE,
+            raw=resumed,
+        )
         if self._job is not None or self._queue:
             # Never at startup, where this comes first: refuse rather than guess an order.
             reason = "not resumed after a restart: the symbol was busy"
-            out.append(Journal((incomplete(msg.signal, reason, wall),)))
+            out.append(RecordInJournal((incomplete(job, reason, wall),)))
             out.append(Alert(f"signal {msg.signal.id}: {reason}"))
             return
         self._job = job
@@ -292,7 +298,7 @@ class SymbolExecutor(KnownLegs):
                 self._open_from_zero(job, wall, out)
                 continue
             if job is not None:
-                out.append(Journal((finished(job, wall, "its order is final or resting"),)))
+                out.append(RecordInJournal((finished(job, wall, "its order is final or resting"),)))
             self._job = None
             if not self._queue:
                 return
@@ -318,31 +324,3 @@ class SymbolExecutor(KnownLegs):
         # it. A market order settles in moments and the next signal may depend on its fill.
         resting = order.request.order_type is not OrderType.MARKET
         return resting and order.state in (State.ACCEPTED, State.PARTIALLY_FILLED)
-
-
-__all__ = [
-    "FINAL",
-    "Alert",
-    "AskRisk",
-    "Cancel",
-    "CancelFailed",
-    "Effect",
-    "ExecutorInput",
-    "Follow",
-    "Journal",
-    "Lookup",
-    "LookupDone",
-    "LookupFailed",
-    "PriceSeen",
-    "Protection",
-    "ProtectionFailurePolicy",
-    "Release",
-    "ResendIntent",
-    "ResumeFlip",
-    "Submit",
-    "SubmitAccepted",
-    "SubmitFailed",
-    "SymbolExecutor",
-    "client_order_id_for",
-    "is_own_client_order_id",
-]

@@ -21,13 +21,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from actors.executor.effects import client_order_id_for
+from actors.ids import client_order_id_for
 from actors.messages import Action, Signal
 from actors.order_state import TrackedOrder
 from actors.records import SignalRecorded
+
+if TYPE_CHECKING:
+    from actors.executor.core_signals import Job
 from brokers.base import OrderRequest, OrderType, Side
 
 ZERO = Decimal(0)
@@ -124,14 +128,14 @@ def stopped_short(first: TrackedOrder | None, position_qty: Decimal, goal: Decim
     return f"{leg}; the position is {position_qty}, not flat, so the rest (to {goal}) was not sent"
 
 
-def incomplete(signal: Signal, reason: str, wall: datetime) -> SignalRecorded:
+def incomplete(job: Job, reason: str, wall: datetime) -> SignalRecorded:
     """A signal acked ``accepted`` whose second leg never went out: the journal says why
     (its id stays spent: a resend still acks duplicate)."""
     return SignalRecorded(
         at=wall,
-        signal_id=signal.id,
-        source="router",
-        raw=msgspec.json.encode(signal).decode(),
+        signal_id=job.signal.id,
+        source=job.source,
+        raw=job.raw,
         status="incomplete",
         reason=reason,
     )

@@ -13,7 +13,7 @@ from datetime import datetime
 import attrs
 
 from actors.executor.core_orders import SymbolOrders, state_record
-from actors.executor.effects import Alert, Cancel, Effect, Journal, Submit
+from actors.executor.effects import Alert, Cancel, Effect, RecordInJournal, Submit
 from actors.executor.protection.brackets import covers
 from actors.executor.protection.keeper import ProtectionKeeper
 from actors.order_state import State, TrackedOrder
@@ -71,7 +71,7 @@ class GuardedOrders(SymbolOrders):
                 self._move(order, State.PENDING_CANCEL, wall, out)
                 out.append(Cancel(order.client_order_id, order.venue_order_id))
         if tending.records:
-            out.append(Journal(tuple(tending.records)))
+            out.append(RecordInJournal(tuple(tending.records)))
         out.extend(Alert(message) for message in tending.alerts)
         for send in tending.sends:
             request = send.request
@@ -83,5 +83,5 @@ class GuardedOrders(SymbolOrders):
             intent = IntentRecorded(
                 at=wall, signal_id=send.signal_id, leg=send.leg, request=request
             )
-            out.append(Journal((intent, state_record(self.symbol, order, wall))))
+            out.append(RecordInJournal((intent, state_record(self.symbol, order, wall))))
             out.append(Submit(request))

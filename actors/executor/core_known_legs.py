@@ -16,7 +16,8 @@ import attrs
 from actors.executor.core_flip import FLAT_LEG, SIGNAL_LEGS, incomplete
 from actors.executor.core_risk_answers import RiskAnswers
 from actors.executor.core_signals import Job, finished
-from actors.executor.effects import Alert, Effect, client_order_id_for
+from actors.executor.effects import Alert, Effect
+from actors.ids import client_order_id_for, leg_of
 from actors.messages import Action
 from actors.order_state import TrackedOrder
 from actors.records import IntentRecorded, JournalRecord
@@ -40,13 +41,13 @@ class KnownLegs(RiskAnswers):
     ) -> None:
         """Never resend. The intent names the signal on the order's row, so the next
         restart's dedupe knows it."""
-        leg = existing.client_order_id.rsplit("-", 1)[-1]
+        leg = leg_of(existing.client_order_id) or ""  # the signal's own id: it names one
         intent = IntentRecorded(at=wall, signal_id=job.signal.id, leg=leg, request=existing.request)
         records: tuple[JournalRecord, ...] = (intent, finished(job, wall, "order already exists"))
         if leg == FLAT_LEG:
             # Its open leg would be sized from a position that moved since: not guessed.
             reason = f"its {leg} leg was found after a restart; the open leg is not sent"
-            records = (*records, incomplete(job.signal, reason, wall))
+            records = (*records, incomplete(job, reason, wall))
             out.append(Alert(f"signal {job.signal.id}: {reason}"))
         self._ack(job, wall, out, status="duplicate", reason="order already exists", extra=records)
         self._job = None

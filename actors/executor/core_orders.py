@@ -18,9 +18,9 @@ from actors.executor.effects import (
     Alert,
     Effect,
     Follow,
-    Journal,
     Lookup,
-    LookupDone,
+    OrderLookedUp,
+    RecordInJournal,
     Release,
     Submit,
     SubmitFailed,
@@ -122,7 +122,7 @@ class SymbolOrders:
         order = TrackedOrder(request)
         self._live[request.client_order_id] = order
         order.move(State.SENDING, "resent at startup: the venue never received it")
-        out.append(Journal((state_record(self.symbol, order, wall),)))
+        out.append(RecordInJournal((state_record(self.symbol, order, wall),)))
         out.append(Submit(request))
 
     def _retire_final_orders(self) -> None:
@@ -148,12 +148,12 @@ class SymbolOrders:
             case "rejected":
                 # Recorded as a rejection, never as a trade.
                 order.move(State.REJECTED, msg.reason)
-                out.append(Journal((state_record(self.symbol, order, wall),)))
+                out.append(RecordInJournal((state_record(self.symbol, order, wall),)))
                 out.append(Release(order.client_order_id))
             case "not_sent":
                 if self._attempts(order.client_order_id) >= self.max_submit_attempts:
                     order.move(State.REJECTED, f"not sent after retries: {msg.reason}")
-                    out.append(Journal((state_record(self.symbol, order, wall),)))
+                    out.append(RecordInJournal((state_record(self.symbol, order, wall),)))
                     out.append(Release(order.client_order_id))
                 else:
                     self._move(order, State.UNKNOWN, wall, out)
@@ -164,10 +164,10 @@ class SymbolOrders:
                 out.append(Lookup(order.client_order_id))
             case _:  # "unknown": ask the venue before anything else
                 order.move(State.UNKNOWN, msg.reason)
-                out.append(Journal((state_record(self.symbol, order, wall),)))
+                out.append(RecordInJournal((state_record(self.symbol, order, wall),)))
                 out.append(Lookup(order.client_order_id))
 
-    def _on_lookup(self, msg: LookupDone, now: float, wall: datetime, out: list[Effect]) -> None:
+    def _on_lookup(self, msg: OrderLookedUp, now: float, wall: datetime, out: list[Effect]) -> None:
         order = self.order(msg.client_order_id)
         if order is None:
             return
@@ -220,7 +220,7 @@ class SymbolOrders:
         if applied.changed:
             records.append(state_record(self.symbol, order, wall))
         if records:
-            out.append(Journal(tuple(records)))
+            out.append(RecordInJournal(tuple(records)))
         if applied.needs_lookup:
             out.append(Lookup(order.client_order_id))
         for leg in update.order.legs:
@@ -248,7 +248,7 @@ class SymbolOrders:
     ) -> None:
         """A local move, journaled like every move the venue's word makes."""
         if order.move(state, reason):
-            out.append(Journal((state_record(self.symbol, order, wall),)))
+            out.append(RecordInJournal((state_record(self.symbol, order, wall),)))
 
     def _attempts(self, client_order_id: str) -> int:
         backoff = self._backoffs.get(client_order_id)

@@ -21,8 +21,9 @@ from typing import Any
 
 import attrs
 
-from actors.executor.effects import AdoptOutsideFill, Effect, Journal, is_own_client_order_id
-from actors.messages import Ack
+from actors.executor.effects import Effect, RecordInJournal
+from actors.ids import is_own_client_order_id
+from actors.messages import Ack, AdoptOutsideFill
 from actors.position import ConfirmedPosition
 from actors.records import FillRecorded, JournalRecord
 from brokers.base import VenueOrder
@@ -77,9 +78,11 @@ class OutsideFills:
             position.record(symbol, wall),
         )
         reason = f"outside {order.side} {delta} at {price} taken into the position"
-        return [Journal(records, ack=(msg.reply, Ack(id=key, status="accepted", reason=reason)))]
+        return [
+            RecordInJournal(records, ack=(msg.reply, Ack(id=key, status="accepted", reason=reason)))
+        ]
 
 
-def _answer(msg: AdoptOutsideFill, key: str, status: Any, reason: str) -> Journal:
+def _answer(msg: AdoptOutsideFill, key: str, status: Any, reason: str) -> RecordInJournal:
     # Through the journal effect: the answer comes after anything committed before it.
-    return Journal((), ack=(msg.reply, Ack(id=key, status=status, reason=reason)))
+    return RecordInJournal((), ack=(msg.reply, Ack(id=key, status=status, reason=reason)))

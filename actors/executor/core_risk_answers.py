@@ -17,7 +17,8 @@ from actors.executor.core_flip import incomplete, refusal_to_split, signed_qty, 
 from actors.executor.core_guarded import GuardedOrders
 from actors.executor.core_orders import state_record
 from actors.executor.core_signals import Job, Phase, ack_effects, finished
-from actors.executor.effects import Alert, Effect, Journal, Release, Submit
+from actors.executor.effects import Alert, Effect, RecordInJournal, Release, Submit
+from actors.ids import leg_of
 from actors.messages import AckStatus, Action, Approved, Denied
 from actors.order_state import State, TrackedOrder
 from actors.records import IntentRecorded, JournalRecord, RiskDenied
@@ -55,7 +56,7 @@ class RiskAnswers(GuardedOrders):
         intent = IntentRecorded(
             at=wall,
             signal_id=job.signal.id,
-            leg=order.client_order_id.rsplit("-", 1)[-1],
+            leg=leg_of(order.client_order_id) or "",  # its own id: one always names its leg
             request=order.request,
         )
         # The intent's fsync overlaps the HTTP send: the id is deterministic, so a crash in
@@ -81,8 +82,8 @@ class RiskAnswers(GuardedOrders):
                 f"the position moved to {self.position.qty} before the open leg went out; "
                 "it is not sent"
             )
-            records = (finished(job, wall, reason), incomplete(job.signal, reason, wall))
-            out.append(Journal(records))
+            records = (finished(job, wall, reason), incomplete(job, reason, wall))
+            out.append(RecordInJournal(records))
             out.append(Alert(f"signal {job.signal.id}: {reason}"))
             self._job = None
             return
@@ -127,7 +128,7 @@ class RiskAnswers(GuardedOrders):
         if job.opening:
             # Acked when its to-zero leg went out: the journal says why it stopped flat.
             reason = f"the position is flat; the open leg was denied: {msg.code}: {msg.detail}"
-            records = (*records, incomplete(job.signal, reason, wall))
+            records = (*records, incomplete(job, reason, wall))
         self._ack(
             job,
             wall,

@@ -10,12 +10,13 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, assert_never
+from typing import assert_never
 
 import attrs
-import msgspec
+import trio
 
-from actors.executor.effects import Effect, Journal, client_order_id_for
+from actors.executor.effects import Effect, RecordInJournal
+from actors.ids import client_order_id_for
 from actors.messages import Ack, AckStatus, Action, Signal, order_side_for_delta
 from actors.position import ConfirmedPosition
 from actors.records import JournalRecord, SignalFinished, SignalRecorded
@@ -31,9 +32,12 @@ class Phase(enum.Enum):
 @attrs.define
 class Job:
     signal: Signal
-    reply: Any | None  # None once acked
+    reply: trio.MemorySendChannel[Ack] | None  # None once acked
     received_at: datetime
     phase: Phase | None = None
+    # Who sent the signal and the line as received: each journal row of it names both.
+    source: str = attrs.field(kw_only=True)
+    raw: str = attrs.field(kw_only=True)
     client_order_id: str | None = None
     # While CANCELING: the orders to end first (None: every working order).
     canceling: frozenset[str] | None = None
@@ -56,18 +60,18 @@ def ack_effects(
 ) -> list[Effect]:
     """The signal's ack, sent only once it is journaled with ``extra`` (once per job)."""
     if job.reply is None:
-        return [Journal(extra)] if extra else []
+        return [RecordInJournal(extra)] if extra else []
     ack = Ack(id=job.signal.id, status=status, reason=reason)
     signal_record = SignalRecorded(
         at=wall,
         signal_id=job.signal.id,
-        source="router",
-        raw=_encode_signal(job.signal),
+        source=job.source,
+        raw=job.raw,
         status=status,
         reason=reason,
     )
     reply, job.reply = job.reply, None
-    return [Journal((signal_record, *extra), ack=(reply, ack))]
+    return [RecordInJournal((signal_record, *extra), ack=(reply, ack))]
 
 
 def superseded(job: Job, newer: str, wall: datetime) -> SignalRecorded:
@@ -76,8 +80,8 @@ def superseded(job: Job, newer: str, wall: datetime) -> SignalRecorded:
     return SignalRecorded(
         at=wall,
         signal_id=job.signal.id,
-        source="router",
-        raw=_encode_signal(job.signal),
+        source=job.source,
+        raw=job.raw,
         status="superseded",
         reason=f"superseded by {newer}",
     )
@@ -86,10 +90,6 @@ def superseded(job: Job, newer: str, wall: datetime) -> SignalRecorded:
 def finished(job: Job, wall: datetime, reason: str) -> SignalFinished:
     """The job's work is over: a restart must not hand its signal to the executor again."""
     return SignalFinished(at=wall, signal_id=job.signal.id, reason=reason)
-
-
-def _encode_signal(signal: Signal) -> str:
-    return msgspec.json.encode(signal).decode()
 
 
 def order_for(signal: Signal, symbol: str, position: ConfirmedPosition) -> OrderRequest | str:

@@ -1,35 +1,29 @@
-"""The executor's vocabulary: the inputs its shell feeds back and the effects it carries out.
+"""The executor's own vocabulary: what its shell feeds back to it and the effects it carries out.
 
-Kept apart from the decisions (``executor_core``) so the trio shell, the core and the
-bracket logic share one set of types without importing each other.
+What other actors send an executor lives with every inter-actor message in
+``actors.messages``; these never leave the executor's package.
 """
 
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal
-from typing import Any
 
 import attrs
+import trio
 
-from actors.messages import Ack, Approved, Denied, ExecuteSignal, Message, Signal
+from actors.messages import (
+    Ack,
+    AdoptOutsideFill,
+    Approved,
+    Denied,
+    ExecuteSignal,
+    Message,
+    PriceSeen,
+    ResendIntent,
+    ResumeFlip,
+)
 from actors.records import JournalRecord
 from brokers.base import OrderRequest, OrderUpdate, VenueOrder
-
-
-def client_order_id_for(signal_id: str, leg: str) -> str:
-    """Deterministic, venue-safe (≤ 48 chars) id for one leg of one signal."""
-    digest = hashlib.sha256(f"{signal_id}\x00{leg}".encode()).hexdigest()[:32]
-    return f"{_PREFIX}{digest}-{leg}"[:48]
-
-
-_PREFIX = "td-"
-
-
-def is_own_client_order_id(client_order_id: str) -> bool:
-    """True for ids tradingd derives; anything else at the venue was placed elsewhere."""
-    return client_order_id.startswith(_PREFIX)
-
 
 # --- inputs the shell feeds back ------------------------------------------------------
 
@@ -47,7 +41,7 @@ class SubmitFailed(Message, frozen=True, kw_only=True, tag="submit_failed"):
     retry_after: float | None = None
 
 
-class LookupDone(Message, frozen=True, kw_only=True, tag="lookup_done"):
+class OrderLookedUp(Message, frozen=True, kw_only=True, tag="order_looked_up"):
     client_order_id: str
     order: VenueOrder | None  # None: the venue never received it
 
@@ -58,41 +52,9 @@ class LookupFailed(Message, frozen=True, kw_only=True, tag="lookup_failed"):
     retry_after: float | None = None
 
 
-class ResendIntent(Message, frozen=True, kw_only=True, tag="resend_intent"):
-    """An intent journaled before a crash that the venue never received (found at startup):
-    approved then, acked then, so it is sent now without asking again."""
-
-    request: OrderRequest
-
-
-class ResumeFlip(Message, frozen=True, kw_only=True, tag="resume_flip"):
-    """A signal across zero interrupted after its flat leg's intent (found at startup): its
-    open leg, to ``goal``, follows once that leg is final and the position is flat."""
-
-    symbol: str  # the executor's (the signal's may be an alias)
-    signal: Signal
-    flat_leg: str  # the flat leg's client_order_id
-    goal: Decimal
-
-
 class CancelFailed(Message, frozen=True, kw_only=True, tag="cancel_failed"):
     client_order_id: str
     reason: str
-
-
-class PriceSeen(Message, frozen=True, kw_only=True, tag="price_seen"):
-    """A trade price for the symbol, fed in while a stop is held by the executor."""
-
-    price: Decimal
-
-
-class AdoptOutsideFill(Message, frozen=True, kw_only=True, tag="adopt_outside_fill"):
-    """The venue's record of an order placed outside tradingd, with fills in the executor's
-    symbol: taken into its position (``actors.executor.core_outside_fills``). The executor answers on
-    ``reply`` (an ``Ack``) once what it took is durable."""
-
-    order: VenueOrder
-    reply: Any  # trio.MemorySendChannel[Ack]
 
 
 ExecutorInput = (
@@ -101,7 +63,7 @@ ExecutorInput = (
     | Denied
     | SubmitAccepted
     | SubmitFailed
-    | LookupDone
+    | OrderLookedUp
     | LookupFailed
     | CancelFailed
     | ResendIntent
@@ -163,11 +125,11 @@ class Alert:
 
 
 @attrs.frozen
-class Journal:
+class RecordInJournal:
     """Records to write; with ``ack``, the ack is sent only after they are durable."""
 
     records: tuple[JournalRecord, ...]
-    ack: tuple[Any, Ack] | None = None
+    ack: tuple[trio.MemorySendChannel[Ack], Ack] | None = None
 
 
-Effect = AskRisk | Submit | Lookup | Cancel | Release | Follow | Alert | Journal
+Effect = AskRisk | Submit | Lookup | Cancel | Release | Follow | Alert | RecordInJournal

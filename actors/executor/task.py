@@ -27,18 +27,17 @@ from actors.executor.effects import (
     Effect,
     ExecutorInput,
     Follow,
-    Journal,
     Lookup,
-    LookupDone,
     LookupFailed,
-    PriceSeen,
+    OrderLookedUp,
+    RecordInJournal,
     Release,
     Submit,
     SubmitAccepted,
     SubmitFailed,
 )
-from actors.messages import Ack, ExecuteSignal, ReleaseReservation, RiskRequest
-from actors.monitor import MonitorInput, Watch
+from actors.messages import Ack, ExecuteSignal, PriceSeen, ReleaseReservation, RiskRequest, Watch
+from actors.monitor import MonitorInput
 from actors.prices import PriceBook
 from actors.quarantine import AtStake, quarantined_call
 from actors.records import FailureStage, JournalRecord, JournalSink
@@ -179,7 +178,7 @@ async def _carry_out(
     pending: _DurableAck | None = None
     for effect in effects:
         match effect:
-            case Journal(records=records, ack=ack_to):
+            case RecordInJournal(records=records, ack=ack_to):
                 if ack_to is None:
                     await deps.journal.append(*records)
                 else:
@@ -289,7 +288,7 @@ async def _lookup(
     result: ExecutorInput
     try:
         order = await broker.get_order_by_client_id(client_order_id)
-        result = LookupDone(client_order_id=client_order_id, order=order)
+        result = OrderLookedUp(client_order_id=client_order_id, order=order)
     except BrokerUnavailable as exc:
         result = LookupFailed(
             client_order_id=client_order_id, reason=str(exc), retry_after=exc.retry_after

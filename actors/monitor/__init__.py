@@ -1,13 +1,13 @@
 """OrderMonitor: the broker's order stream, routed to whoever owns each order."""
 
+from actors.messages import Watch
 from actors.monitor.core import (
-    LookupDone,
+    LookupEnded,
     MonitorInput,
     MonitorTimers,
     OrderMonitorCore,
     StreamDown,
     StreamUp,
-    Watch,
 )
 from actors.monitor.task import (
     MonitorHandle,
@@ -18,7 +18,7 @@ from actors.monitor.task import (
 )
 
 __all__ = [
-    "LookupDone",
+    "LookupEnded",
     "MonitorHandle",
     "MonitorInbox",
     "MonitorInput",

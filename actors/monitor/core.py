@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from actors.messages import Message
+from actors.messages import Message, Watch
 from brokers.base import OrderUpdate
 
 # How many recent update keys to remember for de-duplication; the state machines downstream
@@ -31,14 +31,6 @@ WHOLE_TOKEN = 1 - 1e-9
 FINAL_ROUTES_KEPT = 10_000
 
 
-class Watch(Message, frozen=True, kw_only=True, tag="watch"):
-    """An executor is about to send this order: route its updates to ``deliver_to``."""
-
-    client_order_id: str
-    symbol: str
-    deliver_to: Any  # trio.MemorySendChannel of the executor's inbox
-
-
 class StreamUp(Message, frozen=True, kw_only=True, tag="stream_up"):
     pass
 
@@ -47,13 +39,13 @@ class StreamDown(Message, frozen=True, kw_only=True, tag="stream_down"):
     reason: str
 
 
-class LookupDone(Message, frozen=True, kw_only=True, tag="monitor_lookup_done"):
+class LookupEnded(Message, frozen=True, kw_only=True, tag="lookup_ended"):
     """A REST lookup the monitor made has ended (its result, if any, came as an update)."""
 
     client_order_id: str
 
 
-MonitorInput = Watch | OrderUpdate | StreamUp | StreamDown | LookupDone
+MonitorInput = Watch | OrderUpdate | StreamUp | StreamDown | LookupEnded
 
 
 def update_key(update: OrderUpdate) -> tuple[str, ...]:

@@ -14,15 +14,14 @@ from typing import Any, assert_never
 import attrs
 import trio
 
-from actors.messages import OrderSeen, StreamHealth
+from actors.messages import OrderSeen, StreamHealth, Watch
 from actors.monitor.core import (
-    LookupDone,
+    LookupEnded,
     MonitorInput,
     MonitorTimers,
     OrderMonitorCore,
     StreamDown,
     StreamUp,
-    Watch,
 )
 from actors.retry import Backoff
 from brokers.base import Broker, OrderEvent, OrderUpdate, utc_now
@@ -147,7 +146,7 @@ async def _dispatch(
             core.set_health(False, now)
             log.warning("order stream down: %s", msg.reason)
             await subscribers.risk.send(StreamHealth(healthy=False))
-        case LookupDone():
+        case LookupEnded():
             core.lookup_done(msg.client_order_id)
         case _:
             assert_never(msg)
@@ -166,7 +165,7 @@ async def _lookup(
             OrderUpdate(event=OrderEvent.SNAPSHOT, order=order, at=utc_now(), source="rest")
         )
     # None: the venue has no such order (yet); its executor's own submit path decides.
-    await inbox.send(LookupDone(client_order_id=client_order_id))
+    await inbox.send(LookupEnded(client_order_id=client_order_id))
 
 
 async def _keep_stream(

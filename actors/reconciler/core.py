@@ -17,9 +17,8 @@ from decimal import Decimal
 
 import attrs
 
-from actors.executor.core import ResumeFlip
 from actors.executor.core_flip import resume_goal
-from actors.messages import OrderSeen, Signal
+from actors.messages import OrderSeen, ResumeFlip, Signal
 from actors.order_state import State, TrackedOrder
 from actors.records import OrderStateRecorded
 from brokers.base import (

@@ -6,8 +6,9 @@ it is within the notional limit, and a correction that cannot be applied yet sta
 with the reason. A newer correction of the same symbol supersedes a queued older one, so an
 operator never approves a plan made for a position that has moved on.
 
-Statuses: ``queued`` → ``applied`` | ``stale`` (the venue's position moved since it was
-proposed: nothing done) | ``superseded`` | ``failed`` (the trade-back signal was refused).
+Statuses (``CorrectionStatus``): ``queued`` → ``applied`` | ``stale`` (the venue's position
+moved since it was proposed: nothing done) | ``superseded`` | ``failed`` (the trade-back
+signal was refused).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import assert_never
 
 import attrs
 import msgspec
@@ -29,10 +31,9 @@ from actors.reconciler.core_drift import (
     remedy_for,
     target_after,
 )
-from actors.records import CorrectionRecorded, DriftRecorded, JournalRecord
+from actors.records import CorrectionRecorded, CorrectionStatus, DriftRecorded, JournalRecord
 
-QUEUED = "queued"
-FINAL_STATUSES = ("applied", "stale", "superseded", "failed")
+QUEUED = CorrectionStatus.QUEUED
 
 
 @attrs.frozen
@@ -102,7 +103,12 @@ class CorrectionBook:
         records: list[JournalRecord] = [drift]
         for older in [c for c in self._queued.values() if c.symbol == symbol]:
             records.append(
-                self.settle(older, "superseded", wall, f"superseded by drift {drift.drift_id}")
+                self.settle(
+                    older,
+                    CorrectionStatus.SUPERSEDED,
+                    wall,
+                    f"superseded by drift {drift.drift_id}",
+                )
             )
         self._last_correction_id += 1
         correction = CorrectionRecorded(
@@ -136,7 +142,7 @@ class CorrectionBook:
     def settle(
         self,
         correction: CorrectionRecorded,
-        status: str,
+        status: CorrectionStatus,
         wall: datetime,
         detail: str | None = None,
         signal_id: str | None = None,
@@ -145,10 +151,18 @@ class CorrectionBook:
         updated = msgspec.structs.replace(
             correction, at=wall, status=status, detail=detail, signal_id=signal_id
         )
-        if status == QUEUED:
-            self._queued[correction.correction_id] = updated
-        else:
-            self._queued.pop(correction.correction_id, None)
+        match status:
+            case CorrectionStatus.QUEUED:
+                self._queued[correction.correction_id] = updated
+            case (
+                CorrectionStatus.APPLIED
+                | CorrectionStatus.STALE
+                | CorrectionStatus.SUPERSEDED
+                | CorrectionStatus.FAILED
+            ):
+                self._queued.pop(correction.correction_id, None)
+            case _:
+                assert_never(status)
         latest = self._latest.get(correction.symbol)
         if latest is not None and latest[0].drift_id == correction.drift_id:
             self._latest[correction.symbol] = (latest[0], updated)
@@ -165,7 +179,7 @@ def _why_queued(mode: Mode, notional: Decimal | None) -> str:
 
 def why_not_now(
     correction: CorrectionRecorded, venue_qty_now: Decimal, holding: Decimal
-) -> tuple[str, str] | None:
+) -> tuple[CorrectionStatus, str] | None:
     """(status, reason) when the correction must not be applied now; None when it may.
 
     ``holding`` is what the symbol's executor holds (for a symbol without one, what it would
@@ -173,7 +187,7 @@ def why_not_now(
     """
     if venue_qty_now != correction.venue_qty:
         return (
-            "stale",
+            CorrectionStatus.STALE,
             f"the venue's position moved from {correction.venue_qty} to {venue_qty_now} "
             "since the drift was found; nothing done",
         )

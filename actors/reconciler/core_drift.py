@@ -31,7 +31,7 @@ from typing import Literal
 
 import attrs
 
-from actors.executor.core import is_own_client_order_id
+from actors.ids import is_own_client_order_id
 from brokers.base import VenueOrder
 
 ZERO = Decimal(0)

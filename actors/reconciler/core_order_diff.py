@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import msgspec
 
-from actors.executor.core import is_own_client_order_id
+from actors.ids import is_own_client_order_id
 from brokers.base import VenueOrder
 
 

@@ -26,6 +26,7 @@ from decimal import Decimal
 import attrs
 
 from actors.executor.protection.brackets import request_of
+from actors.ids import leg_of
 from actors.order_state import State, state_of
 from actors.position import ConfirmedPosition
 from actors.records import (
@@ -123,7 +124,7 @@ def missed_fills(
         if progress.journal_lacks_it and progress.request is not None:
             # The signal stays unnamed until it is fed again (the executor's duplicate path
             # names it on this row then).
-            leg = order.client_order_id.rsplit("-", 1)[-1]
+            leg = leg_of(order.client_order_id) or ""  # one of ours: its id names its leg
             records.append(IntentRecorded(at=at, signal_id="", leg=leg, request=progress.request))
         delta = progress.filled_qty - order.filled_qty
         if delta > 0 and progress.avg_fill_price is not None:

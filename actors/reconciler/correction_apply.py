@@ -24,17 +24,19 @@ from typing import assert_never
 import msgspec
 import trio
 
-from actors.executor.effects import AdoptOutsideFill, is_own_client_order_id
-from actors.messages import Ack
+from actors.ids import is_own_client_order_id
+from actors.messages import Ack, Action, AdoptOutsideFill, BadSignal, build_signal
 from actors.reconciler.core_corrections import CorrectionBook, why_not_now
 from actors.reconciler.core_drift import Remedy, correction_signal_id
 from actors.reconciler.venue_view import ZERO, ReconcilerDeps, changed_since, recent_orders
-from actors.records import CorrectionRecorded, PositionRecorded
+from actors.records import CorrectionRecorded, CorrectionStatus, PositionRecorded
 from brokers.base import OrderEvent, OrderUpdate, Position, utc_now
 from brokers.errors import BrokerError
 
 log = logging.getLogger("tradingd.reconciler")
 
+# The source a trade-back is journaled with.
+CORRECTION_SOURCE = "correction"
 # How long the Reconciler waits for an executor to take in an outside order's fills.
 ADOPT_WAIT = 10.0
 
@@ -42,7 +44,7 @@ ADOPT_WAIT = 10.0
 class ApprovalResult(msgspec.Struct, frozen=True, kw_only=True):
     correction_id: int
     ok: bool
-    status: str | None = None
+    status: CorrectionStatus | None = None
     detail: str | None = None
     signal_id: str | None = None
 
@@ -64,7 +66,7 @@ async def approve_correction(
     done = await apply_correction(deps, book, correction, venue)
     return ApprovalResult(
         correction_id=cid,
-        ok=done.status == "applied",
+        ok=done.status == CorrectionStatus.APPLIED,
         status=done.status,
         detail=done.detail,
         signal_id=done.signal_id,
@@ -103,7 +105,10 @@ async def apply_correction(
                 )
                 await deps.journal.commit(adopted)
                 done = book.settle(
-                    correction, "applied", wall, "the journal records the venue's position"
+                    correction,
+                    CorrectionStatus.APPLIED,
+                    wall,
+                    "the journal records the venue's position",
                 )
             case Remedy.TRADE_BACK:
                 done = await _trade_back(deps, book, correction)
@@ -141,36 +146,48 @@ async def _adopt_fills(
                 OrderUpdate(event=OrderEvent.SNAPSHOT, order=fresh, at=wall, source="rest")
             )
     except BrokerError as exc:
-        return book.settle(correction, "queued", wall, f"venue unavailable, try again: {exc}")
+        return book.settle(
+            correction, CorrectionStatus.QUEUED, wall, f"venue unavailable, try again: {exc}"
+        )
     if not behind:
-        return book.settle(correction, "stale", wall, "every fill is counted now; nothing done")
+        return book.settle(
+            correction, CorrectionStatus.STALE, wall, "every fill is counted now; nothing done"
+        )
     names = ", ".join(o.client_order_id for o in behind)
-    return book.settle(correction, "applied", wall, f"venue's fills handed over: {names}")
+    return book.settle(
+        correction, CorrectionStatus.APPLIED, wall, f"venue's fills handed over: {names}"
+    )
 
 
 async def _trade_back(
     deps: ReconcilerDeps, book: CorrectionBook, correction: CorrectionRecorded
 ) -> CorrectionRecorded:
     signal_id = correction_signal_id(correction.correction_id)
-    line = msgspec.json.encode(
-        {
-            "id": signal_id,
-            "action": "target",
-            "symbol": correction.symbol,
-            "target_qty": str(correction.target_qty),
-            "strategy": "reconcile",
-        }
-    )
-    ack = await deps.intake.submit(line, "reconcile")
+    try:
+        signal = build_signal(
+            id=signal_id,
+            action=Action.TARGET,
+            symbol=correction.symbol,
+            target_qty=correction.target_qty,
+            strategy="reconcile",
+        )
+    except BadSignal as exc:
+        ack = Ack(id=signal_id, status="rejected", reason=str(exc))
+    else:
+        ack = await deps.intake.submit_signal(signal, CORRECTION_SOURCE)
     wall = utc_now()
-    if ack.status == "rejected":
-        return book.settle(correction, "failed", wall, ack.reason, signal_id)
     detail = f"target {correction.target_qty} sent as signal {signal_id}"
-    if ack.status == "duplicate":
-        detail = f"signal {signal_id} was sent before; not sent again"
-    elif ack.reason:
-        detail = f"{detail}: {ack.reason}"
-    return book.settle(correction, "applied", wall, detail, signal_id)
+    match ack.status:
+        case "rejected":
+            return book.settle(correction, CorrectionStatus.FAILED, wall, ack.reason, signal_id)
+        case "duplicate":
+            detail = f"signal {signal_id} was sent before; not sent again"
+        case "accepted":
+            if ack.reason:
+                detail = f"{detail}: {ack.reason}"
+        case _:
+            assert_never(ack.status)
+    return book.settle(correction, CorrectionStatus.APPLIED, wall, detail, signal_id)
 
 
 async def adopt_outside_fills(deps: ReconcilerDeps, symbol: str) -> None:

@@ -21,6 +21,7 @@ from actors.reconciler.core_drift import Cause, Explanation, explain, notional_o
 from actors.reconciler.core_order_diff import OrderDifference, compare_orders
 from actors.reconciler.correction_apply import adopt_outside_fills, apply_correction
 from actors.reconciler.venue_view import ZERO, ReconcilerDeps, changed_since, recent_orders
+from actors.records import CorrectionStatus
 from brokers.base import Position, VenueOrder, utc_now
 from brokers.errors import AuthenticationFailed, BrokerError
 
@@ -39,7 +40,7 @@ class ReportRow(msgspec.Struct, frozen=True, kw_only=True):
     detail: str | None = None
     drift_id: int | None = None
     correction_id: int | None = None
-    correction_status: str | None = None
+    correction_status: CorrectionStatus | None = None
 
 
 class ReconciliationReport(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,7 +11,7 @@ from decimal import Decimal
 import attrs
 import trio
 
-from actors.executor.core import is_own_client_order_id
+from actors.ids import is_own_client_order_id
 from actors.reconciler.core import (
     STARTUP_LOOKUPS,
     IntentOutcome,

@@ -13,8 +13,8 @@ from typing import Any, assert_never
 import attrs
 import trio
 
-from actors.executor.core import is_own_client_order_id
-from actors.messages import Message, OrderSeen
+from actors.ids import is_own_client_order_id
+from actors.messages import ApproveCorrection, OrderSeen, RunReconciliation
 from actors.reconciler.core import DriftWatch
 from actors.reconciler.core_corrections import CorrectionBook
 from actors.reconciler.correction_apply import ApprovalResult, approve_correction
@@ -29,19 +29,6 @@ from actors.reconciler.venue_view import ReconcilerDeps
 from brokers.base import utc_now
 
 log = logging.getLogger("tradingd.reconciler")
-
-
-class RunReconciliation(Message, frozen=True, kw_only=True, tag="run_reconciliation"):
-    """The operator asks for a full comparison now (``tradingd reconcile``)."""
-
-    reply: Any  # trio.MemorySendChannel[ReconciliationReport]
-
-
-class ApproveCorrection(Message, frozen=True, kw_only=True, tag="approve_correction"):
-    """The operator approves one queued correction (``tradingd approve ID``)."""
-
-    correction_id: int
-    reply: Any  # trio.MemorySendChannel[ApprovalResult]
 
 
 ReconcilerInput = OrderSeen | RunReconciliation | ApproveCorrection

@@ -14,7 +14,7 @@ import trio
 from actors.reconciler.core_order_diff import LiveOrder
 from actors.reconciler.open_orders import list_orders_paged
 from actors.records import JournalRecord
-from actors.router.task import Intake
+from actors.router import Intake
 from brokers.base import Broker, Position, VenueOrder, utc_now
 
 ZERO = Decimal(0)

@@ -20,7 +20,15 @@ from typing import Any, Protocol, assert_never
 import attrs
 import trio
 
-from actors.messages import Denied, Message, ReleaseReservation, RiskRequest, StreamHealth
+from actors.messages import (
+    Denied,
+    Halt,
+    ReleaseReservation,
+    Resume,
+    RiskRequest,
+    SetLimits,
+    StreamHealth,
+)
 from actors.quarantine import AtStake, quarantined_call
 from actors.records import FailureStage, JournalSink
 from actors.risk.core import RiskGuardCore
@@ -32,25 +40,6 @@ from brokers.errors import AuthenticationFailed, BrokerError
 log = logging.getLogger("tradingd.risk")
 
 INBOX_SIZE = 256
-
-
-class Halt(Message, frozen=True, kw_only=True, tag="halt"):
-    """The kill switch: no new risk until Resume. ``done`` (a trio.Event) is set once the
-    halt is in force (and journaled), so the caller knows every later decision sees it."""
-
-    done: Any = None
-
-
-class Resume(Message, frozen=True, kw_only=True, tag="resume"):
-    """Lift a halt and a daily-loss latch, here and in the journal."""
-
-    done: Any = None
-
-
-class SetLimits(Message, frozen=True, kw_only=True, tag="set_limits"):
-    """New risk limits from a config reload (SIGHUP), already validated."""
-
-    limits: RiskLimits
 
 
 RiskInput = (
@@ -143,8 +132,7 @@ async def _handle(
                 log.info(
                     "denied %s: %s %s", decision.client_order_id, decision.code, decision.detail
                 )
-            reply: Any = msg.reply
-            await reply.send(decision)
+            await msg.reply.send(decision)
         case OrderUpdate():
             core.on_update(msg)
         case ReleaseReservation():

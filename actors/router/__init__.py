@@ -1,0 +1,7 @@
+"""The SignalRouter: every source's signals pass here (``Intake``), deduped and handed to
+their symbol's executor; its decisions are in ``core``, its loop in ``task``."""
+
+from actors.router.core import SignalRouterCore
+from actors.router.task import Arrival, Intake, run_signal_router
+
+__all__ = ["Arrival", "Intake", "SignalRouterCore", "run_signal_router"]

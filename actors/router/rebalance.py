@@ -14,12 +14,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from decimal import ROUND_DOWN, Decimal, DecimalException
 
 import attrs
-import msgspec
 import trio
 
-from actors.messages import Ack, Signal
+from actors.messages import Ack, Action, BadSignal, Signal, build_signal
 from actors.records import JournalSink, SignalFinished
-from actors.router.task import Inbound, Intake, record_then_ack
+from actors.router.task import Arrival, Intake, record_then_ack
 from actors.signal_bounds import DECIMAL_TRAP_CODE, decimal_failure, trapping_decimals
 from brokers.base import utc_now
 
@@ -153,7 +152,11 @@ def leg_signal_id(rebalance_id: str, symbol: str) -> str:
     return f"rebalance-{hashlib.sha256(leg.encode()).hexdigest()[:40]}:{symbol}"[:128]
 
 
-async def run_rebalance(book: RebalanceBook, signal: Signal, msg: Inbound | None) -> None:
+# The source a rebalance's legs are journaled with (each leg's id names its rebalance).
+REBALANCE_SOURCE = "rebalance"
+
+
+async def run_rebalance(book: RebalanceBook, signal: Signal, msg: Arrival | None) -> None:
     """Plan, ack, then send the sells, wait for them to settle, and send the buys.
 
     Without ``msg`` it is a replay at startup (accepted before a crash, its legs perhaps
@@ -201,16 +204,19 @@ async def _finish(book: RebalanceBook, signal: Signal, reason: str) -> None:
 
 async def _send_legs(book: RebalanceBook, signal: Signal, legs: tuple[Leg, ...]) -> None:
     for leg in legs:
-        line = msgspec.json.encode(
-            {
-                "id": leg_signal_id(signal.id, leg.symbol),
-                "symbol": leg.symbol,
-                "action": "target",
-                "target_qty": str(leg.target),
-                "strategy": signal.strategy,
-            }
-        )
-        ack = await book.intake.submit(line, f"rebalance {signal.id}")
+        leg_id = leg_signal_id(signal.id, leg.symbol)
+        try:
+            target = build_signal(
+                id=leg_id,
+                symbol=leg.symbol,
+                action=Action.TARGET,
+                target_qty=leg.target,
+                strategy=signal.strategy,
+            )
+        except BadSignal as exc:
+            ack = Ack(id=leg_id, status="rejected", reason=str(exc))
+        else:
+            ack = await book.intake.submit_signal(target, REBALANCE_SOURCE)
         if ack.status != "accepted":
             log.warning(
                 "rebalance %s leg %s: %s (%s)", signal.id, leg.symbol, ack.status, ack.reason

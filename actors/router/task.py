@@ -1,7 +1,9 @@
-"""SignalRouter: every source's signals pass here; it owns dedupe and the executor registry.
+"""SignalRouter's loop: every source's signals pass here; it owns the executor registry.
 
-The core decides (reject, duplicate, or which symbol's executor); the loop parses, journals
+The core (``actors.router.core``) decides (reject, duplicate, or which symbol's executor);
+the loop parses a line (a signal tradingd produced comes as the object it is), journals
 rejections before acking them, and spawns executors on demand in the executors' nursery.
+Who sent each signal and the line as received travel with it to the journal.
 """
 
 from __future__ import annotations
@@ -10,13 +12,24 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import assert_never
 
 import attrs
+import msgspec
 import trio
 
 from actors.executor.activity import Activity
-from actors.messages import Ack, Action, BadSignal, ExecuteSignal, Message, Signal, parse_signal
+from actors.messages import (
+    REPLAY_SOURCE,
+    Ack,
+    BadSignal,
+    ExecuteSignal,
+    Inbound,
+    ProducedSignal,
+    RouterInput,
+    Signal,
+    parse_signal,
+)
 from actors.quarantine import (
     AtStake,
     implicated_id,
@@ -26,99 +39,54 @@ from actors.quarantine import (
     quarantined_call,
 )
 from actors.records import FailureStage, JournalSink, SignalFinished, SignalRecorded
+from actors.router.core import Duplicate, Reject, SignalRouterCore, ToExecutor, ToRebalance
 from brokers.base import utc_now
 
 log = logging.getLogger("tradingd.router")
 
 
-class Inbound(Message, frozen=True, kw_only=True, tag="inbound"):
-    """One input line from a source, with where its ack goes."""
+# The journal keeps this much of a line (the sources' line limit: all of any line they take).
+RAW_CHARS = 16384
 
-    line: bytes
+
+@attrs.frozen
+class Arrival:
+    """How one signal came in: who sent it, the line as received (as journaled), where its
+    ack goes. Worked out once, at the router's door, and carried to the journal."""
+
     source: str
-    reply: Any  # trio.MemorySendChannel[Ack]
+    raw: str
+    reply: trio.MemorySendChannel[Ack]
+    line: bytes  # what a failing step implicates
 
 
-@attrs.frozen
-class Reject:
-    reason: str
+def arrival_of(msg: RouterInput) -> Arrival:
+    match msg:
+        case Inbound(line=line, source=source, reply=reply):
+            return Arrival(source, line.decode("utf-8", "replace")[:RAW_CHARS], reply, line)
+        case ProducedSignal(signal=signal, source=source, reply=reply):
+            line = encode_signal(signal)
+            return Arrival(source, line.decode(), reply, line)
+        case _:
+            assert_never(msg)
 
 
-@attrs.frozen
-class Duplicate:
-    reason: str
+def encode_signal(signal: Signal) -> bytes:
+    """A signal as a line: what the journal keeps of one that arrived as an object."""
+    return msgspec.json.encode(signal)
 
 
-@attrs.frozen
-class ToExecutor:
-    symbol: str
-
-
-@attrs.frozen
-class ToRebalance:
-    """A rebalance: planned from the book, then sent back in as one target per symbol."""
-
-
-Route = Reject | Duplicate | ToExecutor | ToRebalance
-
-
-@attrs.define
-class SignalRouterCore:
-    """Dedupe and symbol checks; ``tradable`` None means the venue's list is not known."""
-
-    tradable: frozenset[str] | None = None
-    # Whether a sizing policy is configured (asked per signal: a reload may change it);
-    # with one, buys and sells may leave out ``qty``.
-    sized_entries: Callable[[], bool] = lambda: False
-    _seen: set[str] = attrs.field(factory=set)
-
-    def remember(self, signal_ids: set[str]) -> None:
-        """Ids already accepted before a restart, from the journal."""
-        self._seen |= signal_ids
-
-    def route(self, signal: Signal) -> Route:
-        if signal.id in self._seen:
-            return Duplicate(f"signal id {signal.id!r} was already received")
-        route = self._destination(signal)
-        if not isinstance(route, Reject):
-            # Seen from here on, whatever the executor decides: an id is never traded twice.
-            self._seen.add(signal.id)
-        return route
-
-    def route_again(self, signal: Signal) -> Route:
-        """Where a signal accepted before a restart but never worked goes now. Its id is
-        spent already (a resend is a duplicate); this is its one replay."""
-        self._seen.add(signal.id)
-        return self._destination(signal)
-
-    def _destination(self, signal: Signal) -> Route:
-        if signal.action is Action.REBALANCE:
-            assert signal.targets is not None  # the Signal validates this
-            unknown = sorted(s for s in signal.targets if not self._tradable(s.upper()))
-            if unknown:
-                return Reject(f"unknown or untradable symbols {unknown}")
-            return ToRebalance()
-        assert signal.symbol is not None  # the Signal validates this
-        symbol = signal.symbol.upper()
-        if not self._tradable(symbol):
-            return Reject(f"unknown or untradable symbol {signal.symbol!r}")
-        return ToExecutor(symbol)
-
-    def _tradable(self, symbol: str) -> bool:
-        return self.tradable is None or symbol in self.tradable
-
-
-SpawnExecutor = Callable[[str], Awaitable[trio.MemorySendChannel[Any]]]
+SpawnExecutor = Callable[[str], Awaitable[trio.MemorySendChannel[ExecuteSignal]]]
 # Runs one rebalance to its end: plans it, acks it, sends its legs back through the intake.
-# Without an inbound line (a replay at startup) there is no ack to send.
-RunRebalance = Callable[[Signal, Inbound | None], Awaitable[None]]
+# Without an arrival (a replay at startup) there is no ack to send.
+RunRebalance = Callable[[Signal, Arrival | None], Awaitable[None]]
 
 
 @attrs.frozen
 class Intake:
     """The router's front door, shared by every source (so they share its dedupe)."""
 
-    router: trio.MemorySendChannel[Inbound]
+    router: trio.MemorySendChannel[RouterInput]
 
     async def send(self, line: bytes, source: str, reply: trio.MemorySendChannel[Ack]) -> None:
         """Hand one line over; its ack arrives on ``reply`` (possibly after later lines')."""
@@ -131,10 +99,18 @@ class Intake:
             await self.send(line, source, reply)
             return await answer.receive()
 
+    async def submit_signal(self, signal: Signal, source: str) -> Ack:
+        """Hand over a signal tradingd produced itself (``source`` says which part) and wait
+        for its ack: deduped, journaled and worked like any line, without a parse."""
+        reply, answer = trio.open_memory_channel[Ack](1)
+        async with answer:
+            await self.router.send(ProducedSignal(signal=signal, source=source, reply=reply))
+            return await answer.receive()
+
 
 async def run_signal_router(
     core: SignalRouterCore,
-    inbox: trio.MemoryReceiveChannel[Inbound],
+    inbox: trio.MemoryReceiveChannel[RouterInput],
     journal: JournalSink,
     spawn_executor: SpawnExecutor,
     initial_symbols: Iterable[str] = (),
@@ -144,7 +120,7 @@ async def run_signal_router(
     activity: Activity | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    executors: dict[str, trio.MemorySendChannel[Any]] = {}
+    executors: dict[str, trio.MemorySendChannel[ExecuteSignal]] = {}
 
     async def spawn(symbol: str) -> None:
         executors[symbol] = await spawn_executor(symbol)
@@ -171,62 +147,76 @@ async def run_signal_router(
         async with inbox:
             async for msg in inbox:
                 wall = utc_now()
+                arrival = arrival_of(msg)
                 try:
                     signal = await quarantined_call(
-                        partial(_parse, core, msg.line),
+                        partial(_signal_of, core, msg),
                         journal,
                         FailureStage.PARSE,
-                        partial(_at_stake, msg, None),
+                        partial(_at_stake, arrival, None),
                     )
                 except BadSignal as exc:
                     ack = Ack(id=exc.signal_id, status="rejected", reason=str(exc))
-                    acks.start_soon(record_then_ack, journal, msg, ack, wall)
+                    acks.start_soon(record_then_ack, journal, arrival, ack, wall)
                     continue
-                at_stake = partial(_at_stake, msg, signal.id)
+                at_stake = partial(_at_stake, arrival, signal.id)
                 route = await quarantined_call(
                     partial(core.route, signal), journal, FailureStage.ROUTE, at_stake
                 )
                 match route:
                     case Reject(reason=reason):
                         ack = Ack(id=signal.id, status="rejected", reason=reason)
-                        acks.start_soon(record_then_ack, journal, msg, ack, wall)
+                        acks.start_soon(record_then_ack, journal, arrival, ack, wall)
                     case Duplicate(reason=reason):
                         ack = Ack(id=signal.id, status="duplicate", reason=reason)
-                        acks.start_soon(record_then_ack, journal, msg, ack, wall)
+                        acks.start_soon(record_then_ack, journal, arrival, ack, wall)
                     case ToRebalance() if run_rebalance is not None:
                         # Off the loop: it waits for its sells before sending its buys.
-                        plan = partial(run_rebalance, signal, msg)
+                        plan = partial(run_rebalance, signal, arrival)
                         stage = FailureStage.REBALANCE
                         acks.start_soon(quarantined_await, plan, journal, stage, at_stake)
                     case ToRebalance():
                         ack = Ack(id=signal.id, status="rejected", reason="rebalance unavailable")
-                        acks.start_soon(record_then_ack, journal, msg, ack, wall)
+                        acks.start_soon(record_then_ack, journal, arrival, ack, wall)
                     case ToExecutor(symbol=symbol):
                         executor = executors.get(symbol)
                         if executor is None:
                             executor = executors[symbol] = await spawn_executor(symbol)
                         await executor.send(
-                            ExecuteSignal(signal=signal, reply=msg.reply, received_at=wall)
+                            ExecuteSignal(
+                                signal=signal,
+                                reply=arrival.reply,
+                                received_at=wall,
+                                source=arrival.source,
+                                raw=arrival.raw,
+                            )
                         )
 
 
-def _at_stake(msg: Inbound, signal_id: str | None) -> list[AtStake]:
+def _at_stake(arrival: Arrival, signal_id: str | None) -> list[AtStake]:
     """The line a failing step was handling (worked out only once it failed: this is the
     path every signal takes)."""
     if signal_id is None:
-        signal_id = implicated_id(msg.line)
-    return [AtStake(signal_id, msg.reply, msg.line.decode("utf-8", "replace"))]
+        signal_id = implicated_id(arrival.line)
+    return [AtStake(signal_id, arrival.reply, arrival.line.decode("utf-8", "replace"))]
 
 
-def _parse(core: SignalRouterCore, line: bytes) -> Signal:
-    return parse_signal(line, sized_entries=core.sized_entries())
+def _signal_of(core: SignalRouterCore, msg: RouterInput) -> Signal:
+    """The signal a message brings: a line is parsed, a produced signal is taken as it is."""
+    match msg:
+        case Inbound(line=line):
+            return parse_signal(line, sized_entries=core.sized_entries())
+        case ProducedSignal(signal=signal):
+            return signal
+        case _:
+            assert_never(msg)
 
 
 async def _replay_one(
     core: SignalRouterCore,
     signal: Signal,
     journal: JournalSink,
-    executors: dict[str, trio.MemorySendChannel[Any]],
+    executors: dict[str, trio.MemorySendChannel[ExecuteSignal]],
     spawn_executor: SpawnExecutor,
     run_rebalance: RunRebalance | None,
     acks: trio.Nursery,
@@ -239,7 +229,15 @@ async def _replay_one(
                 executor = executors[symbol] = await spawn_executor(symbol)
             if activity is not None:
                 activity.expect_work(symbol)
-            await executor.send(ExecuteSignal(signal=signal, reply=None, received_at=utc_now()))
+            await executor.send(
+                ExecuteSignal(
+                    signal=signal,
+                    reply=None,
+                    received_at=utc_now(),
+                    source=REPLAY_SOURCE,
+                    raw=encode_signal(signal).decode(),
+                )
+            )
         case ToRebalance() if run_rebalance is not None:
             acks.start_soon(_replay_rebalance, run_rebalance, signal, journal)
         case Reject(reason=reason) | Duplicate(reason=reason):
@@ -269,18 +267,19 @@ async def _give_up_replay(journal: JournalSink, signal: Signal, reason: str) -> 
     )
 
 
-async def record_then_ack(journal: JournalSink, msg: Inbound, ack: Ack, wall: datetime) -> None:
+async def record_then_ack(journal: JournalSink, arrival: Arrival, ack: Ack, wall: datetime) -> None:
+    """Journal the signal's answer, then send it (a rejection, a duplicate, a rebalance)."""
     record = SignalRecorded(
         at=wall,
         signal_id=ack.id,
-        source=msg.source,
-        raw=msg.line.decode("utf-8", "replace")[:16384],
+        source=arrival.source,
+        raw=arrival.raw,
         status=ack.status,
         reason=ack.reason,
     )
     # Off the router's loop: a flood of bad lines never delays good ones.
     await journal.commit(record)
     try:
-        await msg.reply.send(ack)
+        await arrival.reply.send(ack)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         log.info("a source left before its ack")

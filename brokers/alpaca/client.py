@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import quote
 
+import attrs
 import httpx
 import msgspec
 import trio
@@ -101,14 +102,18 @@ class AlpacaBroker:
 
     async def submit_order(self, request: OrderRequest) -> VenueOrder:
         # The hot path: one encode, one POST, one decode straight into the wire Struct.
-        response = await self._send("POST", "/v2/orders", body=mapping.order_body(request))
+        response = await self._send(
+            "POST", "/v2/orders", body=mapping.order_body(request), symbol=request.symbol
+        )
         try:
             return mapping.venue_order(schemas.ORDER.decode(response.content))
         except (msgspec.DecodeError, mapping.UnreadablePayload) as exc:
             raise _unreadable("POST /v2/orders", exc) from exc
 
     async def get_order(self, venue_order_id: str) -> VenueOrder:
-        response = await self._send("GET", f"/v2/orders/{quote(venue_order_id, safe='')}")
+        response = await self._send(
+            "GET", f"/v2/orders/{quote(venue_order_id, safe='')}", one_order=True
+        )
         return _read_order(response, "GET /v2/orders/{id}")
 
     async def get_order_by_client_id(self, client_order_id: str) -> VenueOrder | None:
@@ -118,6 +123,7 @@ class AlpacaBroker:
                 "GET",
                 "/v2/orders:by_client_order_id",
                 params={"client_order_id": client_order_id},
+                one_order=True,
             )
         except OrderNotFound:
             return None
@@ -194,8 +200,12 @@ class AlpacaBroker:
         *,
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        symbol: str | None = None,
+        one_order: bool = False,
     ) -> httpx.Response:
-        """One REST call: a 2xx response, or the ``BrokerError`` it amounts to; audited."""
+        """One REST call: a 2xx response, or the ``BrokerError`` it amounts to; audited with
+        ``symbol``, or (``one_order``) the symbol of the order the venue answers with."""
+        call = _Call(method, path, params, body, symbol, one_order)
         started = trio.current_time()
         try:
             response = await self._client.request(
@@ -211,10 +221,10 @@ class AlpacaBroker:
                 lost = BrokerUnavailable(
                     self._redact(str(lost)), request_may_have_arrived=lost.request_may_have_arrived
                 )
-            await self._record(method, path, params, started, body, None, lost)
+            await self._record(call, started, None, lost)
             raise lost from exc
         if response.is_success:
-            await self._record(method, path, params, started, body, response, None)
+            await self._record(call, started, response, None)
             return response
         # The venue's words become exception text: a credential it echoes is blanked first.
         answer = response.content
@@ -228,33 +238,35 @@ class AlpacaBroker:
             now=utc_now(),
             read=method == "GET",
         )
-        await self._record(method, path, params, started, body, response, failure)
+        await self._record(call, started, response, failure)
         raise failure
 
     async def _record(
         self,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None,
+        call: _Call,
         started: float,
-        body: bytes | None,
         response: httpx.Response | None,
         failure: BrokerError | None,
     ) -> None:
         if self._audit is None:
             return
         latency = trio.current_time() - started
-        if params:
-            path = f"{path}?{httpx.QueryParams(params)}"
+        path = call.path
+        if call.params:
+            path = f"{path}?{httpx.QueryParams(call.params)}"
+        symbol = call.symbol
+        if symbol is None and call.one_order and response is not None and response.is_success:
+            symbol = _symbol_of_order(response.content)
         await self._audit(
             VenueCall(
-                method=method,
+                method=call.method,
                 path=path,
                 status=None if response is None else response.status_code,
                 latency_s=latency,
                 at=utc_now(),
+                symbol=symbol,
                 # Request bodies are built here from OrderRequests: they hold no credentials.
-                request_body=None if body is None else body.decode(),
+                request_body=None if call.body is None else call.body.decode(),
                 response_body=(
                     None
                     if response is None or not response.content
@@ -275,6 +287,34 @@ class AlpacaBroker:
             if credential in text:
                 text = text.replace(credential, _REDACTED)
         return text
+
+
+@attrs.frozen
+class _Call:
+    """What one REST call was, for its audit row."""
+
+    method: str
+    path: str
+    params: Mapping[str, str] | None
+    body: bytes | None
+    symbol: str | None
+    one_order: bool
+
+
+class _OrderSymbol(msgspec.Struct):
+    symbol: str | None = None
+
+
+_order_symbol = msgspec.json.Decoder(_OrderSymbol)
+
+
+def _symbol_of_order(content: bytes) -> str | None:
+    """The symbol of the one order a response holds (the audit row's; the caller decodes
+    the order itself, and a body it cannot read is its error to raise, not the audit's)."""
+    try:
+        return _order_symbol.decode(content).symbol or None
+    except msgspec.DecodeError:
+        return None
 
 
 def _read_order(response: httpx.Response, what: str) -> VenueOrder:

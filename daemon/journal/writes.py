@@ -6,7 +6,6 @@ the mapping can be read (and tested) apart from the threading.
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 from typing import assert_never
 
@@ -29,7 +28,6 @@ from actors.records import (
     SignalRecorded,
     VenueCallRecorded,
 )
-from brokers.base import VenueCall
 from daemon.journal.rows import timestamp
 from daemon.journal.schema import FINAL_STATES
 
@@ -215,7 +213,7 @@ def statements_for(record: JournalRecord) -> list[Statement]:
                         at,
                         call.method,
                         call.path,
-                        symbol_of_call(call),
+                        call.symbol,
                         call.status,
                         call.latency_s,
                         call.request_body,
@@ -242,30 +240,8 @@ def _correction(record: CorrectionRecorded) -> tuple[object, ...]:
         str(record.venue_qty),
         str(record.target_qty),
         _dec(record.notional),
-        record.status,
+        record.status.value,
         timestamp(record.at),
         record.signal_id,
         record.detail,
     )
-
-
-_SYMBOL_PATHS = ("positions", "assets")
-
-
-def symbol_of_call(call: VenueCall) -> str | None:
-    """The instrument a venue call was about: the ``symbol`` of its request or response
-    object, else the path's ``/positions/{symbol}`` or ``/assets/{symbol}``."""
-    for body in (call.request_body, call.response_body):
-        if body and body.lstrip().startswith("{"):
-            try:
-                decoded = msgspec.json.decode(body)
-            except msgspec.DecodeError:
-                continue
-            symbol = decoded.get("symbol") if isinstance(decoded, dict) else None
-            if isinstance(symbol, str) and symbol:
-                return symbol
-    parts = call.path.split("?", 1)[0].strip("/").split("/")
-    for kind, value in itertools.pairwise(parts):
-        if kind in _SYMBOL_PATHS and value:
-            return value
-    return None

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from actors.executor.core import is_own_client_order_id
+from actors.ids import is_own_client_order_id
 from actors.reconciler import (
     JournalOrder,
     JournalPosition,

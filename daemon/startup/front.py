@@ -16,7 +16,7 @@ import attrs
 import trio
 
 from actors.retry import BrokerWait
-from actors.router.task import Intake
+from actors.router import Intake
 from daemon.notify import Notifier
 
 if TYPE_CHECKING:

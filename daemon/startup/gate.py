@@ -26,7 +26,7 @@ from actors.reconciler import (
     compare_positions,
     load_startup_state,
 )
-from actors.records import CorrectionRecorded
+from actors.records import CorrectionRecorded, CorrectionStatus
 from actors.risk import RiskGuardCore, read_clock
 from brokers.base import Broker, VenueOrder, utc_now
 from brokers.errors import AuthenticationFailed
@@ -172,7 +172,7 @@ def queued_correction(row: CorrectionRow) -> CorrectionRecorded:
         venue_qty=row.venue_qty,
         target_qty=row.target_qty,
         notional=row.notional,
-        status=row.status,
+        status=CorrectionStatus(row.status),  # read as queued: the book restores only those
         signal_id=row.signal_id,
         detail=row.detail,
     )

@@ -18,9 +18,9 @@ from datetime import datetime
 import attrs
 import trio
 
-from actors.messages import Ack, BadSignal, parse_signal
+from actors.messages import Ack, BadSignal, ProducedSignal, RouterInput, parse_signal
 from actors.records import JournalSink
-from actors.router.task import Inbound, record_then_ack
+from actors.router.task import arrival_of, record_then_ack
 from brokers.base import utc_now
 from daemon.journal.signals import HELD_UNTIL_READY
 
@@ -32,7 +32,7 @@ class HoldingIntake:
     """Holds signals until ``stop_holding``; then forwards every line to ``router``."""
 
     journal: JournalSink
-    router: trio.MemorySendChannel[Inbound]
+    router: trio.MemorySendChannel[RouterInput]
     sized_entries: bool
     # Ids accepted before this start (from the journal), and the ones held since.
     _seen: set[str] = attrs.field(factory=set)
@@ -49,7 +49,7 @@ class HoldingIntake:
 
     async def run(
         self,
-        inbox: trio.MemoryReceiveChannel[Inbound],
+        inbox: trio.MemoryReceiveChannel[RouterInput],
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
@@ -71,25 +71,29 @@ class HoldingIntake:
     def remember(self, signal_ids: set[str]) -> None:
         self._seen |= signal_ids
 
-    async def _hold(self, msg: Inbound) -> None:
+    async def _hold(self, msg: RouterInput) -> None:
         wall = utc_now()
+        arrival = arrival_of(msg)
         try:
-            signal = parse_signal(msg.line, sized_entries=self.sized_entries)
+            if isinstance(msg, ProducedSignal):
+                signal = msg.signal
+            else:
+                signal = parse_signal(msg.line, sized_entries=self.sized_entries)
         except BadSignal as exc:
             ack = Ack(id=exc.signal_id, status="rejected", reason=str(exc))
-            await record_then_ack(self.journal, msg, ack, wall)
+            await record_then_ack(self.journal, arrival, ack, wall)
             return
         if signal.id in self._seen:
             reason = f"signal id {signal.id!r} was already received"
             await record_then_ack(
-                self.journal, msg, Ack(id=signal.id, status="duplicate", reason=reason), wall
+                self.journal, arrival, Ack(id=signal.id, status="duplicate", reason=reason), wall
             )
             return
         self._seen.add(signal.id)
         self._held_at[signal.id] = trio.current_time()
         log.info("signal %s held until the startup gate passes", signal.id)
         ack = Ack(id=signal.id, status="accepted", reason=HELD_UNTIL_READY)
-        await record_then_ack(self.journal, msg, ack, wall)
+        await record_then_ack(self.journal, arrival, ack, wall)
 
 
 def hold_age(

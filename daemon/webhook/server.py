@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from actors.messages import Ack
-from actors.router.task import Intake
+from actors.router import Intake
 from brokers.base import utc_now
 from daemon.config import ConfigError, WebhookConfig
 from daemon.http_serving import serve_app

@@ -13,7 +13,7 @@ import httpx
 import msgspec
 import trio
 
-from actors.executor.core import client_order_id_for
+from actors.ids import client_order_id_for
 from actors.records import IntentRecorded, JournalRecord, OrderStateRecorded, SignalRecorded
 from brokers.base import OrderRequest, Side, utc_now
 from brokers.sim import SimControl, SimEndpoints, running_sim

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import trio
 
-from actors.executor.core import client_order_id_for
+from actors.ids import client_order_id_for
 from actors.records import IntentRecorded, OrderStateRecorded, SignalRecorded
 from brokers.base import OrderRequest, Side, utc_now
 from brokers.sim import SimControl, running_sim

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from actors.executor.core import client_order_id_for
+from actors.ids import client_order_id_for
 from brokers.base import utc_now
 from brokers.sim import SimControl, running_sim
 from daemon.control.client import ask, render_reply

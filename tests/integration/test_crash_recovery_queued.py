@@ -11,7 +11,7 @@ import httpx
 import msgspec
 import trio
 
-from actors.executor.core import client_order_id_for
+from actors.ids import client_order_id_for
 from actors.messages import parse_signal
 from actors.records import IntentRecorded, OrderStateRecorded, SignalFinished, SignalRecorded
 from brokers.base import OrderRequest, Side, utc_now

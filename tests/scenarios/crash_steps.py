@@ -15,7 +15,7 @@ from typing import Any
 
 import trio
 
-from actors.executor.core import client_order_id_for
+from actors.ids import client_order_id_for
 from tests.scenarios.crash_processes import eventually
 from tests.scenarios.crash_world import (
     FILL_SIZE,

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from actors.executor.core import client_order_id_for
+from actors.ids import client_order_id_for
 from actors.records import JournalRecord, OrderStateRecorded, ProtectionRecorded
 from tests.scenarios.daemon_on_sim import Scenario, daemon_on_sim, reached, signal
 

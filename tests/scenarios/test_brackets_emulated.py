@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from actors.executor.core import client_order_id_for
+from actors.ids import client_order_id_for
 from actors.records import ProtectionRecorded
 from daemon.config import ExecutorConfig
 from tests.scenarios.daemon_on_sim import daemon_on_sim, reached, signal

@@ -28,7 +28,7 @@ from typing import assert_never
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors.executor.core import client_order_id_for
+from actors.ids import client_order_id_for
 from actors.order_state import State
 from actors.risk.limits import RiskLimits
 from brokers.base import Side

@@ -20,7 +20,7 @@ import msgspec
 import pytest
 import trio
 
-from actors.executor.core import client_order_id_for
+from actors.ids import client_order_id_for
 from actors.messages import Ack
 from actors.records import (
     FillRecorded,

@@ -100,6 +100,7 @@ def call(
     request_body: str | None = None,
     response_body: str | None = None,
     seconds: float = 0,
+    symbol: str | None = None,
 ) -> VenueCallRecorded:
     made = VenueCall(
         method=method,
@@ -107,6 +108,7 @@ def call(
         status=200,
         latency_s=0.004,
         at=at(seconds),
+        symbol=symbol,
         request_body=request_body,
         response_body=response_body,
     )

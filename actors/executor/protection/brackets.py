@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import attrs
 import msgspec
 
-from actors.executor.effects import client_order_id_for
+from actors.ids import client_order_id_for
 from actors.records import ProtectionRecorded
 from brokers.base import OrderRequest, OrderType, Side, TimeInForce, VenueOrder
 

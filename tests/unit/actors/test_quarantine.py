@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import trio
 
-from actors.messages import Ack, Signal, parse_signal
+from actors.messages import Ack, RouterInput, Signal, parse_signal
 from actors.quarantine import (
     ERROR_CHARS,
     AtStake,
@@ -20,7 +20,8 @@ from actors.quarantine import (
     quarantined_call,
 )
 from actors.records import FailureStage, SignalFailed
-from actors.router.task import Inbound, Intake, SignalRouterCore, run_signal_router
+from actors.router.core import SignalRouterCore
+from actors.router.task import Arrival, Intake, run_signal_router
 from brokers.errors import BrokerUnavailable
 from daemon.journal.store import Journal, open_journal
 
@@ -127,7 +128,7 @@ async def router_failure(
     journal: Journal, core: SignalRouterCore, line: bytes, **router: Any
 ) -> tuple[Ack, list[BaseException]]:
     """Run the router, send it one line, and return its ack and what the router raised."""
-    inbox_send, inbox = trio.open_memory_channel[Inbound](8)
+    inbox_send, inbox = trio.open_memory_channel[RouterInput](8)
     reply, acks = trio.open_memory_channel[Ack](1)
     raised: list[BaseException] = []
     try:
@@ -146,7 +147,7 @@ async def router_failure(
 async def test_a_bad_line_is_rejected_and_quarantines_nothing(tmp_path: Path) -> None:
     """A line that is not a valid signal is answered rejected, and the router runs on: a
     bad line is the sender's mistake, not a failure of its handling."""
-    inbox_send, inbox = trio.open_memory_channel[Inbound](8)
+    inbox_send, inbox = trio.open_memory_channel[RouterInput](8)
     async with open_journal(tmp_path / "j.sqlite3") as journal, trio.open_nursery() as nursery:
         await nursery.start(run_signal_router, SignalRouterCore(), inbox, journal, no_executor)
         for line in (b'{"id":"b1","symbol":"AAPL","action":"buy"}', b"[" * 5000 + b"]" * 5000):
@@ -182,7 +183,7 @@ async def test_a_rebalance_whose_planning_raises_is_quarantined_and_acked(
 ) -> None:
     """Live: the rebalance's planning raises: failed (rebalance), acked rejected, re-raised."""
 
-    async def planning_breaks(signal: Signal, msg: Inbound | None) -> None:
+    async def planning_breaks(signal: Signal, msg: Arrival | None) -> None:
         raise Poison(f"cannot plan {signal.id}")
 
     line = b'{"id":"r1","action":"rebalance","targets":{"AAPL":0.5}}'
@@ -201,12 +202,12 @@ async def test_a_replayed_rebalance_that_raises_is_quarantined_and_the_router_ru
 ) -> None:
     """At startup the failure is contained: quarantined (replay), and new lines are served."""
 
-    async def planning_breaks(signal: Signal, msg: Inbound | None) -> None:
+    async def planning_breaks(signal: Signal, msg: Arrival | None) -> None:
         raise Poison(f"cannot plan {signal.id}")
 
     replayed = parse_signal(b'{"id":"r0","action":"rebalance","targets":{"AAPL":0.5}}')
     core = SignalRouterCore(tradable=frozenset({"AAPL"}))
-    inbox_send, inbox = trio.open_memory_channel[Inbound](8)
+    inbox_send, inbox = trio.open_memory_channel[RouterInput](8)
     async with open_journal(tmp_path / "j.sqlite3") as journal:
         with journal.watch() as watch, trio.fail_after(5):
             async with trio.open_nursery() as nursery:

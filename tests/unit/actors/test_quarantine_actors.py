@@ -47,7 +47,9 @@ def leaves(exc: BaseException) -> Iterator[BaseException]:
 
 
 def execute(line: bytes, reply: Any) -> ExecuteSignal:
-    return ExecuteSignal(signal=parse_signal(line), reply=reply, received_at=T0)
+    return ExecuteSignal(
+        signal=parse_signal(line), reply=reply, received_at=T0, source="test", raw=""
+    )
 
 
 async def run_until_it_raises(

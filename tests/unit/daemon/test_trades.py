@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.executor.core import client_order_id_for
+from actors.ids import client_order_id_for
 from actors.position import ConfirmedPosition
 from brokers.base import OrderType, Side
 from daemon.trades import (

@@ -13,22 +13,21 @@ import msgspec
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import (
     AskRisk,
     Cancel,
     CancelFailed,
     ExecutorInput,
     Lookup,
-    LookupDone,
-    PriceSeen,
+    OrderLookedUp,
     Submit,
     SubmitAccepted,
-    SymbolExecutor,
-    client_order_id_for,
 )
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
-from actors.messages import Approved, ExecuteSignal, parse_signal
+from actors.ids import client_order_id_for
+from actors.messages import Approved, ExecuteSignal, PriceSeen, parse_signal
 from brokers.base import OrderStatus, OrderUpdate
 from tests.bracket_venue import OPEN, Venue
 from tests.builders import T0
@@ -144,7 +143,7 @@ def test_position_follows_the_venue_and_exits_never_flip_it(
                             inbox.append(CancelFailed(client_order_id=cid, reason="not open"))
                     case Lookup(client_order_id=cid):
                         order = venue.snapshot(cid) if cid in venue.orders else None
-                        inbox.append(LookupDone(client_order_id=cid, order=order))
+                        inbox.append(OrderLookedUp(client_order_id=cid, order=order))
             if isinstance(msg, OrderUpdate) and msg.order.client_order_id in closes:
                 assert before * venue.position >= 0, "a close flipped the position"
         raise AssertionError("no quiescence")
@@ -164,7 +163,9 @@ def test_position_follows_the_venue_and_exits_never_flip_it(
                     body |= {"take_profit": 110 if up else 90, "stop_loss": 90 if up else 110}
             signal = parse_signal(msgspec.json.encode(body))
             closes.add(client_order_id_for(f"s{n}", "close"))
-            inbox.append(ExecuteSignal(signal=signal, reply=object(), received_at=T0))
+            inbox.append(
+                ExecuteSignal(signal=signal, reply=object(), received_at=T0, source="test", raw="")
+            )
         else:
             move, pick = step
             live = sorted(cid for cid, o in venue.orders.items() if o.status in OPEN)

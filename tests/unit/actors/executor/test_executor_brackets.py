@@ -7,23 +7,23 @@ from decimal import Decimal as D
 
 import msgspec
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import (
     Alert,
     AskRisk,
     Cancel,
     Effect,
     Follow,
-    Journal,
     Lookup,
-    LookupDone,
+    OrderLookedUp,
+    RecordInJournal,
     Submit,
     SubmitAccepted,
     SubmitFailed,
-    SymbolExecutor,
-    client_order_id_for,
 )
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
+from actors.ids import client_order_id_for
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.records import ProtectionRecorded
@@ -35,7 +35,9 @@ ENTRY = client_order_id_for("b1", "entry")
 
 def signal(sid: str, action: str, **fields: object) -> ExecuteSignal:
     body = msgspec.json.encode({"id": sid, "symbol": "AAPL", "action": action, **fields})
-    return ExecuteSignal(signal=parse_signal(body), reply=object(), received_at=T0)
+    return ExecuteSignal(
+        signal=parse_signal(body), reply=object(), received_at=T0, source="test", raw=""
+    )
 
 
 def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]
@@ -43,13 +45,13 @@ def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]
 
 
 def acks(effects: list[Effect]) -> list[tuple[str, str | None]]:
-    return [(j.ack[1].status, j.ack[1].reason) for j in only(effects, Journal) if j.ack]
+    return [(j.ack[1].status, j.ack[1].reason) for j in only(effects, RecordInJournal) if j.ack]
 
 
 def protections(effects: list[Effect]) -> list[str]:
     return [
         r.state
-        for j in only(effects, Journal)
+        for j in only(effects, RecordInJournal)
         for r in j.records
         if isinstance(r, ProtectionRecorded)
     ]
@@ -360,7 +362,7 @@ def test_a_lost_answer_after_the_stream_filled_the_entry_still_finds_its_legs() 
             leg("sl", OrderType.STOP, "10", OrderStatus.HELD, stop="95"),
         ),
     )
-    effects = ex.handle(LookupDone(client_order_id=ENTRY, order=answer), 0, T0)
+    effects = ex.handle(OrderLookedUp(client_order_id=ENTRY, order=answer), 0, T0)
     assert only(effects, Follow) == [Follow("tp"), Follow("sl")]
     assert sorted(c.client_order_id for c in only(effects, Cancel)) == ["sl", "tp"]
 

@@ -2,23 +2,22 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import (
     Alert,
     AskRisk,
     Cancel,
     Effect,
-    Journal,
     Lookup,
-    LookupDone,
+    OrderLookedUp,
+    RecordInJournal,
     Release,
     Submit,
     SubmitAccepted,
     SubmitFailed,
-    SymbolExecutor,
-    client_order_id_for,
 )
-from actors.executor.effects import AdoptOutsideFill
-from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
+from actors.ids import client_order_id_for
+from actors.messages import AdoptOutsideFill, Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition
 from actors.records import FillRecorded, IntentRecorded, OrderStateRecorded, SignalRecorded
@@ -27,7 +26,9 @@ from tests.builders import T0, request, update, venue_order
 
 
 def signal(line: str) -> ExecuteSignal:
-    return ExecuteSignal(signal=parse_signal(line), reply=object(), received_at=T0)
+    return ExecuteSignal(
+        signal=parse_signal(line), reply=object(), received_at=T0, source="test", raw=""
+    )
 
 
 def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]
@@ -35,7 +36,7 @@ def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]
 
 
 def acks(effects: list[Effect]) -> list[tuple[str, str | None]]:
-    return [(j.ack[1].status, j.ack[1].reason) for j in only(effects, Journal) if j.ack]
+    return [(j.ack[1].status, j.ack[1].reason) for j in only(effects, RecordInJournal) if j.ack]
 
 
 def approved_buy(sid: str = "s", qty: str = "2") -> tuple[SymbolExecutor, OrderRequest]:
@@ -69,7 +70,7 @@ def test_buy_is_acked_after_approval_with_intent_then_sent() -> None:
     assert ask.request.side is Side.BUY
     assert ask.request.qty == D(10)
     effects = ex.handle(Approved(client_order_id=ask.request.client_order_id, reserved=D(1)), 0, T0)
-    (journal,) = only(effects, Journal)
+    (journal,) = only(effects, RecordInJournal)
     assert journal.ack is not None
     assert journal.ack[1].status == "accepted"
     assert [type(r) for r in journal.records] == [
@@ -177,7 +178,7 @@ def test_lost_response_is_looked_up_and_adopted_not_resent() -> None:
     )
     assert only(effects, Lookup) == [Lookup(cid)]
     filled = venue_order(req, OrderStatus.FILLED, "2", "50")
-    effects = ex.handle(LookupDone(client_order_id=cid, order=filled), 1, T0)
+    effects = ex.handle(OrderLookedUp(client_order_id=cid, order=filled), 1, T0)
     assert not only(effects, Submit)
     assert ex.position.qty == D(2)
     assert ex.on_timer(1000, T0) == []
@@ -188,7 +189,7 @@ def test_order_the_venue_never_got_is_resent_with_the_same_id() -> None:
     ex, req = approved_buy("s", "2")
     cid = req.client_order_id
     ex.handle(SubmitFailed(client_order_id=cid, outcome="unknown", reason="reset"), 0, T0)
-    ex.handle(LookupDone(client_order_id=cid, order=None), 0, T0)
+    ex.handle(OrderLookedUp(client_order_id=cid, order=None), 0, T0)
     due = ex.next_deadline()
     assert 0 < due < 1
     assert ex.on_timer(due / 2, T0) == []
@@ -294,7 +295,7 @@ def test_a_duplicate_id_the_venue_cannot_find_yet_is_looked_up_a_bounded_number_
     lookups, now = 1, 0.0
     # The venue's id check says it holds the order; its lookups keep missing it.
     while True:
-        effects = ex.handle(LookupDone(client_order_id=cid, order=None), now, T0)
+        effects = ex.handle(OrderLookedUp(client_order_id=cid, order=None), now, T0)
         assert only(effects, Submit) == []  # sending again meets the same refusal
         if only(effects, Alert):
             break
@@ -313,5 +314,5 @@ def test_a_duplicate_id_the_venue_cannot_find_yet_is_looked_up_a_bounded_number_
     assert ex.next_deadline() == float("inf")
     # Once the venue shows it, its state comes in as for any order.
     found = venue_order(req, OrderStatus.FILLED, "2", "100")
-    ex.handle(LookupDone(client_order_id=cid, order=found), now, T0)
+    ex.handle(OrderLookedUp(client_order_id=cid, order=found), now, T0)
     assert order.state is State.FILLED

@@ -10,21 +10,20 @@ from pathlib import Path
 
 import msgspec
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import (
     AskRisk,
     Cancel,
     Effect,
     ExecutorInput,
-    Journal,
-    PriceSeen,
+    RecordInJournal,
     Submit,
     SubmitAccepted,
-    SymbolExecutor,
-    client_order_id_for,
 )
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
-from actors.messages import Approved, ExecuteSignal, parse_signal
+from actors.ids import client_order_id_for
+from actors.messages import Approved, ExecuteSignal, PriceSeen, parse_signal
 from actors.position import ConfirmedPosition
 from actors.records import ProtectionRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, OrderUpdate, Side
@@ -45,13 +44,18 @@ def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]
 
 def protections(effects: list[Effect]) -> list[ProtectionRecorded]:
     return [
-        r for j in only(effects, Journal) for r in j.records if isinstance(r, ProtectionRecorded)
+        r
+        for j in only(effects, RecordInJournal)
+        for r in j.records
+        if isinstance(r, ProtectionRecorded)
     ]
 
 
 def bracket_buy(ex: SymbolExecutor) -> OrderRequest:
     body = b'{"id":"b1","symbol":"AAPL","action":"buy","qty":10,"take_profit":101,"stop_loss":95}'
-    msg = ExecuteSignal(signal=parse_signal(body), reply=object(), received_at=T0)
+    msg = ExecuteSignal(
+        signal=parse_signal(body), reply=object(), received_at=T0, source="test", raw=""
+    )
     (ask,) = only(ex.handle(msg, 0, T0), AskRisk)
     ex.handle(Approved(client_order_id=ask.request.client_order_id, reserved=D(0)), 0, T0)
     request: OrderRequest = ask.request
@@ -137,7 +141,9 @@ async def test_a_journaled_protection_re_arms_after_a_restart(tmp_path: Path) ->
 
 def sent(ex: SymbolExecutor, body: bytes) -> OrderRequest:
     """The signal's order, approved, sent and accepted by the venue."""
-    msg = ExecuteSignal(signal=parse_signal(body), reply=object(), received_at=T0)
+    msg = ExecuteSignal(
+        signal=parse_signal(body), reply=object(), received_at=T0, source="test", raw=""
+    )
     return approve(ex, msg)
 
 
@@ -172,7 +178,9 @@ def add_then_sell_while_the_take_profit_is_replaced(ex: SymbolExecutor, qty: int
     add = sent(ex, b'{"id":"a1","symbol":"AAPL","action":"buy","qty":10}')
     assert [c.client_order_id for c in only(filled_at_once(ex, add), Cancel)] == [EXIT1]
     body = b'{"id":"s1","symbol":"AAPL","action":"sell","qty":%d}' % qty
-    msg = ExecuteSignal(signal=parse_signal(body), reply=object(), received_at=T0)
+    msg = ExecuteSignal(
+        signal=parse_signal(body), reply=object(), received_at=T0, source="test", raw=""
+    )
     assert only(ex.handle(msg, 0, T0), AskRisk) == []  # the take-profit holds the shares
     return update(first, OrderEvent.CANCELED, OrderStatus.CANCELED, venue_id="v-exit1")
 
@@ -213,7 +221,11 @@ def a_resting_sale_of_4_of_10(ex: SymbolExecutor) -> tuple[OrderRequest, OrderRe
     ex.handle(SubmitAccepted(order=venue_order(first, venue_id="v-exit1")), 0, T0)
     body = b'{"id":"s1","symbol":"AAPL","action":"sell","qty":4,"order_type":"limit",'
     msg = ExecuteSignal(
-        signal=parse_signal(body + b'"limit_price":102}'), reply=object(), received_at=T0
+        signal=parse_signal(body + b'"limit_price":102}'),
+        reply=object(),
+        received_at=T0,
+        source="test",
+        raw="",
     )
     assert [c.client_order_id for c in only(ex.handle(msg, 0, T0), Cancel)] == [EXIT1]
     canceled = update(first, OrderEvent.CANCELED, OrderStatus.CANCELED, venue_id="v-exit1")

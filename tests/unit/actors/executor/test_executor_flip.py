@@ -5,22 +5,27 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal as D
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.core_flip import crosses_zero, resume_goal
+from actors.executor.effects import (
     Alert,
     AskRisk,
     Effect,
-    Journal,
+    RecordInJournal,
     Release,
-    ResendIntent,
-    ResumeFlip,
     Submit,
     SubmitFailed,
-    SymbolExecutor,
-    client_order_id_for,
 )
-from actors.executor.core_flip import crosses_zero, resume_goal
-from actors.executor.effects import AdoptOutsideFill
-from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
+from actors.ids import client_order_id_for
+from actors.messages import (
+    AdoptOutsideFill,
+    Approved,
+    Denied,
+    ExecuteSignal,
+    ResendIntent,
+    ResumeFlip,
+    parse_signal,
+)
 from actors.order_state import State
 from actors.position import ConfirmedPosition
 from actors.reconciler.core import RESEND_WINDOW, PendingFlip, decide_resumes
@@ -31,7 +36,7 @@ from tests.builders import T0, request, update, venue_order
 
 def signal(line: str) -> ExecuteSignal:
     parsed = parse_signal(line, sized_entries=True)
-    return ExecuteSignal(signal=parsed, reply=object(), received_at=T0)
+    return ExecuteSignal(signal=parsed, reply=object(), received_at=T0, source="test", raw="")
 
 
 def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]
@@ -39,11 +44,11 @@ def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]
 
 
 def records(effects: list[Effect]) -> list[object]:
-    return [r for j in only(effects, Journal) for r in j.records]
+    return [r for j in only(effects, RecordInJournal) for r in j.records]
 
 
 def acks(effects: list[Effect]) -> list[tuple[str, str | None]]:
-    return [(j.ack[1].status, j.ack[1].reason) for j in only(effects, Journal) if j.ack]
+    return [(j.ack[1].status, j.ack[1].reason) for j in only(effects, RecordInJournal) if j.ack]
 
 
 def long_5() -> SymbolExecutor:

@@ -52,7 +52,9 @@ class ListJournal:
 
 def buy(sid: str, reply: Any) -> ExecuteSignal:
     line = f'{{"id":"{sid}","symbol":"AAPL","action":"buy","qty":1}}'
-    return ExecuteSignal(signal=parse_signal(line), reply=reply, received_at=T0)
+    return ExecuteSignal(
+        signal=parse_signal(line), reply=reply, received_at=T0, source="test", raw=""
+    )
 
 
 async def test_full_inboxes_on_both_sides_do_not_stop_the_executor(

@@ -9,16 +9,16 @@ from decimal import Decimal as D
 
 import attrs
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import (
     AskRisk,
     Cancel,
     Effect,
     ExecutorInput,
-    Journal,
-    LookupDone,
+    OrderLookedUp,
+    RecordInJournal,
     SubmitAccepted,
     SubmitFailed,
-    SymbolExecutor,
 )
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import TRANSITIONS, State
@@ -45,7 +45,7 @@ class JournaledExecutor:
 
     def _check(self, effects: list[Effect]) -> list[Effect]:
         for effect in effects:
-            if isinstance(effect, Journal):
+            if isinstance(effect, RecordInJournal):
                 for record in effect.records:
                     if isinstance(record, OrderStateRecorded):
                         self.journaled[record.client_order_id].append(record.state)
@@ -62,7 +62,9 @@ class JournaledExecutor:
 
 
 def signal(line: str) -> ExecuteSignal:
-    return ExecuteSignal(signal=parse_signal(line), reply=object(), received_at=T0)
+    return ExecuteSignal(
+        signal=parse_signal(line), reply=object(), received_at=T0, source="test", raw=""
+    )
 
 
 def ask_of(effects: list[Effect]) -> AskRisk:
@@ -90,7 +92,7 @@ def test_lost_answer_journals_unknown_until_the_lookup_says() -> None:
     ex.handle(Approved(client_order_id=cid, reserved=D(1)))
     ex.handle(SubmitFailed(client_order_id=cid, outcome="unknown", reason="connection lost"))
     found = venue_order(ask.request, OrderStatus.NEW)
-    ex.handle(LookupDone(client_order_id=cid, order=found))
+    ex.handle(OrderLookedUp(client_order_id=cid, order=found))
     ex.handle(update(ask.request, OrderEvent.FILL, OrderStatus.FILLED, "2", "9", ("e1", "2", "9")))
     assert ex.journaled[cid] == ["sending", "unknown", "accepted", "filled"]
 

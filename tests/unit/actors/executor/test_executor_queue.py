@@ -7,7 +7,8 @@ from decimal import Decimal as D
 
 import msgspec
 
-from actors.executor.core import AskRisk, Effect, Journal, SymbolExecutor
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import AskRisk, Effect, RecordInJournal
 from actors.messages import Approved, ExecuteSignal, parse_signal
 from actors.records import SignalRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus
@@ -16,7 +17,9 @@ from tests.builders import T0, update
 
 def signal(sid: str, qty: int) -> ExecuteSignal:
     body = msgspec.json.encode({"id": sid, "symbol": "AAPL", "action": "buy", "qty": qty})
-    return ExecuteSignal(signal=parse_signal(body), reply=object(), received_at=T0)
+    return ExecuteSignal(
+        signal=parse_signal(body), reply=object(), received_at=T0, source="test", raw=""
+    )
 
 
 def asks(effects: list[Effect]) -> list[OrderRequest]:
@@ -27,7 +30,7 @@ def signal_records(effects: list[Effect]) -> list[tuple[str | None, str, str | N
     return [
         (r.signal_id, r.status, r.reason)
         for e in effects
-        if isinstance(e, Journal)
+        if isinstance(e, RecordInJournal)
         for r in e.records
         if isinstance(r, SignalRecorded)
     ]

@@ -12,24 +12,23 @@ from decimal import Decimal as D
 import attrs
 import msgspec
 
-from actors.executor.core import (
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import (
     Alert,
     AskRisk,
     Cancel,
     CancelFailed,
     Effect,
     ExecutorInput,
-    Journal,
     Lookup,
-    LookupDone,
-    PriceSeen,
+    OrderLookedUp,
+    RecordInJournal,
     Submit,
     SubmitAccepted,
-    SymbolExecutor,
 )
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
-from actors.messages import Approved, ExecuteSignal, parse_signal
+from actors.messages import Approved, ExecuteSignal, PriceSeen, parse_signal
 from actors.records import ProtectionRecorded
 from brokers.base import OrderStatus
 from tests.bracket_venue import Venue
@@ -53,7 +52,13 @@ class Desk:
         """Feed a signal; returns its entry's client id."""
         raw = msgspec.json.encode({"symbol": "AAPL", **body})
         before = set(self.venue.orders)
-        self.feed([ExecuteSignal(signal=parse_signal(raw), reply=object(), received_at=T0)])
+        self.feed(
+            [
+                ExecuteSignal(
+                    signal=parse_signal(raw), reply=object(), received_at=T0, source="test", raw=""
+                )
+            ]
+        )
         (entry,) = [c for c in self.venue.orders if c not in before and "leg-" not in c]
         return entry
 
@@ -79,7 +84,7 @@ class Desk:
                         inbox.extend(updates or [CancelFailed(client_order_id=cid, reason="x")])
                     case Lookup(client_order_id=cid):
                         order = self.venue.snapshot(cid) if cid in self.venue.orders else None
-                        inbox.append(LookupDone(client_order_id=cid, order=order))
+                        inbox.append(OrderLookedUp(client_order_id=cid, order=order))
 
     def working_exits(self) -> list[tuple[str, D]]:
         """(family, quantity it may still take) for every exit working at the venue (a
@@ -96,7 +101,7 @@ class Desk:
         return [
             r.state
             for e in self.effects
-            if isinstance(e, Journal)
+            if isinstance(e, RecordInJournal)
             for r in e.records
             if isinstance(r, ProtectionRecorded)
         ]

@@ -8,8 +8,8 @@ from decimal import Decimal as D
 import trio
 
 from actors.executor.core_outside_fills import OutsideFills
-from actors.executor.effects import AdoptOutsideFill, Journal
-from actors.messages import Ack
+from actors.executor.effects import RecordInJournal
+from actors.messages import Ack, AdoptOutsideFill
 from actors.position import ConfirmedPosition
 from actors.records import FillRecorded, PositionRecorded
 from brokers.base import OrderStatus, Side
@@ -25,7 +25,7 @@ def adopt(
     cid: str = "manual-1",
     symbol: str = "MSFT",
     followed: bool = False,
-) -> Journal:
+) -> RecordInJournal:
     send, _ = trio.open_memory_channel[Ack](1)
     order = venue_order(
         request(cid, symbol="MSFT", side=Side.BUY, qty="5"), OrderStatus.FILLED, filled, avg
@@ -33,7 +33,7 @@ def adopt(
     [effect] = outside.adopt(
         position, symbol, AdoptOutsideFill(order=order, reply=send), T0, followed
     )
-    assert isinstance(effect, Journal)
+    assert isinstance(effect, RecordInJournal)
     assert effect.ack is not None
     return effect
 

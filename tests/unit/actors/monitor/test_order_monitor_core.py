@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from actors.monitor.core import MonitorTimers, OrderMonitorCore, Watch
+from actors.messages import Watch
+from actors.monitor.core import MonitorTimers, OrderMonitorCore
 from brokers.base import OrderEvent, OrderStatus
 from tests.builders import request, update
 

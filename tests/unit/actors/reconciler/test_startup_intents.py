@@ -3,15 +3,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from actors.executor.core import (
-    AskRisk,
-    Journal,
-    ResendIntent,
-    Submit,
-    SymbolExecutor,
-    client_order_id_for,
-)
-from actors.messages import ExecuteSignal, parse_signal
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import AskRisk, RecordInJournal, Submit
+from actors.ids import client_order_id_for
+from actors.messages import ExecuteSignal, ResendIntent, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition
 from actors.reconciler.core import PendingIntent, decide_intents
@@ -86,10 +81,14 @@ def test_a_remembered_final_order_makes_its_signal_fed_again_a_duplicate() -> No
     ex.remember(venue_order(req, OrderStatus.FILLED, "3", "10"))
     line = '{"id":"lost-ack","symbol":"AAPL","action":"buy","qty":3}'
     effects = ex.handle(
-        ExecuteSignal(signal=parse_signal(line), reply=object(), received_at=T0), 0, T0
+        ExecuteSignal(
+            signal=parse_signal(line), reply=object(), received_at=T0, source="test", raw=""
+        ),
+        0,
+        T0,
     )
     assert not [e for e in effects if isinstance(e, AskRisk | Submit)]
-    (journal,) = [e for e in effects if isinstance(e, Journal)]
+    (journal,) = [e for e in effects if isinstance(e, RecordInJournal)]
     assert journal.ack is not None
     assert journal.ack[1].status == "duplicate"
     # The order's row learns its signal, so the next restart's dedupe knows the id.

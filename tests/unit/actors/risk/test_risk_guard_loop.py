@@ -11,12 +11,21 @@ import msgspec
 import trio
 import trio.testing
 
-from actors.messages import Approved, Denied, ReleaseReservation, RiskRequest, StreamHealth
+from actors.messages import (
+    Approved,
+    Denied,
+    Halt,
+    ReleaseReservation,
+    Resume,
+    RiskRequest,
+    SetLimits,
+    StreamHealth,
+)
 from actors.prices import PriceBook
 from actors.records import JournalRecord, RiskStateRecorded
 from actors.risk.core import RiskGuardCore
 from actors.risk.limits import RiskLimits
-from actors.risk.task import Halt, Resume, RiskInput, SetLimits, run_risk_guard
+from actors.risk.task import RiskInput, run_risk_guard
 from brokers.base import Account, MarketClock
 from brokers.errors import BrokerUnavailable
 from tests.builders import request

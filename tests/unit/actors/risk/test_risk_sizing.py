@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.executor.core import AskRisk, Journal, Submit, SymbolExecutor
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import AskRisk, RecordInJournal, Submit
 from actors.messages import Approved, BadSignal, Denied, ExecuteSignal, parse_signal
 from actors.prices import PriceBook
 from actors.records import IntentRecorded
@@ -204,7 +205,11 @@ def test_the_executor_sends_the_quantity_risk_approved() -> None:
     ex = SymbolExecutor("AAPL")
     line = '{"id":"s","symbol":"AAPL","action":"sell","confidence":0.25}'
     msg = ExecuteSignal(
-        signal=parse_signal(line, sized_entries=True), reply=object(), received_at=T0
+        signal=parse_signal(line, sized_entries=True),
+        reply=object(),
+        received_at=T0,
+        source="test",
+        raw="",
     )
     (ask,) = [e for e in ex.handle(msg, 0, T0) if isinstance(e, AskRisk)]
     assert ask.size_by_policy
@@ -214,7 +219,7 @@ def test_the_executor_sends_the_quantity_risk_approved() -> None:
     effects = ex.handle(Approved(client_order_id=cid, reserved=D(0), qty=D(7)), 0, T0)
     (submit,) = [e for e in effects if isinstance(e, Submit)]
     assert submit.request.qty == D(7)
-    (journal,) = [e for e in effects if isinstance(e, Journal)]
+    (journal,) = [e for e in effects if isinstance(e, RecordInJournal)]
     (intent,) = [r for r in journal.records if isinstance(r, IntentRecorded)]
     assert intent.request.qty == D(7)
 

@@ -7,10 +7,10 @@ from decimal import Decimal as D
 import msgspec
 import trio
 
-from actors.messages import Ack, parse_signal
+from actors.messages import Ack, ProducedSignal, RouterInput, parse_signal
 from actors.records import JournalRecord, SignalFinished
 from actors.router.rebalance import RebalanceBook, run_rebalance
-from actors.router.task import Inbound, Intake
+from actors.router.task import Intake
 
 
 class RecordingJournal:
@@ -25,10 +25,11 @@ class RecordingJournal:
 
 
 async def accept_every_leg(
-    inbox: trio.MemoryReceiveChannel[Inbound], legs: list[dict[str, object]]
+    inbox: trio.MemoryReceiveChannel[RouterInput], legs: list[dict[str, object]]
 ) -> None:
     async for msg in inbox:
-        legs.append(msgspec.json.decode(msg.line))
+        assert isinstance(msg, ProducedSignal)  # a leg is handed over as the signal it is
+        legs.append(msgspec.to_builtins(msg.signal))
         await msg.reply.send(Ack(id=str(legs[-1]["id"]), status="accepted"))
 
 
@@ -54,7 +55,7 @@ async def test_a_replayed_rebalance_waits_for_prices_before_it_plans(
         priced.set()
 
     journal = RecordingJournal()
-    send, receive = trio.open_memory_channel[Inbound](0)
+    send, receive = trio.open_memory_channel[RouterInput](0)
     legs: list[dict[str, object]] = []
     book = RebalanceBook(
         equity=lambda: D(10_000),

@@ -7,12 +7,13 @@ from decimal import Decimal as D
 
 import msgspec
 
-from actors.executor.core import AskRisk, Effect, Journal, SymbolExecutor
+from actors.executor.core import SymbolExecutor
+from actors.executor.effects import AskRisk, Effect, RecordInJournal
 from actors.messages import Approved, Denied, ExecuteSignal, Signal, parse_signal
 from actors.position import ConfirmedPosition
 from actors.records import FailureStage, SignalFinished, SignalRecorded
+from actors.router.core import Duplicate, Reject, SignalRouterCore, ToExecutor, ToRebalance
 from actors.router.core_replay import signals_to_replay
-from actors.router.task import Duplicate, Reject, SignalRouterCore, ToExecutor, ToRebalance
 from brokers.base import OrderEvent, OrderRequest, OrderStatus
 from tests.builders import T0, update
 
@@ -24,11 +25,11 @@ def parsed(**fields: object) -> Signal:
 def execute(sid: str, *, replayed: bool = False, **fields: object) -> ExecuteSignal:
     body = {"id": sid, "symbol": "AAPL", "action": "buy", "qty": 1} | fields
     reply = None if replayed else object()
-    return ExecuteSignal(signal=parsed(**body), reply=reply, received_at=T0)
+    return ExecuteSignal(signal=parsed(**body), reply=reply, received_at=T0, source="test", raw="")
 
 
 def records(effects: list[Effect]) -> list[object]:
-    return [r for e in effects if isinstance(e, Journal) for r in e.records]
+    return [r for e in effects if isinstance(e, RecordInJournal) for r in e.records]
 
 
 def finished(effects: list[Effect]) -> list[tuple[str, str]]:
@@ -36,7 +37,9 @@ def finished(effects: list[Effect]) -> list[tuple[str, str]]:
 
 
 def acks(effects: list[Effect]) -> list[str]:
-    return [e.ack[1].status for e in effects if isinstance(e, Journal) and e.ack is not None]
+    return [
+        e.ack[1].status for e in effects if isinstance(e, RecordInJournal) and e.ack is not None
+    ]
 
 
 def ask(effects: list[Effect]) -> OrderRequest:

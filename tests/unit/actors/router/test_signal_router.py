@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from actors.messages import parse_signal
-from actors.router.task import Duplicate, Reject, SignalRouterCore, ToExecutor, ToRebalance
+from actors.router.core import Duplicate, Reject, SignalRouterCore, ToExecutor, ToRebalance
 
 
 def test_same_id_twice_is_a_duplicate() -> None:

@@ -494,3 +494,25 @@ async def test_list_orders_can_list_legs_on_their_own() -> None:
     async with broker_for(fake) as broker:
         await broker.list_orders(status="open", nested=False)
     assert fake.requests[0].url.params["nested"] == "false"
+
+
+async def test_each_audited_call_carries_the_symbol_it_was_about() -> None:
+    """A sent order's symbol, a read-back order's, none for a list or a cancel: the audit
+    row needs no body decoded again to know its instrument."""
+    fake = FakeAlpaca()
+    audit: list[VenueCall] = []
+    async with broker_for(fake, audit) as broker:
+        placed = await broker.submit_order(request(symbol="MSFT"))
+        await broker.get_order_by_client_id(placed.client_order_id)
+        await broker.get_order(placed.venue_order_id)
+        await broker.list_orders(status="all")
+        await broker.cancel_order(placed.venue_order_id)
+        assert await broker.get_order_by_client_id("never-sent") is None
+    assert [(call.method, call.symbol) for call in audit] == [
+        ("POST", "MSFT"),
+        ("GET", "MSFT"),
+        ("GET", "MSFT"),
+        ("GET", None),
+        ("DELETE", None),
+        ("GET", None),
+    ]

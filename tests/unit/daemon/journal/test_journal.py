@@ -169,13 +169,19 @@ async def test_positions_keep_the_latest_per_symbol(tmp_path: Path) -> None:
 
 
 async def test_audit_filters_by_symbol_and_time_and_keeps_the_latest(tmp_path: Path) -> None:
-    """Audit rows know their symbol from body or path; since and limit select the latest."""
+    """Audit rows keep the symbol their call carries; since and limit select the latest."""
+    body = '{"symbol":"AAPL","qty":"1"}'
     async with open_journal(tmp_path / "j.sqlite3") as journal:
         await journal.commit(
             call("/v2/account", seconds=0),
-            call("/v2/orders", "POST", request_body='{"symbol":"AAPL","qty":"1"}', seconds=1),
-            call("/v2/positions/MSFT", seconds=2),
-            call("/v2/orders:by_client_order_id", response_body='{"symbol":"AAPL"}', seconds=3),
+            call("/v2/orders", "POST", request_body=body, seconds=1, symbol="AAPL"),
+            call("/v2/positions/MSFT", seconds=2, symbol="MSFT"),
+            call(
+                "/v2/orders:by_client_order_id",
+                response_body='{"symbol":"AAPL"}',
+                seconds=3,
+                symbol="AAPL",
+            ),
             call("/v2/orders", response_body='[{"symbol":"AAPL"}]', seconds=4),
         )
         everything = await journal.audit()
