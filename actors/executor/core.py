@@ -14,9 +14,10 @@ records) and returns effects; it never awaits. Its rules:
   and resubmitted only when the venue says it never got it;
 - the position's exits are the ``ProtectionKeeper``'s, tended after every input.
 
-Layers below: ``executor_orders`` (venue answers, fills, retries), ``executor_guarded``
-(exits), ``executor_risk_answers``, ``executor_known_legs`` (signals already worked); the
-order a signal needs is ``executor_signals``'.
+Its parts are fields, each with its own small API: the ``OrderBook`` (``order_book``: venue
+answers, fills, retries), the ``ProtectionKeeper`` (``protection.keeper``: the exits, carried
+out by ``guard``) and ``OutsideFills``; signals already worked are ``known_legs``', the order a
+signal needs is ``core_signals``'.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections import deque
 from datetime import datetime
 from typing import assert_never
 
-import attrs
+import msgspec
 
 from actors.executor.core_flip import (
     ZERO,
@@ -37,9 +38,15 @@ from actors.executor.core_flip import (
     stopped_short,
     to_zero_leg,
 )
-from actors.executor.core_known_legs import KnownLegs
 from actors.executor.core_outside_fills import OutsideFills
-from actors.executor.core_signals import Job, Phase, finished, order_for, superseded
+from actors.executor.core_signals import (
+    Job,
+    Phase,
+    ack_effects,
+    finished,
+    order_for,
+    superseded,
+)
 from actors.executor.effects import (
     AdoptOutsideFill,
     Alert,
@@ -60,32 +67,56 @@ from actors.executor.effects import (
     Submit,
     SubmitAccepted,
     SubmitFailed,
+    SubmitOutcome,
     client_order_id_for,
     is_own_client_order_id,
 )
+from actors.executor.guard import carry_out, resting_exit
+from actors.executor.known_legs import already_worked, known_leg
+from actors.executor.order_book import OrderBook, Retry, state_record
 from actors.executor.protection.brackets import Protection, ProtectionFailurePolicy
-from actors.messages import (
-    Action,
-    Approved,
-    Denied,
-    ExecuteSignal,
-)
+from actors.executor.protection.keeper import ProtectionKeeper
+from actors.messages import AckStatus, Action, Approved, Denied, ExecuteSignal
 from actors.order_state import FINAL, State, TrackedOrder
-from actors.records import (
-    JournalRecord,
-)
-from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, Side
+from actors.position import ConfirmedPosition
+from actors.records import IntentRecorded, JournalRecord, RiskDenied
+from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, Side, VenueOrder
 
 
-@attrs.define
-class SymbolExecutor(KnownLegs):
-    _queue: deque[Job] = attrs.field(factory=deque)
-    # "supersede": a newer signal replaces the one queued behind the one being worked.
-    supersede_queued: bool = False
-    # Fills of orders placed outside tradingd, taken into the position while running.
-    outside: OutsideFills = attrs.field(factory=OutsideFills)
+class SymbolExecutor:
+    """One symbol's executor: its ``book`` follows every order, its ``protection`` keeps the
+    position's exits, ``outside`` counts fills placed elsewhere; the signal being worked
+    (and those queued behind it) are its own."""
+
+    def __init__(
+        self,
+        symbol: str,
+        position: ConfirmedPosition | None = None,
+        *,
+        protection: ProtectionKeeper | None = None,
+        supersede_queued: bool = False,
+        max_submit_attempts: int = 6,
+    ) -> None:
+        self.symbol = symbol
+        self.book = OrderBook(symbol, position or ConfirmedPosition(), max_submit_attempts)
+        # The exits guarding this symbol's position (bracket legs, or pairs placed for them).
+        self.protection = protection or ProtectionKeeper(symbol)
+        # "supersede": a newer signal replaces the one queued behind the one being worked.
+        self.supersede_queued = supersede_queued
+        # Fills of orders placed outside tradingd, taken into the position while running.
+        self.outside = OutsideFills()
+        self._job: Job | None = None
+        self._queue: deque[Job] = deque()
 
     # --- queries (the shell and tests read these) --------------------------------------
+
+    @property
+    def position(self) -> ConfirmedPosition:
+        return self.book.position
+
+    @property
+    def max_submit_attempts(self) -> int:
+        return self.book.max_submit_attempts
 
     @property
     def idle(self) -> bool:
@@ -93,14 +124,42 @@ class SymbolExecutor(KnownLegs):
         venue are the position's guard, not pending work."""
         if self._job is not None or self._queue or self.protection.pending:
             return False
-        return all(self._resting_exit(o) for o in self.unresolved())
+        return all(self._resting_exit(o) for o in self.book.unresolved())
 
     @property
     def working(self) -> Job | None:
         """The job of the signal being worked now (not those queued behind it)."""
         return self._job
 
+    def order(self, client_order_id: str) -> TrackedOrder | None:
+        return self.book.order(client_order_id)
+
+    def orders(self) -> list[TrackedOrder]:
+        return self.book.orders()
+
+    def unresolved(self) -> list[TrackedOrder]:
+        return self.book.unresolved()
+
+    def awaiting_outcome(self) -> list[TrackedOrder]:
+        """Orders whose end is still to come, the exits resting as the position's guard
+        aside: what ``run --once`` and the unresolved count report."""
+        return [o for o in self.book.unresolved() if not self._resting_exit(o)]
+
+    def next_deadline(self) -> float:
+        return self.book.next_deadline()
+
+    def adopt(self, order: VenueOrder) -> None:
+        """Take over an order the venue already holds (found at startup)."""
+        self.book.adopt(order)
+
+    def remember(self, order: VenueOrder) -> None:
+        """Know a final order of ours the journal never recorded (found at startup)."""
+        self.book.remember(order)
+
     # --- inputs ------------------------------------------------------------------------
+
+    def on_timer(self, now: float, wall: datetime) -> list[Effect]:
+        return self.book.on_timer(now, wall)
 
     def handle(self, msg: ExecutorInput, now: float, wall: datetime) -> list[Effect]:
         out: list[Effect] = []
@@ -115,20 +174,20 @@ class SymbolExecutor(KnownLegs):
                 update = OrderUpdate(
                     event=OrderEvent.SNAPSHOT, order=msg.order, at=wall, source="rest"
                 )
-                self._on_update(update, wall, out)
+                self.book.apply_update(update, wall, out)
             case SubmitFailed():
-                self._on_submit_failed(msg, now, wall, out)
+                self.book.submit_failed(msg, now, wall, out)
             case LookupDone():
-                self._on_lookup(msg, now, wall, out)
+                self.book.lookup_done(msg, now, wall, out)
             case LookupFailed():
-                self._schedule(msg.client_order_id, now, "lookup", msg.retry_after)
+                self.book.schedule(msg.client_order_id, now, Retry.LOOKUP, msg.retry_after)
             case CancelFailed():
                 # The order lives on; a lookup says how it stands (it may have filled).
                 out.append(Lookup(msg.client_order_id))
             case OrderUpdate():
-                self._on_update(msg, wall, out)
+                self.book.apply_update(msg, wall, out)
             case ResendIntent():
-                self._on_resend(msg.request, wall, out)
+                self.book.resend(msg.request, wall, out)
             case ResumeFlip():
                 self._on_resume(msg, wall, out)
             case PriceSeen():
@@ -138,13 +197,31 @@ class SymbolExecutor(KnownLegs):
                 out += self.outside.adopt(self.position, self.symbol, msg, wall, followed)
             case _:
                 assert_never(msg)
-        self._tend_protection(wall, out, self._sale_side())
+        for parent, leg in self.book.take_learned_legs():
+            self.protection.leg_learned(parent, leg)
+        self._tend_protection(wall, out)
         self._advance(wall, out)
         # Again: a sale that just ended (or a job that just began) changes what the exits
         # may do, and nothing else might come to say so.
-        self._tend_protection(wall, out, self._sale_side())
-        self._retire_final_orders()
+        self._tend_protection(wall, out)
+        self.book.retire_final_orders()
         return out
+
+    def _resting_exit(self, order: TrackedOrder) -> bool:
+        return resting_exit(self.protection.current, self.book, order)
+
+    def _tend_protection(self, wall: datetime, out: list[Effect]) -> None:
+        """Carry out what the exits need now (a sale not yet sent holds new exits back)."""
+        book = self.book
+        tending = self.protection.tend(
+            book.order, book.position, wall, book.unresolved(), self._sale_side()
+        )
+        carry_out(tending, book, wall, out)
+
+    def _cancel_working(
+        self, only: frozenset[str] | None, wall: datetime, out: list[Effect]
+    ) -> None:
+        self.book.cancel_working(only, self.protection.parent_of, wall, out)
 
     def _sale_side(self) -> Side | None:
         job = self._job
@@ -183,14 +260,14 @@ class SymbolExecutor(KnownLegs):
             dropped = self.protection.drop(wall, f"dropped by {job.signal.action.value}")
             if dropped:
                 out.append(Journal(tuple(dropped)))
-            if self.unresolved():
+            if self.book.unresolved():
                 # Size from a settled position: cancel what still works (and let what is in
                 # flight land) first.
                 job.phase = Phase.CANCELING
                 self._cancel_working(job.canceling, wall, out)
                 return
         exits = self.protection.exits_in_the_way(job.signal, self.position.qty)
-        if any(self._live.get(cid) for cid in exits):
+        if any(self.book.live(cid) for cid in exits):
             # A sale out of a protected position: the venue holds those shares for the
             # exits, so they end first; they are placed again for what is left.
             job.phase, job.canceling = Phase.CANCELING, frozenset(exits)
@@ -200,7 +277,9 @@ class SymbolExecutor(KnownLegs):
         self._request_order(job, wall, out)
 
     def _request_order(self, job: Job, wall: datetime, out: list[Effect]) -> None:
-        if self._worked_already(job, wall, out):
+        existing = known_leg(job, self.book)
+        if existing is not None:
+            self._ack_existing(job, existing, wall, out)
             return
         if self.protection.halted is not None and job.signal.action is not Action.CLOSE:
             reason = f"symbol halted: {self.protection.halted}; only close is accepted"
@@ -237,7 +316,7 @@ class SymbolExecutor(KnownLegs):
             self._ack_existing(job, existing, wall, out)
             return
         job.sized_from = self.position.qty
-        self._live[request.client_order_id] = TrackedOrder(request)
+        self.book.track(request)
         out.append(AskRisk(request, self.position.qty, sized, job.signal.confidence, job.signal.id))
 
     def _open_from_zero(self, job: Job, wall: datetime, out: list[Effect]) -> None:
@@ -273,6 +352,142 @@ class SymbolExecutor(KnownLegs):
             return
         self._job = job
 
+    # --- RiskGuard's answers ----------------------------------------------------------
+
+    def _on_approved(self, msg: Approved, wall: datetime, out: list[Effect]) -> None:
+        job = self._job
+        if job is None or job.client_order_id != msg.client_order_id or job.phase is not Phase.RISK:
+            return
+        order = self._tracked(msg.client_order_id)
+        sized_by_position = job.opening or job.signal.action in (Action.CLOSE, Action.TARGET)
+        if sized_by_position and self.position.qty != job.sized_from:
+            self._sized_from_a_stale_position(job, order, wall, out)
+            return
+        if msg.qty is not None and msg.qty != order.request.qty:
+            # RiskGuard sized it: the size it checked is the size sent.
+            order.request = msgspec.structs.replace(order.request, qty=msg.qty)
+            if not job.opening and splits(job.signal, self.position.qty, order.request):
+                if not self._split_sized(job, order, wall, out):
+                    return
+        job.phase = Phase.ORDER
+        sending = self.book.send(order, wall)
+        if job.signal.action in (Action.BUY, Action.SELL):
+            # The to-zero leg of an order across zero opens nothing: the exits ride on the
+            # open leg.
+            levels = (job.signal.take_profit, job.signal.stop_loss)
+            if job.goal is not None:
+                levels = (None, None)
+            self.protection.entry_sent(job.signal.id, order.request, levels)
+        intent = IntentRecorded(
+            at=wall,
+            signal_id=job.signal.id,
+            leg=order.client_order_id.rsplit("-", 1)[-1],
+            request=order.request,
+        )
+        # The intent's fsync overlaps the HTTP send: the id is deterministic, so a crash in
+        # between is healed at startup by adopting the venue's order by client_order_id.
+        self._ack(job, wall, out, status="accepted", reason=None, extra=(intent, sending))
+        out.append(Submit(order.request))
+
+    def _sized_from_a_stale_position(
+        self, job: Job, order: TrackedOrder, wall: datetime, out: list[Effect]
+    ) -> None:
+        """The position moved while RiskGuard decided (a late fill of a canceled order, a
+        fill from outside): an order sized from the old one would over-trade, even cross
+        zero. It never goes out; the signal is sized again, or stops if it was the open leg
+        of an order across zero (from anywhere but flat it would over-trade)."""
+        out.append(Release(order.client_order_id))
+        self.book.forget(order.client_order_id)
+        if job.opening:
+            reason = (
+                f"the position moved to {self.position.qty} before the open leg went out; "
+                "it is not sent"
+            )
+            records = (finished(job, wall, reason), incomplete(job.signal, reason, wall))
+            out.append(Journal(records))
+            out.append(Alert(f"signal {job.signal.id}: {reason}"))
+            self._job = None
+            return
+        job.phase, job.client_order_id, job.goal, job.sized_from = None, None, None, None
+        self._start(job, wall, out)
+
+    def _split_sized(
+        self, job: Job, order: TrackedOrder, wall: datetime, out: list[Effect]
+    ) -> bool:
+        """RiskGuard sized a buy or sell past the position: send it as two legs (False: it
+        is refused instead, its reservation given back)."""
+        refusal = refusal_to_split(order.request)
+        if refusal is not None:
+            order.move(State.DENIED, refusal)
+            record = state_record(self.symbol, order, wall)
+            self._ack(job, wall, out, status="rejected", reason=refusal, extra=(record,))
+            out.append(Release(order.client_order_id))
+            self._job = None
+            return False
+        held = self.position.qty
+        job.goal = held + signed_qty(order.request.side, order.request.qty)
+        order.request = to_zero_leg(order.request, held)
+        return True
+
+    def _on_denied(self, msg: Denied, wall: datetime, out: list[Effect]) -> None:
+        job = self._job
+        if job is None or job.client_order_id != msg.client_order_id:
+            return
+        order = self._tracked(msg.client_order_id)
+        order.move(State.DENIED, f"{msg.code}: {msg.detail}")
+        records: tuple[JournalRecord, ...] = (
+            RiskDenied(
+                at=wall,
+                client_order_id=order.client_order_id,
+                symbol=self.symbol,
+                code=msg.code,
+                detail=msg.detail,
+            ),
+            state_record(self.symbol, order, wall),
+            finished(job, wall, f"denied: {msg.code}"),
+        )
+        if job.opening:
+            # Acked when its to-zero leg went out: the journal says why it stopped flat.
+            reason = f"the position is flat; the open leg was denied: {msg.code}: {msg.detail}"
+            records = (*records, incomplete(job.signal, reason, wall))
+        self._ack(
+            job,
+            wall,
+            out,
+            status="rejected",
+            reason=f"risk: {msg.code}: {msg.detail}",
+            extra=records,
+        )
+        self._job = None
+
+    def _ack(
+        self,
+        job: Job,
+        wall: datetime,
+        out: list[Effect],
+        *,
+        status: AckStatus,
+        reason: str | None,
+        extra: tuple[JournalRecord, ...] = (),
+    ) -> None:
+        out.extend(ack_effects(job, wall, status=status, reason=reason, extra=extra))
+
+    def _ack_existing(
+        self, job: Job, existing: TrackedOrder, wall: datetime, out: list[Effect]
+    ) -> None:
+        """A signal whose order (any leg) is known already: acked duplicate, never resent."""
+        records, alert = already_worked(job, existing, wall)
+        if alert is not None:
+            out.append(Alert(alert))
+        self._ack(job, wall, out, status="duplicate", reason="order already exists", extra=records)
+        self._job = None
+
+    def _tracked(self, client_order_id: str) -> TrackedOrder:
+        """The order of the job being worked: tracked since it went to RiskGuard."""
+        order = self.book.live(client_order_id)
+        assert order is not None, f"order {client_order_id} of the working job is not tracked"
+        return order
+
     # --- progress ----------------------------------------------------------------------
 
     def _advance(self, wall: datetime, out: list[Effect]) -> None:
@@ -300,10 +515,11 @@ class SymbolExecutor(KnownLegs):
 
     def _job_done(self, job: Job) -> bool:
         if job.phase is Phase.CANCELING:
+            canceling = job.canceling
             return all(
                 o.state.is_final
-                for o in self._live.values()
-                if job.canceling is None or o.client_order_id in job.canceling
+                for o in self.book.unresolved()
+                if canceling is None or o.client_order_id in canceling
             )
         if job.phase is not Phase.ORDER or job.client_order_id is None:
             return False
@@ -313,7 +529,7 @@ class SymbolExecutor(KnownLegs):
         if order.state.is_final:
             # A filled entry with exits is done once the venue's answer has listed its
             # legs: a close started before that could miss them and leave them working.
-            return not self.awaits_legs(order)
+            return not self.book.awaits_legs(order)
         # A resting order (limit, stop) works on its own; the next signal need not wait for
         # it. A market order settles in moments and the next signal may depend on its fill.
         resting = order.request.order_type is not OrderType.MARKET
@@ -342,6 +558,7 @@ __all__ = [
     "Submit",
     "SubmitAccepted",
     "SubmitFailed",
+    "SubmitOutcome",
     "SymbolExecutor",
     "client_order_id_for",
     "is_own_client_order_id",

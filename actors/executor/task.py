@@ -36,6 +36,7 @@ from actors.executor.effects import (
     Submit,
     SubmitAccepted,
     SubmitFailed,
+    SubmitOutcome,
 )
 from actors.messages import Ack, ExecuteSignal, ReleaseReservation, RiskRequest
 from actors.monitor.task import MonitorInput, Watch
@@ -262,20 +263,27 @@ async def _post(broker: Broker, request: OrderRequest) -> ExecutorInput:
     try:
         return SubmitAccepted(order=await broker.submit_order(request))
     except DuplicateClientOrderId as exc:
-        return SubmitFailed(client_order_id=cid, outcome="duplicate_id", reason=str(exc))
+        return SubmitFailed(
+            client_order_id=cid, outcome=SubmitOutcome.DUPLICATE_ID, reason=str(exc)
+        )
     except OrderRejected as exc:
-        return SubmitFailed(client_order_id=cid, outcome="rejected", reason=_rejection(exc))
+        return SubmitFailed(
+            client_order_id=cid, outcome=SubmitOutcome.REJECTED, reason=_rejection(exc)
+        )
     except RateLimited as exc:
         return SubmitFailed(
-            client_order_id=cid, outcome="not_sent", reason=str(exc), retry_after=exc.retry_after
+            client_order_id=cid,
+            outcome=SubmitOutcome.NOT_SENT,
+            reason=str(exc),
+            retry_after=exc.retry_after,
         )
     except BrokerUnavailable as exc:
-        outcome = "unknown" if exc.request_may_have_arrived else "not_sent"
+        outcome = SubmitOutcome.UNKNOWN if exc.request_may_have_arrived else SubmitOutcome.NOT_SENT
         return SubmitFailed(
             client_order_id=cid, outcome=outcome, reason=str(exc), retry_after=exc.retry_after
         )
     except BrokerError as exc:
-        return SubmitFailed(client_order_id=cid, outcome="unknown", reason=str(exc))
+        return SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.UNKNOWN, reason=str(exc))
 
 
 def _rejection(exc: OrderRejected) -> str:

@@ -14,6 +14,7 @@ from actors.executor.core import (
     Submit,
     SubmitAccepted,
     SubmitFailed,
+    SubmitOutcome,
     SymbolExecutor,
     client_order_id_for,
 )
@@ -94,7 +95,9 @@ def test_venue_rejection_is_not_a_trade() -> None:
     """A rejected submit leaves the position untouched and records a rejection (004 #2)."""
     ex, req = approved_buy("s1", "3")
     cid = req.client_order_id
-    effects = ex.handle(SubmitFailed(client_order_id=cid, outcome="rejected", reason="{}"), 0, T0)
+    effects = ex.handle(
+        SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.REJECTED, reason="{}"), 0, T0
+    )
     assert not only(effects, FillRecorded)
     order = ex.order(cid)
     assert order is not None
@@ -173,7 +176,9 @@ def test_lost_response_is_looked_up_and_adopted_not_resent() -> None:
     ex, req = approved_buy("s", "2")
     cid = req.client_order_id
     effects = ex.handle(
-        SubmitFailed(client_order_id=cid, outcome="unknown", reason="read timeout"), 0, T0
+        SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.UNKNOWN, reason="read timeout"),
+        0,
+        T0,
     )
     assert only(effects, Lookup) == [Lookup(cid)]
     filled = venue_order(req, OrderStatus.FILLED, "2", "50")
@@ -187,7 +192,9 @@ def test_order_the_venue_never_got_is_resent_with_the_same_id() -> None:
     """Only when the lookup finds nothing is the order resubmitted, with the same id."""
     ex, req = approved_buy("s", "2")
     cid = req.client_order_id
-    ex.handle(SubmitFailed(client_order_id=cid, outcome="unknown", reason="reset"), 0, T0)
+    ex.handle(
+        SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.UNKNOWN, reason="reset"), 0, T0
+    )
     ex.handle(LookupDone(client_order_id=cid, order=None), 0, T0)
     due = ex.next_deadline()
     assert 0 < due < 1
@@ -200,7 +207,7 @@ def test_duplicate_id_answer_triggers_lookup_not_rejection() -> None:
     ex, req = approved_buy("s", "2")
     cid = req.client_order_id
     effects = ex.handle(
-        SubmitFailed(client_order_id=cid, outcome="duplicate_id", reason="dup"), 0, T0
+        SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.DUPLICATE_ID, reason="dup"), 0, T0
     )
     assert only(effects, Lookup) == [Lookup(cid)]
     order = ex.order(cid)
@@ -213,7 +220,11 @@ def test_rate_limited_submit_retries_after_the_venue_hint() -> None:
     ex, req = approved_buy("s", "2")
     cid = req.client_order_id
     effects = ex.handle(
-        SubmitFailed(client_order_id=cid, outcome="not_sent", reason="429", retry_after=3.0), 10, T0
+        SubmitFailed(
+            client_order_id=cid, outcome=SubmitOutcome.NOT_SENT, reason="429", retry_after=3.0
+        ),
+        10,
+        T0,
     )
     assert not only(effects, Lookup)
     assert ex.next_deadline() >= 13.0
@@ -288,7 +299,7 @@ def test_a_duplicate_id_the_venue_cannot_find_yet_is_looked_up_a_bounded_number_
     ex, req = approved_buy()
     cid = req.client_order_id
     effects = ex.handle(
-        SubmitFailed(client_order_id=cid, outcome="duplicate_id", reason="dup"), 0, T0
+        SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.DUPLICATE_ID, reason="dup"), 0, T0
     )
     assert only(effects, Lookup) == [Lookup(cid)]
     lookups, now = 1, 0.0

@@ -15,6 +15,7 @@ from actors.executor.core import (
     ResumeFlip,
     Submit,
     SubmitFailed,
+    SubmitOutcome,
     SymbolExecutor,
     client_order_id_for,
 )
@@ -172,7 +173,9 @@ def test_a_refused_first_leg_sends_nothing_more() -> None:
     ex = long_5()
     ask, _ = first_leg(ex, TARGET)
     cid = ask.request.client_order_id
-    effects = ex.handle(SubmitFailed(client_order_id=cid, outcome="rejected", reason="403"), 0, T0)
+    effects = ex.handle(
+        SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.REJECTED, reason="403"), 0, T0
+    )
     assert ex.position.qty == D(5)
     assert not only(effects, AskRisk)
     assert [r.status for r in records(effects) if isinstance(r, SignalRecorded)] == ["incomplete"]
