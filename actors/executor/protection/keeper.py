@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import assert_never
 
 import attrs
 
@@ -49,12 +50,12 @@ from actors.executor.protection.exit_room import (
     signed,
     venue_cancels,
 )
-from actors.executor.protection.outcomes import Send, Tending, run_failure_policy
+from actors.executor.protection.outcomes import PolicyRan, Send, Tending, run_failure_policy
 from actors.executor.protection.settle import Settled, settle_entry
 from actors.messages import Action, Signal
 from actors.order_state import State, TrackedOrder
 from actors.position import ConfirmedPosition
-from actors.records import ProtectionRecorded
+from actors.records import ProtectionMode, ProtectionPhase, ProtectionRecorded
 from brokers.base import OrderRequest, Side
 
 
@@ -170,11 +171,11 @@ class ProtectionKeeper:
             stop_loss=record.stop_loss,
             entry=record.entry_client_order_id,
             origin=record.entry_client_order_id,
-            native=record.mode == "native",
-            emulated=record.mode == "emulated",
+            native=record.mode is ProtectionMode.NATIVE,
+            emulated=record.mode is ProtectionMode.EMULATED,
             filled=record.qty,
             exits=exits,
-            placed=min(exits) if exits and record.mode != "native" else None,
+            placed=min(exits) if exits and record.mode is not ProtectionMode.NATIVE else None,
             generation=record.generation,
             entry_settled=True,
         )
@@ -188,7 +189,7 @@ class ProtectionKeeper:
     def drop(self, wall: datetime, why: str) -> list[ProtectionRecorded]:
         """The position is being closed or retargeted: its exits are canceled with it."""
         p, self.current = self.current, None
-        return [] if p is None else [self._record(p, wall, why)]
+        return [] if p is None else [self._record(p, wall, ProtectionPhase.ENDED, why)]
 
     def tend(
         self,
@@ -263,13 +264,14 @@ class ProtectionKeeper:
                 f"{self.symbol}: exits canceled at the venue, not by tradingd: not replaced; "
                 "the position is unguarded"
             )
-            out.records.append(self._record(p, wall, "canceled at the venue: not replaced"))
+            ended = "canceled at the venue: not replaced"
+            out.records.append(self._record(p, wall, ProtectionPhase.ENDED, ended))
             return out
         if not (p.rearm or p.triggered):
             if p.entry_settled and tuple(sorted(p.exits)) != p.journaled_exits:
                 # Legs learned after the entry settled: the journal must name them, so a
                 # restart finds them.
-                out.records.append(self._record(p, wall, "armed"))
+                out.records.append(self._record(p, wall, ProtectionPhase.ARMED, "armed"))
             return out
         if live:
             live_ids = {o.client_order_id for o in live}
@@ -296,7 +298,7 @@ class ProtectionKeeper:
         if exits is not None:
             p.placed, p.exits = exits.client_order_id, {exits.client_order_id}
             out.sends.append(Send(exits, p.signal_id, f"exit{p.generation}"))
-        out.records.append(self._record(p, wall, f"armed for {qty}"))
+        out.records.append(self._record(p, wall, ProtectionPhase.ARMED, f"armed for {qty}"))
         return out
 
     def _settle(
@@ -313,21 +315,29 @@ class ProtectionKeeper:
             self._next_levels = None  # an add's levels are used once, when it settles
         if settled is Settled.UNFILLED:
             self.current = None
-        if settled is not Settled.GOES_ON:
-            out.records.append(self._record(p, wall, settled.value))
+        match settled:
+            case Settled.GOES_ON:
+                pass
+            case Settled.ARMED:
+                out.records.append(self._record(p, wall, ProtectionPhase.ARMED, settled.value))
+            case Settled.UNFILLED:
+                out.records.append(self._record(p, wall, ProtectionPhase.ENDED, settled.value))
+            case _:
+                assert_never(settled)
 
     def _end(
         self, p: Protection, wall: datetime, why: str, lookup: FindOrder, out: Tending
     ) -> None:
         """The position ``p`` guarded is gone: the protection ends, unless an entry may still
         fill (a limit resting on): then it guards those fills from here on."""
-        out.records.append(self._record(p, wall, why))
+        out.records.append(self._record(p, wall, ProtectionPhase.ENDED, why))
         working = entries_working(p, lookup)
         if not working:
             self.current = None
             return
         restart_for(p, working)
-        out.records.append(self._record(p, wall, "waiting for the entries still working"))
+        waiting = "waiting for the entries still working"
+        out.records.append(self._record(p, wall, ProtectionPhase.WAITING, waiting))
 
     def _failed(
         self,
@@ -339,10 +349,12 @@ class ProtectionKeeper:
         out: Tending,
     ) -> None:
         self.current = None
-        state = run_failure_policy(p, self.symbol, self.policy, reason, position.qty, room, out)
-        if state == "failed: halted":
+        ran = run_failure_policy(p, self.symbol, self.policy, reason, position.qty, room, out)
+        if ran is PolicyRan.HALTED:
             self.halted = f"exits could not be placed ({reason})"
-        out.records.append(self._record(p, wall, state))
+        out.records.append(self._record(p, wall, ProtectionPhase.ENDED, ran.value))
 
-    def _record(self, p: Protection, wall: datetime, state: str) -> ProtectionRecorded:
-        return protection_record(p, self.symbol, wall, state)
+    def _record(
+        self, p: Protection, wall: datetime, phase: ProtectionPhase, state: str
+    ) -> ProtectionRecorded:
+        return protection_record(p, self.symbol, wall, phase, state)
