@@ -8,7 +8,6 @@ this symbol never blocks another symbol, nor this symbol's own bookkeeping.
 from __future__ import annotations
 
 import logging
-import math
 from datetime import datetime
 from functools import partial
 from typing import Any, assert_never
@@ -38,7 +37,14 @@ from actors.executor.effects import (
     SubmitFailed,
     SubmitOutcome,
 )
-from actors.messages import Ack, ExecuteSignal, ReleaseReservation, RiskRequest
+from actors.messages import (
+    Ack,
+    Approved,
+    Denied,
+    ExecuteSignal,
+    ReleaseReservation,
+    RiskRequest,
+)
 from actors.monitor.task import MonitorInput, Watch
 from actors.prices import PriceBook
 from actors.quarantine import AtStake, quarantined_call
@@ -62,26 +68,53 @@ INBOX_SIZE = 64
 PRICE_POLL = 0.05
 
 
-@attrs.frozen
+@attrs.define
 class _Outbox:
-    """Messages for RiskGuard and OrderMonitor, forwarded in order by one child task.
+    """Messages for RiskGuard and OrderMonitor, each delivered by a child task, in the order
+    the loop handed them over (per destination).
 
-    Those actors wait on this executor's inbox to answer it, so its loop must never wait on
-    theirs: a full inbox on both sides would stop them both (and every symbol behind them).
-    The loop only queues here, without bound; the forwarder does the waiting."""
+    Those actors wait on this executor's inbox (to deliver updates, or an answer sent there
+    directly), so its loop must never wait on theirs: a full inbox on both sides would stop
+    them both, and every symbol behind them. The loop only hands a message over; its task
+    waits for the message handed over before it to that destination, then for room in that
+    actor's bounded inbox. No buffer besides the actors' own inboxes."""
 
-    send: trio.MemorySendChannel[tuple[trio.MemorySendChannel[Any], Any]]
+    _tasks: trio.Nursery
+    # Per destination, set once the message last handed over for it is delivered.
+    _last: dict[int, trio.Event] = attrs.field(factory=dict)
 
     def to(self, channel: trio.MemorySendChannel[Any], msg: Any) -> None:
-        self.send.send_nowait((channel, msg))
+        before = self._last.get(id(channel))
+        delivered = self._last[id(channel)] = trio.Event()
+        self._tasks.start_soon(_deliver, before, channel, msg, delivered)
 
 
-async def _forward(
-    queued: trio.MemoryReceiveChannel[tuple[trio.MemorySendChannel[Any], Any]],
+async def _deliver(
+    before: trio.Event | None,
+    channel: trio.MemorySendChannel[Any],
+    msg: Any,
+    delivered: trio.Event,
 ) -> None:
-    async with queued:
-        async for channel, msg in queued:
-            await channel.send(msg)
+    try:
+        if before is not None:
+            await before.wait()
+        await channel.send(msg)
+    finally:
+        delivered.set()
+
+
+async def _relay_answer(
+    answer: trio.MemoryReceiveChannel[Approved | Denied],
+    inbox: trio.MemorySendChannel[ExecutorInput],
+) -> None:
+    """RiskGuard answers on a one-slot channel of the request's own, so it never waits on
+    this executor's inbox: this task does, and hands the answer in."""
+    async with answer:
+        try:
+            decision = await answer.receive()
+        except trio.EndOfChannel:
+            return
+    await inbox.send(decision)
 
 
 @attrs.frozen
@@ -102,18 +135,14 @@ async def run_executor(
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    queue_send, queue_recv = trio.open_memory_channel[tuple[trio.MemorySendChannel[Any], Any]](
-        math.inf
-    )
-    outbox = _Outbox(queue_send)
-    # Orders adopted at startup are followed like any other from here on.
-    for order in core.unresolved():
-        watch = Watch(
-            client_order_id=order.client_order_id, symbol=core.symbol, deliver_to=inbox_send
-        )
-        outbox.to(deps.monitor, watch)
     async with trio.open_nursery() as calls:
-        calls.start_soon(_forward, queue_recv)
+        outbox = _Outbox(calls)
+        # Orders adopted at startup are followed like any other from here on.
+        for order in core.unresolved():
+            watch = Watch(
+                client_order_id=order.client_order_id, symbol=core.symbol, deliver_to=inbox_send
+            )
+            outbox.to(deps.monitor, watch)
         task_status.started()
         async with inbox:
             price_seen_at = float("-inf")
@@ -188,10 +217,12 @@ async def _carry_out(
                         calls.start_soon(_commit_then_ack, deps.journal, pending)
                     pending = _DurableAck(records, *ack_to)
             case AskRisk(request=request, position_qty=position_qty):
+                answer_send, answer_recv = trio.open_memory_channel[Approved | Denied](1)
+                calls.start_soon(_relay_answer, answer_recv, inbox)
                 ask = RiskRequest(
                     request=request,
                     position_qty=position_qty,
-                    reply=inbox,
+                    reply=answer_send,
                     size_by_policy=effect.size_by_policy,
                     confidence=effect.confidence,
                     signal_id=effect.signal_id,
