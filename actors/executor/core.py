@@ -22,7 +22,6 @@ signal needs is ``core_signals``'.
 
 from __future__ import annotations
 
-from collections import deque
 from datetime import datetime
 from typing import assert_never
 
@@ -39,14 +38,7 @@ from actors.executor.core_flip import (
     to_zero_leg,
 )
 from actors.executor.core_outside_fills import OutsideFills
-from actors.executor.core_signals import (
-    Job,
-    Phase,
-    ack_effects,
-    finished,
-    order_for,
-    superseded,
-)
+from actors.executor.core_signals import Job, Phase, SignalQueue, ack_effects, finished
 from actors.executor.effects import (
     AdoptOutsideFill,
     Alert,
@@ -74,6 +66,7 @@ from actors.executor.effects import (
 from actors.executor.guard import carry_out, resting_exit
 from actors.executor.known_legs import already_worked, known_leg
 from actors.executor.order_book import OrderBook, Retry, state_record
+from actors.executor.order_plan import Answer, AskFor, plan_order
 from actors.executor.protection.brackets import Protection, ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
 from actors.messages import AckStatus, Action, Approved, Denied, ExecuteSignal
@@ -101,12 +94,9 @@ class SymbolExecutor:
         self.book = OrderBook(symbol, position or ConfirmedPosition(), max_submit_attempts)
         # The exits guarding this symbol's position (bracket legs, or pairs placed for them).
         self.protection = protection or ProtectionKeeper(symbol)
-        # "supersede": a newer signal replaces the one queued behind the one being worked.
-        self.supersede_queued = supersede_queued
         # Fills of orders placed outside tradingd, taken into the position while running.
         self.outside = OutsideFills()
-        self._job: Job | None = None
-        self._queue: deque[Job] = deque()
+        self.signals = SignalQueue(supersede_queued)
 
     # --- queries (the shell and tests read these) --------------------------------------
 
@@ -122,14 +112,14 @@ class SymbolExecutor:
     def idle(self) -> bool:
         """Nothing to do until the venue or a signal says something: exits resting at the
         venue are the position's guard, not pending work."""
-        if self._job is not None or self._queue or self.protection.pending:
+        if self.signals.busy or self.protection.pending:
             return False
         return all(self._resting_exit(o) for o in self.book.unresolved())
 
     @property
     def working(self) -> Job | None:
         """The job of the signal being worked now (not those queued behind it)."""
-        return self._job
+        return self.signals.working
 
     def order(self, client_order_id: str) -> TrackedOrder | None:
         return self.book.order(client_order_id)
@@ -224,7 +214,7 @@ class SymbolExecutor:
         self.book.cancel_working(only, self.protection.parent_of, wall, out)
 
     def _sale_side(self) -> Side | None:
-        job = self._job
+        job = self.signals.working
         if job is None or job.signal.action not in (Action.BUY, Action.SELL):
             return None
         return Side.BUY if job.signal.action is Action.BUY else Side.SELL
@@ -233,28 +223,13 @@ class SymbolExecutor:
 
     def _on_signal(self, msg: ExecuteSignal, wall: datetime, out: list[Effect]) -> None:
         job = Job(msg.signal, msg.reply, msg.received_at)
-        if self._job is not None or self._queue:
-            reason = "queued behind an earlier signal"
-            if self.supersede_queued and self._queue:
-                replaced = [j.signal.id for j in self._queue]
-                self._supersede(job.signal.id, wall, out)
-                reason = f"queued, superseding {', '.join(replaced)}"
-            # Ack now, durably, so no source ever waits on another signal's orders.
-            self._ack(job, wall, out, status="accepted", reason=reason)
-            self._queue.append(job)
-            return
-        self._start(job, wall, out)
-
-    def _supersede(self, newer: str, wall: datetime, out: list[Effect]) -> None:
-        """Drop the queued signals: they were acked at once, so the journal says why they
-        never traded (their ids stay spent: a resend still acks duplicate)."""
-        records: list[JournalRecord] = [superseded(job, newer, wall) for job in self._queue]
-        records += [finished(job, wall, f"superseded by {newer}") for job in self._queue]
-        out.append(Journal(tuple(records)))
-        self._queue.clear()
+        if self.signals.busy:
+            out += self.signals.wait(job, wall)
+        else:
+            self._start(job, wall, out)
 
     def _start(self, job: Job, wall: datetime, out: list[Effect]) -> None:
-        self._job = job
+        self.signals.working = job
         if job.signal.action in (Action.CLOSE, Action.TARGET):
             # The exits go with the position they guard; canceled below with the rest.
             dropped = self.protection.drop(wall, f"dropped by {job.signal.action.value}")
@@ -281,30 +256,18 @@ class SymbolExecutor:
         if existing is not None:
             self._ack_existing(job, existing, wall, out)
             return
-        if self.protection.halted is not None and job.signal.action is not Action.CLOSE:
-            reason = f"symbol halted: {self.protection.halted}; only close is accepted"
-            extra = (finished(job, wall, reason),)
-            self._ack(job, wall, out, status="rejected", reason=reason, extra=extra)
-            self._job = None
-            return
-        request = order_for(job.signal, self.symbol, self.position)
-        if not isinstance(request, str) and splits(job.signal, self.position.qty, request):
-            refusal = refusal_to_split(request)
-            if refusal is not None:
-                self._ack(job, wall, out, status="rejected", reason=refusal)
-                self._job = None
-                return
-            job.goal = self.position.qty + signed_qty(request.side, request.qty)
-            request = to_zero_leg(request, self.position.qty, job.signal.id)
-        if not isinstance(request, str):
-            request = self.protection.entry_request(request, self.position.qty)
-        if isinstance(request, str):
-            extra = (finished(job, wall, request),)
-            self._ack(job, wall, out, status="accepted", reason=request, extra=extra)
-            self._job = None
-            return
-        sized = job.signal.qty is None and job.signal.action in (Action.BUY, Action.SELL)
-        self._ask_risk(job, request, sized, wall, out)
+        plan = plan_order(job, self.symbol, self.position, self.protection)
+        match plan:
+            case Answer(status=status, reason=reason, finish=finish):
+                extra = (finished(job, wall, reason),) if finish else ()
+                self._ack(job, wall, out, status=status, reason=reason, extra=extra)
+                self.signals.working = None
+            case AskFor(request=request, sized=sized, goal=goal):
+                if goal is not None:
+                    job.goal = goal
+                self._ask_risk(job, request, sized, wall, out)
+            case _:
+                assert_never(plan)
 
     def _ask_risk(
         self, job: Job, request: OrderRequest, sized: bool, wall: datetime, out: list[Effect]
@@ -334,7 +297,7 @@ class SymbolExecutor:
         if reason is not None:
             out.append(Journal((incomplete(job.signal, reason, wall),)))
             out.append(Alert(f"signal {job.signal.id}: {reason}"))
-            self._job = None
+            self.signals.working = None
             return
         request = self.protection.entry_request(open_leg(job.signal, self.symbol, goal), ZERO)
         job.opening = True
@@ -344,18 +307,18 @@ class SymbolExecutor:
         """Pick a signal across zero up where a restart left it: waiting on its flat leg
         (adopted or resent just before, or final already)."""
         job = Job(msg.signal, None, wall, Phase.ORDER, msg.flat_leg, goal=msg.goal)
-        if self._job is not None or self._queue:
+        if self.signals.busy:
             # Never at startup, where this comes first: refuse rather than guess an order.
             reason = "not resumed after a restart: the symbol was busy"
             out.append(Journal((incomplete(msg.signal, reason, wall),)))
             out.append(Alert(f"signal {msg.signal.id}: {reason}"))
             return
-        self._job = job
+        self.signals.working = job
 
     # --- RiskGuard's answers ----------------------------------------------------------
 
     def _on_approved(self, msg: Approved, wall: datetime, out: list[Effect]) -> None:
-        job = self._job
+        job = self.signals.working
         if job is None or job.client_order_id != msg.client_order_id or job.phase is not Phase.RISK:
             return
         order = self._tracked(msg.client_order_id)
@@ -406,7 +369,7 @@ class SymbolExecutor:
             records = (finished(job, wall, reason), incomplete(job.signal, reason, wall))
             out.append(Journal(records))
             out.append(Alert(f"signal {job.signal.id}: {reason}"))
-            self._job = None
+            self.signals.working = None
             return
         job.phase, job.client_order_id, job.goal, job.sized_from = None, None, None, None
         self._start(job, wall, out)
@@ -422,7 +385,7 @@ class SymbolExecutor:
             record = state_record(self.symbol, order, wall)
             self._ack(job, wall, out, status="rejected", reason=refusal, extra=(record,))
             out.append(Release(order.client_order_id))
-            self._job = None
+            self.signals.working = None
             return False
         held = self.position.qty
         job.goal = held + signed_qty(order.request.side, order.request.qty)
@@ -430,7 +393,7 @@ class SymbolExecutor:
         return True
 
     def _on_denied(self, msg: Denied, wall: datetime, out: list[Effect]) -> None:
-        job = self._job
+        job = self.signals.working
         if job is None or job.client_order_id != msg.client_order_id:
             return
         order = self._tracked(msg.client_order_id)
@@ -458,7 +421,7 @@ class SymbolExecutor:
             reason=f"risk: {msg.code}: {msg.detail}",
             extra=records,
         )
-        self._job = None
+        self.signals.working = None
 
     def _ack(
         self,
@@ -480,7 +443,7 @@ class SymbolExecutor:
         if alert is not None:
             out.append(Alert(alert))
         self._ack(job, wall, out, status="duplicate", reason="order already exists", extra=records)
-        self._job = None
+        self.signals.working = None
 
     def _tracked(self, client_order_id: str) -> TrackedOrder:
         """The order of the job being worked: tracked since it went to RiskGuard."""
@@ -493,7 +456,7 @@ class SymbolExecutor:
     def _advance(self, wall: datetime, out: list[Effect]) -> None:
         """Finish the current job when its orders allow, then start the next."""
         while True:
-            job = self._job
+            job = self.signals.working
             if job is not None and not self._job_done(job):
                 if job.phase is Phase.CANCELING:
                     # An order in flight when the cancels went out has landed since.
@@ -508,10 +471,11 @@ class SymbolExecutor:
                 continue
             if job is not None:
                 out.append(Journal((finished(job, wall, "its order is final or resting"),)))
-            self._job = None
-            if not self._queue:
+            self.signals.working = None
+            queued = self.signals.next()
+            if queued is None:
                 return
-            self._start(self._queue.popleft(), wall, out)
+            self._start(queued, wall, out)
 
     def _job_done(self, job: Job) -> bool:
         if job.phase is Phase.CANCELING:
