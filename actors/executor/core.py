@@ -394,8 +394,8 @@ class SymbolExecutor:
 
     def _on_denied(self, msg: Denied, wall: datetime, out: list[Effect]) -> None:
         job = self.signals.working
-        if job is None or job.client_order_id != msg.client_order_id:
-            return
+        if job is None or job.client_order_id != msg.client_order_id or job.phase is not Phase.RISK:
+            return  # not (or no longer) waiting on RiskGuard: its order may be out already
         order = self._tracked(msg.client_order_id)
         order.move(State.DENIED, f"{msg.code}: {msg.detail}")
         records: tuple[JournalRecord, ...] = (

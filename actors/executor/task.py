@@ -39,10 +39,9 @@ from actors.executor.effects import (
 )
 from actors.messages import (
     Ack,
-    Approved,
-    Denied,
     ExecuteSignal,
     ReleaseReservation,
+    RiskDecision,
     RiskRequest,
 )
 from actors.monitor.task import MonitorInput, Watch
@@ -104,7 +103,7 @@ async def _deliver(
 
 
 async def _relay_answer(
-    answer: trio.MemoryReceiveChannel[Approved | Denied],
+    answer: trio.MemoryReceiveChannel[RiskDecision],
     inbox: trio.MemorySendChannel[ExecutorInput],
 ) -> None:
     """RiskGuard answers on a one-slot channel of the request's own, so it never waits on
@@ -217,7 +216,7 @@ async def _carry_out(
                         calls.start_soon(_commit_then_ack, deps.journal, pending)
                     pending = _DurableAck(records, *ack_to)
             case AskRisk(request=request, position_qty=position_qty):
-                answer_send, answer_recv = trio.open_memory_channel[Approved | Denied](1)
+                answer_send, answer_recv = trio.open_memory_channel[RiskDecision](1)
                 calls.start_soon(_relay_answer, answer_recv, inbox)
                 ask = RiskRequest(
                     request=request,

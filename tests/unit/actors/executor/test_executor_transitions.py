@@ -18,7 +18,7 @@ from actors.executor.core import (
     SymbolExecutor,
 )
 from actors.executor.order_book import OrderBook
-from actors.messages import Approved, ExecuteSignal, parse_signal
+from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import IllegalTransition, State, TrackedOrder
 from brokers.base import OrderEvent, OrderRequest, OrderStatus
 from tests.builders import T0, request, update
@@ -135,3 +135,15 @@ def test_a_venue_report_moving_an_order_back_is_looked_up_not_crashed_on() -> No
     assert order is not None
     assert order.state is State.PARTIALLY_FILLED
     assert ex.position.qty == D(1)
+
+
+def test_a_denial_after_the_approval_leaves_the_order_on_its_way() -> None:
+    """RiskGuard's word on an order already sent does not fit: ignored, the signal's order
+    stays sending and its job goes on."""
+    ex, req = sent_buy()
+    denied = Denied(client_order_id=req.client_order_id, code="late", detail="again")
+    assert ex.handle(denied, 0, T0) == []
+    order = ex.order(req.client_order_id)
+    assert order is not None
+    assert order.state is State.SENDING
+    assert ex.working is not None
