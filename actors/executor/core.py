@@ -8,7 +8,7 @@ records) and returns effects; it never awaits. Its rules:
   replaces the one already queued);
 - a close or target is sized from the broker-confirmed position only, after the previous
   signal's orders are final; a close against a flat position sends nothing;
-- an order across zero goes out as two legs, to zero then from zero (``executor_flip``);
+- an order across zero goes out as two legs, to zero then from zero (``core_flip``);
 - every order's ``client_order_id`` derives from the signal id and the leg, so a resend can
   never become a second order; after an uncertain outcome the order is looked up by that id,
   and resubmitted only when the venue says it never got it;

@@ -1,6 +1,6 @@
 """The executor's vocabulary: the inputs its shell feeds back and the effects it carries out.
 
-Kept apart from the decisions (``executor_core``) so the trio shell, the core and the
+Kept apart from the decisions (``core``) so the trio shell, the core and the
 bracket logic share one set of types without importing each other.
 """
 

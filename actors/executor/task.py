@@ -1,6 +1,6 @@
 """PerSymbolExecutor's loop: owns one symbol's inbox, timers and venue calls.
 
-Decisions are the core's (``executor_core``); this loop carries out its effects. Every venue
+Decisions are the core's (``core``); this loop carries out its effects. Every venue
 call runs in a child task that reports back through the inbox, so a slow venue answer for
 this symbol never blocks another symbol, nor this symbol's own bookkeeping.
 """
