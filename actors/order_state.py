@@ -83,6 +83,16 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 }
 
 
+class IllegalTransition(Exception):
+    """tradingd itself tried a move its order state table forbids: a bug, never the venue's
+    doing (what the venue reports goes through ``TrackedOrder.apply``, which never raises)."""
+
+    def __init__(self, order: str, current: State, target: State) -> None:
+        super().__init__(f"order {order}: no move from {current.value} to {target.value}")
+        self.current = current
+        self.target = target
+
+
 @attrs.frozen
 class NewFill:
     """Quantity newly filled by one update, at its (exact) average price."""
@@ -113,12 +123,18 @@ class TrackedOrder:
     def client_order_id(self) -> str:
         return self.request.client_order_id
 
+    def can_move(self, state: State) -> bool:
+        """True when ``move(state)`` would change the state (and not raise)."""
+        return state is not self.state and state in TRANSITIONS.get(self.state, frozenset())
+
     def move(self, state: State, reason: str | None = None) -> bool:
-        """A local move (sending, unknown, denied, rejected by the venue's answer)."""
+        """A move tradingd makes itself (sending, unknown, denied, pending cancel, rejected on
+        the venue's answer): False when the order is in ``state`` already; a move the table
+        forbids raises ``IllegalTransition``, since only a bug asks for one."""
         if state is self.state:
             return False
         if state not in TRANSITIONS.get(self.state, frozenset()):
-            return False
+            raise IllegalTransition(self.client_order_id, self.state, state)
         self.state = state
         if reason is not None:
             self.reason = reason

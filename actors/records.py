@@ -123,17 +123,32 @@ class RiskStateRecorded(Record, frozen=True, kw_only=True, tag="risk_state"):
     start_equity: Decimal | None = None
 
 
+class ProtectionMode(enum.StrEnum):
+    """How a position's exits are held."""
+
+    NATIVE = "native"  # the venue's bracket legs
+    OCO = "oco"  # a pair tradingd placed
+    EMULATED = "emulated"  # a take-profit at the venue, the stop held by tradingd
+
+
+class ProtectionPhase(enum.StrEnum):
+    """Where a protection stands: only an armed one is re-armed at a restart."""
+
+    ARMED = "armed"  # its exits guard the position
+    WAITING = "waiting"  # nothing to guard yet: an entry still working may fill
+    ENDED = "ended"  # done, stopped, failed, dropped or canceled: ``state`` says which
+
+
 class ProtectionRecorded(Record, frozen=True, kw_only=True, tag="protection"):
     """The exits guarding a symbol's position: armed, replaced, failed, ended."""
 
     entry_client_order_id: str  # the entry that opened the position: the key
     symbol: str
-    # native (the venue's bracket legs) | oco (a pair tradingd placed) | emulated (a
-    # take-profit at the venue, the stop held by tradingd)
-    mode: str
+    mode: ProtectionMode
     take_profit: Decimal | None
     stop_loss: Decimal | None
-    state: str  # "armed…" while it guards; anything else once it ended
+    phase: ProtectionPhase
+    state: str  # for the operator: what happened ("armed for 5", "stopped at 95")
     signal_id: str = ""
     exit_side: Side = Side.SELL
     qty: Decimal = Decimal(0)  # what the entries filled: the most the exits cover

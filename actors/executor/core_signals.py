@@ -8,6 +8,7 @@ exits riding along as the venue's bracket legs.
 from __future__ import annotations
 
 import enum
+from collections import deque
 from datetime import datetime
 from decimal import Decimal
 from typing import assert_never
@@ -48,6 +49,42 @@ class Job:
     opening: bool = False
     # The confirmed position its order was sized from, when it went to RiskGuard.
     sized_from: Decimal | None = None
+
+
+@attrs.define
+class SignalQueue:
+    """The signal being worked and those waiting behind it, in arrival order."""
+
+    # A newer signal replaces the ones queued behind the one being worked.
+    supersede_queued: bool = False
+    working: Job | None = None
+    _waiting: deque[Job] = attrs.field(factory=deque)
+
+    @property
+    def busy(self) -> bool:
+        return self.working is not None or bool(self._waiting)
+
+    def wait(self, job: Job, wall: datetime) -> list[Effect]:
+        """Queue ``job``; it is acked ``accepted`` now, durably, so no source ever waits on
+        another signal's orders. Superseded signals are journaled as such (their ids stay
+        spent: a resend still acks duplicate)."""
+        out: list[Effect] = []
+        reason = "queued behind an earlier signal"
+        if self.supersede_queued and self._waiting:
+            newer = job.signal.id
+            replaced = ", ".join(j.signal.id for j in self._waiting)
+            records: list[JournalRecord] = [superseded(j, newer, wall) for j in self._waiting]
+            records += [finished(j, wall, f"superseded by {newer}") for j in self._waiting]
+            out.append(RecordInJournal(tuple(records)))
+            self._waiting.clear()
+            reason = f"queued, superseding {replaced}"
+        out += ack_effects(job, wall, status="accepted", reason=reason)
+        self._waiting.append(job)
+        return out
+
+    def next(self) -> Job | None:
+        """The job waiting longest, taken off the queue (None: nothing waits)."""
+        return self._waiting.popleft() if self._waiting else None
 
 
 def ack_effects(

@@ -6,10 +6,11 @@ What other actors send an executor lives with every inter-actor message in
 
 from __future__ import annotations
 
+import enum
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
-import trio
 
 from actors.messages import (
     Ack,
@@ -25,6 +26,10 @@ from actors.messages import (
 from actors.records import JournalRecord
 from brokers.base import OrderRequest, OrderUpdate, VenueOrder
 
+if TYPE_CHECKING:
+    import trio
+
+
 # --- inputs the shell feeds back ------------------------------------------------------
 
 
@@ -32,11 +37,18 @@ class SubmitAccepted(Message, frozen=True, kw_only=True, tag="submit_accepted"):
     order: VenueOrder
 
 
+class SubmitOutcome(enum.StrEnum):
+    """How a submit that got no order back ended, as far as the venue's answer tells."""
+
+    REJECTED = "rejected"  # the venue refused it (final)
+    NOT_SENT = "not_sent"  # it never reached the venue: safe to send again
+    UNKNOWN = "unknown"  # it may have arrived: looked up before anything else
+    DUPLICATE_ID = "duplicate_id"  # the venue already holds an order with this id
+
+
 class SubmitFailed(Message, frozen=True, kw_only=True, tag="submit_failed"):
     client_order_id: str
-    # rejected: the venue refused it (final); not_sent: it never reached the venue;
-    # unknown: it may have arrived; duplicate_id: the venue already has this id.
-    outcome: str
+    outcome: SubmitOutcome
     reason: str
     retry_after: float | None = None
 

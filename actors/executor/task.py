@@ -1,6 +1,6 @@
 """PerSymbolExecutor's loop: owns one symbol's inbox, timers and venue calls.
 
-Decisions are the core's (``executor_core``); this loop carries out its effects. Every venue
+Decisions are the core's (``core``); this loop carries out its effects. Every venue
 call runs in a child task that reports back through the inbox, so a slow venue answer for
 this symbol never blocks another symbol, nor this symbol's own bookkeeping.
 """
@@ -8,7 +8,6 @@ this symbol never blocks another symbol, nor this symbol's own bookkeeping.
 from __future__ import annotations
 
 import logging
-import math
 from datetime import datetime
 from functools import partial
 from typing import Any, assert_never
@@ -35,13 +34,22 @@ from actors.executor.effects import (
     Submit,
     SubmitAccepted,
     SubmitFailed,
+    SubmitOutcome,
 )
-from actors.messages import Ack, ExecuteSignal, PriceSeen, ReleaseReservation, RiskRequest, Watch
+from actors.messages import (
+    Ack,
+    ExecuteSignal,
+    PriceSeen,
+    ReleaseReservation,
+    RiskDecision,
+    RiskRequest,
+    Watch,
+)
 from actors.monitor import MonitorInput
 from actors.prices import PriceBook
 from actors.quarantine import AtStake, quarantined_call
 from actors.records import FailureStage, JournalRecord, JournalSink
-from actors.risk import RiskInput
+from actors.risk.task import RiskInput
 from brokers.base import Broker, OrderRequest, utc_now
 from brokers.errors import (
     BrokerError,
@@ -60,26 +68,53 @@ INBOX_SIZE = 64
 PRICE_POLL = 0.05
 
 
-@attrs.frozen
+@attrs.define
 class _Outbox:
-    """Messages for RiskGuard and OrderMonitor, forwarded in order by one child task.
+    """Messages for RiskGuard and OrderMonitor, each delivered by a child task, in the order
+    the loop handed them over (per destination).
 
-    Those actors wait on this executor's inbox to answer it, so its loop must never wait on
-    theirs: a full inbox on both sides would stop them both (and every symbol behind them).
-    The loop only queues here, without bound; the forwarder does the waiting."""
+    Those actors wait on this executor's inbox (to deliver updates, or an answer sent there
+    directly), so its loop must never wait on theirs: a full inbox on both sides would stop
+    them both, and every symbol behind them. The loop only hands a message over; its task
+    waits for the message handed over before it to that destination, then for room in that
+    actor's bounded inbox. No buffer besides the actors' own inboxes."""
 
-    send: trio.MemorySendChannel[tuple[trio.MemorySendChannel[Any], Any]]
+    _tasks: trio.Nursery
+    # Per destination, set once the message last handed over for it is delivered.
+    _last: dict[int, trio.Event] = attrs.field(factory=dict)
 
     def to(self, channel: trio.MemorySendChannel[Any], msg: Any) -> None:
-        self.send.send_nowait((channel, msg))
+        before = self._last.get(id(channel))
+        delivered = self._last[id(channel)] = trio.Event()
+        self._tasks.start_soon(_deliver, before, channel, msg, delivered)
 
 
-async def _forward(
-    queued: trio.MemoryReceiveChannel[tuple[trio.MemorySendChannel[Any], Any]],
+async def _deliver(
+    before: trio.Event | None,
+    channel: trio.MemorySendChannel[Any],
+    msg: Any,
+    delivered: trio.Event,
 ) -> None:
-    async with queued:
-        async for channel, msg in queued:
-            await channel.send(msg)
+    try:
+        if before is not None:
+            await before.wait()
+        await channel.send(msg)
+    finally:
+        delivered.set()
+
+
+async def _relay_answer(
+    answer: trio.MemoryReceiveChannel[RiskDecision],
+    inbox: trio.MemorySendChannel[ExecutorInput],
+) -> None:
+    """RiskGuard answers on a one-slot channel of the request's own, so it never waits on
+    this executor's inbox: this task does, and hands the answer in."""
+    async with answer:
+        try:
+            decision = await answer.receive()
+        except trio.EndOfChannel:
+            return
+    await inbox.send(decision)
 
 
 @attrs.frozen
@@ -100,18 +135,14 @@ async def run_executor(
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    queue_send, queue_recv = trio.open_memory_channel[tuple[trio.MemorySendChannel[Any], Any]](
-        math.inf
-    )
-    outbox = _Outbox(queue_send)
-    # Orders adopted at startup are followed like any other from here on.
-    for order in core.unresolved():
-        watch = Watch(
-            client_order_id=order.client_order_id, symbol=core.symbol, deliver_to=inbox_send
-        )
-        outbox.to(deps.monitor, watch)
     async with trio.open_nursery() as calls:
-        calls.start_soon(_forward, queue_recv)
+        outbox = _Outbox(calls)
+        # Orders adopted at startup are followed like any other from here on.
+        for order in core.unresolved():
+            watch = Watch(
+                client_order_id=order.client_order_id, symbol=core.symbol, deliver_to=inbox_send
+            )
+            outbox.to(deps.monitor, watch)
         task_status.started()
         async with inbox:
             price_seen_at = float("-inf")
@@ -186,10 +217,12 @@ async def _carry_out(
                         calls.start_soon(_commit_then_ack, deps.journal, pending)
                     pending = _DurableAck(records, *ack_to)
             case AskRisk(request=request, position_qty=position_qty):
+                answer_send, answer_recv = trio.open_memory_channel[RiskDecision](1)
+                calls.start_soon(_relay_answer, answer_recv, inbox)
                 ask = RiskRequest(
                     request=request,
                     position_qty=position_qty,
-                    reply=inbox,
+                    reply=answer_send,
                     size_by_policy=effect.size_by_policy,
                     confidence=effect.confidence,
                     signal_id=effect.signal_id,
@@ -261,20 +294,27 @@ async def _post(broker: Broker, request: OrderRequest) -> ExecutorInput:
     try:
         return SubmitAccepted(order=await broker.submit_order(request))
     except DuplicateClientOrderId as exc:
-        return SubmitFailed(client_order_id=cid, outcome="duplicate_id", reason=str(exc))
+        return SubmitFailed(
+            client_order_id=cid, outcome=SubmitOutcome.DUPLICATE_ID, reason=str(exc)
+        )
     except OrderRejected as exc:
-        return SubmitFailed(client_order_id=cid, outcome="rejected", reason=_rejection(exc))
+        return SubmitFailed(
+            client_order_id=cid, outcome=SubmitOutcome.REJECTED, reason=_rejection(exc)
+        )
     except RateLimited as exc:
         return SubmitFailed(
-            client_order_id=cid, outcome="not_sent", reason=str(exc), retry_after=exc.retry_after
+            client_order_id=cid,
+            outcome=SubmitOutcome.NOT_SENT,
+            reason=str(exc),
+            retry_after=exc.retry_after,
         )
     except BrokerUnavailable as exc:
-        outcome = "unknown" if exc.request_may_have_arrived else "not_sent"
+        outcome = SubmitOutcome.UNKNOWN if exc.request_may_have_arrived else SubmitOutcome.NOT_SENT
         return SubmitFailed(
             client_order_id=cid, outcome=outcome, reason=str(exc), retry_after=exc.retry_after
         )
     except BrokerError as exc:
-        return SubmitFailed(client_order_id=cid, outcome="unknown", reason=str(exc))
+        return SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.UNKNOWN, reason=str(exc))
 
 
 def _rejection(exc: OrderRejected) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from actors.records import ProtectionRecorded, RiskStateRecorded
+from actors.records import ProtectionMode, ProtectionPhase, ProtectionRecorded, RiskStateRecorded
 from brokers.base import OrderRequest, Side
 from daemon.journal.schema import FINAL_STATES
 
@@ -195,14 +195,15 @@ def read_open_protections(conn: sqlite3.Connection) -> list[ProtectionRecorded]:
     rows = conn.execute(
         "SELECT entry_client_order_id, symbol, mode, signal_id, exit_side, qty, take_profit, "
         "stop_loss, exits, generation, state, updated_at FROM protections "
-        "WHERE state LIKE 'armed%' ORDER BY symbol"
+        "WHERE phase = ? ORDER BY symbol",
+        (ProtectionPhase.ARMED.value,),
     )
     return [
         ProtectionRecorded(
             at=_dt(updated),
             entry_client_order_id=cid,
             symbol=symbol,
-            mode=mode,
+            mode=ProtectionMode(mode),
             signal_id=signal_id,
             exit_side=Side(side),
             qty=Decimal(qty),
@@ -210,6 +211,7 @@ def read_open_protections(conn: sqlite3.Connection) -> list[ProtectionRecorded]:
             stop_loss=_dec(stop_loss),
             exits=tuple(exits.split(",")) if exits else (),
             generation=generation,
+            phase=ProtectionPhase.ARMED,
             state=state,
         )
         for (

@@ -232,7 +232,17 @@ CREATE TABLE signals_failed (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# A protection's phase as a column of its own, so a restart re-arms by a typed value rather
+# than by reading the operator's text. Rows an older tradingd wrote are classified once, by
+# the text it wrote then ("armed…" while guarding, the one waiting line, anything else ended).
+_V4 = """
+ALTER TABLE protections ADD COLUMN phase TEXT NOT NULL DEFAULT 'ended';
+UPDATE protections SET phase = 'armed' WHERE state LIKE 'armed%';
+UPDATE protections SET phase = 'waiting' WHERE state = 'waiting for the entries still working';
+CREATE INDEX protections_armed ON protections (symbol) WHERE phase = 'armed';
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 
 
 class SchemaError(Exception):

@@ -116,12 +116,12 @@ ON CONFLICT (id) DO UPDATE SET
 
 _UPSERT_PROTECTION = """
 INSERT INTO protections (entry_client_order_id, symbol, mode, signal_id, exit_side, qty,
-                         take_profit, stop_loss, exits, generation, state, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                         take_profit, stop_loss, exits, generation, phase, state, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (entry_client_order_id) DO UPDATE SET
     mode = excluded.mode, qty = excluded.qty, take_profit = excluded.take_profit,
     stop_loss = excluded.stop_loss, exits = excluded.exits, generation = excluded.generation,
-    state = excluded.state, updated_at = excluded.updated_at
+    phase = excluded.phase, state = excluded.state, updated_at = excluded.updated_at
 """
 _INSERT_CALL = """
 INSERT INTO venue_calls (at, method, path, symbol, status, latency_s, request_body,
@@ -199,12 +199,11 @@ def statements_for(record: JournalRecord) -> list[Statement]:
             row = (int(halted), latched, iso_day, _dec(record.start_equity), at)
             return [(_UPSERT_RISK_STATE, row)]
         case ProtectionRecorded(entry_client_order_id=cid, symbol=symbol):
-            what = (cid, symbol, record.mode, record.signal_id, record.exit_side.value)
+            what = (cid, symbol, record.mode.value, record.signal_id, record.exit_side.value)
             levels = (str(record.qty), _dec(record.take_profit), _dec(record.stop_loss))
             exits = ",".join(record.exits)
-            return [
-                (_UPSERT_PROTECTION, (*what, *levels, exits, record.generation, record.state, at))
-            ]
+            stands = (record.generation, record.phase.value, record.state, at)
+            return [(_UPSERT_PROTECTION, (*what, *levels, exits, *stands))]
         case VenueCallRecorded(call=call):
             return [
                 (

@@ -23,7 +23,7 @@ import attrs
 import msgspec
 
 from actors.ids import client_order_id_for
-from actors.records import ProtectionRecorded
+from actors.records import ProtectionMode, ProtectionPhase, ProtectionRecorded
 from brokers.base import OrderRequest, OrderType, Side, TimeInForce, VenueOrder
 
 
@@ -60,10 +60,12 @@ class Protection:
     followed: dict[str, Decimal] = attrs.field(factory=dict)
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> ProtectionMode:
         if self.emulated:
-            return "emulated"
-        return "native" if self.native and self.placed is None else "oco"
+            return ProtectionMode.EMULATED
+        if self.native and self.placed is None:
+            return ProtectionMode.NATIVE
+        return ProtectionMode.OCO
 
     @property
     def holds_stop(self) -> bool:
@@ -173,7 +175,9 @@ def covers(exit_side: Side, position_qty: Decimal) -> bool:
     return (position_qty > 0) == (exit_side is Side.SELL)
 
 
-def protection_record(p: Protection, symbol: str, wall: datetime, state: str) -> ProtectionRecorded:
+def protection_record(
+    p: Protection, symbol: str, wall: datetime, phase: ProtectionPhase, state: str
+) -> ProtectionRecorded:
     """The journal's word on ``p`` (a restart re-arms from the last one)."""
     p.journaled_exits = tuple(sorted(p.exits))
     return ProtectionRecorded(
@@ -183,6 +187,7 @@ def protection_record(p: Protection, symbol: str, wall: datetime, state: str) ->
         mode=p.mode,
         take_profit=p.take_profit,
         stop_loss=p.stop_loss,
+        phase=phase,
         state=state,
         signal_id=p.signal_id,
         exit_side=p.exit_side,

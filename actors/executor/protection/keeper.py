@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import assert_never
 
 import attrs
 
@@ -49,12 +50,12 @@ from actors.executor.protection.exit_room import (
     signed,
     venue_cancels,
 )
-from actors.executor.protection.outcomes import Send, Tending, run_failure_policy
+from actors.executor.protection.outcomes import PolicyRan, Send, Tending, run_failure_policy
 from actors.executor.protection.settle import Settled, settle_entry
 from actors.messages import Action, Signal
 from actors.order_state import State, TrackedOrder
 from actors.position import ConfirmedPosition
-from actors.records import ProtectionRecorded
+from actors.records import ProtectionMode, ProtectionPhase, ProtectionRecorded
 from brokers.base import OrderRequest, Side
 
 
@@ -170,11 +171,11 @@ class ProtectionKeeper:
             stop_loss=record.stop_loss,
             entry=record.entry_client_order_id,
             origin=record.entry_client_order_id,
-            native=record.mode == "native",
-            emulated=record.mode == "emulated",
+            native=record.mode is ProtectionMode.NATIVE,
+            emulated=record.mode is ProtectionMode.EMULATED,
             filled=record.qty,
             exits=exits,
-            placed=min(exits) if exits and record.mode != "native" else None,
+            placed=min(exits) if exits and record.mode is not ProtectionMode.NATIVE else None,
             generation=record.generation,
             entry_settled=True,
         )
@@ -188,7 +189,7 @@ class ProtectionKeeper:
     def drop(self, wall: datetime, why: str) -> list[ProtectionRecorded]:
         """The position is being closed or retargeted: its exits are canceled with it."""
         p, self.current = self.current, None
-        return [] if p is None else [self._record(p, wall, why)]
+        return [] if p is None else [self._record(p, wall, ProtectionPhase.ENDED, why)]
 
     def tend(
         self,
@@ -198,7 +199,8 @@ class ProtectionKeeper:
         working: Iterable[TrackedOrder],
         sale_side: Side | None,
     ) -> Tending:
-        """What the exits need now.
+        """What the exits need now, phase by phase: what changed, the entry, a refusal, a
+        position gone, exits standing, exits redone.
 
         ``working``: the executor's orders not yet final; those on the exits' side that
         are not exits (a sale resting, one just sent) may take shares, and the exits only
@@ -209,9 +211,34 @@ class ProtectionKeeper:
         p = self.current
         if p is None:
             return out
-        # Cancel first, arm after: new exits wait for a sale not yet sent (its size is not
-        # known), and cover only what the sales already working leave.
-        held = sale_side is p.exit_side
+        room = self._room_left(p, lookup, position, working)
+        if not self._entry_tended(p, lookup, position, wall, out):
+            return out
+        placed = lookup(p.placed) if p.placed is not None else None
+        if placed is not None and placed.state is State.REJECTED:
+            self._failed(p, placed.reason or "refused", position, room, wall, out)
+            return out
+        live = [o for cid in sorted(p.exits) if (o := lookup(cid)) and not o.state.is_final]
+        if not covers(p.exit_side, position.qty):
+            self._unguarded(p, live, position, lookup, wall, out)
+        elif not (p.rearm or p.triggered):
+            self._standing(p, live, lookup, wall, out)
+        elif sale_side is not p.exit_side or live:
+            # Cancel first, arm after: new exits wait for a sale not yet sent (its size is
+            # not known), and cover only what the sales already working leave.
+            self._redo(p, live, room, position, lookup, wall, out)
+        return out
+
+    def _room_left(
+        self,
+        p: Protection,
+        lookup: FindOrder,
+        position: ConfirmedPosition,
+        working: Iterable[TrackedOrder],
+    ) -> Decimal:
+        """What the exits may cover (the position less the sales working on their side);
+        exits that no longer match it, or an entry's fills they do not cover yet, have
+        them redone."""
         selling = selling_qty(p, working, self.parent_of)
         room = abs(position.qty) - selling if covers(p.exit_side, position.qty) else Decimal(0)
         if exits_exceed(p, room, lookup, self.parent_of) or exits_fall_short(p, room, lookup):
@@ -220,41 +247,67 @@ class ProtectionKeeper:
             p.rearm = True
         if followed_fills(p, lookup):
             p.rearm = True
-        if not p.entry_settled:
-            entry = lookup(p.entry)
-            if entry is None:
-                return out
-            if p.emulated and entry.client_order_id == p.origin and entry.filled_qty > p.filled:
-                # Emulated: the exits follow the entry's fills as they arrive.
-                p.filled, p.rearm = entry.filled_qty, True
-            if entry.state.is_final:
-                exits_working = any(
-                    not o.state.is_final for cid in p.exits if (o := lookup(cid)) is not None
-                )
-                self._settle(p, entry, position, wall, out, exits_working)
-                if self.current is None:
-                    return out
-            elif not (p.rearm or p.triggered):
-                return out  # a held stop fires even while an entry or a sale rests
-        placed = lookup(p.placed) if p.placed is not None else None
-        if placed is not None and placed.state is State.REJECTED:
-            self._failed(p, placed.reason or "refused", position, room, wall, out)
-            return out
-        live = [o for cid in sorted(p.exits) if (o := lookup(cid)) and not o.state.is_final]
-        if not covers(p.exit_side, position.qty):
-            # Nothing left to guard. When an exit filled, the venue's one-cancels-other ends
-            # its siblings (their cancel events, or the monitor's lookups, make that final
-            # here); any other exit still working would open a position: it is canceled.
-            if not live:
-                self._end(p, wall, "done", lookup, out)
-                return out
-            for order in live:
-                if order.state is State.PENDING_CANCEL:
-                    continue
-                if position.qty != 0 or not sibling_filled(p, order, lookup):
-                    out.cancels.append(order)
-            return out
-        if not (p.rearm or p.triggered) and canceled_by_someone_else(p, lookup):
+        return room
+
+    def _entry_tended(
+        self,
+        p: Protection,
+        lookup: FindOrder,
+        position: ConfirmedPosition,
+        wall: datetime,
+        out: Tending,
+    ) -> bool:
+        """Fold in the entry not yet settled; False when tending stops here (the entry is
+        unknown, still resting with nothing to redo, or its end ended the protection)."""
+        if p.entry_settled:
+            return True
+        entry = lookup(p.entry)
+        if entry is None:
+            return False
+        if p.emulated and entry.client_order_id == p.origin and entry.filled_qty > p.filled:
+            # Emulated: the exits follow the entry's fills as they arrive.
+            p.filled, p.rearm = entry.filled_qty, True
+        if entry.state.is_final:
+            exits_working = any(
+                not o.state.is_final for cid in p.exits if (o := lookup(cid)) is not None
+            )
+            self._settle(p, entry, position, wall, out, exits_working)
+            return self.current is not None
+        # A held stop fires even while an entry or a sale rests.
+        return p.rearm or p.triggered
+
+    def _unguarded(
+        self,
+        p: Protection,
+        live: list[TrackedOrder],
+        position: ConfirmedPosition,
+        lookup: FindOrder,
+        wall: datetime,
+        out: Tending,
+    ) -> None:
+        """Nothing left to guard. When an exit filled, the venue's one-cancels-other ends its
+        siblings (their cancel events, or the monitor's lookups, make that final here); any
+        other exit still working would open a position: it is canceled."""
+        if not live:
+            self._end(p, wall, "done", lookup, out)
+            return
+        for order in live:
+            if order.state is State.PENDING_CANCEL:
+                continue
+            if position.qty != 0 or not sibling_filled(p, order, lookup):
+                out.cancels.append(order)
+
+    def _standing(
+        self,
+        p: Protection,
+        live: list[TrackedOrder],
+        lookup: FindOrder,
+        wall: datetime,
+        out: Tending,
+    ) -> None:
+        """The exits stand as they are, unless someone else canceled them; legs learned
+        since they were journaled are journaled now."""
+        if canceled_by_someone_else(p, lookup):
             # Nobody here asked for it (an operator, at the venue): they may mean it, so
             # nothing replaces it; its siblings go too (never exits for part of it).
             out.cancels += [o for o in live if o.state is not State.PENDING_CANCEL]
@@ -263,22 +316,31 @@ class ProtectionKeeper:
                 f"{self.symbol}: exits canceled at the venue, not by tradingd: not replaced; "
                 "the position is unguarded"
             )
-            out.records.append(self._record(p, wall, "canceled at the venue: not replaced"))
-            return out
-        if not (p.rearm or p.triggered):
-            if p.entry_settled and tuple(sorted(p.exits)) != p.journaled_exits:
-                # Legs learned after the entry settled: the journal must name them, so a
-                # restart finds them.
-                out.records.append(self._record(p, wall, "armed"))
-            return out
+            ended = "canceled at the venue: not replaced"
+            out.records.append(self._record(p, wall, ProtectionPhase.ENDED, ended))
+        elif p.entry_settled and tuple(sorted(p.exits)) != p.journaled_exits:
+            # Legs learned after the entry settled: the journal must name them, so a
+            # restart finds them.
+            out.records.append(self._record(p, wall, ProtectionPhase.ARMED, "armed"))
+
+    def _redo(
+        self,
+        p: Protection,
+        live: list[TrackedOrder],
+        room: Decimal,
+        position: ConfirmedPosition,
+        lookup: FindOrder,
+        wall: datetime,
+        out: Tending,
+    ) -> None:
+        """The exits are redone (or the held stop fired): the working ones end first, then
+        the stop's market order or a new pair goes out, for ``room``."""
         if live:
             live_ids = {o.client_order_id for o in live}
             for order in live:
                 if not venue_cancels(order, live_ids, lookup, self.parent_of):
                     out.cancels.append(order)
-            return out
-        if held:
-            return out
+            return
         if p.triggered:
             # The held stop fired and the take-profit is gone: the stop's market order, for
             # what the sales working leave.
@@ -286,18 +348,17 @@ class ProtectionKeeper:
                 stop = flatten_request(p, self.symbol, signed(room, position.qty), leg="stop")
                 out.sends.append(Send(stop, p.signal_id, f"stop{p.generation}"))
             self._end(p, wall, f"stopped at {p.stop_loss}", lookup, out)
-            return out
+            return
         qty = min(p.filled, room)
         if qty <= 0:
-            return out  # nothing filled yet to guard: the exits wait for the entry's fills
+            return  # nothing filled yet to guard: the exits wait for the entry's fills
         p.generation += 1
         p.rearm, p.exits = False, set()
         exits = exit_request(p, self.symbol, qty)
         if exits is not None:
             p.placed, p.exits = exits.client_order_id, {exits.client_order_id}
             out.sends.append(Send(exits, p.signal_id, f"exit{p.generation}"))
-        out.records.append(self._record(p, wall, f"armed for {qty}"))
-        return out
+        out.records.append(self._record(p, wall, ProtectionPhase.ARMED, f"armed for {qty}"))
 
     def _settle(
         self,
@@ -313,21 +374,29 @@ class ProtectionKeeper:
             self._next_levels = None  # an add's levels are used once, when it settles
         if settled is Settled.UNFILLED:
             self.current = None
-        if settled is not Settled.GOES_ON:
-            out.records.append(self._record(p, wall, settled.value))
+        match settled:
+            case Settled.GOES_ON:
+                pass
+            case Settled.ARMED:
+                out.records.append(self._record(p, wall, ProtectionPhase.ARMED, settled.value))
+            case Settled.UNFILLED:
+                out.records.append(self._record(p, wall, ProtectionPhase.ENDED, settled.value))
+            case _:
+                assert_never(settled)
 
     def _end(
         self, p: Protection, wall: datetime, why: str, lookup: FindOrder, out: Tending
     ) -> None:
         """The position ``p`` guarded is gone: the protection ends, unless an entry may still
         fill (a limit resting on): then it guards those fills from here on."""
-        out.records.append(self._record(p, wall, why))
+        out.records.append(self._record(p, wall, ProtectionPhase.ENDED, why))
         working = entries_working(p, lookup)
         if not working:
             self.current = None
             return
         restart_for(p, working)
-        out.records.append(self._record(p, wall, "waiting for the entries still working"))
+        waiting = "waiting for the entries still working"
+        out.records.append(self._record(p, wall, ProtectionPhase.WAITING, waiting))
 
     def _failed(
         self,
@@ -339,10 +408,12 @@ class ProtectionKeeper:
         out: Tending,
     ) -> None:
         self.current = None
-        state = run_failure_policy(p, self.symbol, self.policy, reason, position.qty, room, out)
-        if state == "failed: halted":
+        ran = run_failure_policy(p, self.symbol, self.policy, reason, position.qty, room, out)
+        if ran is PolicyRan.HALTED:
             self.halted = f"exits could not be placed ({reason})"
-        out.records.append(self._record(p, wall, state))
+        out.records.append(self._record(p, wall, ProtectionPhase.ENDED, ran.value))
 
-    def _record(self, p: Protection, wall: datetime, state: str) -> ProtectionRecorded:
-        return protection_record(p, self.symbol, wall, state)
+    def _record(
+        self, p: Protection, wall: datetime, phase: ProtectionPhase, state: str
+    ) -> ProtectionRecorded:
+        return protection_record(p, self.symbol, wall, phase, state)

@@ -7,6 +7,7 @@ unguarded, ``run_failure_policy`` says what follows: flatten, or halt the symbol
 
 from __future__ import annotations
 
+import enum
 from decimal import Decimal
 
 import attrs
@@ -40,6 +41,13 @@ class Tending:
     alerts: list[str] = attrs.field(factory=list)
 
 
+class PolicyRan(enum.Enum):
+    """What the failure policy did; its value is the protection's last state."""
+
+    FLATTENED = "failed: flattened"
+    HALTED = "failed: halted"
+
+
 def run_failure_policy(
     p: Protection,
     symbol: str,
@@ -48,17 +56,17 @@ def run_failure_policy(
     position_qty: Decimal,
     room: Decimal,
     out: Tending,
-) -> str:
+) -> PolicyRan:
     """The exits could not be placed: flatten what the sales working leave (together they
-    never sell more than is held), or halt the symbol. Returns the protection's last state."""
+    never sell more than is held), or halt the symbol."""
     if policy is ProtectionFailurePolicy.FLATTEN and covers(p.exit_side, position_qty):
         qty = signed(room, position_qty) if room > 0 else Decimal(0)
         if qty:
             out.sends.append(Send(flatten_request(p, symbol, qty), p.signal_id, "flatten"))
         what = f"flattening {qty}" if qty else "the sales working cover the position"
-        state = "failed: flattened"
+        ran = PolicyRan.FLATTENED
     else:
         what = "symbol halted: new entries refused"
-        state = "failed: halted"
+        ran = PolicyRan.HALTED
     out.alerts.append(f"exits could not be placed ({reason}): {what}")
-    return state
+    return ran

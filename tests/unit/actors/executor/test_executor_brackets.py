@@ -20,6 +20,7 @@ from actors.executor.effects import (
     Submit,
     SubmitAccepted,
     SubmitFailed,
+    SubmitOutcome,
 )
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
@@ -36,7 +37,7 @@ ENTRY = client_order_id_for("b1", "entry")
 def signal(sid: str, action: str, **fields: object) -> ExecuteSignal:
     body = msgspec.json.encode({"id": sid, "symbol": "AAPL", "action": action, **fields})
     return ExecuteSignal(
-        signal=parse_signal(body), reply=object(), received_at=T0, source="test", raw=""
+        source="test", raw="", signal=parse_signal(body), reply=object(), received_at=T0
     )
 
 
@@ -204,7 +205,11 @@ def test_an_entry_partly_filled_then_canceled_gets_exits_for_exactly_the_filled_
 def refused(ex: SymbolExecutor) -> list[Effect]:
     exits = client_order_id_for("b1", "exit1")
     return ex.handle(
-        SubmitFailed(client_order_id=exits, outcome="rejected", reason="venue rejected: {}"), 0, T0
+        SubmitFailed(
+            client_order_id=exits, outcome=SubmitOutcome.REJECTED, reason="venue rejected: {}"
+        ),
+        0,
+        T0,
     )
 
 
@@ -320,11 +325,15 @@ def test_exits_the_venue_never_takes_after_retries_run_the_policy() -> None:
     exits = client_order_id_for("b1", "exit1")
     now = 0.0
     for _ in range(2):
-        ex.handle(SubmitFailed(client_order_id=exits, outcome="not_sent", reason="503"), now, T0)
+        ex.handle(
+            SubmitFailed(client_order_id=exits, outcome=SubmitOutcome.NOT_SENT, reason="503"),
+            now,
+            T0,
+        )
         now = ex.next_deadline()
         assert [s.request.client_order_id for s in only(ex.on_timer(now, T0), Submit)] == [exits]
     effects = ex.handle(
-        SubmitFailed(client_order_id=exits, outcome="not_sent", reason="503"), now, T0
+        SubmitFailed(client_order_id=exits, outcome=SubmitOutcome.NOT_SENT, reason="503"), now, T0
     )
     (submit,) = only(effects, Submit)
     assert submit.request.client_order_id == client_order_id_for("b1", "flatten1")
@@ -351,7 +360,9 @@ def test_a_lost_answer_after_the_stream_filled_the_entry_still_finds_its_legs() 
     ex = SymbolExecutor("AAPL")
     entry = approve(ex, signal("b1", "buy", qty=10, take_profit="101", stop_loss="95"))
     fill(ex, entry, "10", "100")
-    lost = SubmitFailed(client_order_id=ENTRY, outcome="unknown", reason="connection dropped")
+    lost = SubmitFailed(
+        client_order_id=ENTRY, outcome=SubmitOutcome.UNKNOWN, reason="connection dropped"
+    )
     effects = ex.handle(lost, 0, T0)
     assert [e.client_order_id for e in only(effects, Lookup)] == [ENTRY]
     assert only(ex.handle(signal("c1", "close"), 0, T0), AskRisk) == []

@@ -4,6 +4,7 @@ from decimal import Decimal as D
 
 from actors.executor.core import SymbolExecutor
 from actors.executor.effects import (
+    AdoptOutsideFill,
     Alert,
     AskRisk,
     Cancel,
@@ -15,9 +16,10 @@ from actors.executor.effects import (
     Submit,
     SubmitAccepted,
     SubmitFailed,
+    SubmitOutcome,
 )
 from actors.ids import client_order_id_for
-from actors.messages import AdoptOutsideFill, Approved, Denied, ExecuteSignal, parse_signal
+from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition
 from actors.records import FillRecorded, IntentRecorded, OrderStateRecorded, SignalRecorded
@@ -27,7 +29,7 @@ from tests.builders import T0, request, update, venue_order
 
 def signal(line: str) -> ExecuteSignal:
     return ExecuteSignal(
-        signal=parse_signal(line), reply=object(), received_at=T0, source="test", raw=""
+        source="test", raw="", signal=parse_signal(line), reply=object(), received_at=T0
     )
 
 
@@ -95,7 +97,9 @@ def test_venue_rejection_is_not_a_trade() -> None:
     """A rejected submit leaves the position untouched and records a rejection (004 #2)."""
     ex, req = approved_buy("s1", "3")
     cid = req.client_order_id
-    effects = ex.handle(SubmitFailed(client_order_id=cid, outcome="rejected", reason="{}"), 0, T0)
+    effects = ex.handle(
+        SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.REJECTED, reason="{}"), 0, T0
+    )
     assert not only(effects, FillRecorded)
     order = ex.order(cid)
     assert order is not None
@@ -174,7 +178,9 @@ def test_lost_response_is_looked_up_and_adopted_not_resent() -> None:
     ex, req = approved_buy("s", "2")
     cid = req.client_order_id
     effects = ex.handle(
-        SubmitFailed(client_order_id=cid, outcome="unknown", reason="read timeout"), 0, T0
+        SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.UNKNOWN, reason="read timeout"),
+        0,
+        T0,
     )
     assert only(effects, Lookup) == [Lookup(cid)]
     filled = venue_order(req, OrderStatus.FILLED, "2", "50")
@@ -188,7 +194,9 @@ def test_order_the_venue_never_got_is_resent_with_the_same_id() -> None:
     """Only when the lookup finds nothing is the order resubmitted, with the same id."""
     ex, req = approved_buy("s", "2")
     cid = req.client_order_id
-    ex.handle(SubmitFailed(client_order_id=cid, outcome="unknown", reason="reset"), 0, T0)
+    ex.handle(
+        SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.UNKNOWN, reason="reset"), 0, T0
+    )
     ex.handle(OrderLookedUp(client_order_id=cid, order=None), 0, T0)
     due = ex.next_deadline()
     assert 0 < due < 1
@@ -201,7 +209,7 @@ def test_duplicate_id_answer_triggers_lookup_not_rejection() -> None:
     ex, req = approved_buy("s", "2")
     cid = req.client_order_id
     effects = ex.handle(
-        SubmitFailed(client_order_id=cid, outcome="duplicate_id", reason="dup"), 0, T0
+        SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.DUPLICATE_ID, reason="dup"), 0, T0
     )
     assert only(effects, Lookup) == [Lookup(cid)]
     order = ex.order(cid)
@@ -214,7 +222,11 @@ def test_rate_limited_submit_retries_after_the_venue_hint() -> None:
     ex, req = approved_buy("s", "2")
     cid = req.client_order_id
     effects = ex.handle(
-        SubmitFailed(client_order_id=cid, outcome="not_sent", reason="429", retry_after=3.0), 10, T0
+        SubmitFailed(
+            client_order_id=cid, outcome=SubmitOutcome.NOT_SENT, reason="429", retry_after=3.0
+        ),
+        10,
+        T0,
     )
     assert not only(effects, Lookup)
     assert ex.next_deadline() >= 13.0
@@ -289,7 +301,7 @@ def test_a_duplicate_id_the_venue_cannot_find_yet_is_looked_up_a_bounded_number_
     ex, req = approved_buy()
     cid = req.client_order_id
     effects = ex.handle(
-        SubmitFailed(client_order_id=cid, outcome="duplicate_id", reason="dup"), 0, T0
+        SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.DUPLICATE_ID, reason="dup"), 0, T0
     )
     assert only(effects, Lookup) == [Lookup(cid)]
     lookups, now = 1, 0.0

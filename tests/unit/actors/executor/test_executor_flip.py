@@ -8,6 +8,7 @@ from decimal import Decimal as D
 from actors.executor.core import SymbolExecutor
 from actors.executor.core_flip import crosses_zero, resume_goal
 from actors.executor.effects import (
+    AdoptOutsideFill,
     Alert,
     AskRisk,
     Effect,
@@ -15,17 +16,10 @@ from actors.executor.effects import (
     Release,
     Submit,
     SubmitFailed,
+    SubmitOutcome,
 )
 from actors.ids import client_order_id_for
-from actors.messages import (
-    AdoptOutsideFill,
-    Approved,
-    Denied,
-    ExecuteSignal,
-    ResendIntent,
-    ResumeFlip,
-    parse_signal,
-)
+from actors.messages import Approved, Denied, ExecuteSignal, ResendIntent, ResumeFlip, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition
 from actors.reconciler.core import RESEND_WINDOW, PendingFlip, decide_resumes
@@ -36,7 +30,7 @@ from tests.builders import T0, request, update, venue_order
 
 def signal(line: str) -> ExecuteSignal:
     parsed = parse_signal(line, sized_entries=True)
-    return ExecuteSignal(signal=parsed, reply=object(), received_at=T0, source="test", raw="")
+    return ExecuteSignal(source="test", raw="", signal=parsed, reply=object(), received_at=T0)
 
 
 def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]
@@ -177,7 +171,9 @@ def test_a_refused_first_leg_sends_nothing_more() -> None:
     ex = long_5()
     ask, _ = first_leg(ex, TARGET)
     cid = ask.request.client_order_id
-    effects = ex.handle(SubmitFailed(client_order_id=cid, outcome="rejected", reason="403"), 0, T0)
+    effects = ex.handle(
+        SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.REJECTED, reason="403"), 0, T0
+    )
     assert ex.position.qty == D(5)
     assert not only(effects, AskRisk)
     assert [r.status for r in records(effects) if isinstance(r, SignalRecorded)] == ["incomplete"]

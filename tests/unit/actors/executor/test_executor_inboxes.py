@@ -13,7 +13,7 @@ import trio.testing
 from actors.executor.activity import Activity
 from actors.executor.core import SymbolExecutor
 from actors.executor.task import ExecutorDeps, run_executor
-from actors.messages import Ack, ExecuteSignal, RiskRequest, parse_signal
+from actors.messages import Ack, ExecuteSignal, ResendIntent, RiskRequest, parse_signal
 from actors.prices import PriceBook
 from actors.records import JournalRecord
 from actors.risk.core import RiskGuardCore
@@ -42,8 +42,12 @@ class SilentVenue:
 @attrs.define
 class ListJournal:
     records: list[JournalRecord] = attrs.field(factory=list)
+    # While set and not yet opened, ``append`` waits on it: the executor's loop stalls.
+    gate: trio.Event | None = None
 
     async def append(self, *records: JournalRecord) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
         self.records.extend(records)
 
     async def commit(self, *records: JournalRecord) -> None:
@@ -101,5 +105,51 @@ async def test_full_inboxes_on_both_sides_do_not_stop_the_executor(
             # s-1's request reached RiskGuard and its answer came back (no account is known
             # here, so the answer is no).
             assert (by_id["s-1"].reason or "").startswith("risk: account_unknown")
+            nursery.cancel_scope.cancel()
+    monitor_recv.close()
+
+
+async def test_riskguard_never_waits_on_a_stalled_executors_inbox(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """RiskGuard answers an executor whose loop is stuck and inbox full, then goes on
+    answering other symbols at once: the answer waits in a slot of its own."""
+    risk_send, risk_recv = trio.open_memory_channel[Any](1)
+    monitor_send, monitor_recv = trio.open_memory_channel[Any](100)
+    inbox_send, inbox_recv = trio.open_memory_channel[Any](1)
+    elsewhere_send, elsewhere_recv = trio.open_memory_channel[Any](0)
+    others_send, others_recv = trio.open_memory_channel[Any](10)
+    acks_send, acks_recv = trio.open_memory_channel[Ack](10)
+    journal = ListJournal()
+    deps = ExecutorDeps(SilentVenue(), journal, risk_send, monitor_send, Activity())  # type: ignore[arg-type]
+    core = RiskGuardCore(RiskLimits(), PriceBook())
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(run_risk_guard, core, risk_recv)
+            await nursery.start(run_executor, SymbolExecutor("AAPL"), inbox_send, inbox_recv, deps)
+            # RiskGuard busy answering another symbol, so s-1's request waits in its inbox.
+            await risk_send.send(
+                RiskRequest(request=request("o-1"), position_qty=D(0), reply=elsewhere_send)
+            )
+            await trio.testing.wait_all_tasks_blocked()
+            await inbox_send.send(buy("s-1", acks_send))
+            await trio.testing.wait_all_tasks_blocked()
+            # The executor's loop stalls on its journal, a signal fills its inbox behind.
+            journal.gate = trio.Event()
+            await inbox_send.send(ResendIntent(request=request("td-resent")))
+            await trio.testing.wait_all_tasks_blocked()
+            await inbox_send.send(buy("s-2", acks_send))
+            # RiskGuard moves on to s-1's request, then to another symbol's.
+            await elsewhere_recv.receive()
+            other = RiskRequest(request=request("o-3"), position_qty=D(0), reply=others_send)
+            with trio.fail_after(1):
+                await risk_send.send(other)
+                answer = await others_recv.receive()
+            assert answer.client_order_id == "o-3"
+            assert acks_recv.statistics().current_buffer_used == 0
+            journal.gate.set()
+            acks = {ack.id: ack for ack in (await acks_recv.receive(), await acks_recv.receive())}
+            assert acks["s-2"].reason == "queued behind an earlier signal"
+            assert (acks["s-1"].reason or "").startswith("risk: account_unknown")
             nursery.cancel_scope.cancel()
     monitor_recv.close()

@@ -19,6 +19,7 @@ from actors.executor.effects import (
     RecordInJournal,
     SubmitAccepted,
     SubmitFailed,
+    SubmitOutcome,
 )
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import TRANSITIONS, State
@@ -63,7 +64,7 @@ class JournaledExecutor:
 
 def signal(line: str) -> ExecuteSignal:
     return ExecuteSignal(
-        signal=parse_signal(line), reply=object(), received_at=T0, source="test", raw=""
+        source="test", raw="", signal=parse_signal(line), reply=object(), received_at=T0
     )
 
 
@@ -78,7 +79,11 @@ def test_rate_limited_submit_journals_unknown_then_sending_again() -> None:
     ask = ask_of(ex.handle(signal('{"id":"s1","symbol":"AAPL","action":"buy","qty":2}')))
     cid = ask.request.client_order_id
     ex.handle(Approved(client_order_id=cid, reserved=D(1)))
-    ex.handle(SubmitFailed(client_order_id=cid, outcome="not_sent", reason="429", retry_after=1))
+    ex.handle(
+        SubmitFailed(
+            client_order_id=cid, outcome=SubmitOutcome.NOT_SENT, reason="429", retry_after=1
+        )
+    )
     ex.tick(5.0)
     ex.handle(SubmitAccepted(order=venue_order(ask.request, OrderStatus.FILLED, "2", "9")))
     assert ex.journaled[cid] == ["sending", "unknown", "sending", "filled"]
@@ -90,7 +95,9 @@ def test_lost_answer_journals_unknown_until_the_lookup_says() -> None:
     ask = ask_of(ex.handle(signal('{"id":"s1","symbol":"AAPL","action":"buy","qty":2}')))
     cid = ask.request.client_order_id
     ex.handle(Approved(client_order_id=cid, reserved=D(1)))
-    ex.handle(SubmitFailed(client_order_id=cid, outcome="unknown", reason="connection lost"))
+    ex.handle(
+        SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.UNKNOWN, reason="connection lost")
+    )
     found = venue_order(ask.request, OrderStatus.NEW)
     ex.handle(OrderLookedUp(client_order_id=cid, order=found))
     ex.handle(update(ask.request, OrderEvent.FILL, OrderStatus.FILLED, "2", "9", ("e1", "2", "9")))
@@ -119,6 +126,6 @@ def test_denied_and_rejected_orders_are_journaled_final() -> None:
     rejected = ask_of(ex.handle(signal('{"id":"s2","symbol":"AAPL","action":"buy","qty":1}')))
     cid = rejected.request.client_order_id
     ex.handle(Approved(client_order_id=cid, reserved=D(1)))
-    ex.handle(SubmitFailed(client_order_id=cid, outcome="rejected", reason="403"))
+    ex.handle(SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.REJECTED, reason="403"))
     assert ex.journaled[denied.request.client_order_id] == ["denied"]
     assert ex.journaled[cid] == ["sending", "rejected"]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
+from actors.records import ProtectionMode, ProtectionPhase, ProtectionRecorded
 from daemon.journal import schema as journal_schema
 from daemon.journal.store import open_journal
+from tests.builders import T0
 
 
 def write_version_1_journal(path: Path) -> None:
@@ -41,7 +44,7 @@ async def test_a_version_1_journal_is_migrated_and_keeps_its_rows(tmp_path: Path
     async with open_journal(path) as journal:
         assert await journal.accepted_signal_ids() == {"old-1"}
     names, version = tables_and_version(path)
-    assert version == len(journal_schema.MIGRATIONS) == 3
+    assert version == len(journal_schema.MIGRATIONS) == 4
     assert {"risk_state", "drifts", "corrections", "protections", "signals_failed"} <= names
 
 
@@ -64,3 +67,87 @@ async def test_a_new_journal_has_no_finished_signals(tmp_path: Path) -> None:
     async with open_journal(tmp_path / "j.sqlite3") as journal:
         assert await journal.unfinished_signals() == []
     assert "signals_finished" in tables_and_version(tmp_path / "j.sqlite3")[0]
+
+
+def write_version_3_journal(path: Path, states: dict[str, str]) -> None:
+    """A journal as tradingd left it before protections had a phase: one row per symbol,
+    its state only the text it wrote."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for migration in journal_schema.MIGRATIONS[:3]:
+            for statement in journal_schema._statements(migration):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {journal_schema.APPLICATION_ID}")
+        conn.execute("PRAGMA user_version = 3")
+        for symbol, state in states.items():
+            conn.execute(
+                "INSERT INTO protections (entry_client_order_id, symbol, mode, signal_id, "
+                "exit_side, qty, take_profit, stop_loss, exits, generation, state, updated_at) "
+                "VALUES (?, ?, 'oco', 's', 'sell', '5', '110', '90', 'x1', 1, ?, "
+                "'2026-01-02T15:00:00.000000+00:00')",
+                (f"td-{symbol}-entry", symbol, state),
+            )
+    finally:
+        conn.close()
+
+
+async def test_an_upgrade_re_arms_exactly_the_protections_that_were_armed(tmp_path: Path) -> None:
+    """Rows written as text before the phase column are re-armed only if they were armed."""
+    path = tmp_path / "j.sqlite3"
+    states = {
+        "AAPL": "armed for 5",
+        "MSFT": "armed",
+        "NVDA": "done",
+        "TSLA": "waiting for the entries still working",
+        "AMD": "failed: halted",
+    }
+    write_version_3_journal(path, states)
+    async with open_journal(path) as journal:
+        restored = await journal.open_protections()
+    assert [(p.symbol, p.state, p.phase) for p in restored] == [
+        ("AAPL", "armed for 5", ProtectionPhase.ARMED),
+        ("MSFT", "armed", ProtectionPhase.ARMED),
+    ]
+    assert all(p.mode is ProtectionMode.OCO for p in restored)
+    conn = sqlite3.connect(path)
+    try:
+        phases = dict(conn.execute("SELECT symbol, phase FROM protections").fetchall())
+    finally:
+        conn.close()
+    assert phases == {
+        "AAPL": "armed",
+        "MSFT": "armed",
+        "NVDA": "ended",
+        "TSLA": "waiting",
+        "AMD": "ended",
+    }
+
+
+async def test_a_protection_is_re_armed_by_its_phase_not_its_text(tmp_path: Path) -> None:
+    """An armed protection whose text reads otherwise is restored; an ended one reading
+    'armed' is not."""
+    async with open_journal(tmp_path / "j.sqlite3") as journal:
+        for symbol, phase, text in (
+            ("AAPL", ProtectionPhase.ARMED, "exits for 5"),
+            ("MSFT", ProtectionPhase.ENDED, "armed, then stopped"),
+        ):
+            await journal.commit(
+                ProtectionRecorded(
+                    at=T0,
+                    entry_client_order_id=f"td-{symbol}-entry",
+                    symbol=symbol,
+                    mode=ProtectionMode.NATIVE,
+                    take_profit=Decimal(110),
+                    stop_loss=Decimal(90),
+                    phase=phase,
+                    state=text,
+                    exits=("leg-1", "leg-2"),
+                )
+            )
+        (restored,) = await journal.open_protections()
+    assert (restored.symbol, restored.phase, restored.mode) == (
+        "AAPL",
+        ProtectionPhase.ARMED,
+        ProtectionMode.NATIVE,
+    )
+    assert restored.exits == ("leg-1", "leg-2")

@@ -1,21 +1,30 @@
-"""One symbol's orders and what the venue says about them: the executor core's lower half.
+"""One symbol's orders and what the venue says about them: the executor's order book.
 
 Pure. Tracks every order of the symbol (its own, the legs the venue created for them, the
 ones adopted at startup) through the venue's answers and events: fills move the confirmed
 position exactly once; an uncertain outcome is looked up by client id and resubmitted only
 when the venue never got it; 429s and 5xx are retried with backoff that honours the
-venue's hint. ``executor_guarded`` adds the exits on top, then risk and signals.
+venue's hint. ``SymbolExecutor`` holds one as a field; nothing here knows of signals or exits
+(legs the venue creates are handed over with ``take_learned_legs``).
+
+Moves tradingd makes itself go through ``move``, which raises on one its table forbids (a
+bug). What the venue answers or reports never raises: an answer that no longer fits the
+order (a submit's failure arriving after the stream already said it was accepted) is
+settled by looking the order up.
 """
 
 from __future__ import annotations
 
+import enum
 from collections import OrderedDict
 from datetime import datetime
+from typing import assert_never
 
 import attrs
 
 from actors.executor.effects import (
     Alert,
+    Cancel,
     Effect,
     Follow,
     Lookup,
@@ -24,6 +33,7 @@ from actors.executor.effects import (
     Release,
     Submit,
     SubmitFailed,
+    SubmitOutcome,
 )
 from actors.executor.protection.brackets import request_of
 from actors.order_state import State, TrackedOrder, state_of
@@ -37,21 +47,30 @@ from brokers.base import OrderEvent, OrderRequest, OrderUpdate, VenueOrder
 FINAL_ORDERS_KEPT = 1000
 
 
+class Retry(enum.Enum):
+    """What a due retry does: send the order again, or ask the venue about it."""
+
+    SUBMIT = "submit"
+    LOOKUP = "lookup"
+
+
 @attrs.define
-class SymbolOrders:
+class OrderBook:
     symbol: str
     position: ConfirmedPosition = attrs.field(factory=ConfirmedPosition)
     max_submit_attempts: int = 6
     # Orders not yet final; final ones move to ``_final``, kept (bounded) for late fills.
     _live: dict[str, TrackedOrder] = attrs.field(factory=dict)
     _final: OrderedDict[str, TrackedOrder] = attrs.field(factory=OrderedDict)
-    # client_order_id -> (due at, backoff, "submit" | "lookup")
-    _retries: dict[str, tuple[float, Backoff, str]] = attrs.field(factory=dict)
+    # client_order_id -> (due at, backoff, what to do then)
+    _retries: dict[str, tuple[float, Backoff, Retry]] = attrs.field(factory=dict)
     _backoffs: dict[str, Backoff] = attrs.field(factory=dict)
     # Orders whose venue answer (which lists their legs) has come in.
     _legs_known: set[str] = attrs.field(factory=set)
     # Orders the venue refused as a duplicate id: it holds them, even while its lookups miss.
     _held_by_venue: set[str] = attrs.field(factory=set)
+    # (parent, leg) for legs the venue created since the last ``take_learned_legs``.
+    _learned_legs: list[tuple[str, str]] = attrs.field(factory=list)
 
     def awaits_legs(self, order: TrackedOrder) -> bool:
         """A filled order with exits whose legs no venue answer has listed yet."""
@@ -59,8 +78,11 @@ class SymbolOrders:
         known = order.client_order_id in self._legs_known
         return has_exits and order.filled_qty > 0 and not known
 
-    def _leg_learned(self, parent: str, leg: str) -> None:
-        """A leg of ``parent`` is followed from now on (the executor's protection listens)."""
+    def take_learned_legs(self) -> list[tuple[str, str]]:
+        """The (parent, leg) pairs followed since the last call: the exits' keeper hears of
+        them."""
+        learned, self._learned_legs = self._learned_legs, []
+        return learned
 
     def order(self, client_order_id: str) -> TrackedOrder | None:
         return self._live.get(client_order_id) or self._final.get(client_order_id)
@@ -70,6 +92,27 @@ class SymbolOrders:
 
     def unresolved(self) -> list[TrackedOrder]:
         return [o for o in self._live.values() if not o.state.is_final]
+
+    def live(self, client_order_id: str) -> TrackedOrder | None:
+        """The order if it is not yet retired as final."""
+        return self._live.get(client_order_id)
+
+    def track(self, request: OrderRequest) -> TrackedOrder:
+        """Follow a new order of ours, not yet sent."""
+        order = TrackedOrder(request)
+        self._live[request.client_order_id] = order
+        return order
+
+    def forget(self, client_order_id: str) -> None:
+        """Drop an order that never went out (sized from a position that moved since)."""
+        del self._live[client_order_id]
+
+    def send(
+        self, order: TrackedOrder, wall: datetime, reason: str | None = None
+    ) -> OrderStateRecorded:
+        """Mark ``order`` as being sent; the record of that move, to journal with its intent."""
+        order.move(State.SENDING, reason)
+        return state_record(self.symbol, order, wall)
 
     def next_deadline(self) -> float:
         return min((at for at, _, _ in self._retries.values()), default=float("inf"))
@@ -98,11 +141,14 @@ class SymbolOrders:
             order = self._live.get(cid)
             if order is None:
                 continue
-            if what == "submit":
-                self._move(order, State.SENDING, wall, out)
-                out.append(Submit(order.request))
-            else:
-                out.append(Lookup(cid))
+            match what:
+                case Retry.SUBMIT:
+                    self.move(order, State.SENDING, wall, out)
+                    out.append(Submit(order.request))
+                case Retry.LOOKUP:
+                    out.append(Lookup(cid))
+                case _:
+                    assert_never(what)
         return out
 
     def remember(self, order: VenueOrder) -> None:
@@ -115,17 +161,16 @@ class SymbolOrders:
         tracked.state = state_of(order.status)
         self._final[order.client_order_id] = tracked
 
-    def _on_resend(self, request: OrderRequest, wall: datetime, out: list[Effect]) -> None:
+    def resend(self, request: OrderRequest, wall: datetime, out: list[Effect]) -> None:
         """Send again an order whose intent was journaled but which the venue never got."""
         if self.order(request.client_order_id) is not None:
             return
-        order = TrackedOrder(request)
-        self._live[request.client_order_id] = order
-        order.move(State.SENDING, "resent at startup: the venue never received it")
-        out.append(RecordInJournal((state_record(self.symbol, order, wall),)))
+        order = self.track(request)
+        record = self.send(order, wall, "resent at startup: the venue never received it")
+        out.append(RecordInJournal((record,)))
         out.append(Submit(request))
 
-    def _retire_final_orders(self) -> None:
+    def retire_final_orders(self) -> None:
         for cid in [cid for cid, o in self._live.items() if o.state.is_final]:
             self._final[cid] = self._live.pop(cid)
             self._backoffs.pop(cid, None)
@@ -134,7 +179,7 @@ class SymbolOrders:
         while len(self._final) > FINAL_ORDERS_KEPT:
             self._final.popitem(last=False)
 
-    def _on_submit_failed(
+    def submit_failed(
         self, msg: SubmitFailed, now: float, wall: datetime, out: list[Effect]
     ) -> None:
         order = self.order(msg.client_order_id)
@@ -144,45 +189,55 @@ class SymbolOrders:
             out.append(Lookup(order.client_order_id))
         if order is None or order.state.is_final:
             return
+        if order.state is not State.SENDING:
+            # The venue spoke of it since (its stream said accepted before the POST's answer
+            # failed, say): this answer no longer fits the order, so the venue's REST view
+            # settles it, never a guess from the failure.
+            out.append(Lookup(order.client_order_id))
+            return
+        cid = order.client_order_id
         match msg.outcome:
-            case "rejected":
+            case SubmitOutcome.REJECTED:
                 # Recorded as a rejection, never as a trade.
-                order.move(State.REJECTED, msg.reason)
-                out.append(RecordInJournal((state_record(self.symbol, order, wall),)))
-                out.append(Release(order.client_order_id))
-            case "not_sent":
-                if self._attempts(order.client_order_id) >= self.max_submit_attempts:
-                    order.move(State.REJECTED, f"not sent after retries: {msg.reason}")
-                    out.append(RecordInJournal((state_record(self.symbol, order, wall),)))
-                    out.append(Release(order.client_order_id))
+                self.move(order, State.REJECTED, wall, out, msg.reason)
+                out.append(Release(cid))
+            case SubmitOutcome.NOT_SENT:
+                if self.attempts(cid) >= self.max_submit_attempts:
+                    reason = f"not sent after retries: {msg.reason}"
+                    self.move(order, State.REJECTED, wall, out, reason)
+                    out.append(Release(cid))
                 else:
-                    self._move(order, State.UNKNOWN, wall, out)
-                    self._schedule(order.client_order_id, now, "submit", msg.retry_after)
-            case "duplicate_id":
-                self._held_by_venue.add(order.client_order_id)
-                self._move(order, State.UNKNOWN, wall, out, msg.reason)
-                out.append(Lookup(order.client_order_id))
-            case _:  # "unknown": ask the venue before anything else
-                order.move(State.UNKNOWN, msg.reason)
-                out.append(RecordInJournal((state_record(self.symbol, order, wall),)))
-                out.append(Lookup(order.client_order_id))
+                    self.move(order, State.UNKNOWN, wall, out)
+                    self.schedule(cid, now, Retry.SUBMIT, msg.retry_after)
+            case SubmitOutcome.DUPLICATE_ID:
+                self._held_by_venue.add(cid)
+                self.move(order, State.UNKNOWN, wall, out, msg.reason)
+                out.append(Lookup(cid))
+            case SubmitOutcome.UNKNOWN:
+                # It may have arrived: ask the venue before anything else.
+                self.move(order, State.UNKNOWN, wall, out, msg.reason)
+                out.append(Lookup(cid))
+            case _:
+                assert_never(msg.outcome)
 
-    def _on_lookup(self, msg: OrderLookedUp, now: float, wall: datetime, out: list[Effect]) -> None:
+    def lookup_done(
+        self, msg: OrderLookedUp, now: float, wall: datetime, out: list[Effect]
+    ) -> None:
         order = self.order(msg.client_order_id)
         if order is None:
             return
         if msg.order is not None:
             update = OrderUpdate(event=OrderEvent.SNAPSHOT, order=msg.order, at=wall, source="rest")
-            self._on_update(update, wall, out)
+            self.apply_update(update, wall, out)
         elif order.client_order_id in self._held_by_venue:
             # Its lookup lags behind the venue's id check (an index catching up): sending
             # again would only meet the same refusal. Asked again a few times, then left
             # unknown to the monitor's lookups, which route its state here once found.
             cid = order.client_order_id
-            if self._attempts(cid) < self.max_submit_attempts:
-                self._schedule(cid, now, "lookup", None)
+            if self.attempts(cid) < self.max_submit_attempts:
+                self.schedule(cid, now, Retry.LOOKUP, None)
             else:
-                tries = self._attempts(cid)
+                tries = self.attempts(cid)
                 out.append(
                     Alert(
                         f"order {cid}: refused as a duplicate id, yet not found in "
@@ -191,9 +246,9 @@ class SymbolOrders:
                 )
         elif order.state is State.UNKNOWN:
             # The venue never received it: only now is a resubmission safe.
-            self._schedule(order.client_order_id, now, "submit", None)
+            self.schedule(order.client_order_id, now, Retry.SUBMIT, None)
 
-    def _on_update(self, update: OrderUpdate, wall: datetime, out: list[Effect]) -> None:
+    def apply_update(self, update: OrderUpdate, wall: datetime, out: list[Effect]) -> None:
         order = self.order(update.order.client_order_id)
         if order is None:
             return
@@ -233,12 +288,36 @@ class SymbolOrders:
         move the position like any other (a take-profit fill closes it)."""
         if self.order(leg.client_order_id) is None:
             self._live[leg.client_order_id] = TrackedOrder(request_of(leg))
-            self._leg_learned(parent, leg.client_order_id)
+            self._learned_legs.append((parent, leg.client_order_id))
             out.append(Follow(leg.client_order_id))
         snapshot = OrderUpdate(event=OrderEvent.SNAPSHOT, order=leg, at=at, source="rest")
-        self._on_update(snapshot, wall, out)
+        self.apply_update(snapshot, wall, out)
 
-    def _move(
+    def cancel(self, order: TrackedOrder, wall: datetime, out: list[Effect]) -> None:
+        """Ask the venue to cancel ``order`` (it has a venue id and is not canceling yet)."""
+        assert order.venue_order_id is not None
+        self.move(order, State.PENDING_CANCEL, wall, out)
+        out.append(Cancel(order.client_order_id, order.venue_order_id))
+
+    def cancel_working(
+        self,
+        only: frozenset[str] | None,
+        parent_of: dict[str, str],
+        wall: datetime,
+        out: list[Effect],
+    ) -> None:
+        """Cancel the orders still working (``only`` those, if given); a leg whose parent is
+        canceled too (``parent_of``) is left to the venue, which cancels it with its parent."""
+        unsettled = [o for o in self.unresolved() if only is None or o.client_order_id in only]
+        canceling = {o.client_order_id for o in unsettled if o.venue_order_id}
+        for order in unsettled:
+            if order.state is State.PENDING_CANCEL or not order.venue_order_id:
+                continue  # canceled already, or still in flight: canceled once it lands
+            if parent_of.get(order.client_order_id) in canceling:
+                continue  # the venue cancels a parent's legs with it
+            self.cancel(order, wall, out)
+
+    def move(
         self,
         order: TrackedOrder,
         state: State,
@@ -246,15 +325,16 @@ class SymbolOrders:
         out: list[Effect],
         reason: str | None = None,
     ) -> None:
-        """A local move, journaled like every move the venue's word makes."""
+        """A move tradingd makes itself, journaled like every move the venue's word makes.
+        Raises ``IllegalTransition`` on a move the table forbids (a bug)."""
         if order.move(state, reason):
             out.append(RecordInJournal((state_record(self.symbol, order, wall),)))
 
-    def _attempts(self, client_order_id: str) -> int:
+    def attempts(self, client_order_id: str) -> int:
         backoff = self._backoffs.get(client_order_id)
         return backoff.attempts if backoff else 0
 
-    def _schedule(self, client_order_id: str, now: float, what: str, hint: float | None) -> None:
+    def schedule(self, client_order_id: str, now: float, what: Retry, hint: float | None) -> None:
         backoff = self._backoffs.setdefault(client_order_id, Backoff())
         self._retries[client_order_id] = (now + backoff.next_delay(hint), backoff, what)
 
