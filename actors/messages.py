@@ -421,6 +421,25 @@ class Watch:
     deliver_to: trio.MemorySendChannel[OrderUpdate]  # the executor's inbox
 
 
+class StreamUp(Message, frozen=True, kw_only=True, tag="stream_up"):
+    """The monitor's stream shell: connected and re-synced."""
+
+
+class StreamDown(Message, frozen=True, kw_only=True, tag="stream_down"):
+    """The monitor's stream shell: the connection is gone (REST polling takes over)."""
+
+    reason: str
+
+
+class LookupEnded(Message, frozen=True, kw_only=True, tag="lookup_ended"):
+    """A REST lookup the monitor made has ended (its result, if any, came as an update)."""
+
+    client_order_id: str
+
+
+MonitorInput = Watch | OrderUpdate | StreamUp | StreamDown | LookupEnded
+
+
 # --- to RiskGuard, from the operator's commands and a config reload ----------------------
 
 
@@ -444,6 +463,11 @@ class SetLimits:
     """New risk limits from a config reload (SIGHUP), already validated."""
 
     limits: RiskLimits
+
+
+RiskInput = (
+    RiskRequest | OrderUpdate | ReleaseReservation | Halt | Resume | SetLimits | StreamHealth
+)
 
 
 # --- to the Reconciler, from the operator's commands -------------------------------------

@@ -148,6 +148,20 @@ class VenueOrder(Domain, frozen=True, kw_only=True):
     legs: tuple[VenueOrder, ...] = ()
 
 
+def request_of(order: VenueOrder) -> OrderRequest:
+    """What was asked, as far as the venue's view of an order says (a leg, an adopted order)."""
+    return OrderRequest(
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=order.side,
+        qty=order.qty,
+        order_type=order.order_type,
+        time_in_force=order.time_in_force,
+        limit_price=order.limit_price,
+        stop_price=order.stop_price,
+    )
+
+
 class Fill(Domain, frozen=True, kw_only=True):
     """One execution. ``execution_id`` is unique per venue and de-duplicates fills."""
 

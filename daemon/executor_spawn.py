@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 import trio
 
-from actors.executor.activity import Activity
+from actors.activity import Activity
 from actors.executor.core import SymbolExecutor
 from actors.executor.effects import ExecutorInput
 from actors.executor.protection.brackets import ProtectionFailurePolicy

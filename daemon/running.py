@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 import trio
 
-from actors.executor.activity import Activity
+from actors.activity import Activity
 from actors.messages import (
     Ack,
     Action,

@@ -23,7 +23,7 @@ import attrs
 import msgspec
 import trio
 
-from actors.executor.activity import Activity
+from actors.activity import Activity
 from actors.executor.task import ExecutorDeps
 from actors.messages import RouterInput
 from actors.monitor import (

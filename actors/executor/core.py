@@ -32,7 +32,6 @@ from actors.executor.core_flip import (
     incomplete,
     open_leg,
     refusal_to_split,
-    signed_qty,
     splits,
     stopped_short,
     to_zero_leg,
@@ -59,6 +58,7 @@ from actors.executor.known_legs import already_worked, known_leg
 from actors.executor.order_book import OrderBook, Retry, state_record
 from actors.executor.order_plan import Answer, AskFor, plan_order
 from actors.executor.protection.keeper import ProtectionKeeper
+from actors.flips import signed_qty
 from actors.ids import leg_of
 from actors.messages import (
     REPLAY_SOURCE,

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from actors.flips import FLAT_LEG, OPEN_LEG, signed_qty
 from actors.ids import client_order_id_for
 from actors.messages import Action, Signal
 from actors.order_state import TrackedOrder
@@ -35,16 +36,6 @@ if TYPE_CHECKING:
 from brokers.base import OrderRequest, OrderType, Side
 
 ZERO = Decimal(0)
-
-# The leg that brings the position to zero, and the one that opens the new side after it.
-FLAT_LEG = "flat"
-OPEN_LEG = "open"
-# Every leg a buy, sell or target may send: which one depends on the position then.
-SIGNAL_LEGS = ("entry", FLAT_LEG, OPEN_LEG, "target", "close")
-
-
-def signed_qty(side: Side, qty: Decimal) -> Decimal:
-    return qty if side is Side.BUY else -qty
 
 
 def crosses_zero(position_qty: Decimal, request: OrderRequest) -> bool:
@@ -84,23 +75,6 @@ def to_zero_leg(
     return msgspec.structs.replace(
         request, client_order_id=cid, qty=abs(position_qty), take_profit=None, stop_loss=None
     )
-
-
-def resume_goal(signal: Signal, flat: OrderRequest) -> Decimal | None:
-    """Where a signal interrupted after its ``flat`` leg ends: the position before that leg
-    was exactly what it took back to zero. None when ``flat`` is not the signal's flat leg."""
-    if flat.client_order_id != client_order_id_for(signal.id, FLAT_LEG):
-        return None
-    before = -signed_qty(flat.side, flat.qty)
-    match signal.action:
-        case Action.TARGET if signal.target_qty is not None:
-            goal = signal.target_qty
-        case Action.BUY | Action.SELL if signal.qty is not None:
-            side = Side.BUY if signal.action is Action.BUY else Side.SELL
-            goal = before + signed_qty(side, signal.qty)
-        case _:
-            return None
-    return goal if goal * before < 0 else None
 
 
 def open_leg(signal: Signal, symbol: str, goal: Decimal) -> OrderRequest:

@@ -35,12 +35,11 @@ from actors.executor.effects import (
     SubmitFailed,
     SubmitOutcome,
 )
-from actors.executor.protection.brackets import request_of
 from actors.order_state import State, TrackedOrder, state_of
 from actors.position import ConfirmedPosition
 from actors.records import FillRecorded, JournalRecord, OrderStateRecorded
 from actors.retry import Backoff
-from brokers.base import OrderEvent, OrderRequest, OrderUpdate, VenueOrder
+from brokers.base import OrderEvent, OrderRequest, OrderUpdate, VenueOrder, request_of
 
 # Final orders kept per symbol for late fills (a fill reported after the cancel that ended
 # the order); older ones live on in the journal only.

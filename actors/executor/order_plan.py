@@ -12,9 +12,10 @@ from decimal import Decimal
 
 import attrs
 
-from actors.executor.core_flip import refusal_to_split, signed_qty, splits, to_zero_leg
+from actors.executor.core_flip import refusal_to_split, splits, to_zero_leg
 from actors.executor.core_signals import Job, order_for
 from actors.executor.protection.keeper import ProtectionKeeper
+from actors.flips import signed_qty
 from actors.messages import AckStatus, Action
 from actors.position import ConfirmedPosition
 from brokers.base import OrderRequest

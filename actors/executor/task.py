@@ -16,7 +16,7 @@ import attrs
 import msgspec
 import trio
 
-from actors.executor.activity import Activity
+from actors.activity import Activity
 from actors.executor.core import SymbolExecutor
 from actors.executor.effects import (
     Alert,
@@ -39,17 +39,17 @@ from actors.executor.effects import (
 from actors.messages import (
     Ack,
     ExecuteSignal,
+    MonitorInput,
     PriceSeen,
     ReleaseReservation,
     RiskDecision,
+    RiskInput,
     RiskRequest,
     Watch,
 )
-from actors.monitor import MonitorInput
 from actors.prices import PriceBook
 from actors.quarantine import AtStake, quarantined_call
 from actors.records import FailureStage, JournalRecord, JournalSink
-from actors.risk.task import RiskInput
 from brokers.base import Broker, OrderRequest, utc_now
 from brokers.errors import (
     BrokerError,

@@ -1,14 +1,7 @@
 """OrderMonitor: the broker's order stream, routed to whoever owns each order."""
 
-from actors.messages import Watch
-from actors.monitor.core import (
-    LookupEnded,
-    MonitorInput,
-    MonitorTimers,
-    OrderMonitorCore,
-    StreamDown,
-    StreamUp,
-)
+from actors.messages import LookupEnded, MonitorInput, StreamDown, StreamUp, Watch
+from actors.monitor.core import MonitorTimers, OrderMonitorCore
 from actors.monitor.task import (
     MonitorHandle,
     MonitorInbox,

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from actors.messages import Message, Watch
+from actors.messages import Watch
 from brokers.base import OrderUpdate
 
 # How many recent update keys to remember for de-duplication; the state machines downstream
@@ -29,23 +29,6 @@ WHOLE_TOKEN = 1 - 1e-9
 # Routes of final orders are kept this long (in orders) for the late-fill edge: a venue may
 # report a fill after the cancel that closed the order.
 FINAL_ROUTES_KEPT = 10_000
-
-
-class StreamUp(Message, frozen=True, kw_only=True, tag="stream_up"):
-    pass
-
-
-class StreamDown(Message, frozen=True, kw_only=True, tag="stream_down"):
-    reason: str
-
-
-class LookupEnded(Message, frozen=True, kw_only=True, tag="lookup_ended"):
-    """A REST lookup the monitor made has ended (its result, if any, came as an update)."""
-
-    client_order_id: str
-
-
-MonitorInput = Watch | OrderUpdate | StreamUp | StreamDown | LookupEnded
 
 
 def update_key(update: OrderUpdate) -> tuple[str, ...]:

@@ -14,15 +14,16 @@ from typing import Any, assert_never
 import attrs
 import trio
 
-from actors.messages import OrderSeen, StreamHealth, Watch
-from actors.monitor.core import (
+from actors.messages import (
     LookupEnded,
     MonitorInput,
-    MonitorTimers,
-    OrderMonitorCore,
+    OrderSeen,
     StreamDown,
+    StreamHealth,
     StreamUp,
+    Watch,
 )
+from actors.monitor.core import MonitorTimers, OrderMonitorCore
 from actors.retry import Backoff
 from brokers.base import Broker, OrderEvent, OrderUpdate, utc_now
 from brokers.errors import AuthenticationFailed, BrokerError, BrokerUnavailable

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import attrs
 
-from actors.executor.core_flip import resume_goal
+from actors.flips import resume_goal
 from actors.messages import OrderSeen, ResumeFlip, Signal
 from actors.order_state import State, TrackedOrder
 from actors.records import OrderStateRecorded

@@ -25,7 +25,6 @@ from decimal import Decimal
 
 import attrs
 
-from actors.executor.protection.brackets import request_of
 from actors.ids import leg_of
 from actors.order_state import State, state_of
 from actors.position import ConfirmedPosition
@@ -35,7 +34,7 @@ from actors.records import (
     JournalRecord,
     OrderStateRecorded,
 )
-from brokers.base import OrderRequest, Side, VenueOrder
+from brokers.base import OrderRequest, Side, VenueOrder, request_of
 
 ZERO = Decimal(0)
 

@@ -25,6 +25,7 @@ from actors.messages import (
     Halt,
     ReleaseReservation,
     Resume,
+    RiskInput,
     RiskRequest,
     SetLimits,
     StreamHealth,
@@ -40,11 +41,6 @@ from brokers.errors import AuthenticationFailed, BrokerError
 log = logging.getLogger("tradingd.risk")
 
 INBOX_SIZE = 256
-
-
-RiskInput = (
-    RiskRequest | OrderUpdate | ReleaseReservation | Halt | Resume | SetLimits | StreamHealth
-)
 
 
 class AccountReader(Protocol):

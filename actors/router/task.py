@@ -18,7 +18,7 @@ import attrs
 import msgspec
 import trio
 
-from actors.executor.activity import Activity
+from actors.activity import Activity
 from actors.messages import (
     REPLAY_SOURCE,
     Ack,

@@ -24,7 +24,7 @@ import msgspec
 
 from actors.ids import client_order_id_for
 from actors.records import ProtectionMode, ProtectionPhase, ProtectionRecorded
-from brokers.base import OrderRequest, OrderType, Side, TimeInForce, VenueOrder
+from brokers.base import OrderRequest, OrderType, Side, TimeInForce
 
 
 class ProtectionFailurePolicy(enum.StrEnum):
@@ -80,20 +80,6 @@ class Protection:
         if self.exit_side is Side.SELL:
             return price <= self.stop_loss
         return price >= self.stop_loss
-
-
-def request_of(order: VenueOrder) -> OrderRequest:
-    """What was asked, as far as the venue's view of an order says (a leg, an adopted order)."""
-    return OrderRequest(
-        client_order_id=order.client_order_id,
-        symbol=order.symbol,
-        side=order.side,
-        qty=order.qty,
-        order_type=order.order_type,
-        time_in_force=order.time_in_force,
-        limit_price=order.limit_price,
-        stop_price=order.stop_price,
-    )
 
 
 def exit_request(protection: Protection, symbol: str, qty: Decimal) -> OrderRequest | None:

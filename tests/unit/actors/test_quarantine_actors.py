@@ -11,7 +11,7 @@ from typing import Any, cast
 import attrs
 import trio
 
-from actors.executor.activity import Activity
+from actors.activity import Activity
 from actors.executor.core import SymbolExecutor
 from actors.executor.task import ExecutorDeps, run_executor
 from actors.messages import Ack, Approved, Denied, ExecuteSignal, RiskRequest, parse_signal

@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 from actors.executor.core import SymbolExecutor
-from actors.executor.core_flip import crosses_zero, resume_goal
+from actors.executor.core_flip import crosses_zero
 from actors.executor.effects import (
     AdoptOutsideFill,
     Alert,
@@ -18,6 +18,7 @@ from actors.executor.effects import (
     SubmitFailed,
     SubmitOutcome,
 )
+from actors.flips import resume_goal
 from actors.ids import client_order_id_for
 from actors.messages import Approved, Denied, ExecuteSignal, ResendIntent, ResumeFlip, parse_signal
 from actors.order_state import State

@@ -10,7 +10,7 @@ import attrs
 import trio
 import trio.testing
 
-from actors.executor.activity import Activity
+from actors.activity import Activity
 from actors.executor.core import SymbolExecutor
 from actors.executor.task import ExecutorDeps, run_executor
 from actors.messages import Ack, ExecuteSignal, ResendIntent, RiskRequest, parse_signal

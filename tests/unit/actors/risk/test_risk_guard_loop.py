@@ -17,6 +17,7 @@ from actors.messages import (
     Halt,
     ReleaseReservation,
     Resume,
+    RiskInput,
     RiskRequest,
     SetLimits,
     StreamHealth,
@@ -25,7 +26,7 @@ from actors.prices import PriceBook
 from actors.records import JournalRecord, RiskStateRecorded
 from actors.risk.core import RiskGuardCore
 from actors.risk.limits import RiskLimits
-from actors.risk.task import RiskInput, run_risk_guard
+from actors.risk.task import run_risk_guard
 from brokers.base import Account, MarketClock
 from brokers.errors import BrokerUnavailable
 from tests.builders import request
