@@ -78,11 +78,17 @@ async def unfinished_signals(
         )
     if failed:
         await journal.commit(*failed)
-    if replay.signals:
+    # Held while this start waited for the venue, or left unworked by a crash: only the
+    # second is worth a warning (a held signal being worked now is what holding promised).
+    held = {row.signal_id for row in unfinished if row.held and row.signal_id in (held_at or {})}
+    worked_late = [signal.id for signal in replay.signals if signal.id not in held]
+    if held:
+        log.info("%d signals held until ready are worked now", len(held))
+    if worked_late:
         log.warning(
             "%d signals accepted before the restart were never worked; replaying them: %s",
-            len(replay.signals),
-            ", ".join(signal.id for signal in replay.signals),
+            len(worked_late),
+            ", ".join(worked_late),
         )
     return replay.signals
 
