@@ -5,23 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-import pytest
 import trio
 
 from tests.integration.test_cli import ROOT, TRADINGD
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    # Unix socket paths are short (108 bytes): pytest's tmp_path can be longer.
-    with tempfile.TemporaryDirectory(prefix="td-") as path:
-        yield Path(path)
 
 
 def quiet_environ(**extra: str) -> dict[str, str]:

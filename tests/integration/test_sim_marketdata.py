@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,14 +17,12 @@ AUTH = {"action": "auth", "key": "key", "secret": "secret"}
 
 
 @pytest.fixture
-async def venue() -> AsyncIterator[SimEndpoints]:
-    config = SimConfig(
+def sim_config() -> SimConfig:
+    return SimConfig(
         prices={"AAPL": Decimal("100.00"), "MSFT": Decimal("400.00")},
         key_id="key",
         secret_key="secret",
     )
-    async with running_sim(config) as endpoints:
-        yield endpoints
 
 
 async def exchange(ws: ClientConnection, message: dict[str, Any]) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,9 +15,8 @@ from hypothesis import strategies as st
 
 from brokers.base import utc_now
 from brokers.sim.control import SimControl
-from daemon.config import WebhookConfig, load_config
-from daemon.credentials import load_credentials
-from daemon.supervisor import Daemon, open_daemon
+from daemon.config import WebhookConfig
+from daemon.supervisor import Daemon
 from daemon.webhook.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookToken, signature
 from daemon.webhook.server import AlertEndpoint, serve_webhook
 
@@ -29,16 +27,6 @@ CONFIG = WebhookConfig(bind="127.0.0.1:0", burst=5, rate_per_minute=60)
 
 def alert(**fields: Any) -> dict[str, Any]:
     return {"passphrase": TOKEN.passphrase, "ticker": "AAPL", **fields}
-
-
-@pytest.fixture
-async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
-    credentials = load_credentials("paper", {}, None)
-    journal = str(tmp_path / "journal.sqlite3")
-    async with open_daemon(load_config(None), credentials, journal_path=journal) as running:
-        with trio.fail_after(10):
-            await running.prices.wait_for("AAPL")
-        yield running
 
 
 @pytest.fixture
