@@ -45,9 +45,7 @@ class Venue:
 
 
 def venue_config(**changes: Any) -> SimConfig:
-    return SimConfig(
-        prices=PRICES, cash=Decimal("100000"), key_id=KEY, secret_key=SECRET, **changes
-    )
+    return SimConfig(prices=PRICES, cash=Decimal(100000), key_id=KEY, secret_key=SECRET, **changes)
 
 
 @asynccontextmanager

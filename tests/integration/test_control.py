@@ -195,12 +195,11 @@ async def test_adopted_systemd_socket_accepts_connections(short_dir: Path) -> No
     raw.listen(1)
     [adopted] = adopt_fds([raw.detach()])
     assert adopted.local
-    async with adopted.listener:
-        async with await trio.open_unix_socket(path) as client:
-            server = await adopted.listener.accept()
-            async with server:
-                await client.send_all(b"ping")
-                assert await server.receive_some() == b"ping"
+    async with adopted.listener, await trio.open_unix_socket(path) as client:
+        server = await adopted.listener.accept()
+        async with server:
+            await client.send_all(b"ping")
+            assert await server.receive_some() == b"ping"
 
 
 async def test_halt_with_flatten_closes_positions_and_resume_lifts_it(

@@ -40,7 +40,7 @@ def market(
 def sim_config() -> SimConfig:
     return SimConfig(
         prices=PRICES,
-        cash=Decimal("10000"),
+        cash=Decimal(10000),
         key_id="key",
         secret_key="secret",
         assets=[SimAsset(symbol="HARD", shortable=False, fractionable=False)],
@@ -52,7 +52,7 @@ async def test_market_order_answers_accepted_then_reads_filled(client: httpx.Asy
     response = await client.post("/v2/orders", json=market(client_order_id="c-1"))
     assert response.status_code == 200
     accepted = response.json()
-    assert ORDER_REQUIRED <= {k for k, v in accepted.items() if v is not None}
+    assert {k for k, v in accepted.items() if v is not None} >= ORDER_REQUIRED
     assert (accepted["status"], accepted["filled_qty"], accepted["qty"]) == ("accepted", "0", "10")
     assert accepted["created_at"].endswith("Z")
     filled = (await client.get(f"/v2/orders/{accepted['id']}")).json()

@@ -152,8 +152,8 @@ def test_an_exit_pair_for_a_held_position_is_an_oco() -> None:
 @pytest.mark.parametrize(
     ("take_profit", "stop_loss", "present", "absent"),
     [
-        (Decimal("110"), None, "take_profit", "stop_loss"),
-        (None, Decimal("95"), "stop_loss", "take_profit"),
+        (Decimal(110), None, "take_profit", "stop_loss"),
+        (None, Decimal(95), "stop_loss", "take_profit"),
     ],
 )
 def test_one_exit_makes_an_oto_without_the_missing_leg(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -84,16 +85,12 @@ def test_any_alert_body_is_a_signal_line_or_a_bad_alert(body: dict[str, Any]) ->
         line = alert_to_signal(parse_alert(msgspec.json.encode(body)), "tv", NOW)
     except BadAlert:
         return
-    try:
+    with contextlib.suppress(BadSignal):  # the router rejects it with a reason: an ack
         parse_signal(line)
-    except BadSignal:
-        pass  # the router rejects it with a reason: an ack, not a crash
 
 
 @given(raw=st.binary(max_size=300))
 def test_any_bytes_are_an_alert_or_a_bad_alert(raw: bytes) -> None:
     """Arbitrary bytes never raise anything but BadAlert."""
-    try:
+    with contextlib.suppress(BadAlert):
         parse_alert(raw)
-    except BadAlert:
-        pass
