@@ -44,6 +44,6 @@ def the_error_line(stderr: bytes) -> dict[str, Any]:
     """The one ERROR line of a run whose every stderr line is a JSON log line."""
     assert b"Traceback" not in stderr, stderr.decode()
     lines = [msgspec.json.decode(line) for line in stderr.splitlines()]
-    errors = [line for line in lines if line["level"] == "error"]
+    errors: list[dict[str, Any]] = [line for line in lines if line["level"] == "error"]
     assert len(errors) == 1, stderr.decode()
     return errors[0]

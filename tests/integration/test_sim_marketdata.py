@@ -139,11 +139,11 @@ async def test_moving_the_clock_sends_the_bar_in_msgpack() -> None:
         SimControl(venue) as control,
         connect(venue.data_url, additional_headers=headers) as ws,
     ):
-        msgpack.decode(await ws.recv())
+        msgpack.decode(await ws.recv(decode=False))
         await ws.send(msgpack.encode({"action": "auth", "key": "key", "secret": "secret"}))
-        msgpack.decode(await ws.recv())
+        msgpack.decode(await ws.recv(decode=False))
         await ws.send(msgpack.encode({"action": "subscribe", "bars": ["*"]}))
-        msgpack.decode(await ws.recv())
+        msgpack.decode(await ws.recv(decode=False))
         await control.set_prices({"AAPL": "102.00"})
         await control.advance_clock(60)
         frame = await ws.recv()

@@ -21,7 +21,7 @@ from daemon.listeners import open_unix_listener
 from daemon.startup.front import Front
 from daemon.supervisor import Daemon, open_daemon
 
-SIGNALS = [
+SIGNALS: list[dict[str, object]] = [
     {"id": "t-buy", "symbol": "AAPL", "action": "buy", "qty": 10},
     {"id": "t-trim", "symbol": "AAPL", "action": "sell", "qty": 4},
     {"id": "t-close", "symbol": "AAPL", "action": "close"},

@@ -77,7 +77,7 @@ def test_buy_is_acked_after_approval_with_intent_then_sent() -> None:
         IntentRecorded,
         OrderStateRecorded,
     ]
-    assert journal.records[-1].state == "sending"  # type: ignore[union-attr]
+    assert journal.records[-1].state == "sending"
     assert only(effects, Submit) == [Submit(ask.request)]
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -36,7 +37,7 @@ outcomes = st.tuples(
 
 
 @given(steps=st.lists(st.one_of(orders, outcomes), max_size=40))
-def test_commitments_and_caps_hold_for_any_interleaving(steps: list[tuple[object, ...]]) -> None:
+def test_commitments_and_caps_hold_for_any_interleaving(steps: list[tuple[Any, ...]]) -> None:
     """For any mix of approvals, fills, cancels and rejects, reserved plus spent never exceeds
     buying power, and positions, open orders, gross and net exposure stay within their caps."""
     prices = PriceBook()
