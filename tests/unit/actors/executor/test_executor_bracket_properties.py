@@ -32,18 +32,11 @@ from actors.messages import Approved, ExecuteSignal, parse_signal
 from brokers.base import OrderStatus, OrderUpdate
 from tests.bracket_venue import OPEN, Venue
 from tests.builders import T0
-
-signals = st.tuples(
-    st.sampled_from(["buy", "sell", "close", "limit buy", "limit sell"]),
-    st.integers(1, 5),
-    st.booleans(),
-)
-venue_moves = st.tuples(st.sampled_from(["fill", "partial", "cancel", "price"]), st.integers(0, 20))
-steps = st.lists(st.one_of(signals, venue_moves), max_size=25)
+from tests.strategies import bracket_session_steps
 
 
 @settings(max_examples=200, deadline=None)
-@given(steps=steps, emulated=st.booleans())
+@given(steps=bracket_session_steps, emulated=st.booleans())
 # Emulated: a sale of the whole position started while the take-profit was being re-armed
 # after an add; the new take-profit went out before the sale and outlived the position.
 @example(
