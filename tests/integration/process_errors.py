@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 import trio
 
-from tests.integration.test_cli import ROOT, TRADINGD
+from tests.integration.daemons import ROOT, TRADINGD
 
 
 def quiet_environ(**extra: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from daemon.control.server import ControlRequest, metrics_page, serve_listener
 from daemon.listeners import open_unix_listener
 from daemon.metrics import Metrics
 from daemon.startup.front import Front
-from tests.integration.test_restart import daemon_on
+from tests.integration.daemons import daemon_on
 
 GOOD_LINE = '{"id":"good-1","symbol":"AAPL","action":"buy","qty":2}'
 EPOCH_LINE = '{"id":"epoch-1","symbol":"AAPL","action":"buy","qty":1}'

@@ -18,7 +18,7 @@ from brokers.base import OrderRequest, Side, utc_now
 from brokers.sim import SimControl, SimEndpoints, running_sim
 from daemon.journal.store import open_journal
 from daemon.supervisor import Daemon
-from tests.integration.test_restart import daemon_on
+from tests.integration.daemons import daemon_on
 
 BUY_LINE = b'{"id":"buy-1","symbol":"AAPL","action":"buy","qty":3}'
 TARGET_LINE = b'{"id":"flat-1","symbol":"AAPL","action":"target","target_qty":0}'

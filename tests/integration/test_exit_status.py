@@ -11,8 +11,8 @@ import trio
 
 from brokers.sim import SimConfig, running_sim
 from daemon.exit_status import ExitStatus
+from tests.integration.daemons import ROOT, TRADINGD
 from tests.integration.process_errors import quiet_environ, the_error_line, tradingd
-from tests.integration.test_cli import ROOT, TRADINGD
 
 TOKENS = b'[{"name": "tv", "token": "tttttttttttttttttttttttt", "passphrase": "open sesame"}]'
 
