@@ -19,7 +19,7 @@ from websockets.trio.server import ServerConnection, serve
 from brokers.alpaca import AlpacaBroker
 from brokers.base import OrderEvent, OrderStatus, OrderUpdate
 from brokers.errors import AuthenticationFailed, BrokerUnavailable
-from tests.unit.brokers.alpaca.test_alpaca_mapping import order_payload, trade_update_payload
+from tests.unit.brokers.alpaca.payloads import order_payload, trade_update_payload
 
 KEY_ID = "PKSTREAMKEY"
 SECRET = "stream-canary-secret"
