@@ -30,6 +30,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/latency.py

@@ -22,6 +22,7 @@ import trio
 
 from actors.messages import Ack, BadSignal
 from actors.records import FailureStage, JournalSink, SignalFailed
+from actors.signal_bounds import ERROR_CHARS, RAW_CHARS, bounded_text
 from brokers.base import utc_now
 from brokers.errors import TradingError
 
@@ -29,9 +30,6 @@ log = logging.getLogger("tradingd.quarantine")
 
 T = TypeVar("T")
 
-# An exception's message can hold a whole input line (or worse); the journal keeps a bounded one.
-ERROR_CHARS = 500
-RAW_CHARS = 16384
 # A sender waiting for the ack of a failed signal gets it if it reads within this long: the
 # daemon is about to stop, and a stopped daemon closes the connection anyway.
 ACK_WAIT = 1.0
@@ -56,30 +54,26 @@ class AtStake:
 AtStakeNow = Sequence[AtStake] | Callable[[], Sequence[AtStake]]
 
 
-def bounded(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def failure_record(
     at_stake: AtStake, stage: FailureStage, exc: BaseException
 ) -> SignalFailed | None:
     """The journal's mark of the failure (None for a line that had no readable id)."""
     if at_stake.signal_id is None:
         return None
-    raw = None if at_stake.raw is None else bounded(at_stake.raw, RAW_CHARS)
+    raw = None if at_stake.raw is None else bounded_text(at_stake.raw, RAW_CHARS)
     return SignalFailed(
         at=utc_now(),
         signal_id=at_stake.signal_id,
         stage=stage,
         error_type=type(exc).__name__,
-        error=bounded(str(exc), ERROR_CHARS),
+        error=bounded_text(str(exc), ERROR_CHARS),
         raw=raw,
     )
 
 
 def failure_ack(signal_id: str | None, exc: BaseException) -> Ack:
     """What the sender hears: the internal error, and that a retry needs a new id."""
-    error = bounded(f"{type(exc).__name__}: {exc}", ERROR_CHARS)
+    error = bounded_text(f"{type(exc).__name__}: {exc}", ERROR_CHARS)
     reason = f"internal error, signal quarantined ({error}); to trade, send it with a new id"
     return Ack(id=signal_id, status="rejected", reason=reason)
 
@@ -115,7 +109,7 @@ async def quarantine(
                 stake.signal_id or "(no id)",
                 stage.value,
                 type(exc).__name__,
-                bounded(str(exc), ERROR_CHARS),
+                bounded_text(str(exc), ERROR_CHARS),
                 WHAT_TO_DO,
                 extra={"signal_id": stake.signal_id, "stage": stage.value},
             )

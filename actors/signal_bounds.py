@@ -64,6 +64,17 @@ def quote(value: object) -> str:
     return f"{text[:MAX_QUOTED_CHARS]}… ({len(text)} chars)"
 
 
+# An exception's message can hold a whole input line (or worse): the journal keeps a failure's
+# message and line bounded (a quarantined signal's).
+ERROR_CHARS = 500
+RAW_CHARS = 16384
+
+
+def bounded_text(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def bounded_reason(reason: str) -> str:
     """A reason cut to ``MAX_REASON_CHARS``, however much of its input it quoted."""
     if len(reason) <= MAX_REASON_CHARS:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
+
+import trio
 
 from brokers.base import (
     Fill,
@@ -18,6 +22,12 @@ from brokers.base import (
 )
 
 T0 = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+
+
+def unread_replies() -> trio.MemorySendChannel[Any]:
+    """A reply channel nobody reads: a pure core only carries it in the effects it returns."""
+    send, _receive = trio.open_memory_channel[Any](math.inf)
+    return send
 
 
 def request(

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from hypothesis import settings
 
 # In CI the property tests replay the same examples every run: a red build is always
@@ -13,3 +17,11 @@ from hypothesis import settings
 settings.register_profile("local", deadline=None)
 settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "local")
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A scratch directory with a short path, for unix sockets (control, notify)."""
+    # Unix socket paths are limited to about 100 bytes; pytest's tmp_path can be longer.
+    with tempfile.TemporaryDirectory(prefix="td-") as path:
+        yield Path(path)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import attrs
 from hypothesis import strategies as st
 
-from brokers.base import OrderEvent, OrderStatus
+from actors.reconciler.core_drift import Cause
+from brokers.base import OrderEvent, OrderStatus, Side
+from daemon.sources import MAX_LINE_BYTES
 
 quantities = st.integers(min_value=1, max_value=1000).map(Decimal)
 prices = st.integers(min_value=1, max_value=100_000).map(lambda cents: Decimal(cents) / 100)
@@ -26,6 +30,136 @@ venue_events = st.sampled_from(
         (OrderEvent.SNAPSHOT, OrderStatus.PARTIALLY_FILLED),
     ]
 )
+
+# The (event, status) pairs that end an order.
+final_venue_events = st.sampled_from(
+    [
+        (OrderEvent.FILL, OrderStatus.FILLED),
+        (OrderEvent.CANCELED, OrderStatus.CANCELED),
+        (OrderEvent.EXPIRED, OrderStatus.EXPIRED),
+        (OrderEvent.REJECTED, OrderStatus.REJECTED),
+    ]
+)
+
+# (symbol, side, qty, price) fills of a trade history.
+fill_steps = st.lists(
+    st.tuples(
+        st.sampled_from(["AAPL", "MSFT"]),
+        st.sampled_from([Side.BUY, Side.SELL]),
+        quantities,
+        prices,
+    ),
+    max_size=40,
+)
+
+
+# --- steps of the property tests over a core: each test's body reads its own tuples --------
+
+
+def exposure_steps(symbols: Sequence[str]) -> st.SearchStrategy[tuple[Any, ...]]:
+    """Reserve, fill (the n-th reservation), release and re-price steps of an exposure book."""
+    return st.one_of(
+        st.tuples(
+            st.just("reserve"), st.sampled_from(symbols), st.sampled_from(Side), st.integers(1, 9)
+        ),
+        st.tuples(st.just("fill"), st.integers(0, 30), st.integers(1, 9)),
+        st.tuples(st.just("release"), st.integers(0, 30)),
+        st.tuples(st.just("price"), st.sampled_from(symbols), st.integers(1, 50)),
+    )
+
+
+def exposure_sum_steps(symbols: Sequence[str]) -> st.SearchStrategy[tuple[Any, ...]]:
+    """Price moves (some to zero or below), orders, fills, releases and sector maps."""
+    price_moves = st.tuples(
+        st.just("price"),
+        st.sampled_from(symbols),
+        st.integers(-5, 5_000).map(lambda cents: Decimal(cents) / 100),
+    )
+    orders = st.tuples(
+        st.just("order"), st.sampled_from(symbols), st.sampled_from(Side), st.integers(1, 50)
+    )
+    fills = st.tuples(st.just("fill"), st.integers(0, 30), st.integers(1, 50))
+    releases = st.tuples(st.just("release"), st.integers(0, 30), st.just(0))
+    sector_maps = st.tuples(st.just("sectors"), st.booleans(), st.just(0))
+    return st.one_of(price_moves, orders, fills, releases, sector_maps)
+
+
+def risk_guard_steps(symbols: Sequence[str]) -> st.SearchStrategy[tuple[Any, ...]]:
+    """Orders asked of the guard, and outcomes (fill, partial, cancel, reject, release) of the
+    n-th one still live."""
+    orders = st.tuples(
+        st.just("order"), st.sampled_from(symbols), st.sampled_from(Side), st.integers(1, 30)
+    )
+    outcomes = st.tuples(
+        st.sampled_from(["fill", "partial", "cancel", "reject", "release"]), st.integers(0, 20)
+    )
+    return st.one_of(orders, outcomes)
+
+
+# Signals (kind, qty, with protection?) and venue moves on the n-th open order of a bracket run.
+bracket_session_steps = st.lists(
+    st.one_of(
+        st.tuples(
+            st.sampled_from(["buy", "sell", "close", "limit buy", "limit sell"]),
+            st.integers(1, 5),
+            st.booleans(),
+        ),
+        st.tuples(st.sampled_from(["fill", "partial", "cancel", "price"]), st.integers(0, 20)),
+    ),
+    max_size=25,
+)
+
+# Drifts found (symbol, cause, difference, notional) and settlements of the n-th correction.
+correction_steps = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("found"),
+            st.sampled_from(["AAPL", "MSFT", "AMD"]),
+            st.sampled_from(list(Cause)),
+            st.integers(min_value=-50, max_value=50),
+            st.integers(min_value=0, max_value=3000),
+        ),
+        st.tuples(
+            st.just("settle"),
+            st.integers(min_value=1, max_value=40),
+            st.sampled_from(["applied", "stale", "failed", "queued"]),
+        ),
+    ),
+    max_size=40,
+)
+
+
+# --- input the daemon reads -------------------------------------------------------------
+
+# What `tradingd send` may read: blank lines, a line over the limit, any bytes but a newline.
+send_lines = st.one_of(
+    st.sampled_from([b"", b"  ", b"\t", b'{"id":"s"}', b"x" * (MAX_LINE_BYTES + 1)]),
+    st.binary(max_size=40).filter(lambda b: b"\n" not in b),
+)
+
+_alert_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=12) | st.floats()
+_alert_json_values = _alert_scalars | st.lists(_alert_scalars, max_size=3)
+# A TradingView-like alert: each field absent, of any JSON type, or one of its usual values.
+alert_like_bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "ticker": _alert_json_values | st.sampled_from(["AAPL", "MNQ1!", ""]),
+        "action": _alert_json_values | st.sampled_from(["buy", "sell", "BUY"]),
+        "contracts": _alert_json_values | st.sampled_from(["1", "0", "-2", "NaN", "1e999"]),
+        "position_size": _alert_json_values | st.sampled_from(["3", "-3", "Infinity"]),
+        "market_position": _alert_json_values | st.sampled_from(["long", "short", "flat"]),
+        "passphrase": _alert_json_values,
+        "id": _alert_json_values,
+    },
+)
+
+
+def webhook_posts(passphrase: str) -> st.SearchStrategy[bytes]:
+    """Bodies a webhook may be posted: any bytes, or JSON with the passphrase and loose fields."""
+    return st.binary(max_size=300) | st.dictionaries(
+        st.sampled_from(["ticker", "action", "contracts", "position_size", "id", "x"]),
+        st.none() | st.integers() | st.text(max_size=10) | st.floats(),
+    ).map(lambda d: json.dumps({**d, "passphrase": passphrase}).encode())
 
 
 # --- a trading session against the daemon: signals, pauses and venue faults -------------

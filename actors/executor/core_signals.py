@@ -11,10 +11,9 @@ import enum
 from collections import deque
 from datetime import datetime
 from decimal import Decimal
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 import attrs
-import trio
 
 from actors.executor.effects import Effect, RecordInJournal
 from actors.ids import client_order_id_for
@@ -22,6 +21,9 @@ from actors.messages import Ack, AckStatus, Action, Signal, order_side_for_delta
 from actors.position import ConfirmedPosition
 from actors.records import JournalRecord, SignalFinished, SignalRecorded
 from brokers.base import OrderRequest, Side
+
+if TYPE_CHECKING:
+    import trio
 
 
 class Phase(enum.Enum):

@@ -101,15 +101,12 @@ class CorrectionBook:
         if remedy is None or disposal is Disposal.REPORT:
             return Found(records=(drift,), drift=drift, correction=None, apply_now=False)
         records: list[JournalRecord] = [drift]
-        for older in [c for c in self._queued.values() if c.symbol == symbol]:
-            records.append(
-                self.settle(
-                    older,
-                    CorrectionStatus.SUPERSEDED,
-                    wall,
-                    f"superseded by drift {drift.drift_id}",
-                )
+        records.extend(
+            self.settle(
+                older, CorrectionStatus.SUPERSEDED, wall, f"superseded by drift {drift.drift_id}"
             )
+            for older in [c for c in self._queued.values() if c.symbol == symbol]
+        )
         self._last_correction_id += 1
         correction = CorrectionRecorded(
             at=wall,

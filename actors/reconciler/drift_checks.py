@@ -237,7 +237,7 @@ def _row(
     else:
         state = "within_tolerance"
     latest = book.latest(symbol) if state == "drift" else None
-    drift, correction = latest if latest else (None, None)
+    drift, correction = latest or (None, None)
     return ReportRow(
         symbol=symbol,
         tradingd_qty=mine,

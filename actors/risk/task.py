@@ -10,6 +10,7 @@ committed to the journal as soon as it changes, before the change is reported do
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -95,10 +96,8 @@ async def run_risk_guard(
                     continue
                 await _handle(core, msg, persist, journal)
                 if core.wants_refresh:
-                    try:
+                    with contextlib.suppress(trio.WouldBlock):  # a refresh is already due
                         wake_send.send_nowait(None)
-                    except trio.WouldBlock:
-                        pass  # a refresh is already due
         nursery.cancel_scope.cancel()
 
 

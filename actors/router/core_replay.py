@@ -15,8 +15,8 @@ from datetime import datetime
 import attrs
 
 from actors.messages import BadSignal, Signal, parse_signal
-from actors.quarantine import ERROR_CHARS, RAW_CHARS, bounded
 from actors.records import FailureStage, SignalFailed
+from actors.signal_bounds import ERROR_CHARS, RAW_CHARS, bounded_text
 
 
 @attrs.frozen
@@ -57,6 +57,6 @@ def _failed(signal_id: str, raw: str, error_type: str, error: str, wall: datetim
         signal_id=signal_id,
         stage=FailureStage.REPLAY,
         error_type=error_type,
-        error=bounded(error, ERROR_CHARS),
-        raw=bounded(raw, RAW_CHARS),
+        error=bounded_text(error, ERROR_CHARS),
+        raw=bounded_text(raw, RAW_CHARS),
     )

@@ -74,12 +74,14 @@ async def _reply(ws: ClientConnection, kind: type[_M]) -> _M:
     """The next message of ``kind``; an ``unauthorized`` reply to anything is final."""
     while True:
         message = read_frame(await ws.recv())
-        if isinstance(message, schemas.AuthorizationMessage):
-            if message.data.status != "authorized":
-                raise AuthenticationFailed(
-                    f"trade_updates stream: {message.data.status} "
-                    f"(action {message.data.action or 'unknown'})"
-                )
+        if (
+            isinstance(message, schemas.AuthorizationMessage)
+            and message.data.status != "authorized"
+        ):
+            raise AuthenticationFailed(
+                f"trade_updates stream: {message.data.status} "
+                f"(action {message.data.action or 'unknown'})"
+            )
         if isinstance(message, kind):
             return message
 

@@ -24,7 +24,7 @@ class SimConfig:
     port: int = 0  # REST port; 0 = any free port. The stream server gets its own free port.
     stream_port: int = 0  # the streams' (orders, market data) port; 0 = any free port
     seed: int = 7  # seeded prices: same seed, same prices, same fills
-    cash: Decimal = Decimal("100000")
+    cash: Decimal = Decimal(100000)
     prices: dict[str, Decimal] | None = None  # None = the default universe
     key_id: str | None = None  # None = accept any non-empty credentials
     secret_key: str | None = None

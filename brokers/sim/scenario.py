@@ -65,7 +65,7 @@ class RandomWalk(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class Scenario(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     seed: int = 7
-    cash: Decimal = Decimal("100000")
+    cash: Decimal = Decimal(100000)
     fill_size: Decimal | None = None
     rate_limit_per_minute: int | None = None
     start_time: datetime | None = None  # the venue's time at start (None: the system's)

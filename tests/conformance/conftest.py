@@ -12,7 +12,8 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
+from uuid import UUID
 
 import attrs
 import pytest
@@ -28,8 +29,30 @@ with warnings.catch_warnings():
     from alpaca.data.live.stock import StockDataStream
     from alpaca.data.models import Bar, Quote, Trade
     from alpaca.trading.client import TradingClient
-    from alpaca.trading.models import TradeUpdate
+    from alpaca.trading.models import (
+        Asset,
+        Calendar,
+        Clock,
+        ClosePositionResponse,
+        Order,
+        Position,
+        TradeAccount,
+        TradeUpdate,
+    )
+    from alpaca.trading.requests import (
+        CancelOrderResponse,
+        ClosePositionRequest,
+        GetAssetsRequest,
+        GetCalendarRequest,
+        GetOrderByIdRequest,
+        GetOrdersRequest,
+        OrderRequest,
+        ReplaceOrderRequest,
+    )
     from alpaca.trading.stream import TradingStream
+
+# The models the test modules take from here, with the warning filter above.
+__all__ = ["Bar", "Quote", "Trade"]
 
 KEY, SECRET = "conformance-key", "conformance-secret"
 PRICES = {"AAPL": Decimal("100.00"), "MSFT": Decimal("400.00"), "PENNY": Decimal("0.5000")}
@@ -45,9 +68,7 @@ class Venue:
 
 
 def venue_config(**changes: Any) -> SimConfig:
-    return SimConfig(
-        prices=PRICES, cash=Decimal("100000"), key_id=KEY, secret_key=SECRET, **changes
-    )
+    return SimConfig(prices=PRICES, cash=Decimal(100000), key_id=KEY, secret_key=SECRET, **changes)
 
 
 @asynccontextmanager
@@ -66,13 +87,43 @@ async def venue() -> AsyncIterator[Venue]:
         yield running
 
 
+class Trading(Protocol):
+    """alpaca-py's TradingClient as these tests use it: it types every answer as its model or
+    a raw dict (for its ``raw_data`` mode); the fixture's client never asks for raw data."""
+
+    def get_account(self) -> TradeAccount: ...
+    def submit_order(self, order_data: OrderRequest) -> Order: ...
+    def get_order_by_client_id(self, client_id: str) -> Order: ...
+    def get_order_by_id(
+        self, order_id: UUID | str, filter: GetOrderByIdRequest | None = None
+    ) -> Order: ...
+    def get_orders(self, filter: GetOrdersRequest | None = None) -> list[Order]: ...
+    def cancel_order_by_id(self, order_id: UUID | str) -> None: ...
+    def cancel_orders(self) -> list[CancelOrderResponse]: ...
+    def replace_order_by_id(
+        self, order_id: UUID | str, order_data: ReplaceOrderRequest | None = None
+    ) -> Order: ...
+    def get_all_positions(self) -> list[Position]: ...
+    def get_open_position(self, symbol_or_asset_id: UUID | str) -> Position: ...
+    def close_position(
+        self, symbol_or_asset_id: UUID | str, close_options: ClosePositionRequest | None = None
+    ) -> Order: ...
+    def close_all_positions(
+        self, cancel_orders: bool | None = None
+    ) -> list[ClosePositionResponse]: ...
+    def get_clock(self) -> Clock: ...
+    def get_asset(self, symbol_or_asset_id: UUID | str) -> Asset: ...
+    def get_all_assets(self, filter: GetAssetsRequest | None = None) -> list[Asset]: ...
+    def get_calendar(self, filters: GetCalendarRequest | None = None) -> list[Calendar]: ...
+
+
 @pytest.fixture
-def trading(venue: Venue) -> Iterator[TradingClient]:
+def trading(venue: Venue) -> Iterator[Trading]:
     client = TradingClient(KEY, SECRET, paper=True, url_override=venue.endpoints.alpaca_url)
     # No retries: a 429 from the venue must reach the test, not be slept on. alpaca-py
     # offers no public switch for its trading client, nor a way to close its session.
     client._retry = 0
-    yield client
+    yield cast(Trading, client)
     client._session.close()
 
 
@@ -100,7 +151,7 @@ def collect_trade_updates(stream_url: str, count: int, timeout: float) -> list[T
 
         stream.subscribe_trade_updates(on_update)
         # ``run()`` would own the loop; its coroutine lets this thread bound the wait.
-        running = asyncio.create_task(stream._run_forever())
+        running = asyncio.create_task(stream._run_forever())  # type: ignore[no-untyped-call]
         try:
             await asyncio.wait_for(enough.wait(), timeout)
         except TimeoutError:
@@ -151,8 +202,9 @@ def collect_market_data(data_url: str, symbol: str, patience: float) -> list[Tra
             if {type(r) for r in received} == {Trade, Quote}:
                 both.set()
 
-        stream.subscribe_trades(on_data, symbol)
-        stream.subscribe_quotes(on_data, symbol)
+        # alpaca-py types the handlers for its raw_data mode too; this stream decodes models.
+        stream.subscribe_trades(on_data, symbol)  # type: ignore[arg-type]
+        stream.subscribe_quotes(on_data, symbol)  # type: ignore[arg-type]
         running = asyncio.create_task(stream._run_forever())
         try:
             await asyncio.wait_for(both.wait(), patience)
@@ -182,7 +234,7 @@ def collect_bars(data_url: str, symbol: str, patience: float) -> list[Bar]:
             received.append(bar)
             arrived.set()
 
-        stream.subscribe_bars(on_bar, symbol)
+        stream.subscribe_bars(on_bar, symbol)  # type: ignore[arg-type]
         running = asyncio.create_task(stream._run_forever())
         try:
             await asyncio.wait_for(arrived.wait(), patience)

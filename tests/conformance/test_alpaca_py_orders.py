@@ -18,7 +18,7 @@ from alpaca.trading.requests import (
 )
 
 from brokers.sim import SimControl
-from tests.conformance.conftest import TradingClient, Venue, in_thread
+from tests.conformance.conftest import Trading, Venue, in_thread
 
 
 def bracket(qty: int = 5) -> MarketOrderRequest:
@@ -33,7 +33,7 @@ def bracket(qty: int = 5) -> MarketOrderRequest:
     )
 
 
-async def test_bracket_order_comes_back_with_its_legs(trading: TradingClient) -> None:
+async def test_bracket_order_comes_back_with_its_legs(trading: Trading) -> None:
     """A bracket parses as Order with two legs; the stop leg stays held once the entry fills."""
     order = await in_thread(lambda: trading.submit_order(bracket()))
     assert order.order_class is OrderClass.BRACKET
@@ -47,7 +47,7 @@ async def test_bracket_order_comes_back_with_its_legs(trading: TradingClient) ->
     assert [leg.status for leg in found.legs] == [OrderStatus.NEW, OrderStatus.HELD]
 
 
-async def test_bracket_take_profit_cancels_the_stop(trading: TradingClient, venue: Venue) -> None:
+async def test_bracket_take_profit_cancels_the_stop(trading: Trading, venue: Venue) -> None:
     """When the take-profit fills, alpaca-py sees the stop leg canceled."""
     order = await in_thread(lambda: trading.submit_order(bracket()))
     async with SimControl(venue.endpoints) as control:
@@ -58,7 +58,7 @@ async def test_bracket_take_profit_cancels_the_stop(trading: TradingClient, venu
     assert await in_thread(trading.get_all_positions) == []
 
 
-async def test_nested_listing_rolls_legs_under_their_parent(trading: TradingClient) -> None:
+async def test_nested_listing_rolls_legs_under_their_parent(trading: Trading) -> None:
     """nested=true lists the bracket once with its legs; without it, legs stand alone."""
     order = await in_thread(lambda: trading.submit_order(bracket()))
     nested = await in_thread(
@@ -71,7 +71,7 @@ async def test_nested_listing_rolls_legs_under_their_parent(trading: TradingClie
     assert len(flat) == 3
 
 
-async def test_oco_exit_pair_for_a_held_position(trading: TradingClient) -> None:
+async def test_oco_exit_pair_for_a_held_position(trading: Trading) -> None:
     """An oco sell parses with its stop leg, both working against the held shares."""
     await in_thread(
         lambda: trading.submit_order(
@@ -98,7 +98,7 @@ async def test_oco_exit_pair_for_a_held_position(trading: TradingClient) -> None
     assert [leg.status for leg in oco.legs] == [OrderStatus.HELD]
 
 
-async def test_replace_order_returns_the_new_order(trading: TradingClient) -> None:
+async def test_replace_order_returns_the_new_order(trading: Trading) -> None:
     """PATCH parses as the new Order, which names the one it replaces."""
     resting = await in_thread(
         lambda: trading.submit_order(
@@ -126,7 +126,7 @@ async def test_replace_order_returns_the_new_order(trading: TradingClient) -> No
     assert (again.value.status_code, again.value.code) == (422, 42210000)
 
 
-async def test_calendar_lists_the_asked_days(trading: TradingClient) -> None:
+async def test_calendar_lists_the_asked_days(trading: Trading) -> None:
     """GET /v2/calendar parses as alpaca-py's Calendar, one entry per day asked."""
     days = await in_thread(
         lambda: trading.get_calendar(

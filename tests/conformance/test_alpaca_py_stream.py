@@ -115,7 +115,7 @@ async def test_bracket_events_parse(venue: Venue) -> None:
             await control.set_prices({"AAPL": "111"})
 
     updates = await trade_updates_during(venue, 5, trade)
-    assert [(u.event, u.order.type.value) for u in updates] == [
+    assert [(u.event, u.order.type) for u in updates] == [  # OrderType is a str enum
         (TradeEvent.NEW, "market"),
         (TradeEvent.FILL, "market"),
         (TradeEvent.NEW, "limit"),

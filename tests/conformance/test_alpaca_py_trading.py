@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from alpaca.common.enums import Sort
 from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import (
     AssetStatus,
@@ -26,7 +27,7 @@ from alpaca.trading.requests import (
 
 from brokers.base import utc_now
 from brokers.sim import SimControl
-from tests.conformance.conftest import TradingClient, Venue, in_thread
+from tests.conformance.conftest import Trading, Venue, in_thread
 
 
 def market(
@@ -37,7 +38,7 @@ def market(
     )
 
 
-async def test_account_parses_as_trade_account(trading: TradingClient) -> None:
+async def test_account_parses_as_trade_account(trading: Trading) -> None:
     """GET /v2/account parses as alpaca-py's TradeAccount with the configured cash."""
     account = await in_thread(trading.get_account)
     assert account.cash == "100000"
@@ -45,7 +46,7 @@ async def test_account_parses_as_trade_account(trading: TradingClient) -> None:
     assert account.status == "ACTIVE"
 
 
-async def test_market_order_fills_and_is_found_by_client_order_id(trading: TradingClient) -> None:
+async def test_market_order_fills_and_is_found_by_client_order_id(trading: Trading) -> None:
     """A market order is accepted, fills at the venue price, and is found by its client id."""
     order = await in_thread(lambda: trading.submit_order(market(client_order_id="cid-1")))
     assert order.client_order_id == "cid-1"
@@ -57,7 +58,7 @@ async def test_market_order_fills_and_is_found_by_client_order_id(trading: Tradi
     assert found.filled_qty == "10"
 
 
-async def test_limit_and_stop_orders_rest_then_cancel(trading: TradingClient) -> None:
+async def test_limit_and_stop_orders_rest_then_cancel(trading: Trading) -> None:
     """Unmarketable limit and stop orders rest as new and can be canceled by id."""
     limit = await in_thread(
         lambda: trading.submit_order(
@@ -91,7 +92,7 @@ async def test_limit_and_stop_orders_rest_then_cancel(trading: TradingClient) ->
     assert still_open.status is OrderStatus.NEW
 
 
-async def test_list_orders_with_filters(trading: TradingClient) -> None:
+async def test_list_orders_with_filters(trading: Trading) -> None:
     """GET /v2/orders honours status, symbols, side, direction, limit, after and until."""
     start = utc_now() - timedelta(seconds=1)
     await in_thread(lambda: trading.submit_order(market("AAPL", "1")))
@@ -115,7 +116,7 @@ async def test_list_orders_with_filters(trading: TradingClient) -> None:
     assert {o.symbol for o in closed} == {"AAPL", "MSFT"}
     msft = await in_thread(
         lambda: trading.get_orders(
-            GetOrdersRequest(status=QueryOrderStatus.ALL, symbols=["MSFT"], direction="asc")
+            GetOrdersRequest(status=QueryOrderStatus.ALL, symbols=["MSFT"], direction=Sort.ASC)
         )
     )
     assert [o.symbol for o in msft] == ["MSFT", "MSFT"]
@@ -138,7 +139,7 @@ async def test_list_orders_with_filters(trading: TradingClient) -> None:
     assert sells == []
 
 
-async def test_positions_and_close_position(trading: TradingClient) -> None:
+async def test_positions_and_close_position(trading: Trading) -> None:
     """Positions parse as alpaca-py's Position; closing part then all of one flattens it."""
     await in_thread(lambda: trading.submit_order(market("AAPL", "10")))
     positions = await in_thread(trading.get_all_positions)
@@ -152,7 +153,7 @@ async def test_positions_and_close_position(trading: TradingClient) -> None:
     assert await in_thread(trading.get_all_positions) == []
 
 
-async def test_close_all_positions_and_cancel_all_orders(trading: TradingClient) -> None:
+async def test_close_all_positions_and_cancel_all_orders(trading: Trading) -> None:
     """DELETE /v2/positions and DELETE /v2/orders parse as alpaca-py's multi-responses."""
     await in_thread(lambda: trading.submit_order(market("AAPL", "2")))
     await in_thread(
@@ -173,7 +174,7 @@ async def test_close_all_positions_and_cancel_all_orders(trading: TradingClient)
     assert await in_thread(trading.get_all_positions) == []
 
 
-async def test_clock_and_assets(trading: TradingClient) -> None:
+async def test_clock_and_assets(trading: Trading) -> None:
     """The clock and assets parse as alpaca-py's Clock and Asset."""
     clock = await in_thread(trading.get_clock)
     assert clock.is_open
@@ -197,7 +198,7 @@ async def test_clock_and_assets(trading: TradingClient) -> None:
     ids=["buying_power", "fractional_short", "unknown_asset"],
 )
 async def test_order_refusals_raise_api_error_with_alpaca_code(
-    trading: TradingClient, request_: MarketOrderRequest, status: int, code: int
+    trading: Trading, request_: MarketOrderRequest, status: int, code: int
 ) -> None:
     """A refused order raises alpaca-py's APIError carrying Alpaca's status and code."""
     with pytest.raises(APIError) as refused:
@@ -206,7 +207,7 @@ async def test_order_refusals_raise_api_error_with_alpaca_code(
     assert refused.value.code == code
 
 
-async def test_buying_power_refusal_names_the_figures(trading: TradingClient) -> None:
+async def test_buying_power_refusal_names_the_figures(trading: Trading) -> None:
     """A 403 for buying power carries buying_power and cost_basis in its body."""
     with pytest.raises(APIError) as refused:
         await in_thread(lambda: trading.submit_order(market(qty="2000")))
@@ -214,7 +215,7 @@ async def test_buying_power_refusal_names_the_figures(trading: TradingClient) ->
     assert (body["buying_power"], body["cost_basis"]) == ("100000", "200000")
 
 
-async def test_duplicate_client_order_id_and_unknown_order(trading: TradingClient) -> None:
+async def test_duplicate_client_order_id_and_unknown_order(trading: Trading) -> None:
     """A reused client_order_id is 422 40010001; an unknown order id is 404 40410000."""
     await in_thread(lambda: trading.submit_order(market(client_order_id="same")))
     with pytest.raises(APIError) as duplicate:
@@ -225,7 +226,7 @@ async def test_duplicate_client_order_id_and_unknown_order(trading: TradingClien
     assert (missing.value.status_code, missing.value.code) == (404, 40410000)
 
 
-async def test_injected_rate_limit_reaches_alpaca_py(trading: TradingClient, venue: Venue) -> None:
+async def test_injected_rate_limit_reaches_alpaca_py(trading: Trading, venue: Venue) -> None:
     """An injected 429 surfaces in alpaca-py as APIError 429 with code 42910000."""
     async with SimControl(venue.endpoints) as control:
         await control.fault("http_status", status=429, count=1)
@@ -236,7 +237,7 @@ async def test_injected_rate_limit_reaches_alpaca_py(trading: TradingClient, ven
     assert account.cash == "100000"
 
 
-async def test_decimal_prices_survive_alpaca_py_floats(trading: TradingClient) -> None:
+async def test_decimal_prices_survive_alpaca_py_floats(trading: Trading) -> None:
     """alpaca-py sends floats; the venue reads their text so 0.1234 stays exact."""
     order = await in_thread(
         lambda: trading.submit_order(
@@ -249,10 +250,11 @@ async def test_decimal_prices_survive_alpaca_py_floats(trading: TradingClient) -
             )
         )
     )
+    assert order.limit_price is not None
     assert Decimal(order.limit_price) == Decimal("0.1234")
 
 
-async def test_selling_more_than_held_is_insufficient_qty(trading: TradingClient) -> None:
+async def test_selling_more_than_held_is_insufficient_qty(trading: Trading) -> None:
     """Selling past a long position is 403 40310000 naming what is available."""
     await in_thread(lambda: trading.submit_order(market(qty="2")))
     with pytest.raises(APIError) as refused:

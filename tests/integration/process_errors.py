@@ -5,23 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-import pytest
 import trio
 
-from tests.integration.test_cli import ROOT, TRADINGD
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    # Unix socket paths are short (108 bytes): pytest's tmp_path can be longer.
-    with tempfile.TemporaryDirectory(prefix="td-") as path:
-        yield Path(path)
+from tests.integration.daemons import ROOT, TRADINGD
 
 
 def quiet_environ(**extra: str) -> dict[str, str]:
@@ -54,6 +44,6 @@ def the_error_line(stderr: bytes) -> dict[str, Any]:
     """The one ERROR line of a run whose every stderr line is a JSON log line."""
     assert b"Traceback" not in stderr, stderr.decode()
     lines = [msgspec.json.decode(line) for line in stderr.splitlines()]
-    errors = [line for line in lines if line["level"] == "error"]
+    errors: list[dict[str, Any]] = [line for line in lines if line["level"] == "error"]
     assert len(errors) == 1, stderr.decode()
     return errors[0]

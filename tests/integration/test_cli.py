@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import msgspec
 import trio
 
-ROOT = Path(__file__).resolve().parents[2]
-TRADINGD = [sys.executable, "-m", "daemon.cli"]
+from tests.integration.daemons import ROOT, TRADINGD, read_line
 
 
 async def test_run_once_prints_one_ack_per_line_then_the_summary() -> None:
@@ -40,15 +37,6 @@ async def test_run_once_prints_one_ack_per_line_then_the_summary() -> None:
     positions = {s: Decimal(q) for s, q in summary["positions"].items()}
     assert positions == {"AAPL": Decimal(4), "MSFT": Decimal(5)}
     assert {o["state"] for o in summary["orders"]} == {"filled"}
-
-
-async def read_line(stream: trio.abc.ReceiveStream) -> bytes:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = await stream.receive_some()
-        assert chunk, "process closed its output"
-        data += chunk
-    return data
 
 
 async def test_sim_prints_its_ready_line_and_serves_alpaca() -> None:

@@ -7,8 +7,6 @@ import os
 import socket
 import stat
 import struct
-import tempfile
-from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -17,10 +15,8 @@ import msgspec
 import pytest
 import trio
 
-from daemon.config import load_config
 from daemon.control.client import ask, render_reply, send_signals
 from daemon.control.server import ControlRequest, serve_listener
-from daemon.credentials import load_credentials
 from daemon.listeners import (
     ListenerError,
     adopt_fds,
@@ -30,25 +26,8 @@ from daemon.listeners import (
 from daemon.metrics import Metrics, run_metrics
 from daemon.service import actor_backlogs
 from daemon.startup.front import Front
-from daemon.supervisor import Daemon, open_daemon
+from daemon.supervisor import Daemon
 from tests.prometheus_text import parse_exposition, value
-
-
-@pytest.fixture
-def socket_dir() -> Iterator[Path]:
-    # A short path: unix socket paths are limited to about 100 bytes, pytest's tmp_path is long.
-    with tempfile.TemporaryDirectory(prefix="td-") as path:
-        yield Path(path)
-
-
-@pytest.fixture
-async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
-    credentials = load_credentials("paper", {}, None)
-    journal = str(tmp_path / "journal.sqlite3")
-    async with open_daemon(load_config(None), credentials, journal_path=journal) as running:
-        with trio.fail_after(10):
-            await running.prices.wait_for("AAPL")
-        yield running
 
 
 class BytesSink(trio.abc.SendStream):
@@ -78,10 +57,10 @@ async def send_lines(path: str, lines: list[bytes]) -> list[dict[str, object]]:
 
 
 async def test_unix_socket_acks_every_line_and_shares_dedupe_with_stdin(
-    daemon: Daemon, socket_dir: Path, nursery: trio.Nursery
+    daemon: Daemon, short_dir: Path, nursery: trio.Nursery
 ) -> None:
     """Signals over the socket are acked in order; a repeat over another source is a duplicate."""
-    path = str(socket_dir / "tradingd.sock")
+    path = str(short_dir / "tradingd.sock")
     opened = await open_unix_listener(path)
     nursery.start_soon(
         partial(serve_listener, Front.serving(daemon), opened.listener, local=True, name=path)
@@ -107,10 +86,10 @@ async def test_unix_socket_acks_every_line_and_shares_dedupe_with_stdin(
 
 
 async def test_control_reports_positions_orders_and_audit(
-    daemon: Daemon, socket_dir: Path, nursery: trio.Nursery
+    daemon: Daemon, short_dir: Path, nursery: trio.Nursery
 ) -> None:
     """After a fill, positions, orders, audit and status answer from the journal and actors."""
-    path = str(socket_dir / "tradingd.sock")
+    path = str(short_dir / "tradingd.sock")
     opened = await open_unix_listener(path)
     nursery.start_soon(
         partial(serve_listener, Front.serving(daemon), opened.listener, local=True, name=path)
@@ -160,10 +139,10 @@ async def test_tcp_source_takes_signals_but_refuses_control(
 
 
 async def test_malformed_control_request_gets_an_error_reply(
-    daemon: Daemon, socket_dir: Path, nursery: trio.Nursery
+    daemon: Daemon, short_dir: Path, nursery: trio.Nursery
 ) -> None:
     """An unknown command is answered with ok=false and the reason, not a dropped connection."""
-    path = str(socket_dir / "tradingd.sock")
+    path = str(short_dir / "tradingd.sock")
     opened = await open_unix_listener(path)
     nursery.start_soon(
         partial(serve_listener, Front.serving(daemon), opened.listener, local=True, name=path)
@@ -176,9 +155,9 @@ async def test_malformed_control_request_gets_an_error_reply(
     assert "launch" in reply["error"] or "command" in reply["error"]
 
 
-async def test_unix_socket_is_group_writable_only(socket_dir: Path) -> None:
+async def test_unix_socket_is_group_writable_only(short_dir: Path) -> None:
     """The socket file is mode 0660 whatever the umask."""
-    path = str(socket_dir / "run" / "tradingd.sock")
+    path = str(short_dir / "run" / "tradingd.sock")
     previous = os.umask(0o002)
     try:
         opened = await open_unix_listener(path)
@@ -188,9 +167,9 @@ async def test_unix_socket_is_group_writable_only(socket_dir: Path) -> None:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o660
 
 
-async def test_stale_socket_is_replaced_and_a_live_one_refused(socket_dir: Path) -> None:
+async def test_stale_socket_is_replaced_and_a_live_one_refused(short_dir: Path) -> None:
     """A socket file nobody listens on is reused; one a daemon listens on is an error."""
-    path = str(socket_dir / "tradingd.sock")
+    path = str(short_dir / "tradingd.sock")
     first = await open_unix_listener(path)
     with pytest.raises(ListenerError, match="another tradingd"):
         await open_unix_listener(path)
@@ -199,36 +178,35 @@ async def test_stale_socket_is_replaced_and_a_live_one_refused(socket_dir: Path)
     await second.listener.aclose()
 
 
-async def test_a_plain_file_in_the_way_is_refused(socket_dir: Path) -> None:
+async def test_a_plain_file_in_the_way_is_refused(short_dir: Path) -> None:
     """A regular file where the socket goes is never deleted."""
-    path = socket_dir / "tradingd.sock"
+    path = short_dir / "tradingd.sock"
     path.write_text("keep me")
     with pytest.raises(ListenerError, match="not a socket"):
         await open_unix_listener(str(path))
     assert path.read_text() == "keep me"
 
 
-async def test_adopted_systemd_socket_accepts_connections(socket_dir: Path) -> None:
+async def test_adopted_systemd_socket_accepts_connections(short_dir: Path) -> None:
     """A listening socket passed as a descriptor (socket activation) serves clients."""
-    path = str(socket_dir / "activated.sock")
+    path = str(short_dir / "activated.sock")
     raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     raw.bind(path)
     raw.listen(1)
     [adopted] = adopt_fds([raw.detach()])
     assert adopted.local
-    async with adopted.listener:
-        async with await trio.open_unix_socket(path) as client:
-            server = await adopted.listener.accept()
-            async with server:
-                await client.send_all(b"ping")
-                assert await server.receive_some() == b"ping"
+    async with adopted.listener, await trio.open_unix_socket(path) as client:
+        server = await adopted.listener.accept()
+        async with server:
+            await client.send_all(b"ping")
+            assert await server.receive_some() == b"ping"
 
 
 async def test_halt_with_flatten_closes_positions_and_resume_lifts_it(
-    daemon: Daemon, socket_dir: Path, nursery: trio.Nursery
+    daemon: Daemon, short_dir: Path, nursery: trio.Nursery
 ) -> None:
     """`halt --flatten` over the socket: halted, positions closed; `resume`: trading again."""
-    path = str(socket_dir / "tradingd.sock")
+    path = str(short_dir / "tradingd.sock")
     opened = await open_unix_listener(path)
     nursery.start_soon(
         partial(serve_listener, Front.serving(daemon), opened.listener, local=True, name=path)
@@ -248,12 +226,12 @@ async def test_halt_with_flatten_closes_positions_and_resume_lifts_it(
 
 
 async def test_metrics_page_counts_what_the_journal_recorded(
-    daemon: Daemon, socket_dir: Path, nursery: trio.Nursery
+    daemon: Daemon, short_dir: Path, nursery: trio.Nursery
 ) -> None:
     """`metrics` answers Prometheus text counted from the journal's records."""
     metrics = Metrics()
     await nursery.start(run_metrics, daemon.journal, metrics)
-    path = str(socket_dir / "tradingd.sock")
+    path = str(short_dir / "tradingd.sock")
     opened = await open_unix_listener(path)
     nursery.start_soon(
         partial(
@@ -309,10 +287,10 @@ async def test_watchdog_sees_every_actor_inbox(daemon: Daemon) -> None:
 
 
 async def test_a_client_that_leaves_early_does_not_take_the_listener_down(
-    daemon: Daemon, socket_dir: Path, nursery: trio.Nursery
+    daemon: Daemon, short_dir: Path, nursery: trio.Nursery
 ) -> None:
     """Lines sent, connection reset before the acks: the socket keeps serving others."""
-    path = str(socket_dir / "tradingd.sock")
+    path = str(short_dir / "tradingd.sock")
     opened = await open_unix_listener(path)
     nursery.start_soon(
         partial(serve_listener, Front.serving(daemon), opened.listener, local=True, name=path)

@@ -18,7 +18,7 @@ from actors.records import IntentRecorded, JournalRecord, OrderStateRecorded, Si
 from brokers.base import OrderRequest, Side, utc_now
 from brokers.sim import SimControl, SimEndpoints, running_sim
 from daemon.journal.store import open_journal
-from tests.integration.test_restart import daemon_on
+from tests.integration.daemons import daemon_on
 
 LONG = client_order_id_for("long", "entry")
 TO_ZERO = client_order_id_for("rev", "flat")

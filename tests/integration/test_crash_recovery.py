@@ -14,7 +14,7 @@ from actors.records import IntentRecorded, OrderStateRecorded, SignalRecorded
 from brokers.base import OrderRequest, Side, utc_now
 from brokers.sim import SimControl, running_sim
 from daemon.journal.store import open_journal
-from tests.integration.test_restart import daemon_on
+from tests.integration.daemons import daemon_on
 
 CID = client_order_id_for("crash-1", "entry")
 REQUEST = OrderRequest(client_order_id=CID, symbol="AAPL", side=Side.BUY, qty=Decimal(3))

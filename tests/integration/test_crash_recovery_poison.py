@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import tempfile
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -22,17 +20,10 @@ from daemon.control.server import ControlRequest, metrics_page, serve_listener
 from daemon.listeners import open_unix_listener
 from daemon.metrics import Metrics
 from daemon.startup.front import Front
-from tests.integration.test_restart import daemon_on
+from tests.integration.daemons import daemon_on
 
 GOOD_LINE = '{"id":"good-1","symbol":"AAPL","action":"buy","qty":2}'
 EPOCH_LINE = '{"id":"epoch-1","symbol":"AAPL","action":"buy","qty":1}'
-
-
-@pytest.fixture
-def socket_dir() -> Iterator[Path]:
-    # A short path: unix socket paths are limited to about 100 bytes, pytest's tmp_path is long.
-    with tempfile.TemporaryDirectory(prefix="td-") as path:
-        yield Path(path)
 
 
 def write_poisoned_queue(path: Path) -> None:
@@ -60,12 +51,12 @@ def failed_ids(rows: list[dict[str, object]]) -> list[tuple[object, object]]:
 
 
 async def test_a_poison_signal_in_the_journal_is_quarantined_and_the_daemon_comes_up(
-    tmp_path: Path, socket_dir: Path, nursery: trio.Nursery, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, short_dir: Path, nursery: trio.Nursery, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The restart marks both poison rows failed (with an ERROR saying what to do), trades
     the sound one once; resends stay duplicates, before and after a clear, across restarts."""
     path = tmp_path / "journal.sqlite3"
-    sock = str(socket_dir / "tradingd.sock")
+    sock = str(short_dir / "tradingd.sock")
     good_cid = client_order_id_for("good-1", "entry")
     async with running_sim() as venue, SimControl(venue) as control:
         async with daemon_on(venue, path):

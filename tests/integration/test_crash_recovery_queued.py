@@ -18,7 +18,7 @@ from brokers.base import OrderRequest, Side, utc_now
 from brokers.sim import SimControl, SimEndpoints, running_sim
 from daemon.journal.store import open_journal
 from daemon.supervisor import Daemon
-from tests.integration.test_restart import daemon_on
+from tests.integration.daemons import daemon_on
 
 BUY_LINE = b'{"id":"buy-1","symbol":"AAPL","action":"buy","qty":3}'
 TARGET_LINE = b'{"id":"flat-1","symbol":"AAPL","action":"target","target_qty":0}'
@@ -122,15 +122,18 @@ async def test_a_queued_buy_behind_an_order_the_venue_never_got_trades_once(
                 reason="queued behind an earlier signal",
             ),
         )
-    async with running_sim() as venue, SimControl(venue) as control:
-        async with daemon_on(venue, path) as daemon:
-            with trio.fail_after(10):
-                await daemon.activity.wait_idle()
-                again = await daemon.intake.submit(second, "stdin")
-            assert again.status == "duplicate"
-            submissions = (await control.state())["submissions"]
-            assert submissions == {BUY_CID: 1, client_order_id_for("buy-2", "entry"): 1}
-            assert daemon.positions() == {"AAPL": Decimal(5)}
+    async with (
+        running_sim() as venue,
+        SimControl(venue) as control,
+        daemon_on(venue, path) as daemon,
+    ):
+        with trio.fail_after(10):
+            await daemon.activity.wait_idle()
+            again = await daemon.intake.submit(second, "stdin")
+        assert again.status == "duplicate"
+        submissions = (await control.state())["submissions"]
+        assert submissions == {BUY_CID: 1, client_order_id_for("buy-2", "entry"): 1}
+        assert daemon.positions() == {"AAPL": Decimal(5)}
 
 
 async def finished_by_now(daemon: Daemon, signal_id: str) -> None:

@@ -11,10 +11,8 @@ import trio
 
 from brokers.sim import SimConfig, running_sim
 from daemon.exit_status import ExitStatus
-from tests.integration.process_errors import quiet_environ, short_dir, the_error_line, tradingd
-from tests.integration.test_cli import ROOT, TRADINGD
-
-__all__ = ["short_dir"]  # a fixture, used by name
+from tests.integration.daemons import ROOT, TRADINGD
+from tests.integration.process_errors import quiet_environ, the_error_line, tradingd
 
 TOKENS = b'[{"name": "tv", "token": "tttttttttttttttttttttttt", "passphrase": "open sesame"}]'
 

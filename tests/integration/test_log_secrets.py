@@ -8,14 +8,11 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
-import pytest
 import trio
 
 from daemon.webhook.auth import WebhookToken
@@ -49,12 +46,6 @@ CANARIES: tuple[str, ...] = (
     WRONG_PASSPHRASE,
     WRONG_TOKEN,
 )
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="td-") as path:
-        yield Path(path)
 
 
 def _journal_bytes(folder: Path) -> bytes:

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from functools import partial
-from pathlib import Path
 
 import httpx
-import pytest
 import trio
 
-from daemon.config import load_config
 from daemon.control.server import metrics_page
-from daemon.credentials import load_credentials
 from daemon.metrics import Metrics, run_metrics
 from daemon.metrics_http import CONTENT_TYPE, serve_metrics
-from daemon.supervisor import Daemon, open_daemon
+from daemon.supervisor import Daemon
 from tests.prometheus_text import parse_exposition, value
-
-
-@pytest.fixture
-async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
-    credentials = load_credentials("paper", {}, None)
-    journal = str(tmp_path / "journal.sqlite3")
-    async with open_daemon(load_config(None), credentials, journal_path=journal) as running:
-        yield running
 
 
 async def test_prometheus_can_scrape_the_page_over_http(

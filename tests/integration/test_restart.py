@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 
 import trio
 
 from actors.records import FillRecorded, JournalRecord, OrderStateRecorded
-from brokers.sim import SimControl, SimEndpoints, running_sim
-from daemon.config import BrokerConfig, Config
-from daemon.credentials import load_credentials
-from daemon.supervisor import Daemon, open_daemon
-
-
-@asynccontextmanager
-async def daemon_on(venue: SimEndpoints, journal: Path) -> AsyncIterator[Daemon]:
-    config = Config(
-        broker=BrokerConfig(
-            kind="paper",
-            base_url=venue.alpaca_url,
-            stream_url=venue.stream_url,
-            data_url=venue.data_url,
-        )
-    )
-    credentials = load_credentials("paper", {}, None)
-    async with open_daemon(config, credentials, journal_path=str(journal)) as daemon:
-        yield daemon
+from brokers.sim import SimControl, running_sim
+from tests.integration.daemons import daemon_on
 
 
 async def next_fill(watch: trio.MemoryReceiveChannel[JournalRecord]) -> FillRecorded:

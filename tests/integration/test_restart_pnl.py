@@ -10,7 +10,7 @@ import trio
 from brokers.sim import SimControl, running_sim
 from daemon.journal.store import open_journal
 from daemon.supervisor import Daemon
-from tests.integration.test_restart import daemon_on
+from tests.integration.daemons import daemon_on
 
 
 async def trade(daemon: Daemon, sid: str, side: str, qty: int) -> None:

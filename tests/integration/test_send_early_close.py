@@ -14,10 +14,8 @@ import trio
 
 from actors.messages import Ack
 from daemon.exit_status import ExitStatus
-from tests.integration.process_errors import quiet_environ, short_dir, the_error_line
-from tests.integration.test_cli import ROOT, TRADINGD
-
-__all__ = ["short_dir"]  # a fixture, used by name
+from tests.integration.daemons import ROOT, TRADINGD
+from tests.integration.process_errors import quiet_environ, the_error_line
 
 SIGNALS = b"".join(
     b'{"id":"early-%d","symbol":"AAPL","action":"buy","qty":1}\n' % n for n in range(1, 6)

@@ -54,12 +54,11 @@ def _accepted_rows(journal: Path) -> dict[str, tuple[str, str]]:
 def test_an_accepted_signal_is_journaled_with_the_source_it_came_in_on() -> None:
     """stdin, socket, TCP and webhook each name themselves in the accepted row, with the line
     as received: the journal can say who sent a trade."""
-    with tempfile.TemporaryDirectory() as workdir:
-        with input_daemon(Path(workdir)) as daemon:
-            trio.run(_send_one_on_each_source, daemon)
-            daemon.terminate()
-            tcp = daemon.config["sources"]["tcp"]
-            rows = _accepted_rows(Path(daemon.config["journal"]["path"]))
+    with tempfile.TemporaryDirectory() as workdir, input_daemon(Path(workdir)) as daemon:
+        trio.run(_send_one_on_each_source, daemon)
+        daemon.terminate()
+        tcp = daemon.config["sources"]["tcp"]
+        rows = _accepted_rows(Path(daemon.config["journal"]["path"]))
     sources = {signal_id: source for signal_id, (source, _) in rows.items()}
     assert sources == {
         "from-stdin": "stdin",

@@ -11,13 +11,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.trio.client import connect
 
 from brokers.sim import SimControl, SimEndpoints
-from tests.integration import sim_fixtures
 from tests.integration.sim_fixtures import MARKET, event, open_listener
 
 # The shared fixtures, found by name.
-venue = sim_fixtures.venue
-client = sim_fixtures.client
-control = sim_fixtures.control
 
 
 async def test_drop_stream_closes_every_connection(

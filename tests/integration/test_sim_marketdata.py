@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,14 +17,12 @@ AUTH = {"action": "auth", "key": "key", "secret": "secret"}
 
 
 @pytest.fixture
-async def venue() -> AsyncIterator[SimEndpoints]:
-    config = SimConfig(
+def sim_config() -> SimConfig:
+    return SimConfig(
         prices={"AAPL": Decimal("100.00"), "MSFT": Decimal("400.00")},
         key_id="key",
         secret_key="secret",
     )
-    async with running_sim(config) as endpoints:
-        yield endpoints
 
 
 async def exchange(ws: ClientConnection, message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -142,11 +139,11 @@ async def test_moving_the_clock_sends_the_bar_in_msgpack() -> None:
         SimControl(venue) as control,
         connect(venue.data_url, additional_headers=headers) as ws,
     ):
-        msgpack.decode(await ws.recv())
+        msgpack.decode(await ws.recv(decode=False))
         await ws.send(msgpack.encode({"action": "auth", "key": "key", "secret": "secret"}))
-        msgpack.decode(await ws.recv())
+        msgpack.decode(await ws.recv(decode=False))
         await ws.send(msgpack.encode({"action": "subscribe", "bars": ["*"]}))
-        msgpack.decode(await ws.recv())
+        msgpack.decode(await ws.recv(decode=False))
         await control.set_prices({"AAPL": "102.00"})
         await control.advance_clock(60)
         frame = await ws.recv()

@@ -17,7 +17,7 @@ from brokers.sim.core.orders import OrderTicket
 from brokers.sim.scenario import parse_scenario, play_scenario
 from brokers.sim.venue import SimVenue
 from daemon.exit_status import ExitStatus
-from tests.integration.test_cli import ROOT, TRADINGD, read_line
+from tests.integration.daemons import ROOT, TRADINGD, read_line
 
 SCRIPTED = """
 seed = 3

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +12,7 @@ import trio
 from websockets.exceptions import ConnectionClosed
 from websockets.trio.client import ClientConnection, connect
 
-from brokers.sim import SimConfig, SimEndpoints, running_sim, serve_sim
+from brokers.sim import SimConfig, SimEndpoints, serve_sim
 
 AUTH = {"APCA-API-KEY-ID": "key", "APCA-API-SECRET-KEY": "secret"}
 LEGACY_AUTH = {"action": "authenticate", "data": {"key_id": "key", "secret_key": "secret"}}
@@ -23,10 +22,8 @@ MARKET = {"symbol": "AAPL", "qty": 2, "side": "buy", "type": "market", "time_in_
 
 
 @pytest.fixture
-async def venue() -> AsyncIterator[SimEndpoints]:
-    config = SimConfig(prices={"AAPL": Decimal("100.00")}, key_id="key", secret_key="secret")
-    async with running_sim(config) as endpoints:
-        yield endpoints
+def sim_config() -> SimConfig:
+    return SimConfig(prices={"AAPL": Decimal("100.00")}, key_id="key", secret_key="secret")
 
 
 async def exchange(ws: ClientConnection, message: dict[str, Any]) -> dict[str, Any]:

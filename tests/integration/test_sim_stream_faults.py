@@ -9,13 +9,9 @@ import trio
 from websockets.trio.client import connect
 
 from brokers.sim import SimControl, SimEndpoints
-from tests.integration import sim_fixtures
 from tests.integration.sim_fixtures import MARKET, event, open_listener
 
 # The shared fixtures, found by name.
-venue = sim_fixtures.venue
-client = sim_fixtures.client
-control = sim_fixtures.control
 
 
 async def test_stall_stream_holds_events_then_delivers_them_in_order(

@@ -4,7 +4,6 @@ acceptance, the pending states, and a bracket's legs nested in its events."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,8 +12,7 @@ import pytest
 import trio
 from websockets.trio.client import connect
 
-from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
-from tests.integration import sim_fixtures
+from brokers.sim import SimConfig, SimControl, SimEndpoints
 from tests.integration.sim_fixtures import MARKET, PRICES, event, open_listener
 
 # Two minutes before the session closes at 21:00 UTC.
@@ -22,14 +20,10 @@ START = datetime(2026, 1, 5, 20, 58, tzinfo=UTC)
 CLOSE = datetime(2026, 1, 5, 21, 0, tzinfo=UTC)
 RESTING = MARKET | {"type": "limit", "limit_price": "90"}
 
-client = sim_fixtures.client
-control = sim_fixtures.control
-
 
 @pytest.fixture
-async def venue() -> AsyncIterator[SimEndpoints]:
-    async with running_sim(SimConfig(prices=PRICES, start_time=START)) as endpoints:
-        yield endpoints
+def sim_config() -> SimConfig:
+    return SimConfig(prices=PRICES, start_time=START)
 
 
 async def place(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:

@@ -8,13 +8,10 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import msgspec
-import pytest
 import trio
 
 from brokers.sim import SimEndpoints
@@ -33,12 +30,6 @@ SIGNALS = (
 
 TOKEN = WebhookToken(name="tv", token="t" * 24, passphrase="open sesame")
 ALERT = {"passphrase": "open sesame", "id": "drain-3", "ticker": "NVDA", "position_size": 1}
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="td-") as path:
-        yield Path(path)
 
 
 async def cli(*args: str, stdin: bytes = b"") -> bytes:

@@ -3,8 +3,7 @@ socket, against the embedded paper venue."""
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -22,7 +21,7 @@ from daemon.listeners import open_unix_listener
 from daemon.startup.front import Front
 from daemon.supervisor import Daemon, open_daemon
 
-SIGNALS = [
+SIGNALS: list[dict[str, object]] = [
     {"id": "t-buy", "symbol": "AAPL", "action": "buy", "qty": 10},
     {"id": "t-trim", "symbol": "AAPL", "action": "sell", "qty": 4},
     {"id": "t-close", "symbol": "AAPL", "action": "close"},
@@ -32,10 +31,8 @@ SIGNALS = [
 
 
 @pytest.fixture
-def socket_path() -> Iterator[str]:
-    # Unix socket paths are limited to about 100 bytes; pytest's tmp_path is long.
-    with tempfile.TemporaryDirectory(prefix="td-") as path:
-        yield str(Path(path) / "tradingd.sock")
+def socket_path(short_dir: Path) -> str:
+    return str(short_dir / "tradingd.sock")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,11 +15,11 @@ from hypothesis import strategies as st
 
 from brokers.base import utc_now
 from brokers.sim.control import SimControl
-from daemon.config import WebhookConfig, load_config
-from daemon.credentials import load_credentials
-from daemon.supervisor import Daemon, open_daemon
+from daemon.config import WebhookConfig
+from daemon.supervisor import Daemon
 from daemon.webhook.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookToken, signature
 from daemon.webhook.server import AlertEndpoint, serve_webhook
+from tests.strategies import webhook_posts
 
 TOKEN = WebhookToken(name="tv", token="t" * 24, passphrase="open sesame")
 SIGNED = WebhookToken(name="signed", token="s" * 24, passphrase="open sesame", hmac_secret="k" * 32)
@@ -29,16 +28,6 @@ CONFIG = WebhookConfig(bind="127.0.0.1:0", burst=5, rate_per_minute=60)
 
 def alert(**fields: Any) -> dict[str, Any]:
     return {"passphrase": TOKEN.passphrase, "ticker": "AAPL", **fields}
-
-
-@pytest.fixture
-async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
-    credentials = load_credentials("paper", {}, None)
-    journal = str(tmp_path / "journal.sqlite3")
-    async with open_daemon(load_config(None), credentials, journal_path=journal) as running:
-        with trio.fail_after(10):
-            await running.prices.wait_for("AAPL")
-        yield running
 
 
 @pytest.fixture
@@ -180,19 +169,13 @@ async def test_signed_token_needs_a_fresh_valid_signature(client: httpx.AsyncCli
     assert await send(now, signature(SIGNED.hmac_secret, now, body)) == 200
 
 
-ALERT_BODIES = st.binary(max_size=300) | st.dictionaries(
-    st.sampled_from(["ticker", "action", "contracts", "position_size", "id", "x"]),
-    st.none() | st.integers() | st.text(max_size=10) | st.floats(),
-).map(lambda d: json.dumps({**d, "passphrase": TOKEN.passphrase}).encode())
-
-
 # One example carrying many bodies, against one daemon: Hypothesis re-running examples
 # (and replaying saved ones) on a function-scoped daemon fixture ran them against a daemon
 # already torn down, which failed with a 500 that said nothing about the webhook.
 @settings(
     max_examples=1, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(bodies=st.lists(ALERT_BODIES, min_size=40, max_size=40))
+@given(bodies=st.lists(webhook_posts(TOKEN.passphrase), min_size=40, max_size=40))
 async def test_any_body_gets_an_ack_or_an_http_error(daemon: Daemon, bodies: list[bytes]) -> None:
     """Fuzzed bodies: never a 500 or a dropped connection, always an ack or a 4xx reason."""
     config = WebhookConfig(bind="127.0.0.1:0", burst=1000, rate_per_minute=6000)

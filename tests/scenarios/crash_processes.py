@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -207,10 +207,8 @@ async def send_signals(socket_path: str, lines: list[bytes]) -> list[dict[str, A
 
 async def send_until_killed(socket_path: str, lines: list[bytes]) -> None:
     """Send signal lines and read acks until the daemon dies: for kills at random moments."""
-    try:
+    with suppress(OSError, trio.BrokenResourceError, AssertionError):
         await send_signals(socket_path, lines)
-    except (OSError, trio.BrokenResourceError, AssertionError):
-        pass
 
 
 class JournalFile:

@@ -35,7 +35,8 @@ def exits_working(seen: list[JournalRecord]) -> bool:
 
 
 def venue_order(state: dict[str, Any], client_order_id: str) -> dict[str, Any]:
-    (order,) = [o for o in state["orders"] if o["client_order_id"] == client_order_id]
+    orders: list[dict[str, Any]] = state["orders"]
+    (order,) = [o for o in orders if o["client_order_id"] == client_order_id]
     return order
 
 
@@ -49,7 +50,9 @@ async def test_000_10_exits_only_for_the_filled_part(tmp_path: Path) -> None:
         exits = venue_order(state, EXITS)
         assert (exits["order_class"], exits["side"], exits["qty"]) == ("oco", "sell", "3")
         assert exits["limit_price"] == "101"
-        (stop,) = scenario.daemon.executors["AAPL"].protection.current.exits - {EXITS}
+        protection = scenario.daemon.executors["AAPL"].protection.current
+        assert protection is not None
+        (stop,) = protection.exits - {EXITS}
         stop_leg = venue_order(state, stop)
         assert (stop_leg["type"], stop_leg["qty"], stop_leg["stop_price"]) == ("stop", "3", "95")
         assert scenario.daemon.positions() == {"AAPL": 3}

@@ -11,7 +11,7 @@ import trio
 from actors.records import IntentRecorded, JournalRecord
 from brokers.base import Side
 from brokers.sim import SimControl, running_sim
-from tests.integration.test_restart import daemon_on
+from tests.integration.daemons import daemon_on
 
 
 async def intents(

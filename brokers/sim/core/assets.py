@@ -19,16 +19,16 @@ SUB_DOLLAR_INCREMENT = Decimal("0.0001")
 
 # Reference levels the seeded starting prices are drawn around (within +/- 5 %).
 REFERENCE_PRICES: dict[str, tuple[str, str, Decimal]] = {
-    "AAPL": ("Apple Inc. Common Stock", "NASDAQ", Decimal("190")),
-    "MSFT": ("Microsoft Corporation Common Stock", "NASDAQ", Decimal("410")),
-    "SPY": ("SPDR S&P 500 ETF Trust", "ARCA", Decimal("470")),
-    "QQQ": ("Invesco QQQ Trust, Series 1", "NASDAQ", Decimal("400")),
-    "TSLA": ("Tesla, Inc. Common Stock", "NASDAQ", Decimal("240")),
-    "NVDA": ("NVIDIA Corporation Common Stock", "NASDAQ", Decimal("480")),
-    "AMZN": ("Amazon.com, Inc. Common Stock", "NASDAQ", Decimal("150")),
-    "GOOGL": ("Alphabet Inc. Class A Common Stock", "NASDAQ", Decimal("140")),
-    "META": ("Meta Platforms, Inc. Class A Common Stock", "NASDAQ", Decimal("350")),
-    "AMD": ("Advanced Micro Devices, Inc. Common Stock", "NASDAQ", Decimal("140")),
+    "AAPL": ("Apple Inc. Common Stock", "NASDAQ", Decimal(190)),
+    "MSFT": ("Microsoft Corporation Common Stock", "NASDAQ", Decimal(410)),
+    "SPY": ("SPDR S&P 500 ETF Trust", "ARCA", Decimal(470)),
+    "QQQ": ("Invesco QQQ Trust, Series 1", "NASDAQ", Decimal(400)),
+    "TSLA": ("Tesla, Inc. Common Stock", "NASDAQ", Decimal(240)),
+    "NVDA": ("NVIDIA Corporation Common Stock", "NASDAQ", Decimal(480)),
+    "AMZN": ("Amazon.com, Inc. Common Stock", "NASDAQ", Decimal(150)),
+    "GOOGL": ("Alphabet Inc. Class A Common Stock", "NASDAQ", Decimal(140)),
+    "META": ("Meta Platforms, Inc. Class A Common Stock", "NASDAQ", Decimal(350)),
+    "AMD": ("Advanced Micro Devices, Inc. Common Stock", "NASDAQ", Decimal(140)),
 }
 
 # Asset ids are stable across runs: derived from the symbol, not drawn at random.

@@ -219,11 +219,11 @@ class MatchingCore(OrderLifecycle):
         return canceled
 
     def cancel_all(self, now: datetime) -> list[SimOrder]:
-        canceled = []
-        for order in self.orders():
-            if self._book.get(order.id).is_open:
-                canceled.append(self.cancel(order.id, now))
-        return canceled
+        return [
+            self.cancel(order.id, now)
+            for order in self.orders()
+            if self._book.get(order.id).is_open
+        ]
 
     def replace(self, order_id: str, changes: OrderChanges, now: datetime) -> SimOrder:
         """PATCH an open order: a new order takes its place, ``replaces`` naming the old."""

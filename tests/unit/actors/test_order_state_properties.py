@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from actors.order_state import TrackedOrder
 from brokers.base import OrderEvent, OrderStatus
 from tests.builders import request, update
-from tests.strategies import venue_events
+from tests.strategies import final_venue_events, venue_events
 
 
 @given(
@@ -40,19 +40,9 @@ def test_final_state_absorbs_non_fill_events(steps: list[tuple[OrderEvent, Order
         assert order.state.value == "canceled"
 
 
-final_events = st.sampled_from(
-    [
-        (OrderEvent.FILL, OrderStatus.FILLED),
-        (OrderEvent.CANCELED, OrderStatus.CANCELED),
-        (OrderEvent.EXPIRED, OrderStatus.EXPIRED),
-        (OrderEvent.REJECTED, OrderStatus.REJECTED),
-    ]
-)
-
-
 @given(
     qty=st.integers(min_value=1, max_value=50),
-    ending=final_events,
+    ending=final_venue_events,
     filled_at_end=st.integers(min_value=0, max_value=50),
     steps=st.lists(st.tuples(venue_events, st.integers(min_value=0, max_value=60)), max_size=30),
 )

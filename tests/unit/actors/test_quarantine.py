@@ -12,7 +12,6 @@ import trio
 
 from actors.messages import Ack, RouterInput, Signal, parse_signal
 from actors.quarantine import (
-    ERROR_CHARS,
     AtStake,
     failure_ack,
     implicated_id,
@@ -22,6 +21,7 @@ from actors.quarantine import (
 from actors.records import FailureStage, SignalFailed
 from actors.router.core import SignalRouterCore
 from actors.router.task import Arrival, Intake, run_signal_router
+from actors.signal_bounds import ERROR_CHARS
 from brokers.errors import BrokerUnavailable
 from daemon.journal.store import Journal, open_journal
 

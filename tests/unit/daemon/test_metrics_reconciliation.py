@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import msgspec
 
-from actors.records import CorrectionRecorded, DriftRecorded
+from actors.records import CorrectionRecorded, CorrectionStatus, DriftRecorded
 from daemon.metrics import Metrics
 from tests.builders import T0
 
@@ -34,7 +34,7 @@ def test_drifts_count_by_cause_and_corrections_by_status() -> None:
         venue_qty=Decimal(5),
         target_qty=Decimal(0),
         notional=Decimal(1000),
-        status="queued",
+        status=CorrectionStatus.QUEUED,
     )
     applied = msgspec.structs.replace(queued, status="applied")
     for record in (drift, queued, applied):

@@ -22,7 +22,7 @@ from daemon.trades import (
     round_trips,
 )
 from tests.builders import T0
-from tests.strategies import prices, quantities
+from tests.strategies import fill_steps, prices, quantities
 
 BUY, SELL = Side.BUY, Side.SELL
 # Decimal rounds at 28 significant digits (an average entry price is a division), so sums
@@ -196,12 +196,6 @@ def test_an_opening_with_a_known_price_counts_its_pnl() -> None:
         {"AAPL": Opening(qty=Decimal(-2), avg_entry_price=Decimal(100), at=T0)},
     )
     assert (trip.side, trip.realized_pnl, trip.opened_at) == ("short", 20, T0)
-
-
-fill_steps = st.lists(
-    st.tuples(st.sampled_from(["AAPL", "MSFT"]), st.sampled_from([BUY, SELL]), quantities, prices),
-    max_size=40,
-)
 
 
 @given(fill_steps)

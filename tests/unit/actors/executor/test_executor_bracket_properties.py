@@ -30,19 +30,12 @@ from actors.ids import client_order_id_for
 from actors.messages import Approved, ExecuteSignal, PriceSeen, parse_signal
 from brokers.base import OrderStatus, OrderUpdate
 from tests.bracket_venue import OPEN, Venue
-from tests.builders import T0
-
-signals = st.tuples(
-    st.sampled_from(["buy", "sell", "close", "limit buy", "limit sell"]),
-    st.integers(1, 5),
-    st.booleans(),
-)
-venue_moves = st.tuples(st.sampled_from(["fill", "partial", "cancel", "price"]), st.integers(0, 20))
-steps = st.lists(st.one_of(signals, venue_moves), max_size=25)
+from tests.builders import T0, unread_replies
+from tests.strategies import bracket_session_steps
 
 
 @settings(max_examples=200, deadline=None)
-@given(steps=steps, emulated=st.booleans())
+@given(steps=bracket_session_steps, emulated=st.booleans())
 # Emulated: a sale of the whole position started while the take-profit was being re-armed
 # after an add; the new take-profit went out before the sale and outlived the position.
 @example(
@@ -164,7 +157,9 @@ def test_position_follows_the_venue_and_exits_never_flip_it(
             signal = parse_signal(msgspec.json.encode(body))
             closes.add(client_order_id_for(f"s{n}", "close"))
             inbox.append(
-                ExecuteSignal(signal=signal, reply=object(), received_at=T0, source="test", raw="")
+                ExecuteSignal(
+                    signal=signal, reply=unread_replies(), received_at=T0, source="test", raw=""
+                )
             )
         else:
             move, pick = step

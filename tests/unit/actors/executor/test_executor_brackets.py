@@ -29,7 +29,7 @@ from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.records import ProtectionRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, Side, VenueOrder
-from tests.builders import T0, update, venue_order
+from tests.builders import T0, unread_replies, update, venue_order
 
 ENTRY = client_order_id_for("b1", "entry")
 
@@ -37,7 +37,7 @@ ENTRY = client_order_id_for("b1", "entry")
 def signal(sid: str, action: str, **fields: object) -> ExecuteSignal:
     body = msgspec.json.encode({"id": sid, "symbol": "AAPL", "action": action, **fields})
     return ExecuteSignal(
-        source="test", raw="", signal=parse_signal(body), reply=object(), received_at=T0
+        source="test", raw="", signal=parse_signal(body), reply=unread_replies(), received_at=T0
     )
 
 

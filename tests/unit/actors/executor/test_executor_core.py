@@ -4,7 +4,6 @@ from decimal import Decimal as D
 
 from actors.executor.core import SymbolExecutor
 from actors.executor.effects import (
-    AdoptOutsideFill,
     Alert,
     AskRisk,
     Cancel,
@@ -19,17 +18,17 @@ from actors.executor.effects import (
     SubmitOutcome,
 )
 from actors.ids import client_order_id_for
-from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
+from actors.messages import AdoptOutsideFill, Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import State
 from actors.position import ConfirmedPosition
 from actors.records import FillRecorded, IntentRecorded, OrderStateRecorded, SignalRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, Side
-from tests.builders import T0, request, update, venue_order
+from tests.builders import T0, request, unread_replies, update, venue_order
 
 
 def signal(line: str) -> ExecuteSignal:
     return ExecuteSignal(
-        source="test", raw="", signal=parse_signal(line), reply=object(), received_at=T0
+        source="test", raw="", signal=parse_signal(line), reply=unread_replies(), received_at=T0
     )
 
 
@@ -80,7 +79,7 @@ def test_buy_is_acked_after_approval_with_intent_then_sent() -> None:
         IntentRecorded,
         OrderStateRecorded,
     ]
-    assert journal.records[-1].state == "sending"  # type: ignore[union-attr]
+    assert journal.records[-1].state == "sending"
     assert only(effects, Submit) == [Submit(ask.request)]
 
 
@@ -262,7 +261,7 @@ def sold_outside(qty: str) -> AdoptOutsideFill:
     order = venue_order(
         request("manual-1", side=Side.SELL, qty=qty), OrderStatus.FILLED, qty, "100"
     )
-    return AdoptOutsideFill(order=order, reply=object())
+    return AdoptOutsideFill(order=order, reply=unread_replies())
 
 
 def test_a_close_approved_after_the_position_moved_is_sized_again() -> None:

@@ -28,7 +28,7 @@ from actors.position import ConfirmedPosition
 from actors.records import ProtectionRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, OrderUpdate, Side
 from daemon.journal.store import open_journal
-from tests.builders import T0, update, venue_order
+from tests.builders import T0, unread_replies, update, venue_order
 
 EXIT1 = client_order_id_for("b1", "exit1")
 
@@ -54,7 +54,7 @@ def protections(effects: list[Effect]) -> list[ProtectionRecorded]:
 def bracket_buy(ex: SymbolExecutor) -> OrderRequest:
     body = b'{"id":"b1","symbol":"AAPL","action":"buy","qty":10,"take_profit":101,"stop_loss":95}'
     msg = ExecuteSignal(
-        signal=parse_signal(body), reply=object(), received_at=T0, source="test", raw=""
+        signal=parse_signal(body), reply=unread_replies(), received_at=T0, source="test", raw=""
     )
     (ask,) = only(ex.handle(msg, 0, T0), AskRisk)
     ex.handle(Approved(client_order_id=ask.request.client_order_id, reserved=D(0)), 0, T0)
@@ -142,7 +142,7 @@ async def test_a_journaled_protection_re_arms_after_a_restart(tmp_path: Path) ->
 def sent(ex: SymbolExecutor, body: bytes) -> OrderRequest:
     """The signal's order, approved, sent and accepted by the venue."""
     msg = ExecuteSignal(
-        signal=parse_signal(body), reply=object(), received_at=T0, source="test", raw=""
+        signal=parse_signal(body), reply=unread_replies(), received_at=T0, source="test", raw=""
     )
     return approve(ex, msg)
 
@@ -179,7 +179,7 @@ def add_then_sell_while_the_take_profit_is_replaced(ex: SymbolExecutor, qty: int
     assert [c.client_order_id for c in only(filled_at_once(ex, add), Cancel)] == [EXIT1]
     body = b'{"id":"s1","symbol":"AAPL","action":"sell","qty":%d}' % qty
     msg = ExecuteSignal(
-        signal=parse_signal(body), reply=object(), received_at=T0, source="test", raw=""
+        signal=parse_signal(body), reply=unread_replies(), received_at=T0, source="test", raw=""
     )
     assert only(ex.handle(msg, 0, T0), AskRisk) == []  # the take-profit holds the shares
     return update(first, OrderEvent.CANCELED, OrderStatus.CANCELED, venue_id="v-exit1")
@@ -222,7 +222,7 @@ def a_resting_sale_of_4_of_10(ex: SymbolExecutor) -> tuple[OrderRequest, OrderRe
     body = b'{"id":"s1","symbol":"AAPL","action":"sell","qty":4,"order_type":"limit",'
     msg = ExecuteSignal(
         signal=parse_signal(body + b'"limit_price":102}'),
-        reply=object(),
+        reply=unread_replies(),
         received_at=T0,
         source="test",
         raw="",

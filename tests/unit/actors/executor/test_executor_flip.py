@@ -8,7 +8,6 @@ from decimal import Decimal as D
 from actors.executor.core import SymbolExecutor
 from actors.executor.core_flip import crosses_zero
 from actors.executor.effects import (
-    AdoptOutsideFill,
     Alert,
     AskRisk,
     Effect,
@@ -20,18 +19,28 @@ from actors.executor.effects import (
 )
 from actors.flips import resume_goal
 from actors.ids import client_order_id_for
-from actors.messages import Approved, Denied, ExecuteSignal, ResendIntent, ResumeFlip, parse_signal
+from actors.messages import (
+    AdoptOutsideFill,
+    Approved,
+    Denied,
+    ExecuteSignal,
+    ResendIntent,
+    ResumeFlip,
+    parse_signal,
+)
 from actors.order_state import State
 from actors.position import ConfirmedPosition
 from actors.reconciler.core import RESEND_WINDOW, PendingFlip, decide_resumes
 from actors.records import IntentRecorded, RiskDenied, SignalRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, Side
-from tests.builders import T0, request, update, venue_order
+from tests.builders import T0, request, unread_replies, update, venue_order
 
 
 def signal(line: str) -> ExecuteSignal:
     parsed = parse_signal(line, sized_entries=True)
-    return ExecuteSignal(source="test", raw="", signal=parsed, reply=object(), received_at=T0)
+    return ExecuteSignal(
+        source="test", raw="", signal=parsed, reply=unread_replies(), received_at=T0
+    )
 
 
 def only(effects: list[Effect], kind: type) -> list:  # type: ignore[type-arg]
@@ -407,7 +416,7 @@ def test_an_open_leg_approved_after_the_position_left_flat_is_not_sent() -> None
     (open_ask,) = only(fill(ex, ask.request, "5", OrderStatus.FILLED), AskRisk)
     # A buy of 2 placed outside tradingd fills while RiskGuard decides on the open leg.
     bought = venue_order(request("manual-1", qty="2"), OrderStatus.FILLED, "2", "100")
-    ex.handle(AdoptOutsideFill(order=bought, reply=object()), 0, T0)
+    ex.handle(AdoptOutsideFill(order=bought, reply=unread_replies()), 0, T0)
     effects = approve(ex, open_ask)
     assert only(effects, Submit) == []
     assert [r.client_order_id for r in only(effects, Release)] == [open_ask.request.client_order_id]

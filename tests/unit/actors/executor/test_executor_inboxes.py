@@ -15,12 +15,12 @@ from actors.executor.core import SymbolExecutor
 from actors.executor.task import ExecutorDeps, run_executor
 from actors.messages import Ack, ExecuteSignal, ResendIntent, RiskRequest, parse_signal
 from actors.prices import PriceBook
-from actors.records import JournalRecord
 from actors.risk.core import RiskGuardCore
 from actors.risk.limits import RiskLimits
 from actors.risk.task import run_risk_guard
 from brokers.base import OrderRequest, VenueOrder
 from tests.builders import T0, request
+from tests.journal_fake import MemoryJournal
 
 
 @attrs.define
@@ -37,21 +37,6 @@ class SilentVenue:
     async def get_order_by_client_id(self, client_order_id: str) -> VenueOrder | None:
         await trio.sleep_forever()
         return None
-
-
-@attrs.define
-class ListJournal:
-    records: list[JournalRecord] = attrs.field(factory=list)
-    # While set and not yet opened, ``append`` waits on it: the executor's loop stalls.
-    gate: trio.Event | None = None
-
-    async def append(self, *records: JournalRecord) -> None:
-        if self.gate is not None:
-            await self.gate.wait()
-        self.records.extend(records)
-
-    async def commit(self, *records: JournalRecord) -> None:
-        self.records.extend(records)
 
 
 def buy(sid: str, reply: Any) -> ExecuteSignal:
@@ -71,7 +56,7 @@ async def test_full_inboxes_on_both_sides_do_not_stop_the_executor(
     elsewhere_send, elsewhere_recv = trio.open_memory_channel[Any](0)
     acks_send, acks_recv = trio.open_memory_channel[Ack](10)
     venue = SilentVenue()
-    deps = ExecutorDeps(venue, ListJournal(), risk_send, monitor_send, Activity())  # type: ignore[arg-type]
+    deps = ExecutorDeps(venue, MemoryJournal(), risk_send, monitor_send, Activity())  # type: ignore[arg-type]
     core = RiskGuardCore(RiskLimits(), PriceBook())
     with trio.fail_after(60):
         async with trio.open_nursery() as nursery:
@@ -120,7 +105,7 @@ async def test_riskguard_never_waits_on_a_stalled_executors_inbox(
     elsewhere_send, elsewhere_recv = trio.open_memory_channel[Any](0)
     others_send, others_recv = trio.open_memory_channel[Any](10)
     acks_send, acks_recv = trio.open_memory_channel[Ack](10)
-    journal = ListJournal()
+    journal = MemoryJournal()
     deps = ExecutorDeps(SilentVenue(), journal, risk_send, monitor_send, Activity())  # type: ignore[arg-type]
     core = RiskGuardCore(RiskLimits(), PriceBook())
     with trio.fail_after(60):

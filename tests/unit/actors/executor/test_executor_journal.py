@@ -25,7 +25,7 @@ from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import TRANSITIONS, State
 from actors.records import OrderStateRecorded
 from brokers.base import OrderEvent, OrderStatus
-from tests.builders import T0, update, venue_order
+from tests.builders import T0, unread_replies, update, venue_order
 
 
 @attrs.define
@@ -64,7 +64,7 @@ class JournaledExecutor:
 
 def signal(line: str) -> ExecuteSignal:
     return ExecuteSignal(
-        source="test", raw="", signal=parse_signal(line), reply=object(), received_at=T0
+        source="test", raw="", signal=parse_signal(line), reply=unread_replies(), received_at=T0
     )
 
 

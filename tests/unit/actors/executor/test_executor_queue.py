@@ -12,13 +12,13 @@ from actors.executor.effects import AskRisk, Effect, RecordInJournal
 from actors.messages import Approved, ExecuteSignal, parse_signal
 from actors.records import SignalRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus
-from tests.builders import T0, update
+from tests.builders import T0, unread_replies, update
 
 
 def signal(sid: str, qty: int) -> ExecuteSignal:
     body = msgspec.json.encode({"id": sid, "symbol": "AAPL", "action": "buy", "qty": qty})
     return ExecuteSignal(
-        signal=parse_signal(body), reply=object(), received_at=T0, source="test", raw=""
+        signal=parse_signal(body), reply=unread_replies(), received_at=T0, source="test", raw=""
     )
 
 

@@ -32,7 +32,7 @@ from actors.messages import Approved, ExecuteSignal, PriceSeen, parse_signal
 from actors.records import ProtectionRecorded
 from brokers.base import OrderStatus
 from tests.bracket_venue import Venue
-from tests.builders import T0
+from tests.builders import T0, unread_replies
 
 
 @attrs.define
@@ -55,7 +55,11 @@ class Desk:
         self.feed(
             [
                 ExecuteSignal(
-                    signal=parse_signal(raw), reply=object(), received_at=T0, source="test", raw=""
+                    signal=parse_signal(raw),
+                    reply=unread_replies(),
+                    received_at=T0,
+                    source="test",
+                    raw="",
                 )
             ]
         )

@@ -21,7 +21,7 @@ from actors.executor.order_book import OrderBook
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import IllegalTransition, State, TrackedOrder
 from brokers.base import OrderEvent, OrderRequest, OrderStatus
-from tests.builders import T0, request, update
+from tests.builders import T0, request, unread_replies, update
 
 
 def sent_buy() -> tuple[SymbolExecutor, OrderRequest]:
@@ -29,7 +29,7 @@ def sent_buy() -> tuple[SymbolExecutor, OrderRequest]:
     ex = SymbolExecutor("AAPL")
     line = '{"id":"s","symbol":"AAPL","action":"buy","qty":2}'
     msg = ExecuteSignal(
-        source="test", raw="", signal=parse_signal(line), reply=object(), received_at=T0
+        source="test", raw="", signal=parse_signal(line), reply=unread_replies(), received_at=T0
     )
     (ask,) = [e for e in ex.handle(msg, 0, T0) if isinstance(e, AskRisk)]
     ex.handle(Approved(client_order_id=ask.request.client_order_id, reserved=D(0)), 0, T0)

@@ -1,9 +1,22 @@
 from __future__ import annotations
 
+import math
+
+import trio
+
 from actors.messages import Watch
 from actors.monitor.core import MonitorTimers, OrderMonitorCore
-from brokers.base import OrderEvent, OrderStatus
+from brokers.base import OrderEvent, OrderStatus, OrderUpdate
 from tests.builders import request, update
+
+_INBOXES: dict[str, trio.MemorySendChannel[OrderUpdate]] = {}
+
+
+def inbox(cid: str) -> trio.MemorySendChannel[OrderUpdate]:
+    """The executor inbox a test's order is routed to, one per client order id."""
+    if cid not in _INBOXES:
+        _INBOXES[cid] = trio.open_memory_channel[OrderUpdate](math.inf)[0]
+    return _INBOXES[cid]
 
 
 def watched(
@@ -11,7 +24,7 @@ def watched(
 ) -> OrderMonitorCore:
     core = OrderMonitorCore(MonitorTimers(**timers), healthy=healthy)
     for cid in cids:
-        core.watch(Watch(client_order_id=cid, symbol="AAPL", deliver_to=cid), now)
+        core.watch(Watch(client_order_id=cid, symbol="AAPL", deliver_to=inbox(cid)), now)
     return core
 
 
@@ -21,7 +34,7 @@ def test_duplicate_events_are_dropped_and_routes_follow_the_watch() -> None:
     fill = update(
         request("td-a-entry"), OrderEvent.FILL, OrderStatus.FILLED, "10", "1", ("e1", "10", "1")
     )
-    assert core.route(fill, 1.0) == (True, "td-a-entry")
+    assert core.route(fill, 1.0) == (True, inbox("td-a-entry"))
     assert core.route(fill, 1.0) == (False, None)
     stranger = update(request("ext-1"), OrderEvent.NEW, OrderStatus.NEW)
     assert core.route(stranger, 1.0) == (True, None)

@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 from actors.reconciler.core_corrections import CorrectionBook, Found, why_not_now
 from actors.reconciler.core_drift import Cause, Explanation, Mode
-from actors.records import CorrectionRecorded, DriftRecorded
+from actors.records import CorrectionRecorded, CorrectionStatus, DriftRecorded
 from tests.builders import T0
 
 EXTERNAL = Explanation(Cause.EXTERNAL, "manual-1 buy 5")
@@ -94,7 +94,7 @@ def test_settling_takes_it_out_of_the_queue_so_a_second_approval_finds_nothing()
     b = book("approve")
     correction = find(b).correction
     assert correction is not None
-    done = b.settle(correction, "applied", T0, "sent")
+    done = b.settle(correction, CorrectionStatus.APPLIED, T0, "sent")
     assert done.status == "applied"
     assert b.for_approval(correction.correction_id) is None
 
@@ -148,7 +148,7 @@ def test_the_latest_drift_of_a_symbol_follows_its_correction() -> None:
     found = find(b)
     assert found.correction is not None
     assert b.latest("MSFT") == (found.drift, found.correction)
-    applied = b.settle(found.correction, "applied", T0, "sent")
+    applied = b.settle(found.correction, CorrectionStatus.APPLIED, T0, "sent")
     assert b.latest("MSFT") == (found.drift, applied)
     observed = find(book("observe"))
     assert observed.correction is None

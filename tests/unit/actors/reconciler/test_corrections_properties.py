@@ -12,25 +12,10 @@ from actors.reconciler.core_corrections import CorrectionBook
 from actors.reconciler.core_drift import Cause, Explanation, Mode
 from actors.records import CorrectionRecorded
 from tests.builders import T0
-
-symbols = st.sampled_from(["AAPL", "MSFT", "AMD"])
-causes = st.sampled_from(list(Cause))
-found = st.tuples(
-    st.just("found"),
-    symbols,
-    causes,
-    st.integers(min_value=-50, max_value=50),
-    st.integers(min_value=0, max_value=3000),
-)
-settled = st.tuples(
-    st.just("settle"),
-    st.integers(min_value=1, max_value=40),
-    st.sampled_from(["applied", "stale", "failed", "queued"]),
-)
-steps = st.lists(st.one_of(found, settled), max_size=40)
+from tests.strategies import correction_steps
 
 
-@given(steps, st.sampled_from(["observe", "approve", "auto"]))
+@given(correction_steps, st.sampled_from(["observe", "approve", "auto"]))
 def test_one_queued_correction_per_symbol_and_every_id_decided_once(
     script: list[tuple[Any, ...]], mode: Mode
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -39,7 +40,7 @@ def orders(count: int, *, same_time_every: int = 1, start: datetime = T0) -> lis
     return made
 
 
-def _fields(order: VenueOrder) -> dict[str, object]:
+def _fields(order: VenueOrder) -> dict[str, Any]:
     return {f: getattr(order, f) for f in order.__struct_fields__}
 
 

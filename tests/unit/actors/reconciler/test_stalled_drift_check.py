@@ -16,6 +16,7 @@ import attrs
 import trio
 import trio.testing
 
+from actors.messages import RouterInput
 from actors.monitor import (
     MonitorHandle,
     MonitorTimers,
@@ -36,7 +37,7 @@ from actors.reconciler import (
 )
 from actors.reconciler.task import COMMANDS_QUEUED, INBOX_SIZE
 from actors.risk import RiskGuardCore, RiskLimits, start_risk_guard
-from actors.router.task import Inbound, Intake
+from actors.router.task import Intake
 from brokers.alpaca import AlpacaBroker
 from brokers.base import OrderEvent, OrderStatus, OrderUpdate, utc_now
 from brokers.sim import SimConfig, SimControl, running_sim
@@ -87,7 +88,7 @@ async def stalled_venue(tmp_path: Path) -> AsyncIterator[Stalled]:
     ):
         risk = await start_risk_guard(nursery, RiskGuardCore(RiskLimits(), PriceBook(), {}))
         monitor_inbox = open_monitor_inbox()
-        router_send, _router_receive = trio.open_memory_channel[Inbound](1)
+        router_send, _router_receive = trio.open_memory_channel[RouterInput](1)
         deps = ReconcilerDeps(
             broker=broker,
             journal=journal,

@@ -12,7 +12,7 @@ from actors.position import ConfirmedPosition
 from actors.reconciler.core import PendingIntent, decide_intents
 from actors.records import IntentRecorded
 from brokers.base import OrderEvent, OrderStatus
-from tests.builders import T0, request, update, venue_order
+from tests.builders import T0, request, unread_replies, update, venue_order
 
 
 def test_young_unsent_intent_is_resent_and_old_one_recorded_as_never_sent() -> None:
@@ -82,7 +82,7 @@ def test_a_remembered_final_order_makes_its_signal_fed_again_a_duplicate() -> No
     line = '{"id":"lost-ack","symbol":"AAPL","action":"buy","qty":3}'
     effects = ex.handle(
         ExecuteSignal(
-            signal=parse_signal(line), reply=object(), received_at=T0, source="test", raw=""
+            signal=parse_signal(line), reply=unread_replies(), received_at=T0, source="test", raw=""
         ),
         0,
         T0,

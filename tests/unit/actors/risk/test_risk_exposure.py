@@ -11,6 +11,7 @@ from actors.risk.core_exposure import ExposureBook
 from actors.risk.limits import RiskLimits
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, Side
 from tests.builders import request, update
+from tests.strategies import exposure_steps
 
 NO_CAPS = RiskLimits(max_position_notional=None, max_gross_exposure=None, max_net_exposure=None)
 
@@ -115,15 +116,9 @@ def test_running_valuation_follows_price_moves() -> None:
 
 
 SYMS = ("AAPL", "MSFT", "XOM")
-events = st.one_of(
-    st.tuples(st.just("reserve"), st.sampled_from(SYMS), st.sampled_from(Side), st.integers(1, 9)),
-    st.tuples(st.just("fill"), st.integers(0, 30), st.integers(1, 9)),
-    st.tuples(st.just("release"), st.integers(0, 30)),
-    st.tuples(st.just("price"), st.sampled_from(SYMS), st.integers(1, 50)),
-)
 
 
-@given(steps=st.lists(events, max_size=30), probe=st.integers(1, 20))
+@given(steps=st.lists(exposure_steps(SYMS), max_size=30), probe=st.integers(1, 20))
 def test_running_sums_equal_a_fresh_valuation(steps: list[tuple[Any, ...]], probe: int) -> None:
     """After any mix of reservations, fills, releases and price moves, the kept-up book
     decides exactly as a book valued from scratch with the same positions and orders."""

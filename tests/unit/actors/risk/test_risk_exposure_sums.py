@@ -13,21 +13,10 @@ from actors.risk.core_exposure import ExposureBook
 from actors.risk.limits import RiskLimits
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, Side
 from tests.builders import request, update
+from tests.strategies import exposure_sum_steps
 
 SYMBOLS = ("AAPL", "XOM", "CVX")
 LIMITS = RiskLimits(sectors={"AAPL": "tech", "XOM": "energy"})
-
-price_moves = st.tuples(
-    st.just("price"),
-    st.sampled_from(SYMBOLS),
-    st.integers(-5, 5_000).map(lambda cents: D(cents) / 100),
-)
-orders = st.tuples(
-    st.just("order"), st.sampled_from(SYMBOLS), st.sampled_from(Side), st.integers(1, 50)
-)
-fills = st.tuples(st.just("fill"), st.integers(0, 30), st.integers(1, 50))
-releases = st.tuples(st.just("release"), st.integers(0, 30), st.just(0))
-sector_maps = st.tuples(st.just("sectors"), st.booleans(), st.just(0))
 
 
 def from_scratch(
@@ -53,7 +42,7 @@ def from_scratch(
 
 
 @settings(max_examples=300)
-@given(st.lists(st.one_of(price_moves, orders, fills, releases, sector_maps), max_size=60))
+@given(st.lists(exposure_sum_steps(SYMBOLS), max_size=60))
 def test_running_sums_equal_a_fresh_valuation(steps: list[tuple[object, ...]]) -> None:
     """After any mix of price moves (zero and below included), approvals, fills, releases
     and sector-map reloads, gross, both nets and every sector's gross are exact."""

@@ -189,6 +189,7 @@ def test_resting_limit_order_is_not_counted_twice_after_a_refresh() -> None:
     core.on_update(update(resting, OrderEvent.NEW, OrderStatus.NEW))
     held = Account(cash=D(1000), buying_power=D(500), equity=D(1000))
     core.set_account(held, 2.0, T0, events_before=core.venue_events)
+    assert core.buying_power is not None
     assert core.buying_power - core.reserved == D(500)
     assert isinstance(core.decide(request("b", qty="50"), D(0), now=2.0), Approved)
 

@@ -23,13 +23,14 @@ from actors.messages import (
     StreamHealth,
 )
 from actors.prices import PriceBook
-from actors.records import JournalRecord, RiskStateRecorded
+from actors.records import RiskStateRecorded
 from actors.risk.core import RiskGuardCore
 from actors.risk.limits import RiskLimits
 from actors.risk.task import run_risk_guard
 from brokers.base import Account, MarketClock
 from brokers.errors import BrokerUnavailable
 from tests.builders import request
+from tests.journal_fake import MemoryJournal
 
 # 23:00 New York on a Monday: the session-boundary trading day rolls over an hour in.
 START = datetime(2026, 1, 6, 4, 0, tzinfo=UTC)
@@ -75,34 +76,17 @@ class FakeVenue:
         )
 
 
-@attrs.define
-class FakeJournal:
-    """Collects committed records, as the journal would keep them."""
-
-    records: list[JournalRecord] = attrs.field(factory=list)
-
-    async def append(self, *records: JournalRecord) -> None:
-        self.records.extend(records)
-
-    async def commit(self, *records: JournalRecord) -> None:
-        self.records.extend(records)
-
-    def last_state(self) -> RiskStateRecorded | None:
-        states = [r for r in self.records if isinstance(r, RiskStateRecorded)]
-        return states[-1] if states else None
-
-
 @asynccontextmanager
 async def running_guard(
     venue: FakeVenue,
     limits: RiskLimits,
-    journal: FakeJournal | None = None,
+    journal: MemoryJournal | None = None,
 ) -> AsyncIterator[tuple[RiskGuardCore, trio.MemorySendChannel[RiskInput]]]:
     """A guard started as the supervisor starts it: restored from the journal, given the
     clock and the account, then left to its loop."""
     prices = PriceBook()
     core = RiskGuardCore(limits, prices)
-    if journal is not None and (state := journal.last_state()) is not None:
+    if journal is not None and (state := journal.last(RiskStateRecorded)) is not None:
         core.restore(state)
     if core.needs_clock(venue.wall()):
         core.set_clock(await venue.get_clock())
@@ -206,7 +190,7 @@ async def test_latch_and_day_survive_a_restart(autojump_clock: trio.abc.Clock) -
     """A restart mid-day keeps the day's start equity and the latch (journaled), so it
     neither resets the daily loss nor lifts the latch; only resume does."""
     venue = FakeVenue(start=BEFORE_CLOSE, equity=D(1000))
-    journal = FakeJournal()
+    journal = MemoryJournal()
     limits = RiskLimits(account_refresh_interval=5.0, daily_loss_limit=D("0.05"))
     async with running_guard(venue, limits, journal) as (core, _):
         venue.equity = D(940)
@@ -224,7 +208,7 @@ async def test_latch_and_day_survive_a_restart(autojump_clock: trio.abc.Clock) -
         resumed = trio.Event()
         await inbox.send(Resume(done=resumed))
         await resumed.wait()
-    state = journal.last_state()
+    state = journal.last(RiskStateRecorded)
     assert state is not None
     assert state.latched is None
     assert not state.halted
@@ -232,12 +216,12 @@ async def test_latch_and_day_survive_a_restart(autojump_clock: trio.abc.Clock) -
 
 async def test_a_halt_survives_a_restart_until_resume(autojump_clock: trio.abc.Clock) -> None:
     """The halt is journaled before it is reported in force; a restart keeps it."""
-    venue, journal = FakeVenue(), FakeJournal()
+    venue, journal = FakeVenue(), MemoryJournal()
     async with running_guard(venue, SESSION, journal) as (core, inbox):
         halted = trio.Event()
         await inbox.send(Halt(done=halted))
         await halted.wait()
-        state = journal.last_state()
+        state = journal.last(RiskStateRecorded)
         assert state is not None
         assert state.halted
     async with running_guard(venue, SESSION, journal) as (core, inbox):
@@ -316,7 +300,7 @@ async def test_000_a_restart_across_the_close_starts_from_the_venues_close(
     venue's last_equity (Monday's close), neither the journal's Monday start nor the
     equity found on Tuesday."""
     venue = FakeVenue(start=BEFORE_CLOSE, equity=D(1000))
-    journal = FakeJournal()
+    journal = MemoryJournal()
     limits = RiskLimits(account_refresh_interval=5.0, daily_loss_limit=D("0.05"))
     async with running_guard(venue, limits, journal) as (core, _):
         venue.equity = D(960)
@@ -332,6 +316,6 @@ async def test_000_a_restart_across_the_close_starts_from_the_venues_close(
         venue.equity = D(911)  # 5.1% below Monday's close
         await trio.sleep(6)
         assert core.latched == "reducing"
-    state = journal.last_state()
+    state = journal.last(RiskStateRecorded)
     assert state is not None
     assert state.start_equity == D(960)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,6 +12,7 @@ from actors.risk.core import RiskGuardCore
 from actors.risk.limits import RiskLimits
 from brokers.base import Account, OrderEvent, OrderRequest, OrderStatus, Side
 from tests.builders import T0, request, update
+from tests.strategies import risk_guard_steps
 
 SYMBOLS = ("AAPL", "MSFT", "XOM")
 PRICE = D(10)
@@ -27,16 +29,9 @@ LIMITS = RiskLimits(
     max_net_exposure=D("0.6"),
 )
 
-orders = st.tuples(
-    st.just("order"), st.sampled_from(SYMBOLS), st.sampled_from(Side), st.integers(1, 30)
-)
-outcomes = st.tuples(
-    st.sampled_from(["fill", "partial", "cancel", "reject", "release"]), st.integers(0, 20)
-)
 
-
-@given(steps=st.lists(st.one_of(orders, outcomes), max_size=40))
-def test_commitments_and_caps_hold_for_any_interleaving(steps: list[tuple[object, ...]]) -> None:
+@given(steps=st.lists(risk_guard_steps(SYMBOLS), max_size=40))
+def test_commitments_and_caps_hold_for_any_interleaving(steps: list[tuple[Any, ...]]) -> None:
     """For any mix of approvals, fills, cancels and rejects, reserved plus spent never exceeds
     buying power, and positions, open orders, gross and net exposure stay within their caps."""
     prices = PriceBook()

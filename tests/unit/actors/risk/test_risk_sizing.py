@@ -18,7 +18,7 @@ from actors.risk.core_sizing import size_order, trade_step
 from actors.risk.core_volatility import MIN_SAMPLES, SAMPLE_SECONDS
 from actors.risk.limits import RiskLimits, SizingPolicy
 from brokers.base import Account, Asset, OrderRequest, OrderType, Side
-from tests.builders import T0, request
+from tests.builders import T0, request, unread_replies
 
 WHOLE = Asset(symbol="AAPL", tradable=True, fractionable=False)
 FRACTIONS = Asset(symbol="AAPL", tradable=True, fractionable=True, min_trade_increment=D("0.001"))
@@ -206,7 +206,7 @@ def test_the_executor_sends_the_quantity_risk_approved() -> None:
     line = '{"id":"s","symbol":"AAPL","action":"sell","confidence":0.25}'
     msg = ExecuteSignal(
         signal=parse_signal(line, sized_entries=True),
-        reply=object(),
+        reply=unread_replies(),
         received_at=T0,
         source="test",
         raw="",

@@ -8,20 +8,10 @@ import msgspec
 import trio
 
 from actors.messages import Ack, ProducedSignal, RouterInput, parse_signal
-from actors.records import JournalRecord, SignalFinished
+from actors.records import SignalFinished
 from actors.router.rebalance import RebalanceBook, run_rebalance
 from actors.router.task import Intake
-
-
-class RecordingJournal:
-    def __init__(self) -> None:
-        self.records: list[JournalRecord] = []
-
-    async def append(self, *records: JournalRecord) -> None:
-        self.records.extend(records)
-
-    async def commit(self, *records: JournalRecord) -> None:
-        self.records.extend(records)
+from tests.journal_fake import MemoryJournal
 
 
 async def accept_every_leg(
@@ -54,7 +44,7 @@ async def test_a_replayed_rebalance_waits_for_prices_before_it_plans(
         prices["MSFT"] = D(100)
         priced.set()
 
-    journal = RecordingJournal()
+    journal = MemoryJournal()
     send, receive = trio.open_memory_channel[RouterInput](0)
     legs: list[dict[str, object]] = []
     book = RebalanceBook(

@@ -15,7 +15,7 @@ from actors.records import FailureStage, SignalFinished, SignalRecorded
 from actors.router.core import Duplicate, Reject, SignalRouterCore, ToExecutor, ToRebalance
 from actors.router.core_replay import signals_to_replay
 from brokers.base import OrderEvent, OrderRequest, OrderStatus
-from tests.builders import T0, update
+from tests.builders import T0, unread_replies, update
 
 
 def parsed(**fields: object) -> Signal:
@@ -24,7 +24,7 @@ def parsed(**fields: object) -> Signal:
 
 def execute(sid: str, *, replayed: bool = False, **fields: object) -> ExecuteSignal:
     body = {"id": sid, "symbol": "AAPL", "action": "buy", "qty": 1} | fields
-    reply = None if replayed else object()
+    reply = None if replayed else unread_replies()
     return ExecuteSignal(signal=parsed(**body), reply=reply, received_at=T0, source="test", raw="")
 
 

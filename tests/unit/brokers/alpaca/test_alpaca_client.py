@@ -25,7 +25,7 @@ from brokers.errors import (
     RateLimited,
 )
 from tests.builders import request
-from tests.unit.brokers.alpaca.test_alpaca_mapping import order_payload
+from tests.unit.brokers.alpaca.payloads import order_payload
 
 KEY_ID = "PKCANARY0KEY0ID0000"
 SECRET = "canary-secret-3f9c1e7d5b"

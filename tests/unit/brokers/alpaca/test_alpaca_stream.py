@@ -19,7 +19,7 @@ from websockets.trio.server import ServerConnection, serve
 from brokers.alpaca import AlpacaBroker
 from brokers.base import OrderEvent, OrderStatus, OrderUpdate
 from brokers.errors import AuthenticationFailed, BrokerUnavailable
-from tests.unit.brokers.alpaca.test_alpaca_mapping import order_payload, trade_update_payload
+from tests.unit.brokers.alpaca.payloads import order_payload, trade_update_payload
 
 KEY_ID = "PKSTREAMKEY"
 SECRET = "stream-canary-secret"
@@ -135,11 +135,14 @@ async def test_updates_arrive_bad_events_are_skipped_and_a_close_raises(
 async def test_text_frames_and_venue_error_notices_are_read_too() -> None:
     """A text-frame event is yielded; an error notice before the close is only logged."""
     notice = json.dumps({"action": "error", "data": {"error_message": "internal server error"}})
-    async with fake_venue(sending(json.dumps(NEW), notice)) as url, broker(url) as alpaca:
-        async with alpaca.order_updates() as stream:
-            first = await stream.__anext__()
-            with pytest.raises(BrokerUnavailable):
-                await stream.__anext__()
+    async with (
+        fake_venue(sending(json.dumps(NEW), notice)) as url,
+        broker(url) as alpaca,
+        alpaca.order_updates() as stream,
+    ):
+        first = await stream.__anext__()
+        with pytest.raises(BrokerUnavailable):
+            await stream.__anext__()
     assert first.event is OrderEvent.NEW
 
 

@@ -11,7 +11,7 @@ from brokers.base import OrderType, Side, TimeInForce
 from brokers.sim.alpaca.events import fills_first
 from brokers.sim.core.matching import MatchingCore
 from brokers.sim.core.orders import OrderChanges, OrderTicket, SimEvent, VenueRejection
-from tests.unit.brokers.sim.test_sim_core import T0, make_core, ticket
+from tests.unit.brokers.sim.core_builders import T0, make_core, ticket
 
 D = Decimal
 

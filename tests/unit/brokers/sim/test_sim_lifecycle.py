@@ -13,7 +13,7 @@ from brokers.base import OrderType, TimeInForce
 from brokers.sim.alpaca.events import PendingStates, with_pending_states
 from brokers.sim.alpaca.wire import event_json
 from brokers.sim.core.orders import OrderChanges, SimEvent
-from tests.unit.brokers.sim.test_sim_core import T0, make_core, ticket
+from tests.unit.brokers.sim.core_builders import T0, make_core, ticket
 
 D = Decimal
 LATER = T0 + timedelta(hours=6)

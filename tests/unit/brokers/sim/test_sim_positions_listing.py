@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from brokers.base import OrderType, Side
-from tests.unit.brokers.sim.test_sim_core import T0, make_core, ticket
+from tests.unit.brokers.sim.core_builders import T0, make_core, ticket
 
 
 def test_held_for_orders_of_every_symbol_equals_asking_symbol_by_symbol() -> None:

@@ -52,7 +52,7 @@ def test_data_session_filters_prints_by_subscription() -> None:
     session = DataSession(only)
     send(session, {"action": "auth", "key": "k", "secret": "s"})
     send(session, {"action": "subscribe", "trades": ["aapl"], "quotes": ["MSFT"]})
-    prints = [PricePrint(1, "AAPL", Decimal("10"), T0), PricePrint(2, "MSFT", Decimal("20"), T0)]
+    prints = [PricePrint(1, "AAPL", Decimal(10), T0), PricePrint(2, "MSFT", Decimal(20), T0)]
     assert [(m["T"], m["S"]) for m in session.prints(prints)] == [("t", "AAPL"), ("q", "MSFT")]
     reply = send(session, {"action": "unsubscribe", "trades": ["AAPL"]})
     assert reply == [{"T": "subscription", "trades": [], "quotes": ["MSFT"], "bars": []}]

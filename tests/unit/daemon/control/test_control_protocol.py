@@ -4,6 +4,7 @@ parsing and table rendering."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from daemon.control.client import render_status, render_table
 from daemon.control.server import ControlReply, ControlRequest, is_control_line, parse_request
@@ -56,7 +57,7 @@ def test_parse_request_refuses_a_naive_since_and_unknown_fields() -> None:
 
 def test_render_table_aligns_columns_and_right_aligns_numbers() -> None:
     """Header in capitals, text left-aligned, numbers right-aligned, None as a dash."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"symbol": "AAPL", "qty": "10", "reason": None},
         {"symbol": "BRK.B", "qty": "-2.5", "reason": "x"},
     ]

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from daemon.control.client import LineTally, SendOutcome
 from daemon.sources import MAX_LINE_BYTES, LineTooLong, split_lines
+from tests.strategies import send_lines
 
 
 class ChunkStream(trio.abc.ReceiveStream):
@@ -57,13 +58,9 @@ def test_an_overlong_line_counts_once_however_it_arrives() -> None:
     assert tally([long_line[:100], long_line[100:], b"\nok"]) == 2
 
 
-lines = st.one_of(
-    st.sampled_from([b"", b"  ", b"\t", b'{"id":"s"}', b"x" * (MAX_LINE_BYTES + 1)]),
-    st.binary(max_size=40).filter(lambda b: b"\n" not in b),
+@given(
+    st.lists(send_lines, max_size=12), st.booleans(), st.lists(st.integers(1, 20_000), max_size=6)
 )
-
-
-@given(st.lists(lines, max_size=12), st.booleans(), st.lists(st.integers(1, 20_000), max_size=6))
 def test_the_tally_equals_the_acks_the_daemon_writes(
     body: list[bytes], last_newline: bool, cuts: list[int]
 ) -> None:

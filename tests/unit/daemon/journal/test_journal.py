@@ -235,10 +235,9 @@ async def test_watching_ends_when_the_journal_closes(tmp_path: Path) -> None:
             async for record in receive:
                 seen.append(record)
 
-    async with trio.open_nursery() as nursery:
-        async with open_journal(tmp_path / "j.sqlite3") as journal:
-            await nursery.start(collect, journal)
-            await journal.commit(signal("s1"))
+    async with trio.open_nursery() as nursery, open_journal(tmp_path / "j.sqlite3") as journal:
+        await nursery.start(collect, journal)
+        await journal.commit(signal("s1"))
     assert seen == [signal("s1")]
 
 

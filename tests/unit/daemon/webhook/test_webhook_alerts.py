@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from actors.messages import BadSignal, parse_signal
 from daemon.webhook.alerts import BadAlert, alert_to_signal, parse_alert
+from tests.strategies import alert_like_bodies
 
 NOW = datetime(2026, 11, 23, 10, 0, 30, tzinfo=UTC)
 
@@ -61,39 +63,19 @@ def test_the_signal_line_is_a_valid_signal_for_the_router() -> None:
     assert (signal.symbol, signal.target_qty, signal.strategy) == ("MSFT", Decimal(2), "trend")
 
 
-scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=12) | st.floats()
-json_values = scalars | st.lists(scalars, max_size=3)
-alert_like = st.fixed_dictionaries(
-    {},
-    optional={
-        "ticker": json_values | st.sampled_from(["AAPL", "MNQ1!", ""]),
-        "action": json_values | st.sampled_from(["buy", "sell", "BUY"]),
-        "contracts": json_values | st.sampled_from(["1", "0", "-2", "NaN", "1e999"]),
-        "position_size": json_values | st.sampled_from(["3", "-3", "Infinity"]),
-        "market_position": json_values | st.sampled_from(["long", "short", "flat"]),
-        "passphrase": json_values,
-        "id": json_values,
-    },
-)
-
-
-@given(body=alert_like | st.binary(max_size=200).map(lambda b: {"raw": b.hex()}))
+@given(body=alert_like_bodies | st.binary(max_size=200).map(lambda b: {"raw": b.hex()}))
 def test_any_alert_body_is_a_signal_line_or_a_bad_alert(body: dict[str, Any]) -> None:
     """Never a crash: a body either maps to a line the router can judge, or to BadAlert."""
     try:
         line = alert_to_signal(parse_alert(msgspec.json.encode(body)), "tv", NOW)
     except BadAlert:
         return
-    try:
+    with contextlib.suppress(BadSignal):  # the router rejects it with a reason: an ack
         parse_signal(line)
-    except BadSignal:
-        pass  # the router rejects it with a reason: an ack, not a crash
 
 
 @given(raw=st.binary(max_size=300))
 def test_any_bytes_are_an_alert_or_a_bad_alert(raw: bytes) -> None:
     """Arbitrary bytes never raise anything but BadAlert."""
-    try:
+    with contextlib.suppress(BadAlert):
         parse_alert(raw)
-    except BadAlert:
-        pass
