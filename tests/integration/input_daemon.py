@@ -151,12 +151,14 @@ class InputDaemon:
             with trio.fail_after(PROCESS_LIMIT):
                 await stream.send_all(line + b"\n")
                 data = b""
-                while not data.endswith(b"\n"):
+                while b"\n" not in data:
                     chunk = await stream.receive_some()
                     if not chunk:
                         raise AssertionError(f"no reply to {line[:200]!r}; {self.exited()}")
                     data += chunk
-        return msgspec.json.decode(data)
+        # A raw newline inside a generated value makes two lines, each answered: the first
+        # answer is this line's (the second's may already be in the same chunk).
+        return msgspec.json.decode(data.split(b"\n", 1)[0])
 
     async def post_alerts(self, bodies: list[bytes]) -> list[httpx.Response]:
         url = f"http://{self.config['webhook']['bind']}/webhook/{TOKEN}"
