@@ -36,6 +36,10 @@ from actors.executor.core_flip import (
     stopped_short,
     to_zero_leg,
 )
+from actors.executor.core_guard import carry_out, resting_exit
+from actors.executor.core_known_legs import already_worked, known_leg
+from actors.executor.core_order_book import OrderBook, Retry, state_record
+from actors.executor.core_order_plan import Answer, AskFor, plan_order
 from actors.executor.core_outside_fills import OutsideFills
 from actors.executor.core_signals import Job, Phase, SignalQueue, ack_effects, finished
 from actors.executor.effects import (
@@ -53,10 +57,6 @@ from actors.executor.effects import (
     SubmitAccepted,
     SubmitFailed,
 )
-from actors.executor.guard import carry_out, resting_exit
-from actors.executor.known_legs import already_worked, known_leg
-from actors.executor.order_book import OrderBook, Retry, state_record
-from actors.executor.order_plan import Answer, AskFor, plan_order
 from actors.executor.protection.keeper import ProtectionKeeper
 from actors.flips import signed_qty
 from actors.ids import leg_of

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from actors.executor.core import SymbolExecutor
+from actors.executor.core_order_book import OrderBook
 from actors.executor.effects import (
     AskRisk,
     Effect,
@@ -17,7 +18,6 @@ from actors.executor.effects import (
     SubmitFailed,
     SubmitOutcome,
 )
-from actors.executor.order_book import OrderBook
 from actors.messages import Approved, Denied, ExecuteSignal, parse_signal
 from actors.order_state import IllegalTransition, State, TrackedOrder
 from brokers.base import OrderEvent, OrderRequest, OrderStatus

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from actors.executor.core_order_book import OrderBook
 from actors.executor.effects import Alert, Effect, RecordInJournal, Submit
-from actors.executor.order_book import OrderBook
 from actors.executor.protection.brackets import Protection, covers
 from actors.executor.protection.outcomes import Tending
 from actors.order_state import State, TrackedOrder

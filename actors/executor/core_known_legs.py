@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from actors.executor.core_flip import incomplete
+from actors.executor.core_order_book import OrderBook
 from actors.executor.core_signals import Job, finished
-from actors.executor.order_book import OrderBook
 from actors.flips import FLAT_LEG, SIGNAL_LEGS
 from actors.ids import client_order_id_for, leg_of
 from actors.messages import Action
