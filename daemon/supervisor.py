@@ -97,19 +97,19 @@ async def open_daemon(
     async with (
         open_journal(journal_path) as journal,
         _open_venue(config, credentials, journal) as venue,
+        trio.open_nursery() as actors,
     ):
-        async with trio.open_nursery() as actors:
-            router_channel = trio.open_memory_channel[RouterInput](ACTOR_INBOX)
-            holding = await _start_holding(actors, journal, config, router_channel[0], front)
-            gate = await pass_startup_gate(journal, PatientReads(venue.broker, front.on_wait))
-            daemon = await _start_actors(
-                actors, journal, venue, config, gate, front, router_channel, holding
-            )
-            front.ready(daemon)
-            try:
-                yield daemon
-            finally:
-                actors.cancel_scope.cancel()
+        router_channel = trio.open_memory_channel[RouterInput](ACTOR_INBOX)
+        holding = await _start_holding(actors, journal, config, router_channel[0], front)
+        gate = await pass_startup_gate(journal, PatientReads(venue.broker, front.on_wait))
+        daemon = await _start_actors(
+            actors, journal, venue, config, gate, front, router_channel, holding
+        )
+        front.ready(daemon)
+        try:
+            yield daemon
+        finally:
+            actors.cancel_scope.cancel()
 
 
 @asynccontextmanager

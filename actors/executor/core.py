@@ -342,9 +342,10 @@ class SymbolExecutor:
         if msg.qty is not None and msg.qty != order.request.qty:
             # RiskGuard sized it: the size it checked is the size sent.
             order.request = msgspec.structs.replace(order.request, qty=msg.qty)
-            if not job.opening and splits(job.signal, self.position.qty, order.request):
-                if not self._split_sized(job, order, wall, out):
-                    return
+            crosses = not job.opening and splits(job.signal, self.position.qty, order.request)
+            # Split past the position: the first leg goes out here, or nothing (then stop).
+            if crosses and not self._split_sized(job, order, wall, out):
+                return
         job.phase = Phase.ORDER
         sending = self.book.send(order, wall)
         if job.signal.action in (Action.BUY, Action.SELL):
