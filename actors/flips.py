@@ -6,11 +6,14 @@ How the executor splits such an order is ``actors.executor.core_flip``'s.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from actors.ids import client_order_id_for
 from actors.messages import Action, Signal
 from brokers.base import OrderRequest, Side
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 # The leg that brings the position to zero, and the one that opens the new side after it.
 FLAT_LEG = "flat"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import json
-from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -40,6 +39,8 @@ from brokers.base import (
 if TYPE_CHECKING:
     # Named only in the types of the attrs messages below (never encoded, so never resolved
     # at run time): the messages stay importable by the pure cores, which never import trio.
+    from datetime import datetime
+
     import trio
 
     # Answers the Reconciler builds; only named here, in the types of their reply channels.

@@ -13,27 +13,30 @@ per call, and honour the venue's own hint (Retry-After, X-Ratelimit-Reset) per f
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
-from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 import trio
 
 from actors.retry import Backoff, BrokerWait, OnWait, is_worth_retrying, startup_backoff
-from brokers.base import (
-    Account,
-    Asset,
-    Broker,
-    MarketClock,
-    OrderListStatus,
-    OrderRequest,
-    OrderUpdate,
-    Position,
-    VenueOrder,
-)
 from brokers.errors import BrokerError, BrokerUnavailable
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+    from contextlib import AbstractAsyncContextManager
+    from datetime import datetime
+
+    from brokers.base import (
+        Account,
+        Asset,
+        Broker,
+        MarketClock,
+        OrderListStatus,
+        OrderRequest,
+        OrderUpdate,
+        Position,
+        VenueOrder,
+    )
 
 # The name the retries have always logged under.
 log = logging.getLogger("tradingd.retry")

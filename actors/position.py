@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
 from actors.records import PositionRecorded
 from brokers.base import Side
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 ZERO = Decimal(0)
 

@@ -8,13 +8,16 @@ date here too, so sizing never computes it per decision.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
 from actors.risk.core_volatility import VolatilityEstimate
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from decimal import Decimal
 
 
 @attrs.frozen

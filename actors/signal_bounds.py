@@ -10,7 +10,6 @@ them fits the decimal context; the places that compute still trap what slips thr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import (
     ROUND_HALF_EVEN,
@@ -22,6 +21,10 @@ from decimal import (
     Overflow,
     localcontext,
 )
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # Shares or contracts, either sign: far above any real order, far below decimal's limits.
 MAX_QUANTITY = Decimal(10**9)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,9 +12,14 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from typing import TYPE_CHECKING  # noqa: E402
+
 from actors.risk.limits import RiskLimits  # noqa: E402
 from brokers.sim import SimEndpoints  # noqa: E402
 from daemon.config import BrokerConfig  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # A benchmark's own flow (hundreds of alternating 1-share orders) is what the order-rate and
 # duplicate-order controls exist to stop: they are off. Every other check runs as default.

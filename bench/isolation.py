@@ -48,9 +48,11 @@ import trio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from typing import TYPE_CHECKING  # noqa: E402
+
 from harness import UNPACED, paper_broker, percentile, venue_process  # noqa: E402
 
-from actors.executor.effects import client_order_id_for  # noqa: E402
+from actors.ids import client_order_id_for  # noqa: E402
 from actors.messages import Ack  # noqa: E402
 from actors.order_state import State  # noqa: E402
 from actors.records import (  # noqa: E402
@@ -59,12 +61,14 @@ from actors.records import (  # noqa: E402
     RiskDenied,
     VenueCallRecorded,
 )
-from brokers.base import VenueCall  # noqa: E402
 from brokers.sim import SimControl  # noqa: E402
 from daemon.config import Config  # noqa: E402
 from daemon.credentials import load_credentials  # noqa: E402
 from daemon.logs import configure_logging  # noqa: E402
 from daemon.supervisor import Daemon, open_daemon  # noqa: E402
+
+if TYPE_CHECKING:
+    from brokers.base import VenueCall
 
 SLOW = "AAPL"
 OTHERS = ("MSFT", "AMD", "NVDA", "TSLA")

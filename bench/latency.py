@@ -64,7 +64,7 @@ async def daemon_signal(
     line = msgspec.json.encode({"id": f"bench-{n}", "symbol": "AAPL", "action": side, "qty": 1})
     reply, answer = trio.open_memory_channel[object](1)
     start = time.perf_counter()
-    await daemon.intake.send(line, "bench", reply)  # type: ignore[arg-type]
+    await daemon.intake.send(line, "bench", reply)
     async for record in watch:
         if isinstance(record, RiskDenied):
             raise RuntimeError(f"the daemon denied the benchmark's order: {record.code}")

@@ -32,7 +32,7 @@ import trio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actors.executor.effects import client_order_id_for  # noqa: E402
+from actors.ids import client_order_id_for  # noqa: E402
 from actors.position import ConfirmedPosition  # noqa: E402
 from actors.records import (  # noqa: E402
     FillRecorded,

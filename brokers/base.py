@@ -8,13 +8,15 @@ these types at the edge. Money and quantities are ``Decimal``; times are UTC-awa
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import msgspec
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+    from contextlib import AbstractAsyncContextManager
 
 
 def utc_now() -> datetime:

@@ -23,10 +23,9 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn, cast
+from typing import TYPE_CHECKING, NoReturn, cast
 
 import msgspec
 import trio
@@ -52,6 +51,9 @@ from daemon.startup.front import Front
 from daemon.summary import build_summary
 from daemon.supervisor import open_daemon
 from daemon.webhook.server import load_tokens
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 log = logging.getLogger("tradingd")
 
@@ -80,7 +82,7 @@ def _log_format(args: argparse.Namespace) -> LogFormat:
     """--log-format, else $TRADINGD_LOG_FORMAT, else json under systemd and text elsewhere."""
     chosen = getattr(args, "log_format", None) or os.environ.get("TRADINGD_LOG_FORMAT")
     if chosen in LOG_FORMATS:
-        return cast(LogFormat, chosen)
+        return cast("LogFormat", chosen)
     return default_format(os.environ, on_terminal=sys.stderr.isatty())
 
 

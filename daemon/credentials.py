@@ -15,13 +15,15 @@ because it is the one an operator set up on purpose for the unit. Values are wra
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import attrs
 
 from daemon.config import BrokerKind, ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 PAPER_KEY_ID = "tradingd-paper-key"
 PAPER_SECRET_KEY = "tradingd-paper-secret"

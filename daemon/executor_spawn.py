@@ -7,12 +7,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
-from actors.activity import Activity
 from actors.executor.core import SymbolExecutor
 from actors.executor.effects import ExecutorInput
 from actors.executor.protection.brackets import ProtectionFailurePolicy
@@ -21,10 +20,13 @@ from actors.executor.task import INBOX_SIZE, ExecutorDeps, run_executor
 from actors.messages import ResendIntent
 from actors.position import ConfirmedPosition
 from actors.reconciler import LiveOrder, StartupState, VenueView
-from actors.records import ProtectionRecorded
-from brokers.base import Asset, Broker, VenueOrder
 from brokers.errors import BrokerError
-from daemon.config import ExecutorConfig
+
+if TYPE_CHECKING:
+    from actors.activity import Activity
+    from actors.records import ProtectionRecorded
+    from brokers.base import Asset, Broker, VenueOrder
+    from daemon.config import ExecutorConfig
 
 log = logging.getLogger("tradingd")
 

@@ -13,14 +13,18 @@ import os
 import socket as stdlib_socket
 import stat
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
 from brokers.errors import TradingError
-from daemon.config import SourcesConfig
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from daemon.config import SourcesConfig
 
 SOCKET_NAME = "tradingd.sock"
 # Where the system unit's RuntimeDirectory=tradingd puts it.

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -30,7 +29,12 @@ from actors.records import (
     SignalRecorded,
     VenueCallRecorded,
 )
-from daemon.journal.store import Journal
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from daemon.journal.store import Journal
 
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, math.inf)
 # A signal is acked within milliseconds; the coarse buckets above would put them all in one.

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import trio
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from daemon.http_serving import serve_app
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 log = logging.getLogger("tradingd.metrics")
 

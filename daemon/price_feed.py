@@ -7,14 +7,18 @@ read the PriceBook, which refuses prices older than the configured age.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import trio
 
-from actors.prices import PriceBook
 from actors.retry import Backoff
-from brokers.base import MarketData
 from brokers.errors import AuthenticationFailed, BrokerUnavailable
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from actors.prices import PriceBook
+    from brokers.base import MarketData
 
 log = logging.getLogger("tradingd.prices")
 

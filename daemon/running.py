@@ -4,21 +4,16 @@ the actors' handles (read-only views of their state), and the operator's command
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import trio
 
-from actors.activity import Activity
 from actors.messages import (
     Ack,
     Action,
     BadSignal,
     build_signal,
 )
-from actors.monitor import MonitorHandle
-from actors.prices import PriceBook
 from actors.reconciler import (
     ApprovalResult,
     ReconcilerHandle,
@@ -26,13 +21,22 @@ from actors.reconciler import (
     StartupState,
     list_open_orders,
 )
-from actors.risk import RiskHandle, RiskInput, RiskLimits
-from actors.router import Intake
 from brokers.base import Broker, utc_now
 from brokers.errors import BrokerError
-from brokers.sim import SimEndpoints
-from daemon.executor_spawn import Executors
-from daemon.journal.store import Journal
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    import trio
+
+    from actors.activity import Activity
+    from actors.monitor import MonitorHandle
+    from actors.prices import PriceBook
+    from actors.risk import RiskHandle, RiskInput, RiskLimits
+    from actors.router import Intake
+    from brokers.sim import SimEndpoints
+    from daemon.executor_spawn import Executors
+    from daemon.journal.store import Journal
 
 log = logging.getLogger("tradingd")
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -26,10 +25,14 @@ from daemon.metrics import Metrics, run_metrics
 from daemon.metrics_http import serve_metrics
 from daemon.notify import Notifier, run_watchdog, watchdog_seconds
 from daemon.sources import AckWriter, serve_stdin
-from daemon.startup.front import Front
-from daemon.supervisor import Daemon
-from daemon.webhook.auth import WebhookToken
 from daemon.webhook.server import AlertEndpoint, load_tokens, serve_webhook
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from daemon.startup.front import Front
+    from daemon.supervisor import Daemon
+    from daemon.webhook.auth import WebhookToken
 
 log = logging.getLogger("tradingd")
 

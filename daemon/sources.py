@@ -11,12 +11,15 @@ import logging
 import os
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
+from typing import TYPE_CHECKING
 
 import msgspec
 import trio
 
 from actors.messages import Ack
-from actors.router import Intake
+
+if TYPE_CHECKING:
+    from actors.router import Intake
 
 log = logging.getLogger("tradingd.sources")
 

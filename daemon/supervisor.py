@@ -15,9 +15,9 @@ running half-alive is worse than a restart, and startup reconciliation makes the
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import TYPE_CHECKING
 
 import attrs
 import msgspec
@@ -53,8 +53,6 @@ from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
 from brokers.base import Broker, MarketData, VenueCall, utc_now
 from brokers.sim import SimConfig, SimEndpoints, serve_sim
-from daemon.config import Config
-from daemon.credentials import Credentials
 from daemon.executor_spawn import Executors, ExecutorSpawner, hold_nursery, trade_increments
 from daemon.journal.store import Journal, open_journal
 from daemon.price_feed import run_price_feed
@@ -68,6 +66,12 @@ from daemon.startup.gate import (
 )
 from daemon.startup.holding_intake import HoldingIntake
 from daemon.startup.replay import unfinished_signals, wait_priced
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from daemon.config import Config
+    from daemon.credentials import Credentials
 
 __all__ = ["Daemon", "open_daemon"]
 

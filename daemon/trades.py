@@ -20,16 +20,18 @@ venue chose, the type comes from the venue's answers in the journal's venue-call
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 import msgspec
 
 from actors.ids import is_own_client_order_id, leg_of
 from brokers.base import OrderType, Side
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 ZERO = Decimal(0)
 

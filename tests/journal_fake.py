@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
-import trio
 
 from actors.records import JournalRecord
+
+if TYPE_CHECKING:
+    import trio
 
 R = TypeVar("R", bound=JournalRecord)
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from hypothesis import strategies as st
@@ -13,6 +12,9 @@ from hypothesis import strategies as st
 from actors.reconciler.core_drift import Cause
 from brokers.base import OrderEvent, OrderStatus, Side
 from daemon.sources import MAX_LINE_BYTES
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 quantities = st.integers(min_value=1, max_value=1000).map(Decimal)
 prices = st.integers(min_value=1, max_value=100_000).map(lambda cents: Decimal(cents) / 100)

@@ -22,8 +22,7 @@ signal needs is ``core_signals``'.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 import msgspec
 
@@ -76,6 +75,9 @@ from actors.order_state import State, TrackedOrder
 from actors.position import ConfirmedPosition
 from actors.records import IntentRecorded, JournalRecord, RiskDenied
 from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, Side, VenueOrder
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class SymbolExecutor:

@@ -19,7 +19,6 @@ A buy or sell that RiskGuard sized past the position is split after its approval
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -28,11 +27,13 @@ import msgspec
 from actors.flips import FLAT_LEG, OPEN_LEG, signed_qty
 from actors.ids import client_order_id_for
 from actors.messages import Action, Signal
-from actors.order_state import TrackedOrder
 from actors.records import SignalRecorded
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from actors.executor.core_signals import Job
+    from actors.order_state import TrackedOrder
 from brokers.base import OrderRequest, OrderType, Side
 
 ZERO = Decimal(0)

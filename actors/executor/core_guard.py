@@ -7,14 +7,18 @@ orders, journaled first.
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
-from actors.executor.core_order_book import OrderBook
 from actors.executor.effects import Alert, Effect, RecordInJournal, Submit
 from actors.executor.protection.brackets import Protection, covers
-from actors.executor.protection.outcomes import Tending
 from actors.order_state import State, TrackedOrder
 from actors.records import IntentRecorded
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from actors.executor.core_order_book import OrderBook
+    from actors.executor.protection.outcomes import Tending
 
 
 def resting_exit(protection: Protection | None, book: OrderBook, order: TrackedOrder) -> bool:

@@ -9,16 +9,20 @@ means it was worked. Pure.
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from actors.executor.core_flip import incomplete
-from actors.executor.core_order_book import OrderBook
 from actors.executor.core_signals import Job, finished
 from actors.flips import FLAT_LEG, SIGNAL_LEGS
 from actors.ids import client_order_id_for, leg_of
 from actors.messages import Action
-from actors.order_state import TrackedOrder
 from actors.records import IntentRecorded, JournalRecord
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from actors.executor.core_order_book import OrderBook
+    from actors.order_state import TrackedOrder
 
 
 def known_leg(job: Job, book: OrderBook) -> TrackedOrder | None:

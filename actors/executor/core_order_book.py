@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
-from datetime import datetime
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 import attrs
 
@@ -40,6 +39,9 @@ from actors.position import ConfirmedPosition
 from actors.records import FillRecorded, JournalRecord, OrderStateRecorded
 from actors.retry import Backoff
 from brokers.base import OrderEvent, OrderRequest, OrderUpdate, VenueOrder, request_of
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 # Final orders kept per symbol for late fills (a fill reported after the cancel that ended
 # the order); older ones live on in the journal only.

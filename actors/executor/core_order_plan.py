@@ -8,17 +8,21 @@ without legs of its own where the exits' keeper says so.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
 from actors.executor.core_flip import refusal_to_split, splits, to_zero_leg
 from actors.executor.core_signals import Job, order_for
-from actors.executor.protection.keeper import ProtectionKeeper
 from actors.flips import signed_qty
 from actors.messages import AckStatus, Action
-from actors.position import ConfirmedPosition
-from brokers.base import OrderRequest
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from actors.executor.protection.keeper import ProtectionKeeper
+    from actors.position import ConfirmedPosition
+    from brokers.base import OrderRequest
 
 
 @attrs.frozen

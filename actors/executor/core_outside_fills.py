@@ -15,18 +15,21 @@ The message is ``actors.executor.effects.AdoptOutsideFill``. Pure: the executor'
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from actors.executor.effects import Effect, RecordInJournal
 from actors.ids import is_own_client_order_id
 from actors.messages import Ack, AdoptOutsideFill
-from actors.position import ConfirmedPosition
 from actors.records import FillRecorded, JournalRecord
-from brokers.base import VenueOrder
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from actors.position import ConfirmedPosition
+    from brokers.base import VenueOrder
 
 ZERO = Decimal(0)
 EXECUTION_PREFIX = "outside:"

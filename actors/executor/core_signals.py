@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, assert_never
 
@@ -18,12 +17,15 @@ import attrs
 from actors.executor.effects import Effect, RecordInJournal
 from actors.ids import client_order_id_for
 from actors.messages import Ack, AckStatus, Action, Signal, order_side_for_delta
-from actors.position import ConfirmedPosition
 from actors.records import JournalRecord, SignalFinished, SignalRecorded
 from brokers.base import OrderRequest, Side
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import trio
+
+    from actors.position import ConfirmedPosition
 
 
 class Phase(enum.Enum):

@@ -7,7 +7,6 @@ What other actors send an executor lives with every inter-actor message in
 from __future__ import annotations
 
 import enum
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import attrs
@@ -23,11 +22,14 @@ from actors.messages import (
     ResendIntent,
     ResumeFlip,
 )
-from actors.records import JournalRecord
 from brokers.base import OrderRequest, OrderUpdate, VenueOrder
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     import trio
+
+    from actors.records import JournalRecord
 
 
 # --- inputs the shell feeds back ------------------------------------------------------

@@ -8,16 +8,13 @@ this symbol never blocks another symbol, nor this symbol's own bookkeeping.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from functools import partial
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 import attrs
 import msgspec
 import trio
 
-from actors.activity import Activity
-from actors.executor.core import SymbolExecutor
 from actors.executor.effects import (
     Alert,
     AskRisk,
@@ -47,7 +44,6 @@ from actors.messages import (
     RiskRequest,
     Watch,
 )
-from actors.prices import PriceBook
 from actors.quarantine import AtStake, quarantined_call
 from actors.records import FailureStage, JournalRecord, JournalSink
 from brokers.base import Broker, OrderRequest, utc_now
@@ -59,6 +55,13 @@ from brokers.errors import (
     OrderRejected,
     RateLimited,
 )
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from actors.activity import Activity
+    from actors.executor.core import SymbolExecutor
+    from actors.prices import PriceBook
 
 log = logging.getLogger("tradingd.executor")
 

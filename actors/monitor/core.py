@@ -12,12 +12,13 @@ Time comes in as ``now`` arguments: the core reads no clock and does no I/O
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from actors.messages import Watch
-from brokers.base import OrderUpdate
+if TYPE_CHECKING:
+    from actors.messages import Watch
+    from brokers.base import OrderUpdate
 
 # How many recent update keys to remember for de-duplication; the state machines downstream
 # are idempotent too, so this only saves work.

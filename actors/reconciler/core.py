@@ -11,9 +11,9 @@ is ``actors.reconciler.core_drift``; the queue of corrections is ``actors.reconc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -30,6 +30,9 @@ from brokers.base import (
     Position,
     VenueOrder,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 ZERO = Decimal(0)
 

@@ -13,10 +13,8 @@ signal was refused).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 import attrs
 import msgspec
@@ -32,6 +30,10 @@ from actors.reconciler.core_drift import (
     target_after,
 )
 from actors.records import CorrectionRecorded, CorrectionStatus, DriftRecorded, JournalRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
 
 QUEUED = CorrectionStatus.QUEUED
 

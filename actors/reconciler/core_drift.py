@@ -25,14 +25,17 @@ What a correction does, per cause (the README's "Reconciliation" section says th
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
 from actors.ids import is_own_client_order_id
-from brokers.base import VenueOrder
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from brokers.base import VenueOrder
 
 ZERO = Decimal(0)
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from actors.ids import is_own_client_order_id
-from brokers.base import VenueOrder
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from brokers.base import VenueOrder
 
 
 class LiveOrder(msgspec.Struct, frozen=True, kw_only=True):

@@ -19,9 +19,8 @@ Pure: journal rows and venue answers in, records out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -35,6 +34,10 @@ from actors.records import (
     OrderStateRecorded,
 )
 from brokers.base import OrderRequest, Side, VenueOrder, request_of
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from datetime import datetime
 
 ZERO = Decimal(0)
 

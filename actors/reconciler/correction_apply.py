@@ -18,8 +18,7 @@ position that has since moved is ``stale`` and does nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 import msgspec
 import trio
@@ -32,6 +31,9 @@ from actors.reconciler.venue_view import ZERO, ReconcilerDeps, changed_since, re
 from actors.records import CorrectionRecorded, CorrectionStatus, PositionRecorded
 from brokers.base import OrderEvent, OrderUpdate, Position, utc_now
 from brokers.errors import BrokerError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 log = logging.getLogger("tradingd.reconciler")
 

@@ -8,15 +8,14 @@ record. Decisions are pure (``actors.reconciler.core_drift``, ``core_corrections
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 import msgspec
 
 from actors.reconciler.core import Drift, DriftWatch, compare_positions
-from actors.reconciler.core_corrections import CorrectionBook
 from actors.reconciler.core_drift import Cause, Explanation, explain, notional_of
 from actors.reconciler.core_order_diff import OrderDifference, compare_orders
 from actors.reconciler.correction_apply import adopt_outside_fills, apply_correction
@@ -24,6 +23,11 @@ from actors.reconciler.venue_view import ZERO, ReconcilerDeps, changed_since, re
 from actors.records import CorrectionStatus
 from brokers.base import Position, VenueOrder, utc_now
 from brokers.errors import AuthenticationFailed, BrokerError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from actors.reconciler.core_corrections import CorrectionBook
 
 log = logging.getLogger("tradingd.reconciler")
 

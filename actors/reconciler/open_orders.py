@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from brokers.base import Broker, OrderListStatus, VenueOrder
+if TYPE_CHECKING:
+    from brokers.base import Broker, OrderListStatus, VenueOrder
 
 log = logging.getLogger("tradingd.reconciler")
 

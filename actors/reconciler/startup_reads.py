@@ -5,8 +5,7 @@ they find are pure (``actors.reconciler.core``); this module does the I/O."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -24,6 +23,10 @@ from actors.reconciler.core import (
 )
 from actors.reconciler.open_orders import list_open_orders
 from brokers.base import Asset, Broker, Position, VenueOrder, utc_now
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from decimal import Decimal
 
 log = logging.getLogger("tradingd.reconciler")
 

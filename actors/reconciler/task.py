@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 import attrs
 import trio
 
 from actors.ids import is_own_client_order_id
 from actors.messages import ApproveCorrection, OrderSeen, RunReconciliation
-from actors.reconciler.core import DriftWatch
-from actors.reconciler.core_corrections import CorrectionBook
 from actors.reconciler.correction_apply import ApprovalResult, approve_correction
 from actors.reconciler.drift_checks import (
     NO_STARTUP_DRIFTS,
@@ -25,8 +22,14 @@ from actors.reconciler.drift_checks import (
     check,
     record_startup,
 )
-from actors.reconciler.venue_view import ReconcilerDeps
 from brokers.base import utc_now
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from actors.reconciler.core import DriftWatch
+    from actors.reconciler.core_corrections import CorrectionBook
+    from actors.reconciler.venue_view import ReconcilerDeps
 
 log = logging.getLogger("tradingd.reconciler")
 

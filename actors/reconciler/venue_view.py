@@ -3,19 +3,23 @@ and the venue's positions as it last read them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
-import trio
 
-from actors.reconciler.core_order_diff import LiveOrder
 from actors.reconciler.open_orders import list_orders_paged
-from actors.records import JournalRecord
-from actors.router import Intake
 from brokers.base import Broker, Position, VenueOrder, utc_now
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import trio
+
+    from actors.reconciler.core_order_diff import LiveOrder
+    from actors.records import JournalRecord
+    from actors.router import Intake
 
 ZERO = Decimal(0)
 # How far back the venue's orders are read to explain a drift.

@@ -15,8 +15,6 @@ from it at startup. Pure: no I/O, and the time is always passed in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal, DecimalException
 from typing import TYPE_CHECKING, assert_never
 
@@ -36,7 +34,6 @@ from actors.risk.core_daily import DailyLoss, DailyState
 from actors.risk.core_exposure import ExposureBook
 from actors.risk.core_reservations import Reservation, opening_qty
 from actors.risk.core_sizing import size_request
-from actors.risk.limits import LatchMode, RiskLimits
 from actors.signal_bounds import (
     DECIMAL_TRAP_CODE,
     bounded_reason,
@@ -56,7 +53,11 @@ from brokers.base import (
 
 if TYPE_CHECKING:
     # Types only: actors.prices imports this package's volatility estimate.
+    from collections.abc import Mapping
+    from datetime import datetime
+
     from actors.prices import PriceBook
+    from actors.risk.limits import LatchMode, RiskLimits
 
 ZERO = Decimal(0)
 

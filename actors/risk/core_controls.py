@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from collections import deque
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
-from actors.risk.limits import RiskLimits
 from actors.signal_bounds import bounded_reason
 from brokers.base import Asset, OrderRequest, Side
+
+if TYPE_CHECKING:
+    from actors.risk.limits import RiskLimits
 
 ZERO = Decimal(0)
 

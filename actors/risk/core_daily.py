@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
-from actors.records import RiskStateRecorded
-from actors.risk.limits import LatchMode, RiskLimits
-from brokers.base import MarketClock
+if TYPE_CHECKING:
+    from actors.records import RiskStateRecorded
+    from actors.risk.limits import LatchMode, RiskLimits
+    from brokers.base import MarketClock
 
 
 def trading_day(wall: datetime, limits: RiskLimits) -> date:

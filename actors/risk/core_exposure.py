@@ -15,19 +15,20 @@ changed since the last decision, so a decision costs the same with 5 or 500 posi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
 from actors.risk.core_controls import Refusal
-from actors.risk.limits import RiskLimits
 from brokers.base import OrderUpdate, Side
 
 if TYPE_CHECKING:
     # Types only: actors.prices imports this package's volatility estimate.
+    from collections.abc import Mapping
+
     from actors.prices import PriceBook
+    from actors.risk.limits import RiskLimits
 
 ZERO = Decimal(0)
 

@@ -9,17 +9,18 @@ or below the venue's minimum, is refused with a stable code, never bumped up to 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
 from actors.risk.core_controls import Refusal
-from actors.risk.limits import RiskLimits, SizingPolicy
-from brokers.base import Asset, OrderRequest
 
 if TYPE_CHECKING:
     # Types only: actors.prices imports this package's volatility estimate.
+    from collections.abc import Mapping
+
     from actors.prices import PriceBook
+    from actors.risk.limits import RiskLimits, SizingPolicy
+    from brokers.base import Asset, OrderRequest
 
 # Alpaca accepts fractional quantities to nine decimals.
 FINEST_FRACTION = Decimal("1E-9")

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
-from datetime import datetime
-from decimal import Decimal
 from functools import partial
-from typing import Any, Protocol, assert_never
+from typing import TYPE_CHECKING, Any, Protocol, assert_never
 
 import attrs
 import trio
@@ -33,11 +30,17 @@ from actors.messages import (
 )
 from actors.quarantine import AtStake, quarantined_call
 from actors.records import FailureStage, JournalSink
-from actors.risk.core import RiskGuardCore
-from actors.risk.core_daily import DailyLoss
-from actors.risk.limits import LatchMode, RiskLimits
 from brokers.base import Account, MarketClock, OrderUpdate, utc_now
 from brokers.errors import AuthenticationFailed, BrokerError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+    from decimal import Decimal
+
+    from actors.risk.core import RiskGuardCore
+    from actors.risk.core_daily import DailyLoss
+    from actors.risk.limits import LatchMode, RiskLimits
 
 log = logging.getLogger("tradingd.risk")
 

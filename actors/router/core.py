@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from actors.messages import Action, Signal
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @attrs.frozen

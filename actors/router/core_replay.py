@@ -9,14 +9,17 @@ raising would stop this start and every later one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
 from actors.messages import BadSignal, Signal, parse_signal
 from actors.records import FailureStage, SignalFailed
 from actors.signal_bounds import ERROR_CHARS, RAW_CHARS, bounded_text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
 
 
 @attrs.frozen

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
 from decimal import ROUND_DOWN, Decimal, DecimalException
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -21,6 +21,9 @@ from actors.records import JournalSink, SignalFinished
 from actors.router.task import Arrival, Intake, record_then_ack
 from actors.signal_bounds import DECIMAL_TRAP_CODE, decimal_failure, trapping_decimals
 from brokers.base import utc_now
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
 
 log = logging.getLogger("tradingd.rebalance")
 

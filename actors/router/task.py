@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
 from functools import partial
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 import attrs
 import msgspec
 import trio
 
-from actors.activity import Activity
 from actors.messages import (
     REPLAY_SOURCE,
     Ack,
@@ -41,6 +39,11 @@ from actors.quarantine import (
 from actors.records import FailureStage, JournalSink, SignalFinished, SignalRecorded
 from actors.router.core import Duplicate, Reject, SignalRouterCore, ToExecutor, ToRebalance
 from brokers.base import utc_now
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from actors.activity import Activity
 
 log = logging.getLogger("tradingd.router")
 

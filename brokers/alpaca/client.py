@@ -8,10 +8,7 @@ No httpx or websockets exception leaves this package.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager
-from datetime import datetime
-from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 from urllib.parse import quote
 
 import attrs
@@ -34,6 +31,11 @@ from brokers.base import (
     utc_now,
 )
 from brokers.errors import BrokerError, BrokerUnavailable, OrderNotFound
+
+if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+    from datetime import datetime
+    from types import TracebackType
 
 Audit = Callable[[VenueCall], Awaitable[None]]
 

@@ -14,9 +14,9 @@ no answer: anything later           BrokerUnavailable(request_may_have_arrived=T
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 import httpx
 import msgspec
@@ -31,6 +31,9 @@ from brokers.errors import (
     OrderRejected,
     RateLimited,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 NO_REASON = "the venue gave no reason"
 DUPLICATE_CLIENT_ORDER_ID_CODE = 40010001

@@ -9,8 +9,7 @@ logged, skipped event (stream).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from brokers.alpaca import schemas
 from brokers.base import (
@@ -28,6 +27,9 @@ from brokers.base import (
     TimeInForce,
     VenueOrder,
 )
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 
 class UnreadablePayload(ValueError):

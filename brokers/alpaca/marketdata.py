@@ -9,10 +9,10 @@ being ``{"T":"t","S":symbol,"p":price,"s":size,"t":timestamp,...}``.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import msgspec
 from websockets.exceptions import WebSocketException
@@ -20,6 +20,9 @@ from websockets.trio.client import ClientConnection, connect
 
 from brokers.base import Trade
 from brokers.errors import AuthenticationFailed, BrokerUnavailable
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
 
 log = logging.getLogger("tradingd.alpaca.data")
 

@@ -9,9 +9,8 @@ binary frames holding JSON; text frames are read the same way.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 import trio
@@ -19,8 +18,12 @@ from websockets.exceptions import WebSocketException
 from websockets.trio.client import ClientConnection, connect
 
 from brokers.alpaca import mapping, schemas
-from brokers.base import OrderUpdate
 from brokers.errors import AuthenticationFailed, BrokerUnavailable
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from brokers.base import OrderUpdate
 
 log = logging.getLogger("tradingd.alpaca.stream")
 

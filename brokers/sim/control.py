@@ -3,17 +3,19 @@ move its prices, arm its faults."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import trio
 
 from brokers.sim.config import SimConfig, SimEndpoints
 from brokers.sim.server import serve_sim
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Mapping
+    from decimal import Decimal
 
 
 @asynccontextmanager

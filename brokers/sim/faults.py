@@ -38,14 +38,16 @@ or event. Configured by ``POST /_sim/faults`` with ``{"fault": NAME, ...}``:
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from datetime import datetime
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from brokers.sim.alpaca.events import PendingStates
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
 
 RATE_LIMIT = 200
 

@@ -32,11 +32,9 @@ from __future__ import annotations
 
 import random
 import tomllib
-from collections.abc import Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import trio
@@ -44,7 +42,12 @@ import trio
 from brokers.sim.config import SimConfig
 from brokers.sim.core.assets import CENT, REFERENCE_PRICES, SUB_DOLLAR_INCREMENT
 from brokers.sim.faults import FaultError, FaultPlan
-from brokers.sim.venue import SimVenue
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from brokers.sim.venue import SimVenue
 
 BASIS_POINT = Decimal("0.0001")
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 from functools import partial
+from typing import TYPE_CHECKING
 
 import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as serve_http
-from websockets.http11 import Request, Response
 from websockets.trio.server import ServerConnection
 from websockets.trio.server import serve as serve_websockets
 
@@ -23,6 +23,9 @@ from brokers.sim.alpaca.stream import serve_trade_updates
 from brokers.sim.config import SimConfig, SimEndpoints
 from brokers.sim.scenario import Scenario, play_scenario
 from brokers.sim.venue import SimVenue
+
+if TYPE_CHECKING:
+    from websockets.http11 import Request, Response
 
 log = logging.getLogger("tradingd.sim")
 

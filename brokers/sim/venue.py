@@ -13,10 +13,7 @@ import hmac
 import itertools
 import random
 import uuid
-from collections.abc import Mapping
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import msgspec
@@ -26,7 +23,6 @@ from brokers.sim.alpaca.events import fills_first, with_pending_states
 from brokers.sim.alpaca.ratelimit import RateLimit
 from brokers.sim.alpaca.wire import event_json
 from brokers.sim.broadcast import Broadcast
-from brokers.sim.config import SimConfig
 from brokers.sim.core.assets import build_universe
 from brokers.sim.core.clock import VenueClock
 from brokers.sim.core.matching import MatchingCore
@@ -39,6 +35,13 @@ from brokers.sim.core.sessions import (
 )
 from brokers.sim.core.tape import BarBuilder, MarketItem, PricePrint
 from brokers.sim.faults import FaultPlan, Immediate
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+    from decimal import Decimal
+
+    from brokers.sim.config import SimConfig
 
 
 @attrs.define

@@ -6,11 +6,10 @@ scripts. Rendering is pure (rows in, text out).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from contextlib import aclosing
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import msgspec
@@ -18,6 +17,9 @@ import trio
 
 from daemon.control.server import ControlReply, ControlRequest
 from daemon.sources import MAX_LINE_BYTES, split_lines
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 # The columns a person reads first; --json has every field.
 COLUMNS: dict[str, tuple[str, ...]] = {

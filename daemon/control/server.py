@@ -23,10 +23,10 @@ from brokers.errors import TradingError
 from daemon.journal.rows import read_orders
 from daemon.journal.trades import read_closed_trips
 from daemon.sources import MAX_LINE_BYTES, AckWriter, serve_ndjson
-from daemon.startup.front import Front
 
 if TYPE_CHECKING:
     from daemon.metrics import Metrics
+    from daemon.startup.front import Front
     from daemon.supervisor import Daemon
 
 log = logging.getLogger("tradingd.control")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from daemon.journal.rows import Row
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 class DriftRow(Row, frozen=True, kw_only=True):

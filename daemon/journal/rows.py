@@ -5,16 +5,18 @@ Each query is a plain function of a ``sqlite3.Connection``, run on the journal's
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from actors.records import ProtectionMode, ProtectionPhase, ProtectionRecorded, RiskStateRecorded
 from brokers.base import OrderRequest, Side
 from daemon.journal.schema import FINAL_STATES
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 class Row(msgspec.Struct, frozen=True, kw_only=True):

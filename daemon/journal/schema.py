@@ -11,7 +11,10 @@ microseconds, so they sort as text in time order.
 
 from __future__ import annotations
 
-import sqlite3
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite3
 
 # "trad" in ASCII.
 APPLICATION_ID = 0x74726164

@@ -10,12 +10,15 @@ not stop every start.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from actors.records import FailureStage
+
+if TYPE_CHECKING:
+    import sqlite3
 
 # The ack reason of a signal that arrived before the startup gate passed. The replay knows a
 # held signal by it (an exact match, never a pattern): such a signal may expire.

@@ -18,18 +18,14 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime
-from decimal import Decimal
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import trio
 
 from actors.records import JournalRecord, ProtectionRecorded, RiskStateRecorded
 from brokers.errors import TradingError
 from daemon.journal import reconciliation, rows
-from daemon.journal.reconciliation import CorrectionRow, DriftRow, ReconciliationIds
 from daemon.journal.rows import AuditRow, FillRow, FlatLegRow, IntentRow, OrderRow, PositionRow
 from daemon.journal.schema import SchemaError
 from daemon.journal.signals import (
@@ -56,6 +52,13 @@ from daemon.journal.trades import (
     read_snapshot,
     read_trade_history,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterator
+    from datetime import datetime
+    from decimal import Decimal
+
+    from daemon.journal.reconciliation import CorrectionRow, DriftRow, ReconciliationIds
 
 __all__ = [
     "AuditRow",
@@ -329,7 +332,7 @@ class Journal:
             raise JournalUnavailable(
                 f"journal {self.path} cannot be read: {waiter.error}"
             ) from waiter.error
-        return cast(T, result)
+        return cast("T", result)
 
     # --- closing -------------------------------------------------------------------------
 

@@ -23,15 +23,18 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
-from actors.records import JournalRecord
 from daemon.journal.schema import migrate
 from daemon.journal.writes import statements_for
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from actors.records import JournalRecord
 
 log = logging.getLogger("tradingd.journal")
 

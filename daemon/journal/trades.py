@@ -5,16 +5,18 @@ page's drift count."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 import msgspec
 
 from brokers.base import OrderType, Side
 from daemon.trades import OrderKind, RoundTrip, TradeFill, openings_from, round_trips
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 T = TypeVar("T")
 

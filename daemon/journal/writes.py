@@ -6,8 +6,7 @@ the mapping can be read (and tested) apart from the threading.
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 import msgspec
 
@@ -30,6 +29,9 @@ from actors.records import (
 )
 from daemon.journal.rows import timestamp
 from daemon.journal.schema import FINAL_STATES
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 Statement = tuple[str, tuple[object, ...]]
 

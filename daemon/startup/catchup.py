@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from actors.ids import is_own_client_order_id
 from actors.reconciler import (
@@ -24,7 +25,9 @@ from actors.reconciler import (
 )
 from actors.records import FillRecorded, JournalRecord
 from brokers.base import Broker, VenueOrder, utc_now
-from daemon.journal.store import Journal, OrderRow
+
+if TYPE_CHECKING:
+    from daemon.journal.store import Journal, OrderRow
 
 log = logging.getLogger("tradingd")
 

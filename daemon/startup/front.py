@@ -9,17 +9,17 @@ gate waits for, and every wait pushes systemd's start timeout further out
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
-from actors.retry import BrokerWait
-from actors.router import Intake
-from daemon.notify import Notifier
-
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from actors.retry import BrokerWait
+    from actors.router import Intake
+    from daemon.notify import Notifier
     from daemon.supervisor import Daemon
 
 # Beyond each wait: the next attempt's own time (the adapter's 10 s timeout) and slack.

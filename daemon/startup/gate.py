@@ -8,10 +8,8 @@ catch-up: a fill the journal missed while down, recorded now, is no drift.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -30,9 +28,15 @@ from actors.records import CorrectionRecorded, CorrectionStatus
 from actors.risk import RiskGuardCore, read_clock
 from brokers.base import Broker, VenueOrder, utc_now
 from brokers.errors import AuthenticationFailed
-from daemon.journal.reconciliation import CorrectionRow
-from daemon.journal.store import Journal, PositionRow
 from daemon.startup.catchup import missed_fill_records, orders_the_journal_lacks
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from datetime import datetime
+    from decimal import Decimal
+
+    from daemon.journal.reconciliation import CorrectionRow
+    from daemon.journal.store import Journal, PositionRow
 
 log = logging.getLogger("tradingd")
 

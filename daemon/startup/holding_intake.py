@@ -12,17 +12,21 @@ the router, which remembers the held ids: a resend is a duplicate.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
 from actors.messages import Ack, BadSignal, ProducedSignal, RouterInput, parse_signal
-from actors.records import JournalSink
 from actors.router.task import arrival_of, record_then_ack
 from brokers.base import utc_now
 from daemon.journal.signals import HELD_UNTIL_READY
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from actors.records import JournalSink
 
 log = logging.getLogger("tradingd.intake")
 

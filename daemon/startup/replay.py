@@ -11,20 +11,24 @@ do) and the daemon starts without it: a poison row must never stop every start.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 import trio
 
-from actors.messages import Signal
-from actors.prices import PriceBook
 from actors.quarantine import WHAT_TO_DO
 from actors.records import FailureStage, JournalRecord, SignalFailed, SignalFinished, SignalRecorded
 from actors.router.core_replay import signals_to_replay
 from brokers.base import utc_now
-from daemon.journal.signals import UnfinishedSignal
-from daemon.journal.store import Journal
 from daemon.startup.holding_intake import hold_age
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from actors.messages import Signal
+    from actors.prices import PriceBook
+    from daemon.journal.signals import UnfinishedSignal
+    from daemon.journal.store import Journal
 
 log = logging.getLogger("tradingd")
 

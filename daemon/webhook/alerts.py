@@ -17,14 +17,16 @@ minute it arrived in): a retried identical alert is the same signal and trades o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal, DecimalException
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 
 from actors.signal_bounds import bounded_reason, decimal_failure, quote, trapping_decimals
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
 
 Text = Annotated[str, msgspec.Meta(max_length=256)]
 

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 import msgspec
 
 from daemon.config import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 TIMESTAMP_HEADER = "x-tradingd-timestamp"
 SIGNATURE_HEADER = "x-tradingd-signature"

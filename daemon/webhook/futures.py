@@ -10,8 +10,11 @@ year's last digit (``MNQZ6``), as Tradovate names them.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 MONTH_CODES = "FGHJKMNQUVXZ"  # January .. December
 QUARTERLY = "HMUZ"  # equity index futures: March, June, September, December

@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import attrs
 import msgspec
 import trio
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from actors.messages import Ack
-from actors.router import Intake
 from brokers.base import utc_now
 from daemon.config import ConfigError, WebhookConfig
 from daemon.http_serving import serve_app
-from daemon.sources import AckTimer
 from daemon.webhook.alerts import BadAlert, alert_to_signal, parse_alert
 from daemon.webhook.auth import (
     SIGNATURE_HEADER,
@@ -39,6 +36,14 @@ from daemon.webhook.auth import (
     passphrase_matches,
 )
 from daemon.webhook.futures import resolve_alias
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from starlette.requests import Request
+
+    from actors.router import Intake
+    from daemon.sources import AckTimer
 
 log = logging.getLogger("tradingd.webhook")
 

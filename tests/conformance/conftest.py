@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar, cast
-from uuid import UUID
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import attrs
 import pytest
@@ -23,12 +21,10 @@ from brokers.sim import SimConfig, SimEndpoints
 from brokers.sim.server import serve_venue
 from brokers.sim.venue import SimVenue
 
-# alpaca-py's TradingStream is built on websockets' deprecated legacy client.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from alpaca.data.live.stock import StockDataStream
-    from alpaca.data.models import Bar, Quote, Trade
-    from alpaca.trading.client import TradingClient
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+    from uuid import UUID
+
     from alpaca.trading.models import (
         Asset,
         Calendar,
@@ -49,6 +45,13 @@ with warnings.catch_warnings():
         OrderRequest,
         ReplaceOrderRequest,
     )
+
+# alpaca-py's TradingStream is built on websockets' deprecated legacy client.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from alpaca.data.live.stock import StockDataStream
+    from alpaca.data.models import Bar, Quote, Trade
+    from alpaca.trading.client import TradingClient
     from alpaca.trading.stream import TradingStream
 
 # The models the test modules take from here, with the warning filter above.
@@ -123,7 +126,7 @@ def trading(venue: Venue) -> Iterator[Trading]:
     # No retries: a 429 from the venue must reach the test, not be slept on. alpaca-py
     # offers no public switch for its trading client, nor a way to close its session.
     client._retry = 0
-    yield cast(Trading, client)
+    yield cast("Trading", client)
     client._session.close()
 
 

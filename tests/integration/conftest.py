@@ -7,8 +7,7 @@ A module that needs another venue overrides ``sim_config`` only; ``venue``, ``cl
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -19,6 +18,10 @@ from daemon.config import load_config
 from daemon.credentials import load_credentials
 from daemon.supervisor import Daemon, open_daemon
 from tests.integration.sim_fixtures import AUTH, PRICES
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 
 @pytest.fixture

@@ -4,16 +4,20 @@ given paper venue, or as a ``tradingd`` subprocess from the checkout."""
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import trio
-
-from brokers.sim import SimEndpoints
 from daemon.config import BrokerConfig, Config
 from daemon.credentials import load_credentials
 from daemon.supervisor import Daemon, open_daemon
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    import trio
+
+    from brokers.sim import SimEndpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 # The command as the tests run it: this interpreter, the checkout's package.

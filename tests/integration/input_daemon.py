@@ -12,10 +12,8 @@ import os
 import socket
 import subprocess
 import tomllib
-from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import httpx
@@ -25,6 +23,10 @@ import trio
 from daemon.control.client import ControlUnavailable, ask
 from daemon.control.server import ControlRequest
 from tests.scenarios.crash_processes import PROCESS_LIMIT, ROOT, TRADINGD, eventually
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 PASSPHRASE = "open sesame"
 TOKEN = "t" * 24

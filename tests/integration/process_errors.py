@@ -4,14 +4,16 @@ JSON log lines, and the one ERROR line an expected failure writes."""
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import trio
 
 from tests.integration.daemons import ROOT, TRADINGD
+
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Mapping
 
 
 def quiet_environ(**extra: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ import stat
 import struct
 from decimal import Decimal
 from functools import partial
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
@@ -26,8 +26,12 @@ from daemon.listeners import (
 from daemon.metrics import Metrics, run_metrics
 from daemon.service import actor_backlogs
 from daemon.startup.front import Front
-from daemon.supervisor import Daemon
 from tests.prometheus_text import parse_exposition, value
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from daemon.supervisor import Daemon
 
 
 class BytesSink(trio.abc.SendStream):

@@ -6,8 +6,7 @@ from __future__ import annotations
 import tempfile
 from functools import partial
 from pathlib import Path
-
-import trio
+from typing import TYPE_CHECKING
 
 from actors.records import CorrectionRecorded
 from daemon.cli import _parser
@@ -16,6 +15,9 @@ from daemon.control.server import ControlRequest, serve_listener
 from daemon.listeners import open_unix_listener
 from daemon.startup.front import Front
 from tests.scenarios.reconcile_on_sim import reconciling
+
+if TYPE_CHECKING:
+    import trio
 
 
 async def test_reconcile_corrections_and_approve_over_the_socket(

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import msgspec
@@ -19,6 +18,9 @@ from brokers.base import OrderRequest, Side, utc_now
 from brokers.sim import SimControl, SimEndpoints, running_sim
 from daemon.journal.store import open_journal
 from tests.integration.daemons import daemon_on
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LONG = client_order_id_for("long", "entry")
 TO_ZERO = client_order_id_for("rev", "flat")

@@ -4,7 +4,7 @@ the order is neither lost nor sent twice."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import trio
@@ -15,6 +15,9 @@ from brokers.base import OrderRequest, Side, utc_now
 from brokers.sim import SimControl, running_sim
 from daemon.journal.store import open_journal
 from tests.integration.daemons import daemon_on
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CID = client_order_id_for("crash-1", "entry")
 REQUEST = OrderRequest(client_order_id=CID, symbol="AAPL", side=Side.BUY, qty=Decimal(3))

@@ -7,9 +7,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 from functools import partial
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
 import trio
 
 from actors.ids import client_order_id_for
@@ -21,6 +20,11 @@ from daemon.listeners import open_unix_listener
 from daemon.metrics import Metrics
 from daemon.startup.front import Front
 from tests.integration.daemons import daemon_on
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
 
 GOOD_LINE = '{"id":"good-1","symbol":"AAPL","action":"buy","qty":2}'
 EPOCH_LINE = '{"id":"epoch-1","symbol":"AAPL","action":"buy","qty":1}'

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import msgspec
@@ -17,8 +17,12 @@ from actors.records import IntentRecorded, OrderStateRecorded, SignalFinished, S
 from brokers.base import OrderRequest, Side, utc_now
 from brokers.sim import SimControl, SimEndpoints, running_sim
 from daemon.journal.store import open_journal
-from daemon.supervisor import Daemon
 from tests.integration.daemons import daemon_on
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from daemon.supervisor import Daemon
 
 BUY_LINE = b'{"id":"buy-1","symbol":"AAPL","action":"buy","qty":3}'
 TARGET_LINE = b'{"id":"flat-1","symbol":"AAPL","action":"target","target_qty":0}'

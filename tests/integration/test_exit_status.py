@@ -4,7 +4,7 @@ saying what is wrong and what to do, no traceback, and the exit status of the RE
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import trio
@@ -13,6 +13,9 @@ from brokers.sim import SimConfig, running_sim
 from daemon.exit_status import ExitStatus
 from tests.integration.daemons import ROOT, TRADINGD
 from tests.integration.process_errors import quiet_environ, the_error_line, tradingd
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TOKENS = b'[{"name": "tv", "token": "tttttttttttttttttttttttt", "passphrase": "open sesame"}]'
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 import httpx
 import trio
@@ -10,8 +11,10 @@ import trio
 from daemon.control.server import metrics_page
 from daemon.metrics import Metrics, run_metrics
 from daemon.metrics_http import CONTENT_TYPE, serve_metrics
-from daemon.supervisor import Daemon
 from tests.prometheus_text import parse_exposition, value
+
+if TYPE_CHECKING:
+    from daemon.supervisor import Daemon
 
 
 async def test_prometheus_can_scrape_the_page_over_http(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
 from actors.records import FillRecorded, JournalRecord, OrderStateRecorded
 from brokers.sim import SimControl, running_sim
 from tests.integration.daemons import daemon_on
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def next_fill(watch: trio.MemoryReceiveChannel[JournalRecord]) -> FillRecorded:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
 from brokers.sim import SimControl, running_sim
 from daemon.journal.store import open_journal
-from daemon.supervisor import Daemon
 from tests.integration.daemons import daemon_on
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from daemon.supervisor import Daemon
 
 
 async def trade(daemon: Daemon, sid: str, side: str, qty: int) -> None:

@@ -7,7 +7,7 @@ lines, acks some, and hangs up, as a daemon that is stopped or dies midway would
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import trio
@@ -16,6 +16,9 @@ from actors.messages import Ack
 from daemon.exit_status import ExitStatus
 from tests.integration.daemons import ROOT, TRADINGD
 from tests.integration.process_errors import quiet_environ, the_error_line
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SIGNALS = b"".join(
     b'{"id":"early-%d","symbol":"AAPL","action":"buy","qty":1}\n' % n for n in range(1, 6)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -10,8 +10,10 @@ import trio
 from websockets.exceptions import ConnectionClosed
 from websockets.trio.client import connect
 
-from brokers.sim import SimControl, SimEndpoints
 from tests.integration.sim_fixtures import MARKET, event, open_listener
+
+if TYPE_CHECKING:
+    from brokers.sim import SimControl, SimEndpoints
 
 # The shared fixtures, found by name.
 

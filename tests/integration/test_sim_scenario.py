@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import subprocess
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import msgspec
@@ -18,6 +17,9 @@ from brokers.sim.scenario import parse_scenario, play_scenario
 from brokers.sim.venue import SimVenue
 from daemon.exit_status import ExitStatus
 from tests.integration.daemons import ROOT, TRADINGD, read_line
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SCRIPTED = """
 seed = 3

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import trio
 from websockets.trio.client import connect
 
-from brokers.sim import SimControl, SimEndpoints
 from tests.integration.sim_fixtures import MARKET, event, open_listener
+
+if TYPE_CHECKING:
+    import httpx
+
+    from brokers.sim import SimControl, SimEndpoints
 
 # The shared fixtures, found by name.
 

@@ -5,15 +5,17 @@ acceptance, the pending states, and a bracket's legs nested in its events."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 import trio
 from websockets.trio.client import connect
 
 from brokers.sim import SimConfig, SimControl, SimEndpoints
 from tests.integration.sim_fixtures import MARKET, PRICES, event, open_listener
+
+if TYPE_CHECKING:
+    import httpx
 
 # Two minutes before the session closes at 21:00 UTC.
 START = datetime(2026, 1, 5, 20, 58, tzinfo=UTC)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import socket
 import tempfile
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
@@ -38,6 +38,9 @@ from daemon.journal.store import open_journal
 from daemon.listeners import open_unix_listener
 from daemon.startup.front import Front
 from daemon.supervisor import Daemon, open_daemon
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 PRICES = {"AAPL": Decimal(100), "MSFT": Decimal(200)}
 # Virtual seconds: far more than any of these scenarios needs once the venue answers.

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import socket
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import trio
@@ -17,6 +17,9 @@ import trio
 from actors.retry import BrokerWait
 from daemon.notify import Notifier, run_watchdog
 from daemon.startup.front import Front
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@ socket, against the embedded paper venue."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
@@ -20,6 +19,10 @@ from daemon.credentials import load_credentials
 from daemon.listeners import open_unix_listener
 from daemon.startup.front import Front
 from daemon.supervisor import Daemon, open_daemon
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 SIGNALS: list[dict[str, object]] = [
     {"id": "t-buy", "symbol": "AAPL", "action": "buy", "qty": 10},

@@ -4,15 +4,19 @@ embedded paper venue, fills back over its websocket, positions and journal recor
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import trio
 
-from actors.messages import Ack
 from daemon.config import load_config
 from daemon.credentials import load_credentials
 from daemon.supervisor import Daemon, open_daemon
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from actors.messages import Ack
 
 SIGNALS = [
     b'{"id":"s1","symbol":"AAPL","action":"buy","qty":10}',

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -16,10 +15,14 @@ from hypothesis import strategies as st
 from brokers.base import utc_now
 from brokers.sim.control import SimControl
 from daemon.config import WebhookConfig
-from daemon.supervisor import Daemon
 from daemon.webhook.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookToken, signature
 from daemon.webhook.server import AlertEndpoint, serve_webhook
 from tests.strategies import webhook_posts
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from daemon.supervisor import Daemon
 
 TOKEN = WebhookToken(name="tv", token="t" * 24, passphrase="open sesame")
 SIGNED = WebhookToken(name="signed", token="s" * 24, passphrase="open sesame", hmac_secret="k" * 32)

@@ -13,11 +13,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import msgspec
@@ -26,6 +25,9 @@ import trio
 from brokers.sim import SimEndpoints
 from daemon.control.client import ControlUnavailable, ask
 from daemon.control.server import ControlRequest
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 TRADINGD = [sys.executable, "-m", "daemon.cli"]

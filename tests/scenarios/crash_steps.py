@@ -8,10 +8,9 @@ balance (``World.balanced``), once more when everything is final.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -26,6 +25,9 @@ from tests.scenarios.crash_world import (
     signal_line,
     venue_positions,
 )
+
+if TYPE_CHECKING:
+    import random
 
 # --- the steps of the order path ----------------------------------------------------------
 

@@ -11,11 +11,9 @@ positions agree.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import msgspec
@@ -33,6 +31,10 @@ from tests.scenarios.crash_processes import (
     venue_positions,
     venue_process,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
 
 START_PRICE = Decimal("100.00")
 # Each match fills at most this many shares: an order above it fills in parts.

@@ -7,17 +7,14 @@ from __future__ import annotations
 import itertools
 import socket
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import msgspec
 import trio
 
-from actors.messages import Ack
 from actors.order_state import TRANSITIONS, State
 from actors.records import FillRecorded, JournalRecord, OrderStateRecorded
 from actors.risk.limits import RiskLimits
@@ -25,6 +22,12 @@ from brokers.sim import SimAsset, SimConfig, SimControl, SimEndpoints, running_s
 from daemon.config import BrokerConfig, Config, ExecutorConfig, MonitorConfig
 from daemon.credentials import load_credentials
 from daemon.supervisor import Daemon, open_daemon
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Sequence
+    from pathlib import Path
+
+    from actors.messages import Ack
 
 SYMBOLS = ("AAPL", "MSFT", "AMD")
 PRICES = {"AAPL": Decimal(100), "MSFT": Decimal(200), "AMD": Decimal(50)}

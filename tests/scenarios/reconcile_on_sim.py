@@ -5,21 +5,24 @@ one), never by sleeping."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 import trio
 
-from actors.reconciler.core_drift import Mode
 from actors.records import JournalRecord, VenueCallRecorded
 from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
 from daemon.config import BrokerConfig, Config, MonitorConfig, ReconcileConfig
 from daemon.credentials import load_credentials
 from daemon.supervisor import Daemon, open_daemon
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+    from pathlib import Path
+
+    from actors.reconciler.core_drift import Mode
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)

@@ -4,12 +4,14 @@ position whose exits cannot be placed is flattened, not left naked (#2)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actors.ids import client_order_id_for
 from actors.records import JournalRecord, OrderStateRecorded, ProtectionRecorded
 from tests.scenarios.daemon_on_sim import Scenario, daemon_on_sim, reached, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ENTRY = client_order_id_for("b1", "entry")
 EXITS = client_order_id_for("b1", "exit1")

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
 import trio
 
 from actors.records import FillRecorded
 from daemon.summary import build_summary
 from tests.scenarios.daemon_on_sim import daemon_on_sim, reached, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
 
 
 async def test_004_3_take_profit_filled_at_venue_then_close_sends_nothing(

@@ -5,13 +5,15 @@ price reaches it."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actors.ids import client_order_id_for
 from actors.records import ProtectionRecorded
 from daemon.config import ExecutorConfig
 from tests.scenarios.daemon_on_sim import daemon_on_sim, reached, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 EMULATED = ExecutorConfig(brackets="emulated")
 BRACKET = {"take_profit": "101", "stop_loss": "95"}

@@ -3,11 +3,9 @@ fills after the restart moves the position, and a held stop still fires."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -17,6 +15,10 @@ from daemon.config import BrokerConfig, Config, ExecutorConfig
 from daemon.credentials import load_credentials
 from daemon.supervisor import Daemon, open_daemon
 from tests.scenarios.daemon_on_sim import PRICES, reached, signal
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
 
 BRACKET = {"take_profit": "101", "stop_loss": "95"}
 

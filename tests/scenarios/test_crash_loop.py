@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import os
 import random
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.scenarios.crash_steps import STEP_SYMBOLS, STEPS, killed_at_a_random_moment
 from tests.scenarios.crash_world import crash_world
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # A randomized run replays exactly with CRASH_LOOP_SEED set to the seed its failure printed.
 SEED_VARIABLE = "CRASH_LOOP_SEED"

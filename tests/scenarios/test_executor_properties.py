@@ -23,7 +23,7 @@ import tempfile
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,9 +32,11 @@ from actors.ids import client_order_id_for
 from actors.order_state import State
 from actors.risk.limits import RiskLimits
 from brokers.base import Side
-from daemon.journal.rows import FillRow, OrderRow
 from tests.scenarios.daemon_on_sim import Scenario, daemon_on_sim, signal
 from tests.strategies import ArmFault, SendSignal, SessionStep, Settle, session_steps
+
+if TYPE_CHECKING:
+    from daemon.journal.rows import FillRow, OrderRow
 
 # A session sends a dozen orders within milliseconds, often the same one twice: the order
 # rate and duplicate-order controls would deny most of them, and what is under test here is

@@ -14,7 +14,7 @@ refuse as one order and so go out as two legs.
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
@@ -33,6 +33,9 @@ from brokers.base import Side
 from brokers.sim import SimAsset
 from daemon.summary import build_summary
 from tests.scenarios.daemon_on_sim import SETTLE_LIMIT, Scenario, daemon_on_sim, reached, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def intents(scenario: Scenario) -> list[IntentRecorded]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.scenarios.daemon_on_sim import daemon_on_sim, reached, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_every_event_duplicated_counts_each_fill_once(tmp_path: Path) -> None:

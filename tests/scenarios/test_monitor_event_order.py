@@ -3,9 +3,12 @@ its POST arrives."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.scenarios.daemon_on_sim import daemon_on_sim, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_fill_streamed_before_the_submit_answer_is_counted_once(tmp_path: Path) -> None:

@@ -3,9 +3,12 @@ failure): the order is looked up by client_order_id, never sent twice, never "ti
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.scenarios.daemon_on_sim import daemon_on_sim, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_lost_response_with_the_stream_up_is_never_resubmitted(tmp_path: Path) -> None:

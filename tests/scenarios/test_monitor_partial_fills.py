@@ -4,9 +4,12 @@ with what it filled, and the position follows the fills exactly."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.scenarios.daemon_on_sim import daemon_on_sim, reached, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_partial_fills_then_cancel_keep_the_filled_part(tmp_path: Path) -> None:

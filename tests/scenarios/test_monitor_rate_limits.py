@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.scenarios.daemon_on_sim import daemon_on_sim, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_429_storm_during_submits_sends_each_order_once(tmp_path: Path) -> None:

@@ -3,11 +3,14 @@ lost for good, and only the REST re-sync after the reconnect can tell what happe
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from actors.records import VenueCallRecorded
 from daemon.config import MonitorConfig
 from tests.scenarios.daemon_on_sim import Scenario, daemon_on_sim, reached, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Polling and rechecks far beyond the test's patience: the re-sync alone must find the fills.
 RESYNC_ONLY = MonitorConfig(

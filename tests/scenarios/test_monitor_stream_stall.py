@@ -3,9 +3,12 @@ monitor's per-order deadlines look them up by REST, well before the stream speak
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.scenarios.daemon_on_sim import daemon_on_sim, reached, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_stream_stalled_for_a_minute_while_fills_happen(tmp_path: Path) -> None:

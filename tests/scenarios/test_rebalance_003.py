@@ -4,7 +4,7 @@ rebalance trades only the deltas, sells before buys."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -12,6 +12,9 @@ from actors.records import IntentRecorded, JournalRecord
 from brokers.base import Side
 from brokers.sim import SimControl, running_sim
 from tests.integration.daemons import daemon_on
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def intents(

@@ -4,7 +4,7 @@ drift with cause ``external``; its correction trades back to what tradingd inten
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
@@ -13,6 +13,9 @@ from actors.reconciler.core_drift import correction_signal_id
 from actors.records import CorrectionRecorded, DriftRecorded
 from brokers.sim import SimConfig, running_sim
 from tests.scenarios.reconcile_on_sim import PRICES, Run, daemon_run, reconciling
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def external_drift(run: Run) -> DriftRecorded:

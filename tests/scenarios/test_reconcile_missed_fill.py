@@ -4,12 +4,15 @@ is drift with cause ``missed_fill``; its correction adopts the venue's fill, wit
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from actors.records import CorrectionRecorded, DriftRecorded, FillRecorded
 from tests.scenarios.reconcile_on_sim import Run, reconciling
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 BUY = msgspec.json.encode({"id": "missed-1", "symbol": "AAPL", "action": "buy", "qty": 10})
 

@@ -5,13 +5,17 @@ the journal follow the venue, and never buys the position back."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from actors.records import PositionRecorded
 from brokers.base import utc_now
-from daemon.journal.reconciliation import DriftRow
 from daemon.journal.store import open_journal
 from tests.scenarios.reconcile_on_sim import Run, reconciling
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from daemon.journal.reconciliation import DriftRow
 
 
 async def prepare_journal(tmp_path: Path) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import partial
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from actors.records import PositionRecorded
 from brokers.base import utc_now
 from daemon.journal.store import open_journal
 from tests.scenarios.reconcile_on_sim import Run, buy_elsewhere, reconciling
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def journal_holding(tmp_path: Path, symbol: str, qty: int) -> None:

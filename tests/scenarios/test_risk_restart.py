@@ -8,13 +8,11 @@ from __future__ import annotations
 import logging
 import signal as os_signal
 import socket
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
-import pytest
 import trio
 
 from actors.records import RiskStateRecorded
@@ -30,6 +28,12 @@ from daemon.sources import AckWriter
 from daemon.startup.front import Front
 from daemon.supervisor import Daemon, open_daemon
 from tests.scenarios.daemon_on_sim import FAST, PRICES, SETTLE_LIMIT, SYMBOLS, signal
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    import pytest
 
 # Orders of a few shares, checked against an account read often, so a loss shows at once.
 QUICK = RiskLimits(account_refresh_interval=0.1, max_account_age=5.0)

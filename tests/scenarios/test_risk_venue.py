@@ -3,10 +3,9 @@ and the kill switch."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import ROUND_DOWN, Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -19,6 +18,10 @@ from daemon.config import BrokerConfig, Config
 from daemon.credentials import load_credentials
 from daemon.supervisor import open_daemon
 from tests.scenarios.daemon_on_sim import FAST, SETTLE_LIMIT, Scenario, reached, signal
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 CASH = Decimal(20_000)
 SYMBOLS = sorted(REFERENCE_PRICES)

@@ -16,8 +16,8 @@ symbol has one position) and asks this module for the orders it needs:
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 import msgspec
@@ -25,6 +25,9 @@ import msgspec
 from actors.ids import client_order_id_for
 from actors.records import ProtectionMode, ProtectionPhase, ProtectionRecorded
 from brokers.base import OrderRequest, OrderType, Side, TimeInForce
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class ProtectionFailurePolicy(enum.StrEnum):

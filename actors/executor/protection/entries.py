@@ -10,9 +10,11 @@ and none is covered twice.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from actors.executor.protection.brackets import Protection
-from actors.executor.protection.exit_room import FindOrder
+if TYPE_CHECKING:
+    from actors.executor.protection.brackets import Protection
+    from actors.executor.protection.exit_room import FindOrder
 
 
 def follow(p: Protection, cid: str, counted: Decimal) -> None:

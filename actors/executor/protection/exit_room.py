@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from actors.executor.protection.brackets import Protection
 from actors.order_state import State, TrackedOrder
+
+if TYPE_CHECKING:
+    from actors.executor.protection.brackets import Protection
 
 FindOrder = Callable[[str], TrackedOrder | None]
 

@@ -23,10 +23,8 @@ carries out like any of its own. Its rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 import attrs
 
@@ -54,9 +52,14 @@ from actors.executor.protection.outcomes import PolicyRan, Send, Tending, run_fa
 from actors.executor.protection.settle import Settled, settle_entry
 from actors.messages import Action, Signal
 from actors.order_state import State, TrackedOrder
-from actors.position import ConfirmedPosition
 from actors.records import ProtectionMode, ProtectionPhase, ProtectionRecorded
 from brokers.base import OrderRequest, Side
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from actors.position import ConfirmedPosition
 
 
 @attrs.define

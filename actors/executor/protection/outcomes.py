@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -19,9 +20,11 @@ from actors.executor.protection.brackets import (
     flatten_request,
 )
 from actors.executor.protection.exit_room import signed
-from actors.order_state import TrackedOrder
-from actors.records import ProtectionRecorded
-from brokers.base import OrderRequest
+
+if TYPE_CHECKING:
+    from actors.order_state import TrackedOrder
+    from actors.records import ProtectionRecorded
+    from brokers.base import OrderRequest
 
 
 @attrs.frozen

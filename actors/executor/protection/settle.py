@@ -8,10 +8,14 @@ for the whole position, unless the venue armed a native bracket's legs for it al
 from __future__ import annotations
 
 import enum
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from actors.executor.protection.brackets import Protection, moved_levels
-from actors.order_state import TrackedOrder
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from actors.order_state import TrackedOrder
 
 
 class Settled(enum.Enum):

@@ -10,11 +10,14 @@ fault moves fills ahead of their ``new``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from brokers.sim.core.orders import SimEvent, SimOrder
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @attrs.frozen

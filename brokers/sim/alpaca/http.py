@@ -6,17 +6,20 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
 from brokers.sim.alpaca.requests import malformed
 from brokers.sim.core.orders import unprocessable
-from brokers.sim.faults import CannedResponse
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.types import Receive, Scope, Send
+
+    from brokers.sim.faults import CannedResponse
 
 MAX_BODY_BYTES = 16 * 1024
 QTY_QUANTUM = Decimal("0.000000001")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
 from brokers.sim.core.orders import CLOSED_STATUSES, SimOrder, unprocessable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

@@ -15,18 +15,22 @@ floats, times as msgpack timestamp extensions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import msgspec
 import trio
 from websockets.exceptions import ConnectionClosed
-from websockets.trio.server import ServerConnection
 
-from brokers.sim.broadcast import Broadcast
 from brokers.sim.core.assets import CENT
 from brokers.sim.core.tape import TRADE_SIZE, MarketItem, MinuteBar, PricePrint
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from websockets.trio.server import ServerConnection
+
+    from brokers.sim.broadcast import Broadcast
 
 JSON = dict[str, Any]
 _decode = msgspec.json.Decoder(dict[str, Any])

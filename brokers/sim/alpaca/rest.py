@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import trio
@@ -40,10 +40,12 @@ from brokers.sim.alpaca.wire import (
     position_json,
     rfc3339,
 )
-from brokers.sim.core.assets import SimAsset
 from brokers.sim.core.orders import SimOrder, VenueRejection
 from brokers.sim.faults import FaultError
-from brokers.sim.venue import SimVenue
+
+if TYPE_CHECKING:
+    from brokers.sim.core.assets import SimAsset
+    from brokers.sim.venue import SimVenue
 
 # GET /v2/calendar without ``end`` lists this many days after ``start``.
 CALENDAR_DAYS = 30

@@ -9,16 +9,19 @@ listening are not replayed to it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import msgspec
 import trio
 from websockets.exceptions import ConnectionClosed
-from websockets.trio.server import ServerConnection
 
-from brokers.sim.broadcast import Broadcast
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from websockets.trio.server import ServerConnection
+
+    from brokers.sim.broadcast import Broadcast
 
 log = logging.getLogger("tradingd.sim.stream")
 

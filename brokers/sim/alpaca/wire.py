@@ -6,15 +6,18 @@ Decimals are strings and times RFC 3339 UTC, as Alpaca writes them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from brokers.sim.core.assets import SimAsset
-from brokers.sim.core.ledger import AccountFigures, SimPosition
 from brokers.sim.core.orders import SimEvent, SimOrder, decimal_text
 from brokers.sim.core.sessions import SESSION_CLOSE, SESSION_OPEN
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from brokers.sim.core.assets import SimAsset
+    from brokers.sim.core.ledger import AccountFigures, SimPosition
 
 ZERO = Decimal(0)
 PLPC_QUANTUM = Decimal("0.0000000001")

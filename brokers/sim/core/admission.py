@@ -3,18 +3,22 @@ order records it becomes (pure; the matching core stores and matches them)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 import msgspec
 
-from brokers.sim.core.assets import SimAsset
 from brokers.sim.core.checks import check_funds, order_qty
 from brokers.sim.core.legs import build_legs, check_legs, parent_prices
 from brokers.sim.core.orders import OrderChanges, OrderTicket, SimOrder
 from brokers.sim.core.rules import check_order_prices
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import datetime
+    from decimal import Decimal
+
+    from brokers.sim.core.assets import SimAsset
 
 
 @attrs.frozen

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 CENT = Decimal("0.01")
 # Alpaca's sub-penny rule: prices of $1 and above take 2 decimals, below $1 take 4.

@@ -5,11 +5,10 @@ Each check raises ``VenueRejection`` with Alpaca's status, code and message.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING
 
 from brokers.base import OrderType, Side, TimeInForce
-from brokers.sim.core.assets import SimAsset
 from brokers.sim.core.orders import (
     OrderTicket,
     SimOrder,
@@ -17,6 +16,11 @@ from brokers.sim.core.orders import (
     decimal_text,
     unprocessable,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from brokers.sim.core.assets import SimAsset
 
 ZERO = Decimal(0)
 FORBIDDEN = 40310000

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
-from brokers.base import Side
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from brokers.base import Side
 
 ZERO = Decimal(0)
 

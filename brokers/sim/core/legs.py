@@ -9,12 +9,15 @@ both working at once. The take-profit leg shows ``new`` once armed; the stop leg
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from brokers.base import OrderType, Side, TimeInForce
 from brokers.sim.core.orders import OrderTicket, SimOrder, unprocessable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from datetime import datetime
+    from decimal import Decimal
 
 ORDER_CLASSES = ("simple", "bracket", "oco", "oto")
 

@@ -7,13 +7,16 @@ A mixin of ``MatchingCore``: it works through the few core methods declared abst
 from __future__ import annotations
 
 import abc
-from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
 from brokers.base import TimeInForce
 from brokers.sim.core.orders import SimOrder, unprocessable
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 ZERO = Decimal(0)
 

@@ -13,15 +13,13 @@ What an ioc or fok order could not fill at once expires; sessions and pending ca
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
 from brokers.base import OrderType, Side, TimeInForce
 from brokers.sim.core.admission import Market, admit, replacement
-from brokers.sim.core.assets import SimAsset
 from brokers.sim.core.book import OrderBook
 from brokers.sim.core.ledger import AccountFigures, Ledger, SimPosition
 from brokers.sim.core.lifecycle import OrderLifecycle
@@ -34,6 +32,12 @@ from brokers.sim.core.orders import (
     unprocessable,
 )
 from brokers.sim.core.rules import holds_shares, marketable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from datetime import datetime
+
+    from brokers.sim.core.assets import SimAsset
 
 ZERO = Decimal(0)
 NOT_FOUND = 40410000

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import msgspec
 
 from brokers.base import OrderType, Side, TimeInForce
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 # Alpaca's order statuses, split the way GET /v2/orders?status= splits them.
 OPEN_STATUSES = frozenset(

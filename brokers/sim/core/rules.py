@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from brokers.base import OrderType, Side
 from brokers.sim.core.assets import is_valid_price
 from brokers.sim.core.orders import CLOSED_STATUSES, OrderTicket, SimOrder, unprocessable
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 # Working orders that a session close left resting until the next open.
 RESTING_STATUSES = frozenset({"done_for_day"})

@@ -7,12 +7,15 @@ time has passed the end of that minute; minutes without trades have no bar, as a
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
 from brokers.sim.core.sessions import MINUTE, minute_start
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 TRADE_SIZE = 100
 VWAP_QUANTUM = Decimal("0.0001")

@@ -3,9 +3,7 @@ failed (durably, before the error goes on) and its waiting sender acked ``reject
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import trio
@@ -24,6 +22,10 @@ from actors.router.task import Arrival, Intake, run_signal_router
 from actors.signal_bounds import ERROR_CHARS
 from brokers.errors import BrokerUnavailable
 from daemon.journal.store import Journal, open_journal
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 class Poison(Exception):

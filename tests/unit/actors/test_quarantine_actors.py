@@ -3,10 +3,8 @@ failed (durably) and its waiting sender acked ``rejected`` before the actor stop
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal as D
-from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 import trio
@@ -20,9 +18,14 @@ from actors.records import FailureStage
 from actors.risk.core import RiskGuardCore
 from actors.risk.limits import RiskLimits
 from actors.risk.task import run_risk_guard
-from brokers.base import OrderRequest, VenueOrder
 from daemon.journal.store import Journal, open_journal
 from tests.builders import T0, request
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from brokers.base import OrderRequest, VenueOrder
 
 
 @attrs.define
@@ -131,7 +134,7 @@ async def test_a_risk_decision_that_raises_quarantines_the_signal_of_the_order(
     core = RiskGuardCore(RiskLimits(), PriceBook())
     asked = RiskRequest(
         request=request("o-1"),
-        position_qty=cast(Any, "not a number"),
+        position_qty=cast("Any", "not a number"),
         reply=answers,
         signal_id="s9",
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import TYPE_CHECKING
 
 from daemon.cli import _parser
 from daemon.control.client import render_reply
 from daemon.control.server import ControlReply, ControlRequest, parse_request
 from daemon.exit_status import ExitStatus
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def test_signals_failed_and_clear_become_their_control_requests() -> None:

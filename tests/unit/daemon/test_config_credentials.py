@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import pickle
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +17,9 @@ from daemon.credentials import (
     Secret,
     load_credentials,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CANARY_KEY = "PKCANARY-KEY-7f3a"
 CANARY_SECRET = "canary-secret-9b1e4d"

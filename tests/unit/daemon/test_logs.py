@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
@@ -22,6 +22,9 @@ from daemon.logs import (
     stderr_is_journal,
     syslog_priority,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CREATED = datetime(2026, 11, 23, 10, 0, 0, 123000, tzinfo=UTC).timestamp()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import trio
 from hypothesis import example, given
@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 
 from actors.messages import BadSignal, parse_signal
 from daemon.sources import LineTooLong, split_lines
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MAX = 8
 

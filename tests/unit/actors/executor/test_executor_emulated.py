@@ -6,7 +6,7 @@ replaced goes alone, the take-profit following only for what it leaves."""
 from __future__ import annotations
 
 from decimal import Decimal as D
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -29,6 +29,9 @@ from actors.records import ProtectionRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, OrderUpdate, Side
 from daemon.journal.store import open_journal
 from tests.builders import T0, unread_replies, update, venue_order
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 EXIT1 = client_order_id_for("b1", "exit1")
 

@@ -4,7 +4,7 @@ inbox to answer it, so two full inboxes would stop both for good."""
 from __future__ import annotations
 
 from decimal import Decimal as D
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
@@ -18,9 +18,11 @@ from actors.prices import PriceBook
 from actors.risk.core import RiskGuardCore
 from actors.risk.limits import RiskLimits
 from actors.risk.task import run_risk_guard
-from brokers.base import OrderRequest, VenueOrder
 from tests.builders import T0, request
 from tests.journal_fake import MemoryJournal
+
+if TYPE_CHECKING:
+    from brokers.base import OrderRequest, VenueOrder
 
 
 @attrs.define

@@ -6,8 +6,8 @@ alerted and journaled, never replaced."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
 from decimal import Decimal as D
+from typing import TYPE_CHECKING
 
 import attrs
 import msgspec
@@ -33,6 +33,9 @@ from actors.records import ProtectionRecorded
 from brokers.base import OrderStatus
 from tests.bracket_venue import Venue
 from tests.builders import T0, unread_replies
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 @attrs.define

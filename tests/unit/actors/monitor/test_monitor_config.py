@@ -3,7 +3,7 @@ monitor's own timers."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import msgspec
@@ -11,6 +11,9 @@ import pytest
 
 from actors.monitor.core import MonitorTimers
 from daemon.config import ConfigError, MonitorConfig, load_config
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_defaults_are_the_monitor_timers_defaults() -> None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import pytest
 
 from actors.reconciler.open_orders import list_open_orders
 from actors.reconciler.venue_view import recent_orders
 from brokers.base import OrderStatus, VenueOrder, utc_now
 from tests.builders import T0, request, venue_order
+
+if TYPE_CHECKING:
+    import pytest
 
 
 @attrs.define

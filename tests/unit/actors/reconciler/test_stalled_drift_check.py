@@ -7,10 +7,9 @@ paper venue on loopback; the venue's ``stall_rest`` fault holds the check's firs
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -44,6 +43,10 @@ from brokers.sim import SimConfig, SimControl, running_sim
 from daemon.executor_spawn import Executors
 from daemon.journal.store import open_journal
 from tests.builders import request, update
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 # Virtual seconds. The venue holds the read far longer than the adapter's patience is
 # set here, and both far longer than the deliveries may take.

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
+from typing import TYPE_CHECKING
 
 import attrs
 import msgspec
@@ -31,6 +31,9 @@ from brokers.base import Account, MarketClock
 from brokers.errors import BrokerUnavailable
 from tests.builders import request
 from tests.journal_fake import MemoryJournal
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 # 23:00 New York on a Monday: the session-boundary trading day rolls over an hour in.
 START = datetime(2026, 1, 6, 4, 0, tzinfo=UTC)

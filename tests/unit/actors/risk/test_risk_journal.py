@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from actors.records import RiskStateRecorded
 from daemon.journal.store import open_journal
 from tests.unit.journal_builders import at
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_risk_state_round_trips_and_keeps_only_the_latest(tmp_path: Path) -> None:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 
 from brokers.base import OrderType, Side, TimeInForce
 from brokers.sim.core.assets import build_universe, seeded_prices
-from brokers.sim.core.matching import MatchingCore
 from brokers.sim.core.orders import OrderTicket, VenueRejection
 from tests.unit.brokers.sim.core_builders import T0, make_core, ticket
+
+if TYPE_CHECKING:
+    from brokers.sim.core.matching import MatchingCore
 
 D = Decimal
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import trio
@@ -14,6 +14,9 @@ from actors.records import JournalRecord, SignalRecorded
 from brokers.base import Side
 from daemon.journal.store import Journal, open_journal
 from tests.unit.journal_builders import at, call, denial, fill, intent, position, signal, state
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_orders_round_trip_with_intent_and_latest_state(tmp_path: Path) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from daemon.journal.store import Journal, JournalCorrupt, JournalUnavailable, open_journal
 from tests.unit.journal_builders import call, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def make_journal(path: Path, signals: int = 0) -> None:

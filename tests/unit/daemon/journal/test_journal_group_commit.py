@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 import trio.testing
 
 from daemon.journal.store import Journal, open_journal
 from tests.unit.journal_builders import call, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TASKS = 40
 

@@ -4,12 +4,15 @@ listed for the operator, and rows startup cannot read are reported rather than r
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from actors.records import FailureStage, SignalCleared, SignalFailed
 from daemon.journal import schema as journal_schema
 from daemon.journal.store import open_journal
 from tests.unit.journal_builders import at, signal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def failed(signal_id: str, seconds: float = 0) -> SignalFailed:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from actors.records import ProtectionMode, ProtectionPhase, ProtectionRecorded
 from daemon.journal import schema as journal_schema
 from daemon.journal.store import open_journal
 from tests.builders import T0
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def write_version_1_journal(path: Path) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daemon.journal.store import open_journal
 from tests.unit.journal_builders import at, call, intent, signal, state
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_last_record_at_is_the_newest_time_in_any_table(tmp_path: Path) -> None:

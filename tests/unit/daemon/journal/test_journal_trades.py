@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from decimal import Decimal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -14,6 +14,9 @@ from daemon.journal.store import open_journal
 from daemon.trades import OrderKind, round_trips
 from tests.builders import request
 from tests.unit.journal_builders import at, call, fill, intent, position, state
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_trade_history_reads_fills_their_orders_and_positions(tmp_path: Path) -> None:

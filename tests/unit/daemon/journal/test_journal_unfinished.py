@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from actors.records import SignalFinished
 from daemon.journal.store import open_journal
 from tests.unit.journal_builders import at, intent, signal, state
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def finished_ids(path: Path) -> dict[str, str]:
