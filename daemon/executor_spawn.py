@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -37,7 +37,7 @@ class Executors(Mapping[str, SymbolExecutor]):
 
     def __init__(self) -> None:
         self._cores: dict[str, SymbolExecutor] = {}
-        self._inboxes: dict[str, trio.MemorySendChannel[Any]] = {}
+        self._inboxes: dict[str, trio.MemorySendChannel[ExecutorInput]] = {}
 
     def __getitem__(self, symbol: str) -> SymbolExecutor:
         return self._cores[symbol]
@@ -48,7 +48,9 @@ class Executors(Mapping[str, SymbolExecutor]):
     def __len__(self) -> int:
         return len(self._cores)
 
-    def add(self, symbol: str, core: SymbolExecutor, inbox: trio.MemorySendChannel[Any]) -> None:
+    def add(
+        self, symbol: str, core: SymbolExecutor, inbox: trio.MemorySendChannel[ExecutorInput]
+    ) -> None:
         """A newly spawned executor (the spawner's only)."""
         self._cores[symbol] = core
         self._inboxes[symbol] = inbox
@@ -81,10 +83,10 @@ class Executors(Mapping[str, SymbolExecutor]):
         """Orders whose final state is not known yet, over every executor."""
         return sum(len(e.awaiting_outcome()) for e in self._cores.values())
 
-    def inbox(self, symbol: str) -> trio.MemorySendChannel[Any] | None:
+    def inbox(self, symbol: str) -> trio.MemorySendChannel[ExecutorInput] | None:
         return self._inboxes.get(symbol)
 
-    def inboxes(self) -> dict[str, trio.MemorySendChannel[Any]]:
+    def inboxes(self) -> dict[str, trio.MemorySendChannel[ExecutorInput]]:
         """Every executor's inbox, named for the watchdog."""
         return {f"executor {symbol}": inbox for symbol, inbox in self._inboxes.items()}
 
@@ -108,7 +110,7 @@ class ExecutorSpawner:
     def activity(self) -> Activity:
         return self.deps.activity
 
-    async def __call__(self, symbol: str) -> trio.MemorySendChannel[Any]:
+    async def __call__(self, symbol: str) -> trio.MemorySendChannel[ExecutorInput]:
         position = self.venue_view.positions.get(symbol)
         pnl = self.realized.get(symbol, Decimal(0))
         core = SymbolExecutor(

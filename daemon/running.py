@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from actors.monitor import MonitorHandle
     from actors.prices import PriceBook
     from actors.risk import RiskHandle, RiskInput, RiskLimits
-    from actors.router import Intake
+    from actors.router import Intake, RouterHandle
     from brokers.sim import SimEndpoints
     from daemon.executor_spawn import Executors
     from daemon.journal.store import Journal
@@ -49,6 +49,7 @@ class Daemon:
     """A running daemon: its front door, and read-only views for the CLI and summaries."""
 
     intake: Intake
+    router: RouterHandle
     activity: Activity
     journal: Journal
     broker: Broker

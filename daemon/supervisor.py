@@ -47,7 +47,7 @@ from actors.reconciler import (
 )
 from actors.records import VenueCallRecorded
 from actors.risk import RiskGuardCore, RiskHandle, start_risk_guard
-from actors.router import Intake, SignalRouterCore, run_signal_router
+from actors.router import Intake, RouterHandle, SignalRouterCore, start_signal_router
 from actors.router.rebalance import RebalanceBook, run_rebalance
 from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
@@ -209,9 +209,10 @@ async def _start_actors(
     monitor = await start_order_monitor(root, w.broker, timers, subscribers, monitor_inbox)
     await root.start(run_price_feed, venue.market_data, w.prices, ["*"])
     spawn = await _executor_spawner(w, risk, monitor, venue_view, executors)
-    await _start_router(w, risk, executors, spawn, intake, router_channel[1], holding)
+    router = await _start_router(w, risk, executors, spawn, intake, router_channel[1], holding)
     return Daemon(
         intake=intake,
+        router=router,
         activity=w.activity,
         journal=journal,
         broker=w.broker,
@@ -313,7 +314,7 @@ async def _start_router(
     intake: Intake,
     inbox: trio.MemoryReceiveChannel[RouterInput],
     holding: HoldingIntake,
-) -> None:
+) -> RouterHandle:
     """The SignalRouter, once the held signals are journaled, replaying the unfinished."""
     startup = w.gate.startup
     # RiskGuard's current limits, read-only: a SIGHUP reload may add or drop the policy.
@@ -338,13 +339,15 @@ async def _start_router(
         journal=w.journal,
         wait_priced=partial(wait_priced, w.prices),
     )
-    await w.root.start(
-        partial(run_signal_router, activity=w.activity),
+    return await start_signal_router(
+        w.root,
         router,
         inbox,
+        intake,
         w.journal,
         spawn,
         startup.symbols_with_state(),
         partial(run_rebalance, rebalance_book),
         replay,
+        activity=w.activity,
     )

@@ -12,11 +12,13 @@ Time comes in as ``now`` arguments: the core reads no clock and does no I/O
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 if TYPE_CHECKING:
+    import trio
+
     from actors.messages import Watch
     from brokers.base import OrderUpdate
 
@@ -58,7 +60,8 @@ class MonitorTimers:
 class OrderMonitorCore:
     timers: MonitorTimers = attrs.field(factory=MonitorTimers)
     healthy: bool = False
-    _routes: dict[str, Any] = attrs.field(factory=dict)  # client_order_id -> executor inbox
+    # client_order_id -> the inbox of the executor that sent it
+    _routes: dict[str, trio.MemorySendChannel[OrderUpdate]] = attrs.field(factory=dict)
     _seen: OrderedDict[tuple[str, ...], None] = attrs.field(factory=OrderedDict)
     _finished: OrderedDict[str, None] = attrs.field(factory=OrderedDict)
     _due: dict[str, float] = attrs.field(factory=dict)  # in-flight order -> next lookup at
@@ -73,7 +76,9 @@ class OrderMonitorCore:
         self._quiet.pop(msg.client_order_id, None)
         self._due[msg.client_order_id] = now + self._quiet_limit(first=True)
 
-    def route(self, update: OrderUpdate, now: float) -> tuple[bool, Any | None]:
+    def route(
+        self, update: OrderUpdate, now: float
+    ) -> tuple[bool, trio.MemorySendChannel[OrderUpdate] | None]:
         """(is new, the executor inbox or None when the order is not ours)."""
         cid = update.order.client_order_id
         key = update_key(update)

@@ -9,7 +9,7 @@ and forwards updates to the executor, RiskGuard and the Reconciler.
 from __future__ import annotations
 
 import logging
-from typing import Any, assert_never
+from typing import assert_never
 
 import attrs
 import trio
@@ -18,6 +18,7 @@ from actors.messages import (
     LookupEnded,
     MonitorInput,
     OrderSeen,
+    RiskInput,
     StreamDown,
     StreamHealth,
     StreamUp,
@@ -39,7 +40,7 @@ class Subscribers:
     """Where every new update goes besides its executor: RiskGuard gets it whole, the
     Reconciler only what it uses of it."""
 
-    risk: trio.MemorySendChannel[Any]
+    risk: trio.MemorySendChannel[RiskInput]
     reconciler: trio.MemorySendChannel[OrderSeen]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
     import trio
 
+    from actors.executor.effects import ExecutorInput
+    from actors.messages import MonitorInput
     from actors.reconciler.core_order_diff import LiveOrder
     from actors.records import JournalRecord
     from actors.router import Intake
@@ -55,7 +57,7 @@ class ExecutorsView(Protocol):
         """The orders executors still follow."""
         ...
 
-    def inbox(self, symbol: str) -> trio.MemorySendChannel[Any] | None:
+    def inbox(self, symbol: str) -> trio.MemorySendChannel[ExecutorInput] | None:
         """The symbol's running executor's inbox; None when none runs (one spawned later
         starts from the venue's position, outside fills and all)."""
         ...
@@ -89,7 +91,7 @@ class VenueView:
 class ReconcilerDeps:
     broker: Broker
     journal: ReconcilerJournal
-    monitor: trio.MemorySendChannel[Any]  # the OrderMonitor's inbox
+    monitor: trio.MemorySendChannel[MonitorInput]  # the OrderMonitor's inbox
     intake: Intake
     executors: ExecutorsView
     view: VenueView

@@ -45,6 +45,10 @@ class SignalRouterCore:
     sized_entries: Callable[[], bool] = lambda: False
     _seen: set[str] = attrs.field(factory=set)
 
+    def has_seen(self, signal_id: str) -> bool:
+        """Whether this id was taken already (a signal with it acks ``duplicate``)."""
+        return signal_id in self._seen
+
     def remember(self, signal_ids: set[str]) -> None:
         """Ids already accepted before a restart, from the journal."""
         self._seen |= signal_ids

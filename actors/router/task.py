@@ -286,3 +286,48 @@ async def record_then_ack(journal: JournalSink, arrival: Arrival, ack: Ack, wall
         await arrival.reply.send(ack)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         log.info("a source left before its ack")
+
+
+@attrs.frozen
+class RouterHandle:
+    """The running SignalRouter as the daemon sees it: its front door, and what it knows."""
+
+    intake: Intake
+    _core: SignalRouterCore
+
+    def has_seen(self, signal_id: str) -> bool:
+        """Whether a signal with this id was taken (a resend would ack ``duplicate``)."""
+        return self._core.has_seen(signal_id)
+
+    @property
+    def tradable(self) -> frozenset[str] | None:
+        """The venue's tradable symbols (None: not known, every symbol is let through)."""
+        return self._core.tradable
+
+
+async def start_signal_router(
+    nursery: trio.Nursery,
+    core: SignalRouterCore,
+    inbox: trio.MemoryReceiveChannel[RouterInput],
+    intake: Intake,
+    journal: JournalSink,
+    spawn_executor: SpawnExecutor,
+    initial_symbols: Iterable[str] = (),
+    run_rebalance: RunRebalance | None = None,
+    replay: Iterable[Signal] = (),
+    *,
+    activity: Activity | None = None,
+) -> RouterHandle:
+    """Start the router in ``nursery`` (its replay done, its executors spawned) and return
+    its handle."""
+    await nursery.start(
+        partial(run_signal_router, activity=activity),
+        core,
+        inbox,
+        journal,
+        spawn_executor,
+        initial_symbols,
+        run_rebalance,
+        replay,
+    )
+    return RouterHandle(intake, core)
