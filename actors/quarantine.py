@@ -33,6 +33,8 @@ T = TypeVar("T")
 # A sender waiting for the ack of a failed signal gets it if it reads within this long: the
 # daemon is about to stop, and a stopped daemon closes the connection anyway.
 ACK_WAIT = 1.0
+# How long the failure's record may take to become durable before the daemon stops anyway.
+JOURNAL_WAIT = 10.0
 
 WHAT_TO_DO = (
     "it is never replayed and its id stays spent; `tradingd signals --failed` lists it, "
@@ -99,8 +101,12 @@ async def quarantine(
     with trio.CancelScope(shield=True):
         records = [r for r in (failure_record(s, stage, exc) for s in at_stake) if r is not None]
         try:
-            if records:
-                await journal.commit(*records)
+            # Bounded: a journal stuck on its disk must not hold the daemon's stop forever.
+            with trio.move_on_after(JOURNAL_WAIT) as waited:
+                if records:
+                    await journal.commit(*records)
+            if waited.cancelled_caught:
+                log.error("could not journal the failure of %s in time", _ids(at_stake))
         except Exception as journal_error:
             log.error("could not journal the failure of %s: %s", _ids(at_stake), journal_error)
         for stake in at_stake:

@@ -284,7 +284,10 @@ class SymbolExecutor:
             return
         job.sized_from = self.position.qty
         self.book.track(request)
-        out.append(AskRisk(request, self.position.qty, sized, job.signal.confidence, job.signal.id))
+        # RiskGuard quarantines the signal if deciding raises; not an open leg's, whose flat
+        # leg traded already (a resend with a new id would trade that part twice).
+        quarantinable = None if job.opening else job.signal.id
+        out.append(AskRisk(request, self.position.qty, sized, job.signal.confidence, quarantinable))
 
     def _open_from_zero(self, job: Job, wall: datetime, out: list[Effect]) -> None:
         """The to-zero leg is final: open the rest from a flat position, or stop there."""

@@ -15,6 +15,7 @@ import attrs
 import msgspec
 import trio
 
+from actors.executor.core_signals import Phase
 from actors.executor.effects import (
     Alert,
     AskRisk,
@@ -184,12 +185,17 @@ def _decide(
 
 def _at_stake(core: SymbolExecutor, msg: ExecutorInput | None) -> list[AtStake]:
     """The signals quarantined if handling ``msg`` raises: a new signal itself; anything
-    else, the signal being worked (whose sender may still wait for its ack)."""
+    else, the signal being worked (whose sender may still wait for its ack), but only while
+    none of its orders can have left. One with an order sent is carried by that order (the
+    restart adopts it, and never replays the signal): quarantining it would tell the
+    operator to send again what may have traded."""
     if isinstance(msg, ExecuteSignal):
-        raw = msgspec.json.encode(msg.signal).decode()
+        raw = msg.raw or msgspec.json.encode(msg.signal).decode()
         return [AtStake(msg.signal.id, msg.reply, raw)]
     job = core.working
-    return [] if job is None else [AtStake(job.signal.id, job.reply)]
+    if job is None or job.opening or job.phase is Phase.ORDER:
+        return []
+    return [AtStake(job.signal.id, job.reply)]
 
 
 @attrs.frozen

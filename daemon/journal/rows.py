@@ -182,7 +182,10 @@ def read_flat_legs_without_open(conn: sqlite3.Connection, since: datetime) -> li
         "AND p.leg = 'open') "
         # Stopped on purpose (not flat, halted, the open leg denied): nothing to resume.
         "AND NOT EXISTS (SELECT 1 FROM signals s WHERE s.signal_id = o.signal_id "
-        "AND s.status = 'incomplete') ORDER BY o.seq",
+        "AND s.status = 'incomplete') "
+        # Quarantined: its handling raised; resuming it would run it again.
+        "AND NOT EXISTS (SELECT 1 FROM signals_failed q WHERE q.signal_id = o.signal_id) "
+        "ORDER BY o.seq",
         (timestamp(since),),
     )
     return [

@@ -11,7 +11,8 @@ import trio
 
 from actors.activity import Activity
 from actors.executor.core import SymbolExecutor
-from actors.executor.task import ExecutorDeps, run_executor
+from actors.executor.task import ExecutorDeps, _at_stake, run_executor
+from actors.ids import client_order_id_for
 from actors.messages import Ack, Approved, Denied, ExecuteSignal, RiskRequest, parse_signal
 from actors.prices import PriceBook
 from actors.records import FailureStage
@@ -19,7 +20,7 @@ from actors.risk.core import RiskGuardCore
 from actors.risk.limits import RiskLimits
 from actors.risk.task import run_risk_guard
 from daemon.journal.store import Journal, open_journal
-from tests.builders import T0, request
+from tests.builders import T0, request, unread_replies
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -182,3 +183,16 @@ def partial_risk_guard(
         await run_risk_guard(core, inbox, journal=journal, task_status=task_status)
 
     return run
+
+
+def test_the_signal_being_worked_is_at_stake_only_until_its_order_may_have_left() -> None:
+    """A failure while a signal waits on RiskGuard quarantines it (nothing of it traded);
+    once its order is being sent, that order carries it: quarantining it would tell the
+    operator to send again what may have traded."""
+    core = SymbolExecutor("AAPL")
+    line = b'{"id":"w1","symbol":"AAPL","action":"buy","qty":1}'
+    core.handle(execute(line, unread_replies()), 0.0, T0)
+    assert [s.signal_id for s in _at_stake(core, None)] == ["w1"]
+    cid = client_order_id_for("w1", "entry")
+    core.handle(Approved(client_order_id=cid, reserved=D(200), qty=D(1)), 0.0, T0)
+    assert _at_stake(core, None) == []

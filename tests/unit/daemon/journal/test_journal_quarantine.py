@@ -7,9 +7,10 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from actors.records import FailureStage, SignalCleared, SignalFailed
+from brokers.base import Side
 from daemon.journal import schema as journal_schema
 from daemon.journal.store import open_journal
-from tests.unit.journal_builders import at, signal
+from tests.unit.journal_builders import at, intent, signal
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -141,3 +142,18 @@ async def test_a_version_2_journal_gains_the_quarantine_and_keeps_its_queued_sig
     async with open_journal(path) as journal:
         assert [u.signal_id for u in await journal.unfinished_signals()] == ["queued"]
         assert await journal.failed_signals() == []
+
+
+async def test_a_failed_signal_between_its_legs_is_never_resumed(tmp_path: Path) -> None:
+    """An order across zero whose signal was quarantined after its flat leg: startup finds
+    no flip to resume (resuming would run the failed signal again); another one it does."""
+    async with open_journal(tmp_path / "j.sqlite3") as journal:
+        await journal.commit(signal("flip"), signal("other"))
+        await journal.commit(intent("flip-flat", side=Side.SELL), intent("other-flat"))
+        assert {r.request.client_order_id for r in await journal.flat_legs_without_open(at())} == {
+            "flip-flat",
+            "other-flat",
+        }
+        await journal.commit(failed("flip"))
+        legs = await journal.flat_legs_without_open(at())
+    assert [r.request.client_order_id for r in legs] == ["other-flat"]
