@@ -18,6 +18,7 @@ import attrs
 import trio
 
 from actors.messages import Ack, BadSignal, ProducedSignal, RouterInput, parse_signal
+from actors.router.core import Duplicate, SignalRouterCore
 from actors.router.task import arrival_of, record_then_ack
 from brokers.base import utc_now
 from daemon.journal.signals import HELD_UNTIL_READY
@@ -38,8 +39,10 @@ class HoldingIntake:
     journal: JournalSink
     router: trio.MemorySendChannel[RouterInput]
     sized_entries: bool
-    # Ids accepted before this start (from the journal), and the ones held since.
-    _seen: set[str] = attrs.field(factory=set)
+    # The router's own dedupe, on the ids accepted before this start (from the journal) and
+    # the ones held since. The venue's symbols are not known yet: tradability is the
+    # router's to judge once the gate has passed.
+    _dedupe: SignalRouterCore = attrs.field(factory=SignalRouterCore)
     # When (trio time) each signal was held in this run: its age is told by this clock, which
     # a wall-clock step cannot move.
     _held_at: dict[str, float] = attrs.field(factory=dict)
@@ -73,7 +76,7 @@ class HoldingIntake:
         return dict(self._held_at)
 
     def remember(self, signal_ids: set[str]) -> None:
-        self._seen |= signal_ids
+        self._dedupe.remember(signal_ids)
 
     async def _hold(self, msg: RouterInput) -> None:
         wall = utc_now()
@@ -87,13 +90,11 @@ class HoldingIntake:
             ack = Ack(id=exc.signal_id, status="rejected", reason=str(exc))
             await record_then_ack(self.journal, arrival, ack, wall)
             return
-        if signal.id in self._seen:
-            reason = f"signal id {signal.id!r} was already received"
-            await record_then_ack(
-                self.journal, arrival, Ack(id=signal.id, status="duplicate", reason=reason), wall
-            )
+        route = self._dedupe.route(signal)
+        if isinstance(route, Duplicate):
+            ack = Ack(id=signal.id, status="duplicate", reason=route.reason)
+            await record_then_ack(self.journal, arrival, ack, wall)
             return
-        self._seen.add(signal.id)
         self._held_at[signal.id] = trio.current_time()
         log.info("signal %s held until the startup gate passes", signal.id)
         ack = Ack(id=signal.id, status="accepted", reason=HELD_UNTIL_READY)
