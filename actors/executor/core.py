@@ -369,7 +369,7 @@ class SymbolExecutor:
         # The intent's fsync overlaps the HTTP send: the id is deterministic, so a crash in
         # between is healed at startup by adopting the venue's order by client_order_id.
         self._ack(job, wall, out, status="accepted", reason=None, extra=(intent, sending))
-        out.append(Submit(order.request))
+        out.append(Submit.of(order.request, self.position.qty))
 
     def _sized_from_a_stale_position(
         self, job: Job, order: TrackedOrder, wall: datetime, out: list[Effect]

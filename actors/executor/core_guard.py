@@ -46,4 +46,4 @@ def carry_out(tending: Tending, book: OrderBook, wall: datetime, out: list[Effec
         sending = book.send(book.track(request), wall)
         intent = IntentRecorded(at=wall, signal_id=send.signal_id, leg=send.leg, request=request)
         out.append(RecordInJournal((intent, sending)))
-        out.append(Submit(request))
+        out.append(Submit.of(request, book.position.qty))

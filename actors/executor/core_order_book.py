@@ -145,7 +145,7 @@ class OrderBook:
             match what:
                 case Retry.SUBMIT:
                     self.move(order, State.SENDING, wall, out)
-                    out.append(Submit(order.request))
+                    out.append(Submit.of(order.request, self.position.qty))
                 case Retry.LOOKUP:
                     out.append(Lookup(cid))
                 case _:
@@ -169,7 +169,7 @@ class OrderBook:
         order = self.track(request)
         record = self.send(order, wall, "resent at startup: the venue never received it")
         out.append(RecordInJournal((record,)))
-        out.append(Submit(request))
+        out.append(Submit.of(request, self.position.qty))
 
     def retire_final_orders(self) -> None:
         for cid in [cid for cid, o in self._live.items() if o.state.is_final]:

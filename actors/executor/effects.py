@@ -104,6 +104,21 @@ class AskRisk:
 @attrs.frozen
 class Submit:
     request: OrderRequest
+    # It only reduces the position (an exit, a close, the to-flat leg of a flip): it goes
+    # first wherever orders or venue requests wait their turn, so a fill is never left
+    # unguarded behind a backlog of entries.
+    protective: bool = False
+
+    @classmethod
+    def of(cls, request: OrderRequest, position_qty: Decimal) -> Submit:
+        return cls(request, protective=reduces(request, position_qty))
+
+
+def reduces(request: OrderRequest, position_qty: Decimal) -> bool:
+    """The order can only bring the position toward flat, never past it."""
+    if position_qty == 0 or request.side.sign * position_qty > 0:
+        return False
+    return request.qty <= abs(position_qty)
 
 
 @attrs.frozen

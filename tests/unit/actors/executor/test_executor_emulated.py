@@ -235,7 +235,9 @@ def a_resting_sale_of_4_of_10(ex: SymbolExecutor) -> tuple[OrderRequest, OrderRe
     (ask,) = only(ex.handle(canceled, 0, T0), AskRisk)
     sale: OrderRequest = ask.request
     effects = ex.handle(Approved(client_order_id=sale.client_order_id, reserved=D(0)), 0, T0)
-    assert only(effects, Submit) == [Submit(sale)]  # the sale alone while it is in flight
+    assert only(effects, Submit) == [
+        Submit(sale, protective=True)
+    ]  # the sale alone while it is in flight
     accepted = venue_order(sale, venue_id=f"v-{sale.client_order_id}")
     (exits,) = only(ex.handle(SubmitAccepted(order=accepted), 0, T0), Submit)
     ex.handle(SubmitAccepted(order=venue_order(exits.request, venue_id="v-exit2")), 0, T0)

@@ -101,7 +101,7 @@ def test_a_target_across_zero_sells_the_long_first_and_opens_the_short_once_flat
     assert (first.side, first.qty) == (Side.SELL, D(5))
     assert ask.position_qty == D(5)  # asked as a reduction of the long
     assert acks(sent) == [("accepted", None)]
-    assert only(sent, Submit) == [Submit(first)]
+    assert only(sent, Submit) == [Submit(first, protective=True)]
     # Nothing more until the first leg is final.
     partial = fill(ex, first, "2", OrderStatus.PARTIALLY_FILLED)
     assert not only(partial, AskRisk)
@@ -325,7 +325,9 @@ def test_a_resumed_signal_waits_for_its_resent_flat_leg_then_opens() -> None:
     flat = OrderRequest(
         client_order_id=client_order_id_for("rev", "flat"), symbol="AAPL", side=Side.SELL, qty=D(5)
     )
-    assert only(ex.handle(ResendIntent(request=flat), 0, T0), Submit) == [Submit(flat)]
+    assert only(ex.handle(ResendIntent(request=flat), 0, T0), Submit) == [
+        Submit(flat, protective=True)
+    ]
     resume = ResumeFlip(symbol="AAPL", signal=signal_, flat_leg=flat.client_order_id, goal=D(-3))
     assert not only(ex.handle(resume, 0, T0), AskRisk)
     assert not ex.idle
