@@ -335,6 +335,20 @@ class RiskRequest:
     confidence: float | None = None
     # The signal the order is for: if deciding on it raises, RiskGuard quarantines it.
     signal_id: str | None = None
+    # Its quantity comes from the confirmed position (a target, a close, either leg of an
+    # order across zero): idempotent by the position, never a duplicate of another order.
+    position_derived: bool = False
+    # For the runaway breaker: the signals queued behind this one at its executor, and the
+    # signals that arrived there since its last request (this one's included).
+    waiting: int = 0
+    offered: int = 1
+
+
+class ProtectiveSent(Message, frozen=True, kw_only=True, tag="protective_sent"):
+    """An exit went out without asking RiskGuard (a bracket's, an emulated stop's): it
+    counts in the order-rate window like every order sent, ahead of what waits there."""
+
+    client_order_id: str
 
 
 class StreamHealth(Message, frozen=True, kw_only=True, tag="stream_health"):
@@ -454,7 +468,7 @@ class Halt:
 
 @attrs.frozen(kw_only=True)
 class Resume:
-    """Lift a halt and a daily-loss latch, here and in the journal."""
+    """Lift a halt, a daily-loss latch and the runaway breaker, here and in the journal."""
 
     done: trio.Event | None = None
 
@@ -467,7 +481,14 @@ class SetLimits:
 
 
 RiskInput = (
-    RiskRequest | OrderUpdate | ReleaseReservation | Halt | Resume | SetLimits | StreamHealth
+    RiskRequest
+    | OrderUpdate
+    | ReleaseReservation
+    | ProtectiveSent
+    | Halt
+    | Resume
+    | SetLimits
+    | StreamHealth
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Literal, Protocol
 
 import msgspec
 
@@ -113,6 +113,11 @@ class RiskDenied(Record, frozen=True, kw_only=True, tag="risk_denied"):
     detail: str
 
 
+# What tripped the runaway breaker: too many orders waiting for the rate limits, or too
+# many signals offered a second for too long.
+RunawayCause = Literal["backlog", "offered_rate"]
+
+
 class RiskStateRecorded(Record, frozen=True, kw_only=True, tag="risk_state"):
     """RiskGuard's state that must survive a restart: the kill switch, the daily-loss
     latch, and the trading day with its start-of-day equity."""
@@ -121,6 +126,8 @@ class RiskStateRecorded(Record, frozen=True, kw_only=True, tag="risk_state"):
     latched: str | None = None
     trading_day: date | None = None
     start_equity: Decimal | None = None
+    # The runaway breaker's latch: what tripped it (None: not tripped).
+    runaway: RunawayCause | None = None
 
 
 class ProtectionMode(enum.StrEnum):

@@ -55,6 +55,7 @@ from actors.executor.effects import (
     Submit,
     SubmitAccepted,
     SubmitFailed,
+    reduces,
 )
 from actors.executor.protection.keeper import ProtectionKeeper
 from actors.flips import signed_qty
@@ -101,6 +102,9 @@ class SymbolExecutor:
         # Fills of orders placed outside tradingd, taken into the position while running.
         self.outside = OutsideFills()
         self.signals = SignalQueue(supersede_queued)
+        # Signals that arrived since the last request to RiskGuard (its runaway breaker
+        # counts what is offered, not only what it is asked).
+        self._offered_since_ask = 0
 
     # --- queries (the shell and tests read these) --------------------------------------
 
@@ -227,6 +231,7 @@ class SymbolExecutor:
 
     def _on_signal(self, msg: ExecuteSignal, wall: datetime, out: list[Effect]) -> None:
         job = Job(msg.signal, msg.reply, msg.received_at, source=msg.source, raw=msg.raw)
+        self._offered_since_ask += 1
         if self.signals.busy:
             out += self.signals.wait(job, wall)
         else:
@@ -287,7 +292,24 @@ class SymbolExecutor:
         # RiskGuard quarantines the signal if deciding raises; not an open leg's, whose flat
         # leg traded already (a resend with a new id would trade that part twice).
         quarantinable = None if job.opening else job.signal.id
-        out.append(AskRisk(request, self.position.qty, sized, job.signal.confidence, quarantinable))
+        derived = (
+            job.opening
+            or job.goal is not None
+            or job.signal.action in (Action.CLOSE, Action.TARGET)
+        )
+        offered, self._offered_since_ask = self._offered_since_ask, 0
+        out.append(
+            AskRisk(
+                request,
+                self.position.qty,
+                sized,
+                job.signal.confidence,
+                quarantinable,
+                position_derived=derived,
+                waiting=self.signals.waiting,
+                offered=offered,
+            )
+        )
 
     def _open_from_zero(self, job: Job, wall: datetime, out: list[Effect]) -> None:
         """The to-zero leg is final: open the rest from a flat position, or stop there."""
@@ -341,7 +363,13 @@ class SymbolExecutor:
             return
         order = self._tracked(msg.client_order_id)
         sized_by_position = job.opening or job.signal.action in (Action.CLOSE, Action.TARGET)
-        if sized_by_position and self.position.qty != job.sized_from:
+        moved = job.sized_from is not None and self.position.qty != job.sized_from
+        # An order over the rate waits for its approval: a position that moved meanwhile may
+        # have turned an exit into an entry (or back), which RiskGuard decided otherwise.
+        turned = moved and reduces(order.request, job.sized_from or ZERO) != reduces(
+            order.request, self.position.qty
+        )
+        if (sized_by_position and moved) or turned:
             self._sized_from_a_stale_position(job, order, wall, out)
             return
         if msg.qty is not None and msg.qty != order.request.qty:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from actors.executor.effects import Alert, Effect, RecordInJournal, Submit
+from actors.executor.effects import Alert, Effect, ExitSent, RecordInJournal, Submit
 from actors.executor.protection.brackets import Protection, covers
 from actors.order_state import State, TrackedOrder
 from actors.records import IntentRecorded
@@ -46,4 +46,7 @@ def carry_out(tending: Tending, book: OrderBook, wall: datetime, out: list[Effec
         sending = book.send(book.track(request), wall)
         intent = IntentRecorded(at=wall, signal_id=send.signal_id, leg=send.leg, request=request)
         out.append(RecordInJournal((intent, sending)))
+        # Not paced: an exit left waiting leaves a fill naked. It takes its place in the
+        # order-rate window all the same, ahead of every entry waiting there.
+        out.append(ExitSent(request.client_order_id))
         out.append(Submit.of(request, book.position.qty))

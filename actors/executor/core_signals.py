@@ -68,6 +68,11 @@ class SignalQueue:
     def busy(self) -> bool:
         return self.working is not None or bool(self._waiting)
 
+    @property
+    def waiting(self) -> int:
+        """How many signals wait behind the one being worked."""
+        return len(self._waiting)
+
     def wait(self, job: Job, wall: datetime) -> list[Effect]:
         """Queue ``job``; it is acked ``accepted`` now, durably, so no source ever waits on
         another signal's orders. Superseded signals are journaled as such (their ids stay

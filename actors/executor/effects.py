@@ -99,6 +99,13 @@ class AskRisk:
     size_by_policy: bool = False
     confidence: float | None = None
     signal_id: str | None = None  # whose order it is: RiskGuard quarantines it if it raises
+    # Sized from the confirmed position (a target, a close, a leg of an order across zero):
+    # never held back as a duplicate of another order.
+    position_derived: bool = False
+    # For RiskGuard's runaway breaker: signals queued behind this one, and signals that
+    # arrived since the last request (this one's included).
+    waiting: int = 0
+    offered: int = 1
 
 
 @attrs.frozen
@@ -119,6 +126,13 @@ def reduces(request: OrderRequest, position_qty: Decimal) -> bool:
     if position_qty == 0 or request.side.sign * position_qty > 0:
         return False
     return request.qty <= abs(position_qty)
+
+
+@attrs.frozen
+class ExitSent:
+    """An exit goes out without asking RiskGuard: it still counts in the order-rate window."""
+
+    client_order_id: str
 
 
 @attrs.frozen
@@ -161,4 +175,4 @@ class RecordInJournal:
     ack: tuple[trio.MemorySendChannel[Ack], Ack] | None = None
 
 
-Effect = AskRisk | Submit | Lookup | Cancel | Release | Follow | Alert | RecordInJournal
+Effect = AskRisk | Submit | ExitSent | Lookup | Cancel | Release | Follow | Alert | RecordInJournal

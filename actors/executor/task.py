@@ -23,6 +23,7 @@ from actors.executor.effects import (
     CancelFailed,
     Effect,
     ExecutorInput,
+    ExitSent,
     Follow,
     Lookup,
     LookupFailed,
@@ -39,6 +40,7 @@ from actors.messages import (
     ExecuteSignal,
     MonitorInput,
     PriceSeen,
+    ProtectiveSent,
     ReleaseReservation,
     RiskDecision,
     RiskInput,
@@ -235,8 +237,13 @@ async def _carry_out(
                     size_by_policy=effect.size_by_policy,
                     confidence=effect.confidence,
                     signal_id=effect.signal_id,
+                    position_derived=effect.position_derived,
+                    waiting=effect.waiting,
+                    offered=effect.offered,
                 )
                 outbox.to(deps.risk, ask)
+            case ExitSent(client_order_id=cid):
+                outbox.to(deps.risk, ProtectiveSent(client_order_id=cid))
             case Submit(request=request):
                 # The submit task starts the intent's commit itself, once its POST is on the
                 # wire: the fsync overlaps the send instead of delaying it.

@@ -6,8 +6,9 @@ the reservation. Concurrent orders across symbols therefore can never overspend:
 ``cost <= buying_power - reserved`` against one ledger, decided in one task (incident 003).
 
 A risk-reducing order needs no buying power and is never blocked by a limit meant for new
-risk (rates, sizes, exposure, a halt, a down order stream), so a halt can always flatten;
-only a daily-loss latch in ``halted`` mode stops it too. A buy or sell without a quantity is
+risk (sizes, exposure, a halt, the runaway breaker, a down order stream), so a halt can
+always flatten; only a daily-loss latch in ``halted`` mode stops it too. The order-rate caps
+refuse nothing: they pace every order, risk-reducing ones first (``core_pacing``). A buy or sell without a quantity is
 sized here (``actors.risk.core_sizing``), and the size approved is the size sent. The halt, the latch
 and the trading day are handed out as a journal record whenever they change, and restored
 from it at startup. Pure: no I/O, and the time is always passed in.
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, assert_never
 import attrs
 import msgspec
 
-from actors.messages import Approved, Denied, RiskDecision
+from actors.messages import Approved, Denied, RiskDecision, RiskRequest
 from actors.records import RiskStateRecorded
 from actors.risk.core_controls import (
     OrderFlow,
@@ -32,6 +33,7 @@ from actors.risk.core_controls import (
 )
 from actors.risk.core_daily import DailyLoss, DailyState
 from actors.risk.core_exposure import ExposureBook
+from actors.risk.core_pacing import OrderPacer, Parked
 from actors.risk.core_reservations import Reservation, opening_qty
 from actors.risk.core_sizing import size_request
 from actors.signal_bounds import (
@@ -82,6 +84,7 @@ class RiskGuardCore:
     # Set when the venue refused an order: the next account read must not wait.
     wants_refresh: bool = False
     _flow: OrderFlow = attrs.field(init=False)
+    _pacer: OrderPacer[RiskRequest] = attrs.field(factory=OrderPacer, init=False)
     _exposure: ExposureBook = attrs.field(init=False)
     _daily: DailyLoss = attrs.field(init=False)
 
@@ -121,6 +124,7 @@ class RiskGuardCore:
         """Take back what the journal held at startup: the halt and the daily state."""
         self._halted = state.halted
         self._daily.restore(DailyState.from_record(state))
+        self._pacer.breaker.restore(state.runaway)
         self._persisted = state
 
     def state_record(self, wall: datetime) -> RiskStateRecorded | None:
@@ -132,6 +136,7 @@ class RiskGuardCore:
             latched=daily.latched,
             trading_day=daily.day,
             start_equity=daily.start_equity,
+            runaway=self._pacer.breaker.tripped,
         )
         last = self._persisted
         if last is not None and msgspec.structs.replace(last, at=wall) == record:
@@ -176,6 +181,7 @@ class RiskGuardCore:
     def resume(self) -> None:
         self._halted = False
         self._daily.resume(self._equity)
+        self._pacer.breaker.reset()
 
     # --- views ------------------------------------------------------------------------
 
@@ -208,8 +214,92 @@ class RiskGuardCore:
     def daily(self) -> DailyLoss:
         return self._daily
 
+    @property
+    def runaway(self) -> str | None:
+        """Why the runaway breaker tripped (None: it has not)."""
+        breaker = self._pacer.breaker
+        return None if breaker.tripped is None else f"{breaker.tripped}: {breaker.detail}"
+
+    @property
+    def parked(self) -> int:
+        """Orders waiting for room in the order-rate window."""
+        return self._pacer.parked
+
     def positions(self) -> dict[str, Decimal]:
         return self._exposure.positions()
+
+    # --- pacing -----------------------------------------------------------------------
+
+    def admit(self, ask: RiskRequest, now: float) -> bool:
+        """True: decide ``ask`` now (``decide_asked``): the order-rate window has room and
+        nothing of its rank waits ahead, or it is an entry that would only wait to be
+        denied. False: it is parked until ``pop_due`` hands it back. Either way it feeds the
+        runaway breaker, which may trip here (see ``runaway``)."""
+        pacer, limits = self._pacer, self.limits
+        pacer.breaker.observe_offered(ask.offered, now, limits)
+        protective = _protective(ask)
+        if not protective and self._entries_blocked() and self._opening(ask) > 0:
+            return True
+        if pacer.may_go_now(limits, now, protective=protective):
+            return True
+        pacer.park(ask, ask.waiting, protective=protective)
+        pacer.breaker.observe_backlog(pacer.backlog(), limits)
+        return False
+
+    def decide_asked(self, ask: RiskRequest, now: float) -> RiskDecision:
+        """The decision on a request admitted or due; an approval counts as a send."""
+        decision = self.decide(
+            ask.request,
+            ask.position_qty,
+            now,
+            size_by_policy=ask.size_by_policy,
+            confidence=ask.confidence,
+            position_derived=ask.position_derived,
+        )
+        if isinstance(decision, Approved):
+            self._pacer.window.count(now)
+        return decision
+
+    def pop_due(self, now: float) -> RiskRequest | None:
+        """The first parked request, once the window has room for it."""
+        return self._pacer.pop_due(self.limits, now)
+
+    def next_due(self, now: float) -> float | None:
+        """When the first parked request gets its room (None: nothing is parked)."""
+        return self._pacer.next_due(self.limits, now)
+
+    def take_blocked_entries(self) -> list[RiskRequest]:
+        """While entries are denied (a halt, a latch, the breaker), the parked ones that
+        open risk, off the queue: decided at once, they are denied rather than left
+        waiting for a slot. Risk-reducing ones keep their places."""
+        if not self._entries_blocked():
+            return []
+        taken = self._pacer.take_entries()
+        kept: list[Parked[RiskRequest]] = [p for p in taken if self._opening(p.item) == 0]
+        self._pacer.return_entries(kept)
+        return [p.item for p in taken if self._opening(p.item) > 0]
+
+    def count_protective_send(self, now: float) -> None:
+        """An exit went out without asking: it takes its place in the window (the first:
+        it is already on the wire), and what waits there waits for the room it took."""
+        self._pacer.window.count(now)
+
+    def _entries_blocked(self) -> bool:
+        return (
+            self._halted
+            or self._daily.latched is not None
+            or self._pacer.breaker.tripped is not None
+        )
+
+    def _opening(self, ask: RiskRequest) -> Decimal:
+        """What the order would open; a number that cannot be compared counts as opening
+        (so it is decided at once: ``decide`` denies it ``bad_number``)."""
+        request = ask.request
+        try:
+            already = self._exposure.pending(request.symbol, request.side)
+            return opening_qty(request, ask.position_qty, already)
+        except DecimalException:
+            return request.qty if request.qty.is_finite() and request.qty > 0 else Decimal(1)
 
     # --- the decision -----------------------------------------------------------------
 
@@ -221,15 +311,20 @@ class RiskGuardCore:
         *,
         size_by_policy: bool = False,
         confidence: float | None = None,
+        position_derived: bool = False,
     ) -> RiskDecision:
         """Approve (reserving its worst-case cost) or deny the order. ``size_by_policy``:
         its quantity is not given; the sizing policy sets it, and the approval carries it.
+        ``position_derived``: its quantity comes from the confirmed position, so the
+        duplicate-order window neither holds it back nor remembers it.
         Arithmetic that raises (a number no bound caught) denies the order, coded
         ``bad_number``; the checks that can raise run before any reservation is made."""
         cid = request.client_order_id
         try:
             with trapping_decimals():
-                return self._decide(request, position_qty, now, size_by_policy, confidence)
+                return self._decide(
+                    request, position_qty, now, size_by_policy, confidence, position_derived
+                )
         except DecimalException as exc:
             detail = bounded_reason(
                 f"cannot compute risk for {request.side} {quote(request.qty)} "
@@ -244,6 +339,7 @@ class RiskGuardCore:
         now: float,
         size_by_policy: bool,
         confidence: float | None,
+        position_derived: bool,
     ) -> RiskDecision:
         cid = request.client_order_id
         if size_by_policy:
@@ -251,7 +347,7 @@ class RiskGuardCore:
             if isinstance(sized, Refusal):
                 return Denied(client_order_id=cid, code=sized.code, detail=sized.detail)
             request = msgspec.structs.replace(request, qty=sized)
-        refusal = self._refusal(request, position_qty, now)
+        refusal = self._refusal(request, position_qty, now, position_derived)
         if refusal is not None:
             return Denied(client_order_id=cid, code=refusal.code, detail=refusal.detail)
         reservation = self._reservations[cid]
@@ -275,7 +371,9 @@ class RiskGuardCore:
             return Refusal("account_stale", f"account older than {self.limits.max_account_age:g}s")
         return None
 
-    def _refusal(self, request: OrderRequest, position_qty: Decimal, now: float) -> Refusal | None:
+    def _refusal(
+        self, request: OrderRequest, position_qty: Decimal, now: float, position_derived: bool
+    ) -> Refusal | None:
         if self._daily.latched == "halted":
             return Refusal("daily_loss_halted", "the daily loss limit halted trading")
         refusal = check_qty(request.qty, self.assets.get(request.symbol))
@@ -294,16 +392,23 @@ class RiskGuardCore:
             return Refusal("halted", "trading is halted: only risk-reducing orders pass")
         if self._daily.latched == "reducing":
             return Refusal("daily_loss_reducing", "daily loss limit: only risk-reducing orders")
+        breaker = self._pacer.breaker
+        if breaker.tripped is not None:
+            return Refusal(
+                "runaway_breaker", f"{breaker.detail}: only risk-reducing orders until resume"
+            )
         if self.limits.refuse_entries_when_stream_down and not self._stream_healthy:
             return Refusal(
                 "stream_unhealthy", "the order stream is down: only risk-reducing orders pass"
             )
-        refusal = self._check_entry(request, opening, now)
-        if refusal is None:
+        refusal = self._check_entry(request, opening, now, position_derived)
+        if refusal is None and not position_derived:
             self._flow.record(request, now)
         return refusal
 
-    def _check_entry(self, request: OrderRequest, opening: Decimal, now: float) -> Refusal | None:
+    def _check_entry(
+        self, request: OrderRequest, opening: Decimal, now: float, position_derived: bool
+    ) -> Refusal | None:
         limits = self.limits
         refusal = self._account_refusal(now)
         if refusal is not None:
@@ -319,7 +424,7 @@ class RiskGuardCore:
         refusal = (
             check_order_size(request.qty, request.qty * unit_cost, limits)
             or check_collar(request, last, limits)
-            or self._flow.check(request, now)
+            or (None if position_derived else self._flow.check(request, now))
         )
         if refusal is not None:
             return refusal
@@ -398,3 +503,14 @@ class RiskGuardCore:
         self._flow.ended(client_order_id, traded=False)
         if reservation is not None and reservation.opening_qty > 0:
             self.wants_refresh = True
+
+
+def _protective(ask: RiskRequest) -> bool:
+    """The order can only bring the position toward flat: it goes first in the window."""
+    request, held = ask.request, ask.position_qty
+    try:
+        if ask.size_by_policy or held == 0 or request.side.sign * held > 0:
+            return False
+        return request.qty <= abs(held)
+    except DecimalException:
+        return False  # ``decide`` denies it ``bad_number``

@@ -1,10 +1,7 @@
-"""Pre-trade controls on one order: size, quantity rules, price collar, order rate and
-duplicates. Pure: they take the time, never read it.
-"""
+"""Pre-trade controls on one order: size, quantity rules, price collar and duplicates. Pure: they take the time, never read it."""
 
 from __future__ import annotations
 
-from collections import deque
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -74,10 +71,11 @@ def check_collar(request: OrderRequest, last: Decimal, limits: RiskLimits) -> Re
 
 @attrs.define
 class OrderFlow:
-    """Recent approvals, for the rate limits and the duplicate-order window."""
+    """Recent approvals, for the duplicate-order window: a strategy bug that sends the same
+    order again and again under new signal ids (SEC rule 15c3-5's duplicate check). The rate
+    caps pace orders instead (``core_pacing``)."""
 
     limits: RiskLimits
-    _approved_at: deque[float] = attrs.field(factory=deque)
     _last_seen: dict[tuple[str, Side, Decimal], float] = attrs.field(factory=dict)
     # Which approval set each window entry, so an order that never traded can take its own
     # entry back (and only its own: a later identical approval keeps the window).
@@ -85,14 +83,6 @@ class OrderFlow:
 
     def check(self, request: OrderRequest, now: float) -> Refusal | None:
         self._forget_before(now)
-        per_second = self.limits.max_orders_per_second
-        if per_second is not None:
-            recent = sum(1 for at in self._approved_at if now - at < 1.0)
-            if recent >= per_second:
-                return Refusal("rate_per_second", f"more than {per_second} orders in 1s")
-        per_minute = self.limits.max_orders_per_minute
-        if per_minute is not None and len(self._approved_at) >= per_minute:
-            return Refusal("rate_per_minute", f"more than {per_minute} orders in 60s")
         key = (request.symbol, request.side, request.qty)
         seen = self._last_seen.get(key)
         if seen is not None and now - seen < self.limits.duplicate_window:
@@ -103,7 +93,6 @@ class OrderFlow:
         return None
 
     def record(self, request: OrderRequest, now: float) -> None:
-        self._approved_at.append(now)
         if self.limits.duplicate_window > 0:
             key = (request.symbol, request.side, request.qty)
             self._last_seen[key] = now
@@ -120,8 +109,6 @@ class OrderFlow:
             del self._last_seen[key]
 
     def _forget_before(self, now: float) -> None:
-        while self._approved_at and now - self._approved_at[0] >= 60.0:
-            self._approved_at.popleft()
         window = self.limits.duplicate_window
         if len(self._last_seen) > 1024:
             # Bounded memory over months: old keys can no longer match.

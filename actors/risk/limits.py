@@ -62,10 +62,21 @@ class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     max_order_notional: Decimal | None = Decimal(100_000)
     # A limit or stop price further than this fraction from the last price is refused.
     price_collar: Decimal | None = Decimal("0.10")
+    # Orders sent (every one: entries, closes, exits) per second and per minute. An order
+    # over the rate waits for room, protective ones first; it is never refused for it.
     max_orders_per_second: int | None = 10
     max_orders_per_minute: int | None = 120
+    # The runaway breaker: past this many orders waiting for the rate limits (with the
+    # signals queued behind them; None: a minute's allowance, ``max_orders_per_minute``),
+    # or with more than ``breaker_ratio`` x ``max_orders_per_second`` signals offered a
+    # second for ``breaker_seconds``, new entries are denied until ``resume``.
+    breaker_backlog: int | None = None
+    breaker_ratio: float | None = 5.0
+    breaker_seconds: float = 10.0
     max_open_orders: int | None = 100
-    # Same symbol, side and qty again within this many seconds is refused (0: off).
+    # Same symbol, side and qty again within this many seconds is refused (0: off); an
+    # order sized from the confirmed position (a target, a close, the legs of an order
+    # across zero) never is.
     duplicate_window: float = 2.0
 
     # Exposure: per symbol, and for the whole book as multiples of equity.
@@ -108,6 +119,16 @@ class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             raise ValueError("`account_refresh_interval` and `max_price_age` must be > 0")
         if self.max_account_age < self.account_refresh_interval:
             raise ValueError("`max_account_age` must be at least `account_refresh_interval`")
+        for name in ("max_orders_per_second", "max_orders_per_minute", "breaker_backlog"):
+            count = getattr(self, name)
+            if count is not None and count < 1:
+                raise ValueError(f"`{name}` must be at least 1, got {count}")
+        if self.breaker_ratio is not None and not 1 <= self.breaker_ratio < float("inf"):
+            raise ValueError(f"`breaker_ratio` must be at least 1, got {self.breaker_ratio}")
+        if not 0 < self.breaker_seconds < float("inf"):
+            raise ValueError(f"`breaker_seconds` must be > 0, got {self.breaker_seconds}")
+        if self.duplicate_window < 0:
+            raise ValueError(f"`duplicate_window` must be >= 0, got {self.duplicate_window}")
         self.boundary_time()
         self.zone()
 

@@ -4,8 +4,12 @@ than while an order waits. A child task reads the account from the venue at most
 ``account_refresh_interval``, and at once after the venue refused an order; with the trading
 day taken from the venue, it reads the venue's clock too, once per trading day.
 
-Whatever must survive a restart (the halt, the daily-loss latch, the day's start equity) is
-committed to the journal as soon as it changes, before the change is reported done.
+Orders over the order-rate caps are parked in the core and decided here as the window makes
+room; the loop wakes for the first of them.
+
+Whatever must survive a restart (the halt, the daily-loss latch, the runaway breaker, the
+day's start equity) is committed to the journal as soon as it changes, before the change is
+reported done.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol, assert_never
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, assert_never
 
 import attrs
 import trio
@@ -21,6 +25,7 @@ import trio
 from actors.messages import (
     Denied,
     Halt,
+    ProtectiveSent,
     ReleaseReservation,
     Resume,
     RiskInput,
@@ -43,6 +48,8 @@ if TYPE_CHECKING:
     from actors.risk.limits import LatchMode, RiskLimits
 
 log = logging.getLogger("tradingd.risk")
+
+T = TypeVar("T")
 
 INBOX_SIZE = 256
 
@@ -90,14 +97,16 @@ async def run_risk_guard(
                     # only for the prices that move after this.
                     core.revalue()
                 msg = None
-                with trio.move_on_after(revalue_every):
+                deadline = trio.current_time() + revalue_every
+                due = core.next_due(trio.current_time())
+                with trio.move_on_at(deadline if due is None else min(deadline, due)):
                     try:
                         msg = await inbox.receive()
                     except trio.EndOfChannel:
                         break
-                if msg is None:
-                    continue
-                await _handle(core, msg, persist, journal)
+                if msg is not None:
+                    await _handle(core, msg, persist, journal)
+                await _decide_due(core, journal)
                 if core.wants_refresh:
                     with contextlib.suppress(trio.WouldBlock):  # a refresh is already due
                         wake_send.send_nowait(None)
@@ -112,33 +121,28 @@ async def _handle(
 ) -> None:
     match msg:
         case RiskRequest():
-            decide = partial(
-                core.decide,
-                msg.request,
-                msg.position_qty,
-                trio.current_time(),
-                size_by_policy=msg.size_by_policy,
-                confidence=msg.confidence,
-            )
-            if journal is None or msg.signal_id is None:
-                decision = decide()
-            else:
-                # The executor holds the sender's ack; the daemon stopping closes its line.
-                stake = [AtStake(msg.signal_id)]
-                decision = await quarantined_call(decide, journal, FailureStage.RISK, stake)
-            if isinstance(decision, Denied):
-                log.info(
-                    "denied %s: %s %s", decision.client_order_id, decision.code, decision.detail
+            runaway_before = core.runaway
+            admit = partial(core.admit, msg, trio.current_time())
+            if await _on_behalf_of(msg, journal, admit):
+                await _decide(core, msg, journal)
+            if runaway_before is None and core.runaway is not None:
+                log.warning(
+                    "runaway breaker tripped (%s): new entries are denied until resume",
+                    core.runaway,
                 )
-            await msg.reply.send(decision)
+                await persist()
+                await _deny_blocked_entries(core, journal)
         case OrderUpdate():
             core.on_update(msg)
         case ReleaseReservation():
             core.release(msg.client_order_id)
+        case ProtectiveSent():
+            core.count_protective_send(trio.current_time())
         case Halt():
             core.halt()
             await persist()
             log.warning("halted: new entries are denied until resume")
+            await _deny_blocked_entries(core, journal)
             if msg.done is not None:
                 msg.done.set()
         case Resume():
@@ -157,6 +161,36 @@ async def _handle(
                 log.warning("order stream down: new entries are denied until it is back")
         case _:
             assert_never(msg)
+
+
+async def _on_behalf_of(ask: RiskRequest, journal: JournalSink | None, work: Callable[[], T]) -> T:
+    """``work`` on ``ask``: if it raises, the signal the request names is quarantined."""
+    if journal is None or ask.signal_id is None:
+        return work()
+    # The executor holds the sender's ack; the daemon stopping closes its line.
+    stake = [AtStake(ask.signal_id)]
+    return await quarantined_call(work, journal, FailureStage.RISK, stake)
+
+
+async def _decide(core: RiskGuardCore, ask: RiskRequest, journal: JournalSink | None) -> None:
+    decision = await _on_behalf_of(
+        ask, journal, partial(core.decide_asked, ask, trio.current_time())
+    )
+    if isinstance(decision, Denied):
+        log.info("denied %s: %s %s", decision.client_order_id, decision.code, decision.detail)
+    # The reply channel is the request's own, with a slot for this one answer.
+    await ask.reply.send(decision)
+
+
+async def _decide_due(core: RiskGuardCore, journal: JournalSink | None) -> None:
+    """Decide every parked request the order-rate window has room for now."""
+    while (ask := core.pop_due(trio.current_time())) is not None:
+        await _decide(core, ask, journal)
+
+
+async def _deny_blocked_entries(core: RiskGuardCore, journal: JournalSink | None) -> None:
+    for ask in core.take_blocked_entries():
+        await _decide(core, ask, journal)
 
 
 async def _refresh_account(
@@ -229,6 +263,16 @@ class RiskHandle:
     def daily(self) -> DailyLoss:
         return self._core.daily
 
+    @property
+    def runaway(self) -> str | None:
+        """Why the runaway breaker tripped (None: it has not, or ``resume`` cleared it)."""
+        return self._core.runaway
+
+    @property
+    def parked(self) -> int:
+        """Orders waiting for room in the order-rate window."""
+        return self._core.parked
+
     def equity(self) -> Decimal | None:
         """The account's equity as last read (revalued at the latest prices)."""
         return self._core.equity
@@ -248,7 +292,7 @@ class RiskHandle:
         await done.wait()
 
     async def resume(self) -> None:
-        """Lift a halt and a daily-loss latch; returns once done."""
+        """Lift a halt, a daily-loss latch and the runaway breaker; returns once done."""
         done = trio.Event()
         await self.inbox.send(Resume(done=done))
         await done.wait()

@@ -7,11 +7,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 import msgspec
 
-from actors.records import ProtectionMode, ProtectionPhase, ProtectionRecorded, RiskStateRecorded
+from actors.records import (
+    ProtectionMode,
+    ProtectionPhase,
+    ProtectionRecorded,
+    RiskStateRecorded,
+    RunawayCause,
+)
 from brokers.base import OrderRequest, Side
 from daemon.journal.schema import FINAL_STATES
 
@@ -323,18 +329,29 @@ def read_audit(
 def read_risk_state(conn: sqlite3.Connection) -> RiskStateRecorded | None:
     """RiskGuard's persisted halt, latch and trading day (None before the first write)."""
     row = conn.execute(
-        "SELECT halted, latched, trading_day, start_equity, updated_at FROM risk_state"
+        "SELECT halted, latched, trading_day, start_equity, updated_at, runaway FROM risk_state"
     ).fetchone()
     if row is None:
         return None
-    halted, latched, day, start_equity, updated_at = row
+    halted, latched, day, start_equity, updated_at, runaway = row
     return RiskStateRecorded(
         at=_dt(updated_at),
         halted=bool(halted),
         latched=latched,
         trading_day=None if day is None else date.fromisoformat(day),
         start_equity=_dec(start_equity),
+        runaway=_runaway_cause(runaway),
     )
+
+
+def _runaway_cause(value: str | None) -> RunawayCause | None:
+    """The breaker's latch as written; a cause this version does not know still latches."""
+    if value is None:
+        return None
+    for cause in get_args(RunawayCause):
+        if value == cause:
+            return cast("RunawayCause", cause)
+    return "backlog"
 
 
 # Tables whose rows are appended in time order: the last row of each is its newest.

@@ -245,7 +245,13 @@ UPDATE protections SET phase = 'waiting' WHERE state = 'waiting for the entries 
 CREATE INDEX protections_armed ON protections (symbol) WHERE phase = 'armed';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# The runaway breaker's latch beside the halt and the daily-loss one: what tripped it
+# (NULL: not tripped), held until `tradingd resume`.
+_V5 = """
+ALTER TABLE risk_state ADD COLUMN runaway TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 
 
 class SchemaError(Exception):

@@ -109,11 +109,12 @@ _INSERT_DENIAL = """
 INSERT INTO risk_denials (at, client_order_id, symbol, code, detail) VALUES (?, ?, ?, ?, ?)
 """
 _UPSERT_RISK_STATE = """
-INSERT INTO risk_state (id, halted, latched, trading_day, start_equity, updated_at)
-VALUES (1, ?, ?, ?, ?, ?)
+INSERT INTO risk_state (id, halted, latched, trading_day, start_equity, updated_at, runaway)
+VALUES (1, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
     halted = excluded.halted, latched = excluded.latched, trading_day = excluded.trading_day,
-    start_equity = excluded.start_equity, updated_at = excluded.updated_at
+    start_equity = excluded.start_equity, updated_at = excluded.updated_at,
+    runaway = excluded.runaway
 """
 
 _UPSERT_PROTECTION = """
@@ -198,7 +199,7 @@ def statements_for(record: JournalRecord) -> list[Statement]:
             return [(_INSERT_DENIAL, (at, cid, symbol, code, detail))]
         case RiskStateRecorded(halted=halted, latched=latched, trading_day=day):
             iso_day = None if day is None else day.isoformat()
-            row = (int(halted), latched, iso_day, _dec(record.start_equity), at)
+            row = (int(halted), latched, iso_day, _dec(record.start_equity), at, record.runaway)
             return [(_UPSERT_RISK_STATE, row)]
         case ProtectionRecorded(entry_client_order_id=cid, symbol=symbol):
             what = (cid, symbol, record.mode.value, record.signal_id, record.exit_side.value)

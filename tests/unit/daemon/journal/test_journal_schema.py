@@ -47,7 +47,7 @@ async def test_a_version_1_journal_is_migrated_and_keeps_its_rows(tmp_path: Path
     async with open_journal(path) as journal:
         assert await journal.accepted_signal_ids() == {"old-1"}
     names, version = tables_and_version(path)
-    assert version == len(journal_schema.MIGRATIONS) == 4
+    assert version == len(journal_schema.MIGRATIONS) == 5
     assert {"risk_state", "drifts", "corrections", "protections", "signals_failed"} <= names
 
 
