@@ -64,6 +64,8 @@ HELP = {
     "tradingd_order_final_seconds": "Time from an order's intent to its final state.",
     "tradingd_stream_healthy": "1 while the venue's order stream is connected and in sync.",
     "tradingd_halted": "1 while the kill switch or the daily-loss latch holds new entries.",
+    "tradingd_runaway_breaker": "1 while the runaway breaker denies new entries (until resume).",
+    "tradingd_orders_paced": "Orders waiting for room under the order-rate caps.",
     "tradingd_unresolved_orders": "Orders still on their way to a final state (resting bracket exits aside).",
     "tradingd_startup_drifts": "Differences between journal and venue found at startup.",
     "tradingd_drifts": "Drifts between journal and venue recorded in the journal, ever.",

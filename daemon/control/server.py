@@ -216,6 +216,9 @@ async def _status(daemon: Daemon) -> dict[str, Any]:
     return {
         "ready": True,
         "halted": daemon.risk.halted,
+        # Why the runaway breaker denies new entries (None: it has not tripped).
+        "runaway_breaker": daemon.risk.runaway,
+        "orders_paced": daemon.risk.parked,
         "stream_healthy": daemon.stream_healthy,
         "positions": {s: str(q) for s, q in daemon.positions().items()},
         "unresolved_orders": daemon.unresolved(),
@@ -256,6 +259,8 @@ async def _gauges(daemon: Daemon) -> dict[str, float]:
         "tradingd_stream_healthy": float(daemon.stream_healthy),
         # The kill switch or the daily-loss latch: either holds new entries back.
         "tradingd_halted": float(daemon.risk.halted or daemon.risk.latched is not None),
+        "tradingd_runaway_breaker": float(daemon.risk.runaway is not None),
+        "tradingd_orders_paced": daemon.risk.parked,
         "tradingd_unresolved_orders": daemon.unresolved(),
         "tradingd_startup_drifts": len(daemon.startup.drifts),
         "tradingd_positions": len(daemon.positions()),

@@ -150,14 +150,19 @@ async def _pending_flips(journal: Journal, since: datetime) -> list[PendingFlip]
 
 
 async def restore_risk_state(risk: RiskGuardCore, journal: Journal, broker: Broker) -> None:
-    """The halt and the daily-loss latch outlive a restart, until ``tradingd resume``."""
+    """The halt, the daily-loss latch and the runaway breaker outlive a restart, until
+    ``tradingd resume``."""
     state = await journal.risk_state()
     if state is not None:
         risk.restore(state)
-        if state.halted or state.latched:
+        held = [
+            *(["halted"] if state.halted else []),
+            *([f"daily loss latched {state.latched}"] if state.latched else []),
+            *([f"runaway breaker tripped ({state.runaway})"] if state.runaway else []),
+        ]
+        if held:
             log.warning(
-                "risk state from the journal: %s; `tradingd resume` lifts it",
-                "halted" if state.halted else f"daily loss latched {state.latched}",
+                "risk state from the journal: %s; `tradingd resume` lifts it", ", ".join(held)
             )
     if risk.needs_clock(utc_now()):
         await read_clock(risk, broker)
