@@ -256,3 +256,21 @@ def test_the_breaker_fields_are_validated(bad: dict[str, float]) -> None:
     """A ratio below 1, a bound below 1, no breaker time or a zero cap are config errors."""
     with pytest.raises(msgspec.ValidationError, match=next(iter(bad))):
         msgspec.convert(bad, RiskLimits)
+
+
+def test_a_halt_denies_the_parked_entries_at_once_and_keeps_the_exits_waiting() -> None:
+    """Halted, the entries waiting for a slot are handed back to be denied now; the sell
+    out of a position keeps its place and goes when the window has room."""
+    core = guard()
+    for i in range(2):
+        core.decide_asked(ask(f"e{i}", qty=str(i + 1)), 0.0)
+    assert not core.admit(ask("p1", qty="3"), 0.1)
+    assert not core.admit(ask("x", Side.SELL, "5", symbol="TSLA", qty="5"), 0.1)
+    assert core.take_blocked_entries() == []  # nothing blocks entries yet
+    core.halt()
+    [blocked] = core.take_blocked_entries()
+    denied = core.decide_asked(blocked, 0.2)
+    assert isinstance(denied, Denied)
+    assert denied.code == "halted"
+    assert core.parked == 1
+    assert [(cid, type(d)) for cid, d in drain(core, 1.0)] == [("x", Approved)]

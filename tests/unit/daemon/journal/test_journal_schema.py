@@ -6,7 +6,7 @@ import sqlite3
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from actors.records import ProtectionMode, ProtectionPhase, ProtectionRecorded
+from actors.records import ProtectionMode, ProtectionPhase, ProtectionRecorded, RiskStateRecorded
 from daemon.journal import schema as journal_schema
 from daemon.journal.store import open_journal
 from tests.builders import T0
@@ -154,3 +154,42 @@ async def test_a_protection_is_re_armed_by_its_phase_not_its_text(tmp_path: Path
         ProtectionMode.NATIVE,
     )
     assert restored.exits == ("leg-1", "leg-2")
+
+
+async def test_a_version_4_risk_state_upgrades_unlatched_and_the_breaker_round_trips(
+    tmp_path: Path,
+) -> None:
+    """A halt written before the breaker existed reads back as not tripped; a tripped
+    breaker written now reads back with its cause, and a cause this version does not know
+    still latches."""
+    path = tmp_path / "j.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for migration in journal_schema.MIGRATIONS[:4]:
+            for statement in journal_schema._statements(migration):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {journal_schema.APPLICATION_ID}")
+        conn.execute("PRAGMA user_version = 4")
+        conn.execute(
+            "INSERT INTO risk_state (id, halted, updated_at) "
+            "VALUES (1, 1, '2026-01-02T15:00:00.000000+00:00')"
+        )
+    finally:
+        conn.close()
+    async with open_journal(path) as journal:
+        old = await journal.risk_state()
+        assert old is not None
+        assert (old.halted, old.runaway) == (True, None)
+        await journal.commit(RiskStateRecorded(at=T0, halted=False, runaway="offered_rate"))
+        tripped = await journal.risk_state()
+        assert tripped is not None
+        assert (tripped.halted, tripped.runaway) == (False, "offered_rate")
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("UPDATE risk_state SET runaway = 'a later cause'")
+    finally:
+        conn.close()
+    async with open_journal(path) as journal:
+        later = await journal.risk_state()
+        assert later is not None
+        assert later.runaway == "backlog"
