@@ -245,7 +245,26 @@ UPDATE protections SET phase = 'waiting' WHERE state = 'waiting for the entries 
 CREATE INDEX protections_armed ON protections (symbol) WHERE phase = 'armed';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# Why an order ended denied or rejected, as its own columns: the code (RiskGuard's reason
+# code, or the executor's OrderFailure) and the detail. Rows an older tradingd wrote get
+# them once: denials from risk_denials (by client order id), rejections from the text it
+# wrote then.
+_REFUSALS = """
+ALTER TABLE orders ADD COLUMN code TEXT;
+ALTER TABLE orders ADD COLUMN detail TEXT;
+UPDATE orders SET
+    code = (SELECT d.code FROM risk_denials d WHERE d.client_order_id = orders.client_order_id
+            ORDER BY d.seq DESC LIMIT 1),
+    detail = (SELECT d.detail FROM risk_denials d
+              WHERE d.client_order_id = orders.client_order_id ORDER BY d.seq DESC LIMIT 1)
+WHERE state = 'denied';
+UPDATE orders SET code = 'not_sent', detail = reason
+WHERE state = 'rejected' AND reason LIKE 'not sent after retries%';
+UPDATE orders SET code = 'venue_rejected', detail = coalesce(reason, 'the venue rejected the order')
+WHERE state = 'rejected' AND code IS NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _REFUSALS)
 
 
 class SchemaError(Exception):
