@@ -127,6 +127,26 @@ async def test_a_reversal_alert_takes_a_long_to_a_short(
     assert [(p["symbol"], p["qty"]) for p in state["positions"]] == [("AAPL", "-2")]
 
 
+async def test_two_alerts_in_one_second_are_two_signals_and_a_repost_is_one(
+    client: httpx.AsyncClient, daemon: Daemon
+) -> None:
+    """A reversal's two alerts carry the same {{timenow}} second but their own order ids:
+    both are accepted and the position ends at the last one's; each re-posted is a duplicate."""
+    second = "2026-11-23T10:00:00Z"
+    bar = "1795428000000"
+    enter = alert(position_size="3", market_position="long", order_id="Long", bar_time=bar)
+    reverse = alert(position_size="-2", market_position="short", order_id="Short", bar_time=bar)
+    answers = [await post(client, {**body, "time": second}) for body in (enter, reverse)]
+    assert [(a.status_code, a.json()["status"]) for a in answers] == [(200, "accepted")] * 2
+    assert answers[0].json()["id"] != answers[1].json()["id"]
+    reposts = [await post(client, {**body, "time": second}) for body in (enter, reverse)]
+    assert [r.json()["status"] for r in reposts] == ["duplicate", "duplicate"]
+    assert [r.json()["id"] for r in reposts] == [a.json()["id"] for a in answers]
+    with trio.fail_after(10):
+        await daemon.activity.wait_idle()
+    assert daemon.positions() == {"AAPL": -2}
+
+
 async def test_untradable_symbol_is_422_with_the_routers_reason(
     client: httpx.AsyncClient,
 ) -> None:
