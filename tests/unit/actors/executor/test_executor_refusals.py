@@ -96,3 +96,17 @@ def test_an_order_that_fills_is_never_explained_as_refused() -> None:
     req = approved(ex, "s", "buy", 2)
     filled = update(req, OrderEvent.FILL, OrderStatus.FILLED, "2", "10", ("e1", "2", "10"))
     assert refusals(ex.handle(filled, 0, T0)) == []
+
+
+def test_an_order_the_venue_never_took_is_not_sent_with_the_last_failure() -> None:
+    """Out of reach through every retry: code not_sent, detail the last failure."""
+    ex = SymbolExecutor("AAPL", max_submit_attempts=0)
+    req = approved(ex, "s", "buy", 2)
+    failed = SubmitFailed(
+        client_order_id=req.client_order_id,
+        outcome=SubmitOutcome.NOT_SENT,
+        reason="venue unreachable: connection refused",
+    )
+    (refused,) = refusals(ex.handle(failed, 0, T0))
+    assert (refused.state, refused.code) == ("rejected", OrderFailure.NOT_SENT)
+    assert refused.detail == "venue unreachable: connection refused"
