@@ -88,6 +88,31 @@ class OrderStateRecorded(Record, frozen=True, kw_only=True, tag="order_state"):
     reason: str | None = None
 
 
+class OrderFailure(enum.StrEnum):
+    """Why an order ended refused when RiskGuard did not deny it (its denials carry
+    RiskGuard's own reason codes, e.g. ``max_order_qty``)."""
+
+    VENUE_REJECTED = "venue_rejected"  # the venue refused it
+    NOT_SENT = "not_sent"  # the venue stayed out of reach through every retry
+    CANNOT_CROSS_ZERO = "cannot_cross_zero"  # a resting order across zero: never half sent
+
+
+class OrderRefused(Record, frozen=True, kw_only=True, tag="order_refused"):
+    """An order ended denied or rejected: what it was and why, so the journal, the summary
+    and ``tradingd orders`` can name them. A denied order never had an intent, so this is
+    also where its signal, leg, side and quantity reach the journal."""
+
+    client_order_id: str
+    symbol: str
+    state: Literal["denied", "rejected"]  # the final state it ended in
+    signal_id: str | None  # None when the executor no longer knows it (the intent does)
+    leg: str | None
+    side: Side
+    qty: Decimal | None  # None when nothing was sized (RiskGuard sizes a qty-less signal)
+    code: str  # RiskGuard's reason code, or an OrderFailure value
+    detail: str
+
+
 class FillRecorded(Record, frozen=True, kw_only=True, tag="fill"):
     client_order_id: str
     symbol: str
@@ -211,6 +236,7 @@ JournalRecord = (
     SignalRecorded
     | IntentRecorded
     | OrderStateRecorded
+    | OrderRefused
     | FillRecorded
     | PositionRecorded
     | RiskDenied

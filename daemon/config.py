@@ -84,8 +84,15 @@ class WebhookConfig(Section, frozen=True, kw_only=True):
     bind: str | None = None  # "127.0.0.1:8080", behind a TLS-terminating reverse proxy
     tokens_file: str | None = None  # None: $CREDENTIALS_DIRECTORY/webhook-tokens
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=1 << 20)] = 16 * 1024
-    rate_per_minute: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # per token, sustained
-    burst: Annotated[int, msgspec.Meta(ge=1)] = 10  # per token, at once
+    # Per token, charged only once the passphrase (and signature) checked out: a guard
+    # against a runaway sender, sized well above a busy strategy (30 a second, 100 at once).
+    rate_per_minute: Annotated[float, msgspec.Meta(gt=0)] = 1800.0
+    burst: Annotated[int, msgspec.Meta(ge=1)] = 100
+    # Per source address, charged by failed authentication only (unknown token, bad
+    # signature, unreadable body, wrong passphrase): a source past it is answered 429 before
+    # its body is read, while authenticated alerts from other sources never wait for it.
+    auth_failures_per_minute: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    auth_failures_burst: Annotated[int, msgspec.Meta(ge=1)] = 20
     hmac_tolerance: Seconds = 30.0  # signed requests: allowed clock difference
     roll_offset_days: Annotated[int, msgspec.Meta(ge=0, le=60)] = 8  # MNQ1!: roll this early
     futures_cycles: dict[str, Annotated[str, msgspec.Meta(pattern="^[FGHJKMNQUVXZ]+$")]] = (

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from daemon.journal.store import Journal
+    from daemon.webhook.auth import Throttle
 
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, math.inf)
 # A signal is acked within milliseconds; the coarse buckets above would put them all in one.
@@ -57,6 +58,10 @@ HELP = {
     "tradingd_venue_calls_total": "Venue REST calls by method and status class.",
     "tradingd_venue_call_errors_total": "Venue calls with no answer or a 5xx.",
     "tradingd_webhook_answers_total": "Webhook requests by the HTTP status answered.",
+    "tradingd_webhook_throttled_total": (
+        "Webhook requests answered 429, by why (rate_limit: an authenticated alert over its "
+        "token's limit; auth_failures: a source over its budget of failed requests)."
+    ),
     "tradingd_open_orders": "Orders not yet final, by state.",
     "tradingd_signal_ack_seconds": "Time from reading a signal to its ack (socket, stdin, webhook).",
     "tradingd_order_ack_seconds": "Time from an order's intent to the venue taking it.",
@@ -121,6 +126,10 @@ class Metrics:
     def count_webhook_answer(self, status: int) -> None:
         """The webhook answered with HTTP ``status`` (a run of 401s is someone guessing)."""
         self._count("tradingd_webhook_answers_total", status=str(status))
+
+    def count_webhook_throttle(self, why: Throttle) -> None:
+        """The webhook refused a request with 429; an alert refused is an alert lost."""
+        self._count("tradingd_webhook_throttled_total", why=why.value)
 
     def observe(self, record: object) -> None:
         match record:

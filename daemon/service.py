@@ -79,6 +79,7 @@ async def serve_until_stopped(
                     config.webhook,
                     on_ack=metrics.observe_signal_ack,
                     on_answer=metrics.count_webhook_answer,
+                    on_throttle=metrics.count_webhook_throttle,
                 )
                 names.extend(await intake.start(serve_webhook, webhook, config.webhook.bind))
             await _announce_ready(

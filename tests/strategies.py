@@ -152,6 +152,8 @@ alert_like_bodies = st.fixed_dictionaries(
         "market_position": _alert_json_values | st.sampled_from(["long", "short", "flat"]),
         "passphrase": _alert_json_values,
         "id": _alert_json_values,
+        "order_id": _alert_json_values | st.sampled_from(["Long", "Short", ""]),
+        "bar_time": _alert_json_values | st.sampled_from(["1795428000000"]),
     },
 )
 

@@ -37,7 +37,7 @@ from actors.executor.core_flip import (
 )
 from actors.executor.core_guard import carry_out, resting_exit
 from actors.executor.core_known_legs import already_worked, known_leg
-from actors.executor.core_order_book import OrderBook, Retry, state_record
+from actors.executor.core_order_book import OrderBook, Retry, refusal_record, state_record
 from actors.executor.core_order_plan import Answer, AskFor, plan_order
 from actors.executor.core_outside_fills import OutsideFills
 from actors.executor.core_signals import Job, Phase, SignalQueue, ack_effects, finished
@@ -74,7 +74,7 @@ from actors.messages import (
 )
 from actors.order_state import State, TrackedOrder
 from actors.position import ConfirmedPosition
-from actors.records import IntentRecorded, JournalRecord, RiskDenied
+from actors.records import IntentRecorded, JournalRecord, OrderFailure, RiskDenied
 from brokers.base import OrderEvent, OrderRequest, OrderType, OrderUpdate, Side, VenueOrder
 
 if TYPE_CHECKING:
@@ -429,8 +429,12 @@ class SymbolExecutor:
         refusal = refusal_to_split(order.request)
         if refusal is not None:
             order.move(State.DENIED, refusal)
-            record = state_record(self.symbol, order, wall)
-            self._ack(job, wall, out, status="rejected", reason=refusal, extra=(record,))
+            code = OrderFailure.CANNOT_CROSS_ZERO
+            records = (
+                state_record(self.symbol, order, wall),
+                refusal_record(self.symbol, order, wall, code, refusal, job.signal.id),
+            )
+            self._ack(job, wall, out, status="rejected", reason=refusal, extra=records)
             out.append(Release(order.client_order_id))
             self.signals.working = None
             return False
@@ -454,6 +458,7 @@ class SymbolExecutor:
                 detail=msg.detail,
             ),
             state_record(self.symbol, order, wall),
+            refusal_record(self.symbol, order, wall, msg.code, msg.detail, job.signal.id),
             finished(job, wall, f"denied: {msg.code}"),
         )
         if job.opening:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, Literal, assert_never
 
 import attrs
 
@@ -34,9 +34,16 @@ from actors.executor.effects import (
     SubmitFailed,
     SubmitOutcome,
 )
+from actors.ids import leg_of
 from actors.order_state import State, TrackedOrder, state_of
 from actors.position import ConfirmedPosition
-from actors.records import FillRecorded, JournalRecord, OrderStateRecorded
+from actors.records import (
+    FillRecorded,
+    JournalRecord,
+    OrderFailure,
+    OrderRefused,
+    OrderStateRecorded,
+)
 from actors.retry import Backoff
 from brokers.base import OrderEvent, OrderRequest, OrderUpdate, VenueOrder, request_of
 
@@ -201,11 +208,13 @@ class OrderBook:
             case SubmitOutcome.REJECTED:
                 # Recorded as a rejection, never as a trade.
                 self.move(order, State.REJECTED, wall, out, msg.reason)
+                self._explain(order, OrderFailure.VENUE_REJECTED, msg.reason, wall, out)
                 out.append(Release(cid))
             case SubmitOutcome.NOT_SENT:
                 if self.attempts(cid) >= self.max_submit_attempts:
                     reason = f"not sent after retries: {msg.reason}"
                     self.move(order, State.REJECTED, wall, out, reason)
+                    self._explain(order, OrderFailure.NOT_SENT, msg.reason, wall, out)
                     out.append(Release(cid))
                 else:
                     self.move(order, State.UNKNOWN, wall, out)
@@ -256,6 +265,7 @@ class OrderBook:
         self._retries.pop(order.client_order_id, None)
         if update.source == "rest":
             self._legs_known.add(order.client_order_id)
+        was_rejected = order.state is State.REJECTED
         applied = order.apply(update)
         records: list[JournalRecord] = []
         for fill in applied.fills:
@@ -275,6 +285,12 @@ class OrderBook:
             records.append(self.position.record(self.symbol, wall))
         if applied.changed:
             records.append(state_record(self.symbol, order, wall))
+        if order.state is State.REJECTED and not was_rejected:
+            # The venue's own word (its stream or a lookup): it gives no reason of its own.
+            detail = f"the venue reported the order rejected ({update.source})"
+            records.append(
+                refusal_record(self.symbol, order, wall, OrderFailure.VENUE_REJECTED, detail)
+            )
         if records:
             out.append(RecordInJournal(tuple(records)))
         if applied.needs_lookup:
@@ -331,6 +347,16 @@ class OrderBook:
         if order.move(state, reason):
             out.append(RecordInJournal((state_record(self.symbol, order, wall),)))
 
+    def _explain(
+        self,
+        order: TrackedOrder,
+        code: OrderFailure,
+        detail: str,
+        wall: datetime,
+        out: list[Effect],
+    ) -> None:
+        out.append(RecordInJournal((refusal_record(self.symbol, order, wall, code, detail),)))
+
     def attempts(self, client_order_id: str) -> int:
         backoff = self._backoffs.get(client_order_id)
         return backoff.attempts if backoff else 0
@@ -350,4 +376,30 @@ def state_record(symbol: str, order: TrackedOrder, wall: datetime) -> OrderState
         filled_qty=order.filled_qty,
         avg_fill_price=order.avg_fill_price,
         reason=order.reason,
+    )
+
+
+def refusal_record(
+    symbol: str,
+    order: TrackedOrder,
+    wall: datetime,
+    code: str,
+    detail: str,
+    signal_id: str | None = None,
+) -> OrderRefused:
+    """What a denied or rejected order was, and why: the journal keeps it with the order."""
+    state: Literal["denied", "rejected"] = "denied" if order.state is State.DENIED else "rejected"
+    request = order.request
+    return OrderRefused(
+        at=wall,
+        client_order_id=order.client_order_id,
+        symbol=symbol,
+        state=state,
+        signal_id=signal_id,
+        leg=leg_of(order.client_order_id),
+        side=request.side,
+        # A qty-less signal RiskGuard was to size has 0 here: nothing was sized.
+        qty=request.qty or None,
+        code=str(code),
+        detail=detail,
     )

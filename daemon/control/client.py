@@ -27,13 +27,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "orders": (
         "updated_at",
         "client_order_id",
+        "signal_id",
         "symbol",
         "side",
         "qty",
         "state",
         "filled_qty",
         "avg_fill_price",
-        "reason",
+        # A denied or rejected order's why; every other order's reason is in --json.
+        "code",
+        "detail",
     ),
     "audit": ("at", "method", "path", "symbol", "status", "latency_s", "error"),
     "corrections": (

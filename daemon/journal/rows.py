@@ -44,6 +44,10 @@ class OrderRow(Row, frozen=True, kw_only=True):
     filled_qty: Decimal
     avg_fill_price: Decimal | None
     reason: str | None
+    # Why it ended denied or rejected: RiskGuard's reason code (or the executor's
+    # OrderFailure) and its detail; None for every other order.
+    code: str | None
+    detail: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -98,12 +102,13 @@ def _dec(text: str | None) -> Decimal | None:
 _FINAL_PARAMS = ", ".join("?" * len(FINAL_STATES))
 _ORDER_COLUMNS = (
     "client_order_id, signal_id, leg, symbol, side, qty, state, venue_order_id, "
-    "filled_qty, avg_fill_price, reason, created_at, updated_at"
+    "filled_qty, avg_fill_price, reason, code, detail, created_at, updated_at"
 )
 
 
 def _order(row: Any) -> OrderRow:
-    (cid, signal_id, leg, symbol, side, qty, state, venue_id, filled, avg, reason, c, u) = row
+    (cid, signal_id, leg, symbol, side, qty, state, venue_id, filled, avg, reason, *why) = row
+    code, detail, c, u = why
     return OrderRow(
         client_order_id=cid,
         signal_id=signal_id,
@@ -116,6 +121,8 @@ def _order(row: Any) -> OrderRow:
         filled_qty=Decimal(filled),
         avg_fill_price=_dec(avg),
         reason=reason,
+        code=code,
+        detail=detail,
         created_at=_dt(c),
         updated_at=_dt(u),
     )

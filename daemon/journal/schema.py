@@ -251,7 +251,26 @@ _V5 = """
 ALTER TABLE risk_state ADD COLUMN runaway TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# Why an order ended denied or rejected, as its own columns: the code (RiskGuard's reason
+# code, or the executor's OrderFailure) and the detail. Rows an older tradingd wrote get
+# them once: denials from risk_denials (by client order id), rejections from the text it
+# wrote then.
+_V6 = """
+ALTER TABLE orders ADD COLUMN code TEXT;
+ALTER TABLE orders ADD COLUMN detail TEXT;
+UPDATE orders SET
+    code = (SELECT d.code FROM risk_denials d WHERE d.client_order_id = orders.client_order_id
+            ORDER BY d.seq DESC LIMIT 1),
+    detail = (SELECT d.detail FROM risk_denials d
+              WHERE d.client_order_id = orders.client_order_id ORDER BY d.seq DESC LIMIT 1)
+WHERE state = 'denied';
+UPDATE orders SET code = 'not_sent', detail = reason
+WHERE state = 'rejected' AND reason LIKE 'not sent after retries%';
+UPDATE orders SET code = 'venue_rejected', detail = coalesce(reason, 'the venue rejected the order')
+WHERE state = 'rejected' AND code IS NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 
 
 class SchemaError(Exception):

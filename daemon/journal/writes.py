@@ -16,6 +16,7 @@ from actors.records import (
     FillRecorded,
     IntentRecorded,
     JournalRecord,
+    OrderRefused,
     OrderStateRecorded,
     PositionRecorded,
     ProtectionRecorded,
@@ -56,6 +57,17 @@ ON CONFLICT (client_order_id) DO UPDATE SET
     venue_order_id = coalesce(excluded.venue_order_id, orders.venue_order_id),
     filled_qty = excluded.filled_qty, avg_fill_price = excluded.avg_fill_price,
     reason = excluded.reason, updated_at = excluded.updated_at
+"""
+# What a refused order was and why. Its state record came first, so the row exists; a denied
+# order has no intent, and this is where its signal, leg, side and quantity come from.
+_UPSERT_REFUSAL = """
+INSERT INTO orders (client_order_id, signal_id, leg, symbol, side, qty, state, code, detail,
+                    created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (client_order_id) DO UPDATE SET
+    signal_id = coalesce(orders.signal_id, excluded.signal_id),
+    leg = coalesce(orders.leg, excluded.leg), side = coalesce(orders.side, excluded.side),
+    qty = coalesce(orders.qty, excluded.qty), code = excluded.code, detail = excluded.detail
 """
 _INSERT_STATE = """
 INSERT INTO order_states (client_order_id, at, state, venue_order_id, filled_qty,
@@ -183,6 +195,10 @@ def statements_for(record: JournalRecord) -> list[Statement]:
             if state in FINAL_STATES:
                 statements.append((_FINISH_BY_ORDERS, (at, cid)))
             return statements
+        case OrderRefused(client_order_id=cid, symbol=symbol, state=state):
+            what = (record.signal_id, record.leg, symbol, record.side.value, _dec(record.qty))
+            refusal = (state, record.code, record.detail)
+            return [(_UPSERT_REFUSAL, (cid, *what, *refusal, at, at))]
         case FillRecorded(execution_id=eid, client_order_id=cid):
             fill = (record.symbol, record.side.value, str(record.qty), str(record.price), at)
             return [(_INSERT_FILL, (eid, cid, *fill))]

@@ -4,14 +4,19 @@ An alert's message is JSON the user writes in TradingView with placeholders, e.g
 
     {"passphrase": "…", "ticker": "{{ticker}}", "action": "{{strategy.order.action}}",
      "contracts": "{{strategy.order.contracts}}", "position_size": "{{strategy.position_size}}",
-     "market_position": "{{strategy.market_position}}", "time": "{{timenow}}"}
+     "market_position": "{{strategy.market_position}}", "order_id": "{{strategy.order.id}}",
+     "bar_time": "{{time}}", "time": "{{timenow}}"}
 
 With ``position_size`` (or ``market_position`` flat) the signal is a ``target``: the daemon
 trades the difference from the broker-confirmed position, so a repeated alert can never
 double a position. Otherwise ``action`` + ``contracts`` is a plain buy or sell.
 
-An alert without an ``id`` gets one derived from its content (``time`` included, or the
-minute it arrived in): a retried identical alert is the same signal and trades once.
+An alert without an ``id`` gets one derived from everything it says: its content, the
+strategy's order id and bar time when given, and ``time``. The same body posted twice is
+the same signal and trades once; two alerts that differ in anything are two. ``time``
+(``{{timenow}}``) alone has one-second resolution: two genuine alerts in one second (a
+reversal's orders) would be one, which ``order_id`` and ``bar_time`` tell apart. Without
+any of the three, the minute the alert arrived in stands in for them.
 """
 
 from __future__ import annotations
@@ -48,7 +53,9 @@ class TradingViewAlert(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     position_size: Decimal | None = None  # strategy.position_size (signed)
     market_position: Literal["long", "short", "flat"] | None = None
     strategy: Text | None = None  # a label recorded with the signal
-    time: Text | None = None  # {{timenow}}: makes the derived id exact
+    time: Text | None = None  # {{timenow}}: when the alert fired, to the second
+    order_id: Text | None = None  # {{strategy.order.id}}: which of the strategy's orders
+    bar_time: Text | None = None  # {{time}}: the bar that order came from
     # Informational placeholders people commonly include; recorded nowhere, accepted.
     exchange: Text | None = None
     interval: Text | None = None
@@ -71,8 +78,17 @@ def parse_alert(body: bytes) -> TradingViewAlert:
 
 
 def derive_signal_id(alert: TradingViewAlert, token_name: str, now: datetime) -> str:
-    """Same alert content (same ``time``, or the same minute without one) → same id."""
-    when = alert.time if alert.time is not None else now.strftime("%Y-%m-%dT%H:%MZ")
+    """Same alert body → same id; a body that differs in anything → another id. Without
+    ``time``, ``order_id`` or ``bar_time``, the minute of arrival stands in for them."""
+    when = alert.time
+    strategy_order: list[str | None] = []
+    if alert.order_id is None and alert.bar_time is None:
+        # The layout ids had before order_id and bar_time: an alert re-sent across an
+        # upgrade keeps its id, and stays a duplicate.
+        if when is None:
+            when = now.strftime("%Y-%m-%dT%H:%MZ")
+    else:
+        strategy_order = [alert.order_id, alert.bar_time]
     content = [
         token_name,
         alert.ticker.upper(),
@@ -82,6 +98,7 @@ def derive_signal_id(alert: TradingViewAlert, token_name: str, now: datetime) ->
         alert.market_position,
         alert.strategy,
         when,
+        *strategy_order,
     ]
     return "tv-" + hashlib.sha256(_encoder.encode(content)).hexdigest()[:32]
 

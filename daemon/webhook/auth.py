@@ -1,4 +1,5 @@
-"""Who may post alerts: per-token secrets, optional HMAC signatures, per-token rate limits.
+"""Who may post alerts: per-token secrets, optional HMAC signatures, and the buckets that
+bound floods (per token once authenticated, per source for failed authentication).
 
 Pure: secrets and the time come in, decisions go out. Every secret comparison is constant
 time (``hmac.compare_digest``), and the token lookup compares against every token, so the
@@ -11,8 +12,10 @@ The tokens file is JSON (a systemd credential, never the config file)::
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
+import math
 from typing import TYPE_CHECKING
 
 import attrs
@@ -97,19 +100,63 @@ def check_signature(
     return None
 
 
+class Throttle(enum.StrEnum):
+    """Why the webhook answered 429."""
+
+    RATE_LIMIT = "rate_limit"  # an authenticated alert over its token's limit
+    AUTH_FAILURES = "auth_failures"  # a source over its budget of failed authentications
+
+
+# A source is an address; past this many, the least recently seen is forgotten, so a
+# spray of addresses costs memory only up to here.
+MAX_TRACKED_KEYS = 10_000
+
+
 @attrs.define
 class RateLimiter:
-    """A token bucket per webhook token: ``burst`` at once, ``per_minute`` sustained."""
+    """A token bucket per key: ``burst`` at once, ``per_minute`` sustained.
+
+    Keyed by webhook token name for authenticated alerts, and by source address for failed
+    authentication: the two never share a bucket, so failures can never use up a strategy's.
+    """
 
     per_minute: float
     burst: float
+    max_keys: int = MAX_TRACKED_KEYS
     _buckets: dict[str, tuple[float, float]] = attrs.field(factory=dict)
 
-    def allow(self, name: str, now: float) -> bool:
-        level, at = self._buckets.get(name, (self.burst, now))
-        level = min(self.burst, level + (now - at) * self.per_minute / 60)
+    def allow(self, key: str, now: float) -> bool:
+        """Take one request from ``key``'s bucket; False (nothing taken) when it is empty."""
+        level = self._level(key, now)
         if level < 1:
-            self._buckets[name] = (level, now)
+            self._store(key, level, now)
             return False
-        self._buckets[name] = (level - 1, now)
+        self._store(key, level - 1, now)
         return True
+
+    def charge(self, key: str, now: float) -> bool:
+        """Take one whatever the level (it stays at least 0); True when this emptied it."""
+        level = self._level(key, now)
+        self._store(key, max(0.0, level - 1), now)
+        return level >= 1 > level - 1
+
+    def wait(self, key: str, now: float) -> float:
+        """Seconds until ``key`` has a request to spend (0: it has one now); takes nothing."""
+        level = self._level(key, now)
+        return 0.0 if level >= 1 else (1 - level) * 60 / self.per_minute
+
+    def _level(self, key: str, now: float) -> float:
+        level, at = self._buckets.get(key, (self.burst, now))
+        # Refilled from the elapsed time rather than by a timer: no task, no drift.
+        return min(self.burst, level + (now - at) * self.per_minute / 60)
+
+    def _store(self, key: str, level: float, now: float) -> None:
+        self._buckets.pop(key, None)  # re-inserted last: the dict's order is recency
+        self._buckets[key] = (level, now)
+        while len(self._buckets) > self.max_keys:
+            del self._buckets[next(iter(self._buckets))]
+
+
+def retry_after(seconds: float) -> str:
+    """The ``Retry-After`` header's value: whole seconds, at least 1."""
+    return str(max(1, math.ceil(seconds)))

@@ -1,14 +1,18 @@
 """``POST /webhook/{token}``: TradingView alerts in, over hypercorn's trio worker.
 
-The order of checks keeps a flood cheap and says nothing to a stranger: the token (401), the
-rate limit (429), the body size (413), the signature when the token requires one (401), the
-JSON (400 with the reason), the passphrase (401), then the router. The answer comes once the
-signal is journaled (200 accepted or duplicate, 422 rejected), trading happens afterwards,
-and no answer ever takes longer than ``ANSWER_WITHIN`` seconds: TradingView gives up after 3.
+The order of checks keeps a flood cheap and says nothing to a stranger: the source's budget
+of failed authentications (429), the token (401), the body size (413), the signature when
+the token requires one (401), the JSON (400 with the reason), the passphrase (401), and only
+then the token's own rate limit (429 with ``Retry-After``), then the router. A request that
+fails authentication is charged to its source, never to the token: a stranger who learned
+the URL cannot keep the real strategy's alerts at 429. The answer comes once the signal is
+journaled (200 accepted or duplicate, 422 rejected), trading happens afterwards, and no
+answer ever takes longer than ``ANSWER_WITHIN`` seconds: TradingView gives up after 3.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from typing import TYPE_CHECKING
@@ -29,11 +33,13 @@ from daemon.webhook.auth import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     RateLimiter,
+    Throttle,
     WebhookToken,
     check_signature,
     find_token,
     parse_tokens,
     passphrase_matches,
+    retry_after,
 )
 from daemon.webhook.futures import resolve_alias
 
@@ -51,8 +57,18 @@ ANSWER_WITHIN = 2.5  # seconds; TradingView's own limit is 3
 TOKENS_CREDENTIAL = "webhook-tokens"
 
 
+# A proxy's X-Forwarded-For longer than this names no address we would key a bucket by.
+_MAX_SOURCE_CHARS = 64
+
+
 def _error(status: int, reason: str) -> Response:
     return JSONResponse({"error": reason}, status_code=status)
+
+
+def _too_many(reason: str, wait: float) -> Response:
+    return JSONResponse(
+        {"error": reason}, status_code=429, headers={"Retry-After": retry_after(wait)}
+    )
 
 
 @attrs.define
@@ -62,9 +78,11 @@ class AlertEndpoint:
     intake: Intake
     tokens: tuple[WebhookToken, ...]
     config: WebhookConfig
-    limiter: RateLimiter
+    limiter: RateLimiter  # per token, charged once authenticated
+    failures: RateLimiter  # per source, charged by failed authentication
     on_ack: AckTimer | None = None  # told each alert's time from hand-over to ack
     on_answer: Callable[[int], None] | None = None  # told every answer's HTTP status
+    on_throttle: Callable[[Throttle], None] | None = None  # told every 429 and why
 
     async def receive(self, request: Request) -> Response:
         response = await self._answer_in_time(request)
@@ -82,15 +100,18 @@ class AlertEndpoint:
         return _error(503, "busy: the signal was not taken, retry")
 
     async def _answer(self, request: Request, handed_over: trio.Event) -> Response:
+        source = _source(request)
+        wait = self.failures.wait(source, trio.current_time())
+        if wait > 0:
+            # Logged when the source ran out (in _refuse), not per request: a flood must not
+            # become a flood of log lines.
+            self._throttled(Throttle.AUTH_FAILURES)
+            return _too_many("too many failed requests from this address", wait)
         token = find_token(self.tokens, request.path_params["token"])
         if token is None:
             # Never the token itself: a near miss of a real one is a secret too.
-            log.warning(
-                "webhook: unknown token from %s", _peer(request), extra={"peer": _peer(request)}
-            )
-            return _error(401, "unauthorized")
-        if not self.limiter.allow(token.name, trio.current_time()):
-            return _error(429, "rate limit exceeded")
+            log.warning("webhook: unknown token from %s", source, extra={"peer": source})
+            return self._refuse(source, 401, "unauthorized")
         body = await self._body(request)
         if body is None:
             return _error(413, f"body larger than {self.config.max_body_bytes} bytes")
@@ -104,14 +125,28 @@ class AlertEndpoint:
         )
         if refusal is not None:
             log.warning("webhook %s: %s", token.name, refusal, extra={"token_name": token.name})
-            return _error(401, "unauthorized")
+            return self._refuse(source, 401, "unauthorized")
         try:
             alert = parse_alert(body)
         except BadAlert as exc:
-            return _error(400, str(exc))
+            # Unreadable, so not authenticated either: the source pays, not the token.
+            return self._refuse(source, 400, str(exc))
         if not passphrase_matches(token, alert.passphrase):
             log.warning("webhook %s: bad passphrase", token.name, extra={"token_name": token.name})
-            return _error(401, "unauthorized")
+            return self._refuse(source, 401, "unauthorized")
+        if not self.limiter.allow(token.name, trio.current_time()):
+            wait = self.limiter.wait(token.name, trio.current_time())
+            log.warning(
+                "webhook %s: alert refused (429), over %g a minute with a burst of %d; "
+                "retry after %s s",
+                token.name,
+                self.config.rate_per_minute,
+                self.config.burst,
+                retry_after(wait),
+                extra={"token_name": token.name},
+            )
+            self._throttled(Throttle.RATE_LIMIT)
+            return _too_many("rate limit exceeded", wait)
         try:
             line = alert_to_signal(alert, token.name, utc_now(), self._resolve_symbol)
         except BadAlert as exc:
@@ -126,6 +161,23 @@ class AlertEndpoint:
             self.on_ack(trio.current_time() - sent_at)
         status = 422 if ack.status == "rejected" else 200
         return Response(msgspec.json.encode(ack), status, media_type="application/json")
+
+    def _refuse(self, source: str, status: int, reason: str) -> Response:
+        """A failed authentication: answered, and charged to its source's budget."""
+        if self.failures.charge(source, trio.current_time()):
+            log.warning(
+                "webhook: %s ran out of failed requests (%d at once, %g a minute): answered "
+                "429 until its budget refills",
+                source,
+                self.config.auth_failures_burst,
+                self.config.auth_failures_per_minute,
+                extra={"peer": source},
+            )
+        return _error(status, reason)
+
+    def _throttled(self, why: Throttle) -> None:
+        if self.on_throttle is not None:
+            self.on_throttle(why)
 
     async def _body(self, request: Request) -> bytes | None:
         """The body, or None once it is longer than allowed (never buffered beyond that)."""
@@ -149,9 +201,13 @@ class AlertEndpoint:
         *,
         on_ack: AckTimer | None = None,
         on_answer: Callable[[int], None] | None = None,
+        on_throttle: Callable[[Throttle], None] | None = None,
     ) -> AlertEndpoint:
         limiter = RateLimiter(per_minute=config.rate_per_minute, burst=config.burst)
-        return cls(intake, tokens, config, limiter, on_ack, on_answer)
+        failures = RateLimiter(
+            per_minute=config.auth_failures_per_minute, burst=config.auth_failures_burst
+        )
+        return cls(intake, tokens, config, limiter, failures, on_ack, on_answer, on_throttle)
 
     def reload(self, tokens: tuple[WebhookToken, ...], config: WebhookConfig) -> None:
         """New tokens, limits and symbol maps for the next request (SIGHUP). The bind
@@ -162,6 +218,8 @@ class AlertEndpoint:
         self.config = config
         self.limiter.per_minute = config.rate_per_minute
         self.limiter.burst = config.burst
+        self.failures.per_minute = config.auth_failures_per_minute
+        self.failures.burst = config.auth_failures_burst
 
     def _resolve_symbol(self, symbol: str) -> str:
         return resolve_alias(
@@ -172,8 +230,24 @@ class AlertEndpoint:
         )
 
 
-def _peer(request: Request) -> str:
-    return request.client.host if request.client else "?"
+def _source(request: Request) -> str:
+    """The address a request came from, for its failed-authentication budget. Behind a
+    reverse proxy on loopback every request comes from the proxy: there the address the
+    proxy appended last to X-Forwarded-For is the sender's (what came before it, the sender
+    may have written itself)."""
+    peer = request.client.host if request.client else "?"
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded is None or not _is_loopback(peer):
+        return peer
+    last = forwarded.rsplit(",", 1)[-1].strip()
+    return last[:_MAX_SOURCE_CHARS] or peer
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def build_webhook_app(endpoint: AlertEndpoint) -> Starlette:

@@ -68,6 +68,9 @@ bind = "127.0.0.1:{free_port()}"
 tokens_file = "{tokens}"
 burst = 100000
 rate_per_minute = 6000000
+# Fuzzed bodies fail authentication by the thousand, all from one address.
+auth_failures_burst = 100000
+auth_failures_per_minute = 6000000
 """,
         encoding="utf-8",
     )

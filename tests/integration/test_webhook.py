@@ -127,6 +127,26 @@ async def test_a_reversal_alert_takes_a_long_to_a_short(
     assert [(p["symbol"], p["qty"]) for p in state["positions"]] == [("AAPL", "-2")]
 
 
+async def test_two_alerts_in_one_second_are_two_signals_and_a_repost_is_one(
+    client: httpx.AsyncClient, daemon: Daemon
+) -> None:
+    """A reversal's two alerts carry the same {{timenow}} second but their own order ids:
+    both are accepted and the position ends at the last one's; each re-posted is a duplicate."""
+    second = "2026-11-23T10:00:00Z"
+    bar = "1795428000000"
+    enter = alert(position_size="3", market_position="long", order_id="Long", bar_time=bar)
+    reverse = alert(position_size="-2", market_position="short", order_id="Short", bar_time=bar)
+    answers = [await post(client, {**body, "time": second}) for body in (enter, reverse)]
+    assert [(a.status_code, a.json()["status"]) for a in answers] == [(200, "accepted")] * 2
+    assert answers[0].json()["id"] != answers[1].json()["id"]
+    reposts = [await post(client, {**body, "time": second}) for body in (enter, reverse)]
+    assert [r.json()["status"] for r in reposts] == ["duplicate", "duplicate"]
+    assert [r.json()["id"] for r in reposts] == [a.json()["id"] for a in answers]
+    with trio.fail_after(10):
+        await daemon.activity.wait_idle()
+    assert daemon.positions() == {"AAPL": -2}
+
+
 async def test_untradable_symbol_is_422_with_the_routers_reason(
     client: httpx.AsyncClient,
 ) -> None:
@@ -149,10 +169,35 @@ async def test_answer_within_3s_while_the_venue_is_slow(
     assert [first.json()["status"], second.json()["status"]] == ["accepted", "accepted"]
 
 
-async def test_rate_limit_per_token_is_429(client: httpx.AsyncClient) -> None:
-    """Past the burst, a token's requests are refused until its bucket refills."""
-    codes = [(await post(client, alert(action="buy"))).status_code for _ in range(6)]
-    assert codes == [400] * 5 + [429]
+async def test_rate_limit_per_token_is_429_with_retry_after(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Past the burst, a token's alerts are refused with a Retry-After, logged by name."""
+    # Each its own size: the duplicate-order window would deny repeats of one order.
+    answers = [
+        await post(client, alert(action="buy", contracts=n + 1, id=f"burst-{n}")) for n in range(6)
+    ]
+    assert [a.status_code for a in answers] == [200] * 5 + [429]
+    # 60 a minute: the next one in a second.
+    assert answers[-1].headers["Retry-After"] == "1"
+    (line,) = [r.getMessage() for r in caplog.records if "alert refused" in r.getMessage()]
+    assert line.startswith("webhook tv: alert refused (429)")
+    assert TOKEN.token not in caplog.text
+    assert TOKEN.passphrase not in caplog.text
+
+
+async def test_failed_requests_never_use_up_the_tokens_limit(client: httpx.AsyncClient) -> None:
+    """Wrong passphrases and unreadable bodies are charged to their source, not the token:
+    the strategy's whole burst still goes through after them."""
+    wrong = {**alert(action="buy", contracts=1), "passphrase": "guess"}
+    assert [(await post(client, wrong)).status_code for _ in range(8)] == [401] * 8
+    unreadable = await client.post(f"/webhook/{TOKEN.token}", content=b'{"ticker": "AAPL",')
+    assert unreadable.status_code == 400
+    accepted = [
+        (await post(client, alert(action="buy", contracts=n + 1, id=f"after-{n}"))).status_code
+        for n in range(5)
+    ]
+    assert accepted == [200] * 5
 
 
 async def test_signed_token_needs_a_fresh_valid_signature(client: httpx.AsyncClient) -> None:
@@ -181,7 +226,13 @@ async def test_signed_token_needs_a_fresh_valid_signature(client: httpx.AsyncCli
 @given(bodies=st.lists(webhook_posts(TOKEN.passphrase), min_size=40, max_size=40))
 async def test_any_body_gets_an_ack_or_an_http_error(daemon: Daemon, bodies: list[bytes]) -> None:
     """Fuzzed bodies: never a 500 or a dropped connection, always an ack or a 4xx reason."""
-    config = WebhookConfig(bind="127.0.0.1:0", burst=1000, rate_per_minute=6000)
+    config = WebhookConfig(
+        bind="127.0.0.1:0",
+        burst=1000,
+        rate_per_minute=6000,
+        auth_failures_burst=1000,
+        auth_failures_per_minute=6000,
+    )
     endpoint = AlertEndpoint.create(daemon.intake, (TOKEN,), config)
     async with trio.open_nursery() as server:
         binds = await server.start(serve_webhook, endpoint, "127.0.0.1:0")

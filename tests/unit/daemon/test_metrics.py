@@ -15,6 +15,7 @@ from actors.records import (
 )
 from brokers.base import VenueCall
 from daemon.metrics import Metrics
+from daemon.webhook.auth import Throttle
 from tests.builders import request
 from tests.prometheus_text import ExpositionError, parse_exposition, value
 
@@ -174,3 +175,14 @@ def test_a_later_outcome_of_an_acked_signal_is_counted_apart() -> None:
     assert 'tradingd_signals_total{status="incomplete"}' not in "\n".join(page)
     assert value(families, "tradingd_signal_outcomes_total", outcome="superseded") == 1
     assert value(families, "tradingd_signal_outcomes_total", outcome="incomplete") == 2
+
+
+def test_webhook_refusals_are_counted_by_why() -> None:
+    """Every 429 the webhook answers is counted, authenticated alerts apart from floods."""
+    metrics = Metrics()
+    for why in (Throttle.RATE_LIMIT, Throttle.AUTH_FAILURES, Throttle.AUTH_FAILURES):
+        metrics.count_webhook_throttle(why)
+    page = metrics.render({}).splitlines()
+    assert 'tradingd_webhook_throttled_total{why="rate_limit"} 1' in page
+    assert 'tradingd_webhook_throttled_total{why="auth_failures"} 2' in page
+    assert "# TYPE tradingd_webhook_throttled_total counter" in page

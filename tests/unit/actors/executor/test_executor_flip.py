@@ -31,7 +31,7 @@ from actors.messages import (
 from actors.order_state import State
 from actors.position import ConfirmedPosition
 from actors.reconciler.core import RESEND_WINDOW, PendingFlip, decide_resumes
-from actors.records import IntentRecorded, RiskDenied, SignalRecorded
+from actors.records import IntentRecorded, OrderFailure, OrderRefused, RiskDenied, SignalRecorded
 from brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, Side
 from tests.builders import T0, request, unread_replies, update, venue_order
 
@@ -288,6 +288,13 @@ def test_a_limit_sell_sized_past_the_long_is_refused_and_its_reservation_release
     order = ex.order(ask.request.client_order_id)
     assert order is not None
     assert order.state is State.DENIED
+    # The journal names it: the size RiskGuard gave, and why it never went out.
+    (refused,) = [
+        r for e in only(effects, RecordInJournal) for r in e.records if isinstance(r, OrderRefused)
+    ]
+    assert (refused.signal_id, refused.side, refused.qty) == ("zl", Side.SELL, D(8))
+    assert (refused.state, refused.code) == ("denied", OrderFailure.CANNOT_CROSS_ZERO)
+    assert refused.detail.startswith("a limit order cannot cross zero")
     assert ex.idle
 
 

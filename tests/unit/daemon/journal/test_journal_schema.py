@@ -47,7 +47,7 @@ async def test_a_version_1_journal_is_migrated_and_keeps_its_rows(tmp_path: Path
     async with open_journal(path) as journal:
         assert await journal.accepted_signal_ids() == {"old-1"}
     names, version = tables_and_version(path)
-    assert version == len(journal_schema.MIGRATIONS) == 5
+    assert version == len(journal_schema.MIGRATIONS) == 6
     assert {"risk_state", "drifts", "corrections", "protections", "signals_failed"} <= names
 
 
@@ -193,3 +193,50 @@ async def test_a_version_4_risk_state_upgrades_unlatched_and_the_breaker_round_t
         later = await journal.risk_state()
         assert later is not None
         assert later.runaway == "backlog"
+
+
+def write_version_4_journal(path: Path) -> None:
+    """A journal as tradingd left it before refused orders had a code and a detail."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for migration in journal_schema.MIGRATIONS[:4]:
+            for statement in journal_schema._statements(migration):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {journal_schema.APPLICATION_ID}")
+        conn.execute("PRAGMA user_version = 4")
+        at = "2026-01-02T15:00:00.000000+00:00"
+        for cid, state, reason in (
+            ("td-a-entry", "denied", "max_order_qty: qty 9 exceeds 5"),
+            ("td-b-entry", "rejected", "venue rejected (403): restricted"),
+            ("td-c-entry", "rejected", "not sent after retries: venue unreachable"),
+            ("td-d-entry", "filled", None),
+        ):
+            conn.execute(
+                "INSERT INTO orders (client_order_id, symbol, state, reason, created_at, "
+                "updated_at) VALUES (?, 'AAPL', ?, ?, ?, ?)",
+                (cid, state, reason, at, at),
+            )
+        conn.execute(
+            "INSERT INTO risk_denials (at, client_order_id, symbol, code, detail) "
+            "VALUES (?, 'td-a-entry', 'AAPL', 'max_order_qty', 'qty 9 exceeds 5')",
+            (at,),
+        )
+    finally:
+        conn.close()
+
+
+async def test_an_upgrade_explains_the_refused_orders_an_older_journal_holds(
+    tmp_path: Path,
+) -> None:
+    """Denials take their code from risk_denials, rejections from what was written then."""
+    path = tmp_path / "j.sqlite3"
+    write_version_4_journal(path)
+    async with open_journal(path) as journal:
+        rows = await journal.orders()
+    assert [(r.client_order_id, r.code, r.detail) for r in rows] == [
+        ("td-a-entry", "max_order_qty", "qty 9 exceeds 5"),
+        ("td-b-entry", "venue_rejected", "venue rejected (403): restricted"),
+        ("td-c-entry", "not_sent", "not sent after retries: venue unreachable"),
+        ("td-d-entry", None, None),
+    ]
+

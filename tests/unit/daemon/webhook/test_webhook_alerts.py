@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -52,6 +53,37 @@ def test_identical_alerts_share_an_id_and_different_ones_do_not() -> None:
     later = alert_to_signal(parse_alert(msgspec.json.encode(body)), "tv", NOW.replace(minute=1))
     assert msgspec.json.decode(later)["id"] != signal_of(body)["id"]
     assert signal_of({**body, "id": "mine"})["id"] == "mine"
+
+
+def test_order_id_and_bar_time_tell_apart_two_alerts_of_one_second() -> None:
+    """Same {{timenow}} second: a different strategy order or bar is another signal; the
+    same body again is the same one."""
+    body = {"ticker": "AAPL", "action": "buy", "contracts": 1, "time": "2026-11-23T10:00:00Z"}
+    entry = {**body, "order_id": "Long", "bar_time": "1795428000000"}
+    assert signal_of(entry)["id"] == signal_of(dict(entry))["id"]
+    assert signal_of(entry)["id"] != signal_of({**entry, "order_id": "Long 2"})["id"]
+    assert signal_of(entry)["id"] != signal_of({**entry, "bar_time": "1795428060000"})["id"]
+    assert signal_of(entry)["id"] != signal_of(body)["id"]
+    # Without `time`, a strategy order's alert is not tied to the minute it arrived in.
+    untimed = {k: v for k, v in entry.items() if k != "time"}
+    later = alert_to_signal(parse_alert(msgspec.json.encode(untimed)), "tv", NOW.replace(minute=5))
+    assert msgspec.json.decode(later)["id"] == signal_of(untimed)["id"]
+
+
+def test_alerts_without_order_id_or_bar_time_keep_the_ids_they_had() -> None:
+    """The id of an alert written the older way is unchanged: one re-sent across an upgrade
+    is still a duplicate."""
+    body = {"ticker": "AAPL", "action": "buy", "contracts": 1, "time": "2026-11-23T10:00:00Z"}
+    layout = ["tv", "AAPL", "buy", "1", "None", None, None, "2026-11-23T10:00:00Z"]
+    expected = "tv-" + hashlib.sha256(msgspec.json.encode(layout)).hexdigest()[:32]
+    assert signal_of(body)["id"] == expected
+
+
+def test_order_id_and_bar_time_are_bounded_like_every_field() -> None:
+    """A value past 256 characters is a 400, not a key of any length."""
+    for field in ("order_id", "bar_time"):
+        with pytest.raises(BadAlert, match=field):
+            parse_alert(msgspec.json.encode({"ticker": "AAPL", field: "x" * 257}))
 
 
 def test_the_signal_line_is_a_valid_signal_for_the_router() -> None:

@@ -12,6 +12,7 @@ from daemon.webhook.auth import (
     find_token,
     parse_tokens,
     passphrase_matches,
+    retry_after,
     signature,
 )
 
@@ -70,3 +71,29 @@ def test_rate_limiter_allows_the_burst_then_refills_per_minute() -> None:
     assert not limiter.allow("a", 9.9)
     assert limiter.allow("a", 10)
     assert not limiter.allow("a", 10)
+
+
+def test_a_charged_bucket_says_how_long_until_its_next_request() -> None:
+    """charge takes one even from an empty bucket (never below 0), says when it emptied it,
+    and wait tells the seconds until one is back without taking anything."""
+    limiter = RateLimiter(per_minute=6, burst=2)
+    assert [limiter.charge("src", 0) for _ in range(3)] == [False, True, False]
+    assert limiter.wait("src", 0) == 10
+    assert limiter.wait("src", 4) == 6
+    assert limiter.wait("src", 10) == 0
+    assert limiter.wait("other", 0) == 0
+
+
+def test_only_the_most_recently_seen_keys_are_remembered() -> None:
+    """Past max_keys the least recently seen key is forgotten: a spray of sources is bounded."""
+    limiter = RateLimiter(per_minute=6, burst=1, max_keys=2)
+    limiter.charge("a", 0)
+    limiter.charge("b", 0)
+    limiter.charge("a", 0)  # a seen again: b is now the oldest
+    limiter.charge("c", 0)
+    assert [limiter.wait(k, 0) > 0 for k in ("a", "b", "c")] == [True, False, True]
+
+
+def test_retry_after_is_whole_seconds_and_at_least_one() -> None:
+    """The header rounds up, and never says 0 (which would invite an immediate retry)."""
+    assert [retry_after(s) for s in (0.0, 0.2, 1.0, 9.01)] == ["1", "1", "1", "10"]
