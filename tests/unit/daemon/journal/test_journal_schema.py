@@ -239,4 +239,3 @@ async def test_an_upgrade_explains_the_refused_orders_an_older_journal_holds(
         ("td-c-entry", "not_sent", "not sent after retries: venue unreachable"),
         ("td-d-entry", None, None),
     ]
-
