@@ -41,6 +41,15 @@ async def client(daemon: Daemon, nursery: trio.Nursery) -> AsyncIterator[httpx.A
         yield http
 
 
+@pytest.fixture
+async def default_client(daemon: Daemon, nursery: trio.Nursery) -> AsyncIterator[httpx.AsyncClient]:
+    """The endpoint with the default limits a new user's config has."""
+    endpoint = AlertEndpoint.create(daemon.intake, (TOKEN,), WebhookConfig(bind="127.0.0.1:0"))
+    binds = await nursery.start(serve_webhook, endpoint, "127.0.0.1:0")
+    async with httpx.AsyncClient(base_url=binds[0], timeout=10) as http:
+        yield http
+
+
 async def post(client: httpx.AsyncClient, body: Any, token: WebhookToken = TOKEN) -> httpx.Response:
     return await client.post(f"/webhook/{token.token}", json=body)
 
@@ -145,6 +154,40 @@ async def test_two_alerts_in_one_second_are_two_signals_and_a_repost_is_one(
     with trio.fail_after(10):
         await daemon.activity.wait_idle()
     assert daemon.positions() == {"AAPL": -2}
+
+
+async def test_a_reversal_storm_of_20_alerts_ends_at_the_last_alerts_position(
+    default_client: httpx.AsyncClient, daemon: Daemon
+) -> None:
+    """Twenty reversals posted back to back, as a strategy alert sends them (no ``id``; its
+    order id, bar time and {{timenow}} second; pairs of alerts within one second): every one
+    is accepted, none is a duplicate, and the account ends at the last alert's position."""
+    bodies = []
+    for n in range(20):
+        size = ("3", "-3")[n % 2] if n < 19 else "-2"
+        side = "long" if size[0] != "-" else "short"
+        order_id = "Long" if side == "long" else "Short"
+        bar = str(1795428000000 + 60_000 * n)
+        second = f"2026-11-23T10:00:{n // 2:02d}Z"
+        bodies.append(
+            alert(
+                position_size=size,
+                market_position=side,
+                order_id=order_id,
+                bar_time=bar,
+                time=second,
+            )
+        )
+    answers = [await post(default_client, body) for body in bodies]
+    assert [(a.status_code, a.json()["status"]) for a in answers] == [(200, "accepted")] * 20
+    assert len({a.json()["id"] for a in answers}) == 20
+    with trio.fail_after(60):
+        await daemon.activity.wait_idle()
+    assert daemon.positions() == {"AAPL": -2}
+    assert daemon.venue is not None
+    async with SimControl(daemon.venue) as control:
+        state = await control.state()
+    assert [(p["symbol"], p["qty"]) for p in state["positions"]] == [("AAPL", "-2")]
 
 
 async def test_untradable_symbol_is_422_with_the_routers_reason(
