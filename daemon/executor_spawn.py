@@ -19,7 +19,7 @@ from actors.executor.protection.keeper import ProtectionKeeper
 from actors.executor.task import INBOX_SIZE, ExecutorDeps, run_executor
 from actors.messages import ResendIntent
 from actors.position import ConfirmedPosition
-from actors.reconciler import LiveOrder, StartupState, VenueView
+from actors.reconciler import LiveOrder, StartupState, VenueView, WorkingOrder
 from brokers.errors import BrokerError
 
 if TYPE_CHECKING:
@@ -74,6 +74,19 @@ class Executors(Mapping[str, SymbolExecutor]):
                 symbol=symbol,
                 state=o.state.value,
                 filled_qty=o.filled_qty,
+            )
+            for symbol, e in self._cores.items()
+            for o in e.unresolved()
+        ]
+
+    def working_orders(self) -> list[WorkingOrder]:
+        """Every order an executor follows that may still fill, and what it has left."""
+        return [
+            WorkingOrder(
+                client_order_id=o.client_order_id,
+                symbol=symbol,
+                side=o.request.side,
+                unfilled=o.request.qty - o.filled_qty,
             )
             for symbol, e in self._cores.items()
             for o in e.unresolved()
