@@ -455,6 +455,18 @@ class LookupEnded(Message, frozen=True, kw_only=True, tag="lookup_ended"):
 MonitorInput = Watch | OrderUpdate | StreamUp | StreamDown | LookupEnded
 
 
+# --- to an executor, from the operator's kill switch ------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class CancelEntries:
+    """The kill switch at one symbol: cancel its working entries, keep the exits guarding its
+    position (a halt must not leave a position without its stop). ``done`` is set once the
+    cancels are asked for."""
+
+    done: trio.Event | None = None
+
+
 # --- to RiskGuard, from the operator's commands and a config reload ----------------------
 
 

@@ -166,7 +166,9 @@ def _parser() -> argparse.ArgumentParser:
     metrics.set_defaults(func=_cmd_query, command="metrics", json=False)
 
     halt = commands.add_parser(
-        "halt", help="kill switch: deny new entries, cancel open orders (--flatten: and close)"
+        "halt",
+        help="kill switch: deny new entries, cancel working entries, keep the exits "
+        "(--flatten: and close every position)",
     )
     halt.add_argument("--flatten", action="store_true", help="close every position too")
     resume = commands.add_parser("resume", help="lift a halt or a daily-loss latch")

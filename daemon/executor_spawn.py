@@ -17,9 +17,9 @@ from actors.executor.effects import ExecutorInput
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
 from actors.executor.task import INBOX_SIZE, ExecutorDeps, run_executor
-from actors.messages import ResendIntent
+from actors.messages import CancelEntries, ResendIntent
 from actors.position import ConfirmedPosition
-from actors.reconciler import LiveOrder, StartupState, VenueView
+from actors.reconciler import LiveOrder, StartupState, VenueView, WorkingOrder
 from brokers.errors import BrokerError
 
 if TYPE_CHECKING:
@@ -79,9 +79,34 @@ class Executors(Mapping[str, SymbolExecutor]):
             for o in e.unresolved()
         ]
 
+    def working_orders(self) -> list[WorkingOrder]:
+        """Every order an executor follows that may still fill, and what it has left."""
+        return [
+            WorkingOrder(
+                client_order_id=o.client_order_id,
+                symbol=symbol,
+                side=o.request.side,
+                unfilled=o.request.qty - o.filled_qty,
+            )
+            for symbol, e in self._cores.items()
+            for o in e.unresolved()
+        ]
+
     def awaiting_outcome(self) -> int:
         """Orders whose final state is not known yet, over every executor."""
         return sum(len(e.awaiting_outcome()) for e in self._cores.values())
+
+    async def cancel_entries(self) -> None:
+        """The kill switch at every executor: each cancels its working entries, its exits
+        stay; returns once every one has asked the venue."""
+        for symbol, inbox in list(self._inboxes.items()):
+            done = trio.Event()
+            try:
+                await inbox.send(CancelEntries(done=done))
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                log.warning("halt: the executor of %s has stopped", symbol)
+                continue
+            await done.wait()
 
     def inbox(self, symbol: str) -> trio.MemorySendChannel[ExecutorInput] | None:
         return self._inboxes.get(symbol)

@@ -4,6 +4,7 @@ the actors' handles (read-only views of their state), and the operator's command
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -25,8 +26,6 @@ from brokers.base import Broker, utc_now
 from brokers.errors import BrokerError
 
 if TYPE_CHECKING:
-    from decimal import Decimal
-
     import trio
 
     from actors.activity import Activity
@@ -39,6 +38,8 @@ if TYPE_CHECKING:
     from daemon.journal.store import Journal
 
 log = logging.getLogger("tradingd")
+
+ZERO = Decimal(0)
 
 # The source a ``halt --flatten`` close is journaled with.
 CONTROL_SOURCE = "control"
@@ -91,16 +92,18 @@ class Daemon:
         self._scope.cancel()
 
     async def halt(self, flatten: bool = False) -> None:
-        """The kill switch: deny new entries from now on and cancel every open order; with
-        ``flatten``, close every position too (a ``close`` signal per symbol). The halt is in
-        force before any venue call, so a venue error here leaves it halted."""
+        """The kill switch: deny new entries from now on and cancel the working ones; the
+        exits guarding open positions stay (a halt that removed the stops would leave the
+        positions unguarded), and so they do across a restart. With ``flatten``, close every
+        position too: one ``close`` signal per symbol, journaled as the step, which that
+        symbol's executor works whole (its exits canceled, the close sent once they are out
+        of the way: Alpaca refuses a close while exits hold the quantity). A venue with a
+        liquidate of its own (Tradovate's ``liquidateposition``) would take that step in
+        the executor instead. The halt is in force before any venue call, so a venue error
+        here leaves it halted."""
         await self.risk.halt()
-        for order in await list_open_orders(self.broker):
-            try:
-                await self.broker.cancel_order(order.venue_order_id)
-            except BrokerError as exc:
-                # Usually it just filled; a close below (or the next halt) covers the rest.
-                log.warning("halt: cannot cancel %s: %s", order.client_order_id, exc)
+        await self.executors.cancel_entries()
+        await self._cancel_outside_entries()
         if flatten:
             stamp = utc_now().strftime("%Y%m%dT%H%M%S%f")
             for symbol in self.positions():
@@ -111,7 +114,42 @@ class Daemon:
                     ack = Ack(id=signal_id, status="rejected", reason=str(exc))
                 else:
                     ack = await self.intake.submit_signal(close, CONTROL_SOURCE)
-                log.warning("halt: flatten %s: %s %s", symbol, ack.status, ack.reason or "")
+                log.warning(
+                    "halt: flatten %s as signal %s: %s %s",
+                    symbol,
+                    signal_id,
+                    ack.status,
+                    ack.reason or "",
+                )
+
+    async def _cancel_outside_entries(self) -> None:
+        """Open orders no executor follows (placed outside tradingd) that could add to a
+        position are canceled too; one that only reduces the position stays, like ours."""
+        try:
+            orders = await list_open_orders(self.broker)
+        except BrokerError as exc:
+            log.warning("halt: the venue's open orders could not be read: %s", exc)
+            return
+        held = self.executors.holdings()
+        for order in orders:
+            if self.executors.follows(order.symbol, order.client_order_id):
+                continue  # its executor decides (above)
+            position = held.get(order.symbol, ZERO)
+            if position and order.side.sign * position < 0 and order.qty <= abs(position):
+                continue  # an exit of the position: it stays
+            try:
+                await self.broker.cancel_order(order.venue_order_id)
+            except BrokerError as exc:
+                # Usually it just filled; a close (or the next halt) covers the rest.
+                log.warning("halt: cannot cancel %s: %s", order.client_order_id, exc)
+            else:
+                log.warning(
+                    "halt: canceled outside order %s (%s %s %s)",
+                    order.client_order_id or order.venue_order_id,
+                    order.side,
+                    order.qty,
+                    order.symbol,
+                )
 
     async def reconcile(self) -> ReconciliationReport:
         """A full comparison with the venue now; drifts it confirms are handled per mode."""

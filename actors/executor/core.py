@@ -36,6 +36,7 @@ from actors.executor.core_flip import (
     to_zero_leg,
 )
 from actors.executor.core_guard import carry_out, resting_exit
+from actors.executor.core_halt import EntriesHalt
 from actors.executor.core_known_legs import already_worked, known_leg
 from actors.executor.core_order_book import OrderBook, Retry, refusal_record, state_record
 from actors.executor.core_order_plan import Answer, AskFor, plan_order
@@ -66,6 +67,7 @@ from actors.messages import (
     Action,
     AdoptOutsideFill,
     Approved,
+    CancelEntries,
     Denied,
     ExecuteSignal,
     PriceSeen,
@@ -105,6 +107,8 @@ class SymbolExecutor:
         # Signals that arrived since the last request to RiskGuard (its runaway breaker
         # counts what is offered, not only what it is asked).
         self._offered_since_ask = 0
+        # The kill switch's cancels of working entries (exits stay).
+        self.halt = EntriesHalt()
 
     # --- queries (the shell and tests read these) --------------------------------------
 
@@ -193,8 +197,11 @@ class SymbolExecutor:
             case AdoptOutsideFill():
                 followed = self.order(msg.order.client_order_id) is not None
                 out += self.outside.adopt(self.position, self.symbol, msg, wall, followed)
+            case CancelEntries():
+                self.halt.start(self.book, self.protection, wall, out)
             case _:
                 assert_never(msg)
+        self.halt.tend(self.book, wall, out)
         for parent, leg in self.book.take_learned_legs():
             self.protection.leg_learned(parent, leg)
         self._tend_protection(wall, out)
@@ -216,10 +223,11 @@ class SymbolExecutor:
         )
         carry_out(tending, book, wall, out)
 
-    def _cancel_working(
-        self, only: frozenset[str] | None, wall: datetime, out: list[Effect]
-    ) -> None:
-        self.book.cancel_working(only, self.protection.parent_of, wall, out)
+    def _cancel_working(self, job: Job, wall: datetime, out: list[Effect]) -> None:
+        """Cancel what ``job`` waits on (its ``canceling``, else every working order),
+        journaled as that signal's."""
+        why = f"canceled for {job.signal.action.value} signal {job.signal.id}"
+        self.book.cancel_working(job.canceling, self.protection.parent_of, wall, out, why)
 
     def _sale_side(self) -> Side | None:
         job = self.signals.working
@@ -241,14 +249,15 @@ class SymbolExecutor:
         self.signals.working = job
         if job.signal.action in (Action.CLOSE, Action.TARGET):
             # The exits go with the position they guard; canceled below with the rest.
-            dropped = self.protection.drop(wall, f"dropped by {job.signal.action.value}")
+            why = f"dropped by {job.signal.action.value} signal {job.signal.id}"
+            dropped = self.protection.drop(wall, why)
             if dropped:
                 out.append(RecordInJournal(tuple(dropped)))
             if self.book.unresolved():
                 # Size from a settled position: cancel what still works (and let what is in
                 # flight land) first.
                 job.phase = Phase.CANCELING
-                self._cancel_working(job.canceling, wall, out)
+                self._cancel_working(job, wall, out)
                 return
         exits = self.protection.exits_in_the_way(job.signal, self.position.qty)
         if any(self.book.live(cid) for cid in exits):
@@ -256,7 +265,7 @@ class SymbolExecutor:
             # exits, so they end first; they are placed again for what is left.
             job.phase, job.canceling = Phase.CANCELING, frozenset(exits)
             self.protection.making_way_for_a_sale()
-            self._cancel_working(job.canceling, wall, out)
+            self._cancel_working(job, wall, out)
             return
         self._request_order(job, wall, out)
 
@@ -512,7 +521,7 @@ class SymbolExecutor:
             if job is not None and not self._job_done(job):
                 if job.phase is Phase.CANCELING:
                     # An order in flight when the cancels went out has landed since.
-                    self._cancel_working(job.canceling, wall, out)
+                    self._cancel_working(job, wall, out)
                 return
             if job is not None and job.phase is Phase.CANCELING:
                 job.phase = None

@@ -310,10 +310,13 @@ class OrderBook:
         snapshot = OrderUpdate(event=OrderEvent.SNAPSHOT, order=leg, at=at, source="rest")
         self.apply_update(snapshot, wall, out)
 
-    def cancel(self, order: TrackedOrder, wall: datetime, out: list[Effect]) -> None:
-        """Ask the venue to cancel ``order`` (it has a venue id and is not canceling yet)."""
+    def cancel(
+        self, order: TrackedOrder, wall: datetime, out: list[Effect], why: str | None = None
+    ) -> None:
+        """Ask the venue to cancel ``order`` (it has a venue id and is not canceling yet);
+        ``why``, journaled with it: who asked, when it is not the signal being worked."""
         assert order.venue_order_id is not None
-        self.move(order, State.PENDING_CANCEL, wall, out)
+        self.move(order, State.PENDING_CANCEL, wall, out, why)
         out.append(Cancel(order.client_order_id, order.venue_order_id))
 
     def cancel_working(
@@ -322,6 +325,7 @@ class OrderBook:
         parent_of: dict[str, str],
         wall: datetime,
         out: list[Effect],
+        why: str | None = None,
     ) -> None:
         """Cancel the orders still working (``only`` those, if given); a leg whose parent is
         canceled too (``parent_of``) is left to the venue, which cancels it with its parent."""
@@ -332,7 +336,7 @@ class OrderBook:
                 continue  # canceled already, or still in flight: canceled once it lands
             if parent_of.get(order.client_order_id) in canceling:
                 continue  # the venue cancels a parent's legs with it
-            self.cancel(order, wall, out)
+            self.cancel(order, wall, out, why)
 
     def move(
         self,

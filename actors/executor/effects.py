@@ -15,6 +15,7 @@ from actors.messages import (
     Ack,
     AdoptOutsideFill,
     Approved,
+    CancelEntries,
     Denied,
     ExecuteSignal,
     Message,
@@ -85,6 +86,7 @@ ExecutorInput = (
     | PriceSeen
     | OrderUpdate
     | AdoptOutsideFill
+    | CancelEntries
 )
 
 

@@ -37,6 +37,7 @@ from actors.executor.effects import (
 )
 from actors.messages import (
     Ack,
+    CancelEntries,
     ExecuteSignal,
     MonitorInput,
     PriceSeen,
@@ -176,6 +177,8 @@ async def run_executor(
                         _at_stake(core, None),
                     )
                 await _carry_out(effects, core, inbox_send, deps, calls, outbox)
+                if isinstance(msg, CancelEntries) and msg.done is not None:
+                    msg.done.set()  # the halt's cancels are on their way
                 deps.activity.report(core.symbol, idle=core.idle)
 
 

@@ -10,6 +10,7 @@ from actors.reconciler.core import (
     compare_positions,
 )
 from actors.reconciler.core_corrections import CorrectionBook
+from actors.reconciler.core_in_flight import WorkingOrder
 from actors.reconciler.core_order_diff import LiveOrder
 from actors.reconciler.core_startup_fills import (
     JournalOrder,
@@ -44,6 +45,7 @@ __all__ = [
     "StartupState",
     "VenueProgress",
     "VenueView",
+    "WorkingOrder",
     "compare_positions",
     "list_open_orders",
     "list_orders_paged",

@@ -32,7 +32,9 @@ from brokers.base import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
+
+    from actors.reconciler.core_in_flight import InFlight
 
 ZERO = Decimal(0)
 
@@ -130,7 +132,11 @@ class DriftWatch:
     ``after_final`` spell covers every symbol that finished meanwhile) and runs every
     ``interval`` seconds regardless. A difference is reported only when seen on two
     checks in a row, so a fill still in flight between the venue's answer and ours is
-    never called drift.
+    never called drift. One that orders working explain (``core_in_flight``) must also
+    be explained by one same order on both checks: under a steady flow a position swings
+    back and forth, and the same difference seen again through new orders is two fills in
+    flight, while one order whose fill the venue shows and tradingd lacks check after
+    check is a fill that went missing.
     """
 
     interval: float = 60.0
@@ -138,6 +144,8 @@ class DriftWatch:
     notional_tolerance: Decimal = Decimal(100)
     _next_check: float = 0.0
     _suspects: dict[str, Drift] = attrs.field(factory=dict)
+    # The working orders that explained a suspect (absent: nothing working explained it).
+    _explained_by: dict[str, frozenset[str]] = attrs.field(factory=dict)
     reported: dict[str, Drift] = attrs.field(factory=dict)
 
     def on_update(self, seen: OrderSeen, now: float) -> None:
@@ -160,20 +168,40 @@ class DriftWatch:
         ours: dict[str, Decimal],
         venue: dict[str, Position],
         prices: dict[str, Decimal],
+        in_flight: Mapping[str, InFlight] | None = None,
     ) -> list[Drift]:
-        """The drifts confirmed by this check (new ones only), beyond the tolerance."""
+        """The drifts confirmed by this check (new ones only), beyond the tolerance; a
+        difference ``in_flight`` explains (fills of orders working) is none of them."""
         found = {}
+        explained_by: dict[str, frozenset[str]] = {}
         for drift in compare_positions(ours, {s: p.qty for s, p in venue.items()}):
             price = prices.get(drift.symbol)
             notional = abs(drift.venue_qty - drift.journal_qty) * price if price else None
             if notional is not None and notional <= self.notional_tolerance:
                 continue
             found[drift.symbol] = drift
-        confirmed = [d for s, d in found.items() if self._suspects.get(s) == d]
-        self._suspects = found
+            flight = (in_flight or {}).get(drift.symbol)
+            if flight is not None and flight.explains(drift.venue_qty):
+                explained_by[drift.symbol] = flight.orders
+        confirmed = [
+            d
+            for s, d in found.items()
+            if self._suspects.get(s) == d and self._still(s, explained_by.get(s))
+        ]
+        self._suspects, self._explained_by = found, explained_by
         new = [d for d in confirmed if self.reported.get(d.symbol) != d]
         self.reported = {d.symbol: d for d in confirmed}
         return new
+
+    def in_flight(self, symbol: str) -> bool:
+        """The symbol's difference on the last check was one fills in flight explain."""
+        return symbol in self._explained_by and symbol not in self.reported
+
+    def _still(self, symbol: str, orders: frozenset[str] | None) -> bool:
+        """The same difference seen again is the same one: unless each check's is explained
+        by different working orders (fills in flight, one after another)."""
+        before = self._explained_by.get(symbol)
+        return orders is None or before is None or bool(orders & before)
 
 
 def decide_intents(

@@ -17,6 +17,7 @@ import msgspec
 
 from actors.reconciler.core import Drift, DriftWatch, compare_positions
 from actors.reconciler.core_drift import Cause, Explanation, explain, notional_of
+from actors.reconciler.core_in_flight import in_flight
 from actors.reconciler.core_order_diff import OrderDifference, compare_orders
 from actors.reconciler.correction_apply import adopt_outside_fills, apply_correction
 from actors.reconciler.venue_view import ZERO, ReconcilerDeps, changed_since, recent_orders
@@ -38,7 +39,8 @@ class ReportRow(msgspec.Struct, frozen=True, kw_only=True):
     venue_qty: Decimal
     difference: Decimal
     notional: Decimal | None
-    # ok | within_tolerance | suspect (seen once: confirmed on the next check) | drift
+    # ok | in_flight (fills of working orders explain it) | within_tolerance | suspect
+    # (seen once: confirmed on the next check) | drift
     state: str
     cause: str | None = None
     detail: str | None = None
@@ -94,6 +96,9 @@ async def check(
 ) -> ReconciliationReport:
     """One comparison of every executor's position with the venue's."""
     wall = utc_now()
+    # The executors' side both before and after the venue's read: a fill landing while it
+    # is answered is in flight, not drift (``core_in_flight``).
+    ours_before, working_before = deps.executors.holdings(), deps.executors.working_orders()
     try:
         venue = {p.symbol: p for p in await deps.broker.list_positions()}
     except AuthenticationFailed:
@@ -108,7 +113,8 @@ async def check(
         price = deps.prices.fresh_price(symbol)
         if price is not None:
             prices[symbol] = price
-    new = watch.judge(ours, venue, prices)
+    flights = in_flight(ours_before, ours, [*working_before, *deps.executors.working_orders()])
+    new = watch.judge(ours, venue, prices, flights)
     differing = compare_positions(ours, {s: p.qty for s, p in venue.items()})
     # A periodic check explains only what it records; the operator's command explains all,
     # and compares the orders too.
@@ -236,6 +242,8 @@ def _row(
         state = "ok"
     elif symbol in watch.reported:
         state = "drift"
+    elif watch.in_flight(symbol):
+        state = "in_flight"
     elif symbol in watch.suspects:
         state = "suspect"
     else:

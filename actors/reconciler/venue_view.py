@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from actors.executor.effects import ExecutorInput
     from actors.messages import MonitorInput
+    from actors.reconciler.core_in_flight import WorkingOrder
     from actors.reconciler.core_order_diff import LiveOrder
     from actors.records import JournalRecord
     from actors.router import Intake
@@ -55,6 +56,10 @@ class ExecutorsView(Protocol):
 
     def live_orders(self) -> list[LiveOrder]:
         """The orders executors still follow."""
+        ...
+
+    def working_orders(self) -> list[WorkingOrder]:
+        """The orders executors follow that may still fill, with what each has left."""
         ...
 
     def inbox(self, symbol: str) -> trio.MemorySendChannel[ExecutorInput] | None:

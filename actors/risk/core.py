@@ -24,6 +24,7 @@ import msgspec
 
 from actors.messages import Approved, Denied, RiskDecision, RiskRequest
 from actors.records import RiskStateRecorded
+from actors.risk.core_account_read import AccountRead, AccountReads
 from actors.risk.core_controls import (
     OrderFlow,
     Refusal,
@@ -72,9 +73,8 @@ class RiskGuardCore:
     _buying_power: Decimal | None = None
     _equity: Decimal | None = None
     _account_at: float | None = None
-    # Fills and venue acknowledgements applied: an account read begun before one of them
-    # landed is stale on arrival.
-    _venue_events: int = 0
+    # Account reads in flight, and what landed while each was answered.
+    _reads: AccountReads = attrs.field(factory=AccountReads)
     _reservations: dict[str, Reservation] = attrs.field(factory=dict)
     _halted: bool = False
     # Until told otherwise by OrderMonitor (the supervisor starts it False).
@@ -98,9 +98,12 @@ class RiskGuardCore:
     def load_positions(self, positions: Mapping[str, Decimal]) -> None:
         self._exposure.load(positions)
 
-    @property
-    def venue_events(self) -> int:
-        return self._venue_events
+    def begin_account_read(self) -> AccountRead:
+        """An account read is being asked for: the events from now on are kept for it."""
+        return self._reads.begin()
+
+    def account_read_failed(self, read: AccountRead) -> None:
+        self._reads.end(read)
 
     def set_limits(self, limits: RiskLimits) -> None:
         """New limits (a config reload): every later decision uses them; reservations,
@@ -145,22 +148,31 @@ class RiskGuardCore:
         return record
 
     def set_account(
-        self, account: Account, now: float, wall: datetime, *, events_before: int | None = None
+        self, account: Account, now: float, wall: datetime, *, read: AccountRead | None = None
     ) -> LatchMode | None:
-        """Take a venue snapshot, unless a fill or an acknowledgement landed while it was
-        being read (then it is stale and is dropped); returns the daily-loss latch if this
-        sets it."""
-        if events_before is not None and events_before != self._venue_events:
-            return None
+        """Take a venue snapshot; ``read``: begun with ``begin_account_read``, so what landed
+        while it was read is corrected for (``core_account_read``: never overstating buying
+        power). Returns the daily-loss latch if this sets it."""
+        touched: set[str] = set()
+        charged = ZERO
+        if read is not None:
+            self._reads.end(read)
+            touched, charged = read.touched, read.charged
         # The venue holds a resting limit order at its limit, as the reservation does: give
         # it back here or it would count twice. Market and stop orders may cost more than
         # the venue holds for them, so theirs is never given back (counted twice instead).
+        # Nor is the hold of an order that had an event during the read: whether the
+        # snapshot holds it is unknown, and giving back a hold it lacks would overstate.
         held = sum(
-            (r.remaining for r in self._reservations.values() if r.at_venue and r.priced),
+            (
+                r.remaining
+                for cid, r in self._reservations.items()
+                if r.at_venue and r.priced and cid not in touched
+            ),
             ZERO,
         )
         self._buying_power, self._equity, self._account_at = (
-            account.buying_power + held,
+            account.buying_power + held - charged,
             account.equity,
             now,
         )
@@ -472,22 +484,25 @@ class RiskGuardCore:
         reservation = self._reservations.get(cid)
         if reservation is None:
             return
+        self._reads.order_event(cid)
         if not reservation.at_venue:
             reservation.at_venue = True
-            self._venue_events += 1
         filled_now = min(update.order.filled_qty, reservation.request.qty)
-        if filled_now > reservation.filled and self._buying_power is not None:
+        if filled_now > reservation.filled:
             delta = filled_now - reservation.filled
             price = update.fill.price if update.fill else update.order.filled_avg_price
-            if price is not None:
-                opened = max(ZERO, min(delta, reservation.opening_qty - reservation.filled))
-                closed = delta - opened
-                # A limit order is charged at no less than its limit: a snapshot taken after
-                # its fill but before this update had its hold given back at the limit.
-                charge = max(price, reservation.unit_cost) if reservation.priced else price
+            opened = max(ZERO, min(delta, reservation.opening_qty - reservation.filled))
+            closed = delta - opened
+            # A limit order is charged at no less than its limit: a snapshot taken after
+            # its fill but before this update had its hold given back at the limit.
+            charge = reservation.unit_cost if price is None else price
+            if reservation.priced:
+                charge = max(charge, reservation.unit_cost)
+            if price is not None and self._buying_power is not None:
                 self._buying_power += closed * price - opened * charge
+            # A read in flight may or may not have seen this fill: charged again on top.
+            self._reads.opening_fill(opened * charge)
             reservation.filled = filled_now
-            self._venue_events += 1
         if update.order.status.is_final:
             refused = update.order.status is OrderStatus.REJECTED
             if refused and reservation.opening_qty > 0:

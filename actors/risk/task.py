@@ -205,18 +205,20 @@ async def _refresh_account(
             await wake.receive()
         if core.needs_clock(wall()):
             await read_clock(core, venue)
-        events_before = core.venue_events
+        read = core.begin_account_read()
         try:
             account = await venue.get_account()
         except AuthenticationFailed:
+            core.account_read_failed(read)
             raise  # refused keys are the operator's to fix: never waited out
         except BrokerError as exc:
+            core.account_read_failed(read)
             # The snapshot ages; past max_account_age new entries are denied, not guessed.
             log.warning("account refresh failed: %s", exc)
         else:
-            latch = core.set_account(
-                account, trio.current_time(), wall(), events_before=events_before
-            )
+            # Fills and acks that landed meanwhile are corrected for, never a reason to drop
+            # it: under steady fills no read would ever be kept.
+            latch = core.set_account(account, trio.current_time(), wall(), read=read)
             await persist()
             if latch is not None:
                 log.warning(

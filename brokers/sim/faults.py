@@ -10,6 +10,9 @@ or event. Configured by ``POST /_sim/faults`` with ``{"fault": NAME, ...}``:
   ``retry_after`` seconds add a ``Retry-After`` header to any status).
 - ``stall_rest {seconds, count}``: the next ``count`` REST requests are answered only after
   ``seconds`` (a venue that has stopped answering, for a client's timeout to catch).
+- ``rest_latency {ms}``: every REST request waits half of ``ms`` before the venue handles
+  it and half after, as across a network: what the venue answers is its state at an
+  instant inside the request, and stream events keep flowing meanwhile (``{"ms": 0}``: off).
 - ``reject_next {code?, message?, status?, count}``: the next ``count`` order submissions
   are refused with that body; ``{}`` when code and message are both omitted.
 - ``lose_response {count}``: the next ``count`` order submissions reach the core, then the
@@ -81,6 +84,7 @@ class FaultPlan:
     _http_retry_after: int | None = None
     _stall_rest_s: float = 0.0
     _stall_rest_count: int = 0
+    _rest_latency_s: float = 0.0
     _reject: CannedResponse | None = None
     _reject_count: int = 0
     _lose_count: int = 0
@@ -133,6 +137,11 @@ class FaultPlan:
                 if not 0 <= seconds <= 3600:
                     raise ValueError("seconds must be within 0..3600")
                 self._stall_rest_s, self._stall_rest_count = seconds, _count(spec)
+            case "rest_latency":
+                ms = float(spec["ms"])
+                if not 0 <= ms <= 60_000:
+                    raise ValueError("ms must be within 0..60000")
+                self._rest_latency_s = ms / 1000
             case "reject_next":
                 body = {k: spec[k] for k in ("code", "message") if k in spec}
                 self._reject = CannedResponse(int(spec.get("status", 403)), body)
@@ -225,6 +234,11 @@ class FaultPlan:
             return 0.0
         self._stall_rest_count -= 1
         return self._stall_rest_s
+
+    @property
+    def rest_latency(self) -> float:
+        """Seconds every REST request takes, half on the way in, half on the way out."""
+        return self._rest_latency_s
 
     def take_rejection(self) -> CannedResponse | None:
         """The canned refusal for this order submission, if ``reject_next`` is armed."""

