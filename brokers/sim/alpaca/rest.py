@@ -89,6 +89,7 @@ class _VenueApi:
 
     def guarded(self, endpoint: Endpoint) -> Endpoint:
         async def guarded_endpoint(request: Request) -> Response:
+            self.venue.arrivals.append(self.venue.clock())
             stall = self.venue.faults.take_rest_stall()
             if stall:
                 await trio.sleep(stall)
@@ -101,8 +102,8 @@ class _VenueApi:
                 return json_response({"message": "unauthorized"}, 401)
             self.venue.catch_up()
             limits: dict[str, str] = {}
-            if self.venue.rate_limit is not None:
-                decision = self.venue.rate_limit.take(self.venue.clock())
+            decision = self.venue.take_rate(key)
+            if decision is not None:
                 limits = decision.headers
                 if not decision.allowed:
                     body = {"code": 42910000, "message": "rate limit exceeded"}
@@ -319,6 +320,8 @@ class _VenueApi:
                 "submissions": self.core.submissions(),
                 "realized_pl": {s: str(v) for s, v in self.core.realized_pl().items()},
                 "prices": {s: str(p) for s, p in self.core.prices().items()},
+                "requests": [at.isoformat() for at in self.venue.arrivals],
+                "rate_limited": self.venue.rate_limited,
             }
         )
 
