@@ -119,9 +119,7 @@ async def test_the_paper_venue_counts_its_limit_per_key(
 
 
 @pytest.fixture
-async def answering_429_first(
-    autojump_clock: trio.testing.MockClock,
-) -> AsyncIterator[tuple[AlpacaBroker, SimControl]]:
+async def answering_429_first() -> AsyncIterator[tuple[AlpacaBroker, SimControl]]:
     """A venue whose first answer is 429 with Retry-After 30, and a budgeted broker on it."""
     async with running_sim(SimConfig(prices=PRICES)) as venue, SimControl(venue) as control:
         await control.fault("http_status", status=429, count=1, retry_after=30)
@@ -130,6 +128,7 @@ async def answering_429_first(
 
 
 async def test_a_429_with_retry_after_holds_everything_non_urgent_until_then(
+    autojump_clock: trio.testing.MockClock,
     answering_429_first: tuple[AlpacaBroker, SimControl],
 ) -> None:
     """The first read is refused with Retry-After 30: the order and the read asked
