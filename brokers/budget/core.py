@@ -13,7 +13,9 @@ The venue corrects the budget from what it says: ``Remaining`` (``X-Ratelimit-Re
 penalty ticket's wait: nothing non-urgent before then). Priorities (``RequestPriority``):
 a waiter never holds back a more urgent one; the same priority goes first come, first
 served; the last ``reserve`` slots of an allowance are kept for ``PROTECTIVE`` calls, so a
-burst of reads never makes a cancel wait a minute. Time comes in as ``now`` (seconds, any
+burst of reads never makes a cancel wait a minute. A look-up or a read that has waited
+``overdue_after`` seconds goes before new orders (never before cancels and closes): a
+sustained flow of orders must not starve the account snapshot that risk checks need. Time comes in as ``now`` (seconds, any
 monotonic origin); the core reads no clock (``brokers.budget.pacer`` is its trio shell).
 """
 
@@ -120,9 +122,11 @@ class RequestBudget:
 
     allowances: tuple[Allowance, ...]
     shares: Mapping[RequestPriority, Allowance] = attrs.field(factory=dict)
+    overdue_after: float = 10.0
     _logs: list[_Log] = attrs.field(init=False)
     _share_logs: dict[RequestPriority, _Log] = attrs.field(init=False)
-    _waiting: dict[RequestPriority, OrderedDict[int, None]] = attrs.field(init=False)
+    # Per priority, each waiter's ticket and when it asked, in the order they asked.
+    _waiting: dict[RequestPriority, OrderedDict[int, float]] = attrs.field(init=False)
     _granted: dict[int, RequestPriority] = attrs.field(factory=dict)
     _tickets: itertools.count[int] = attrs.field(factory=itertools.count)
     _pause_until: float = -NEVER  # non-urgent calls wait until then
@@ -147,10 +151,10 @@ class RequestBudget:
 
     # --- the calls ------------------------------------------------------------------------
 
-    def ask(self, priority: RequestPriority) -> int:
+    def ask(self, priority: RequestPriority, now: float) -> int:
         """A call waits its turn: its ticket, for ``grant`` to name when it may go."""
         ticket = next(self._tickets)
-        self._waiting[priority][ticket] = None
+        self._waiting[priority][ticket] = now
         return ticket
 
     def withdraw(self, ticket: int) -> None:
@@ -161,16 +165,38 @@ class RequestBudget:
     def grant(self, now: float) -> list[int]:
         """The tickets that may send now, most urgent first, each priority in its order."""
         granted: list[int] = []
-        for priority, queue in self._waiting.items():
-            while queue and self._frees_at(priority, now) <= now:
-                ticket, _ = queue.popitem(last=False)
-                for log in self._logs_of(priority):
-                    log.take()
-                if self._remaining_until > now:
-                    self._remaining -= 1
-                self._granted[ticket] = priority
-                granted.append(ticket)
+        self._let_go(RequestPriority.PROTECTIVE, now, granted)
+        overdue = now - self.overdue_after
+        for priority in (RequestPriority.LOOKUP, RequestPriority.RECONCILE):
+            self._let_go(priority, now, granted, asked_by=overdue)
+        for priority in (
+            RequestPriority.NEW_ORDER,
+            RequestPriority.LOOKUP,
+            RequestPriority.RECONCILE,
+        ):
+            self._let_go(priority, now, granted)
         return granted
+
+    def _let_go(
+        self,
+        priority: RequestPriority,
+        now: float,
+        granted: list[int],
+        asked_by: float = NEVER,
+    ) -> None:
+        """Let ``priority``'s waiters through in order while the rules allow (only those
+        that asked by ``asked_by``)."""
+        queue = self._waiting[priority]
+        while queue and next(iter(queue.values())) <= asked_by:
+            if self._frees_at(priority, now) > now:
+                return
+            ticket, _ = queue.popitem(last=False)
+            for log in self._logs_of(priority):
+                log.take()
+            if self._remaining_until > now:
+                self._remaining -= 1
+            self._granted[ticket] = priority
+            granted.append(ticket)
 
     def finished(self, ticket: int, now: float, *, sent: bool = True) -> None:
         """The call let through as ``ticket`` got its answer (or failed) at ``now``;

@@ -49,7 +49,7 @@ class VenueBudget:
     @asynccontextmanager
     async def slot(self, priority: RequestPriority) -> AsyncIterator[Slot]:
         """Wait until a call of ``priority`` may go; the body sends it."""
-        ticket = self.core.ask(priority)
+        ticket = self.core.ask(priority, trio.current_time())
         try:
             self._let_through()
             while ticket not in self._let:

@@ -9,13 +9,16 @@ from brokers.budget import Allowance, Pause, Remaining, RequestBudget
 from brokers.budget.core import NEVER, rate_as_allowance
 
 
-def budget(requests: int = 3, *, reserve: int = 0, **shares: Allowance) -> RequestBudget:
+def budget(
+    requests: int = 3, *, reserve: int = 0, overdue_after: float = 10.0, **shares: Allowance
+) -> RequestBudget:
     share = {P[name.upper()]: allowance for name, allowance in shares.items()}
-    return RequestBudget((Allowance(requests, 60.0, reserve=reserve),), share)
+    allowance = Allowance(requests, 60.0, reserve=reserve)
+    return RequestBudget((allowance,), share, overdue_after=overdue_after)
 
 
-def asks(core: RequestBudget, priority: P, count: int) -> list[int]:
-    return [core.ask(priority) for _ in range(count)]
+def asks(core: RequestBudget, priority: P, count: int, now: float = 0.0) -> list[int]:
+    return [core.ask(priority, now) for _ in range(count)]
 
 
 def test_no_more_than_the_allowance_goes_while_answers_are_out() -> None:
@@ -49,11 +52,11 @@ def test_a_call_that_never_left_gives_its_slot_back_at_once() -> None:
 
 def test_a_more_urgent_waiter_goes_first_whatever_its_arrival() -> None:
     """Reads asked first, then an order, then a close: the close, then the order, then reads."""
-    core = budget(1)
+    core = budget(1, overdue_after=1000.0)
     reads = asks(core, P.RECONCILE, 2)
-    order = core.ask(P.NEW_ORDER)
-    close = core.ask(P.PROTECTIVE)
-    seen = []
+    order = core.ask(P.NEW_ORDER, 0.0)
+    close = core.ask(P.PROTECTIVE, 0.0)
+    seen: list[int] = []
     now = 0.0
     while len(seen) < 4:
         (ticket,) = core.grant(now)
@@ -67,11 +70,30 @@ def test_the_same_priority_goes_first_come_first_served() -> None:
     """Ten look-ups through a budget of one: in the order they asked."""
     core = budget(1)
     tickets = asks(core, P.LOOKUP, 10)
-    seen = []
+    seen: list[int] = []
     for n in range(10):
         seen += core.grant(60.0 * n)
         core.finished(seen[-1], 60.0 * n)
     assert seen == tickets
+
+
+def test_a_read_overdue_goes_before_new_orders_but_not_before_a_close() -> None:
+    """Orders keep coming; the read asked at 0 goes once it is 10 s overdue, after the close."""
+    core = budget(1)
+    read = core.ask(P.RECONCILE, 0.0)
+    seen: list[int] = []
+    now = 0.0
+    for _ in range(3):
+        core.ask(P.NEW_ORDER, now)
+        if now == 60.0:
+            core.ask(P.PROTECTIVE, now)
+        (ticket,) = core.grant(now)
+        seen.append(ticket)
+        core.finished(ticket, now)
+        now += 60.0
+    assert seen[0] != read  # at 0 the read is not overdue: the order goes
+    assert seen[1] != read  # at 60 the close goes first
+    assert seen[2] == read  # at 120 the read, overdue, before the waiting orders
 
 
 def test_a_withdrawn_waiter_is_never_let_through() -> None:
@@ -88,7 +110,7 @@ def test_the_reserve_is_kept_for_protective_calls() -> None:
     core = budget(10, reserve=2)
     reads = asks(core, P.RECONCILE, 10)
     assert core.grant(0.0) == reads[:8]
-    cancel = core.ask(P.PROTECTIVE)
+    cancel = core.ask(P.PROTECTIVE, 0.0)
     assert core.grant(0.0) == [cancel]
 
 
@@ -96,7 +118,7 @@ def test_a_share_caps_its_priority_but_holds_back_no_other() -> None:
     """Look-ups at two a minute stop at two; the reconciliation read behind them still goes."""
     core = budget(10, lookup=Allowance(2, 60.0))
     lookups = asks(core, P.LOOKUP, 3)
-    read = core.ask(P.RECONCILE)
+    read = core.ask(P.RECONCILE, 0.0)
     assert core.grant(0.0) == [*lookups[:2], read]
     for ticket in (*lookups[:2], read):
         core.finished(ticket, 1.0)
@@ -108,8 +130,8 @@ def test_a_pause_holds_everything_but_cancels_and_closes() -> None:
     """Retry-After 30 at 5.0: an order waits until 35.0, a close goes at once."""
     core = budget(10)
     core.correct(Pause(30.0), 5.0)
-    order = core.ask(P.NEW_ORDER)
-    close = core.ask(P.PROTECTIVE)
+    order = core.ask(P.NEW_ORDER, 0.0)
+    close = core.ask(P.PROTECTIVE, 0.0)
     assert core.grant(5.0) == [close]
     assert core.next_deadline(5.0) == 35.0
     assert core.grant(35.0) == [order]
@@ -119,7 +141,7 @@ def test_an_urgent_pause_holds_even_cancels() -> None:
     """A penalty that stops everything: the close waits too."""
     core = budget(10)
     core.correct(Pause(10.0, urgent_too=True), 0.0)
-    close = core.ask(P.PROTECTIVE)
+    close = core.ask(P.PROTECTIVE, 0.0)
     assert core.grant(9.0) == []
     assert core.grant(10.0) == [close]
 

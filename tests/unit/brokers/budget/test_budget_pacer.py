@@ -71,10 +71,14 @@ async def test_a_call_failing_inside_its_slot_still_counts(
 ) -> None:
     """The request may have left: its slot is used until a window after the failure."""
     budget = per_minute(1)
-    with pytest.raises(RuntimeError, match="lost"):
+
+    async def failing_call() -> None:
         async with budget.slot(P.NEW_ORDER):
             await trio.sleep(2.0)
             raise RuntimeError("connection lost")
+
+    with pytest.raises(RuntimeError, match="lost"):
+        await failing_call()
     async with budget.slot(P.NEW_ORDER):
         assert trio.current_time() == 62.0
 

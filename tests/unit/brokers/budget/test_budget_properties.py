@@ -74,7 +74,7 @@ def test_no_window_ever_holds_more_than_the_allowance(
         match step:
             case ("ask", priority, count):
                 for _ in range(count):
-                    asked[core.ask(priority)] = priority
+                    asked[core.ask(priority, now)] = priority
             case ("wait", seconds):
                 now += seconds
             case ("answer", index, latency):
