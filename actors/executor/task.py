@@ -237,10 +237,9 @@ async def _carry_out(
                     signal_id=effect.signal_id,
                 )
                 outbox.to(deps.risk, ask)
-            case Submit(request=request, protective=protective):
+            case Submit(request=request, priority=priority):
                 # The submit task starts the intent's commit itself, once its POST is on the
                 # wire: the fsync overlaps the send instead of delaying it.
-                priority = RequestPriority.PROTECTIVE if protective else RequestPriority.NEW_ORDER
                 calls.start_soon(_submit, deps, core.symbol, request, inbox, pending, priority)
                 pending = None
             case Release(client_order_id=cid):
