@@ -290,7 +290,8 @@ async def _submit(
         await deps.monitor.send(watch)
     if intent is not None:
         async with trio.open_nursery() as nursery:
-            # Started here, it runs only once this task yields: with the request sent.
+            # Started here, it runs only once this task yields: with the request sent (or
+            # waiting its turn in the request budget: the intent is then durable first).
             nursery.start_soon(_commit_then_ack, deps.journal, intent)
             result = await _post(deps.broker, request, priority)
         # An order counts as sent only once its intent is durable too (the nursery waited).

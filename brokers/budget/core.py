@@ -13,10 +13,11 @@ The venue corrects the budget from what it says: ``Remaining`` (``X-Ratelimit-Re
 penalty ticket's wait: nothing non-urgent before then). Priorities (``RequestPriority``):
 a waiter never holds back a more urgent one; the same priority goes first come, first
 served; the last ``reserve`` slots of an allowance are kept for ``PROTECTIVE`` calls, so a
-burst of reads never makes a cancel wait a minute. A look-up or a read that has waited
-``overdue_after`` seconds goes before new orders (never before cancels and closes): a
-sustained flow of orders must not starve the account snapshot that risk checks need. Time comes in as ``now`` (seconds, any
-monotonic origin); the core reads no clock (``brokers.budget.pacer`` is its trio shell).
+burst of reads never makes a cancel wait a minute. A reconciliation read that has waited
+``overdue_after`` seconds goes before new orders and look-ups (never before cancels and
+closes): a sustained flow of orders must not starve the account snapshot that risk checks
+need. Time comes in as ``now`` (seconds, any monotonic origin); the core reads no clock
+(``brokers.budget.pacer`` is its trio shell).
 """
 
 from __future__ import annotations
@@ -166,9 +167,10 @@ class RequestBudget:
         """The tickets that may send now, most urgent first, each priority in its order."""
         granted: list[int] = []
         self._let_go(RequestPriority.PROTECTIVE, now, granted)
+        # Only reads are promoted: a look-up overdue is most often of an order still waiting
+        # for its own turn here, and must not take that order's place.
         overdue = now - self.overdue_after
-        for priority in (RequestPriority.LOOKUP, RequestPriority.RECONCILE):
-            self._let_go(priority, now, granted, asked_by=overdue)
+        self._let_go(RequestPriority.RECONCILE, now, granted, asked_by=overdue)
         for priority in (
             RequestPriority.NEW_ORDER,
             RequestPriority.LOOKUP,

@@ -211,3 +211,15 @@ def test_an_allowance_refuses_what_cannot_be_kept() -> None:
     for bad in ((0, 60.0, 0), (5, 0.0, 0), (5, 60.0, 5)):
         with pytest.raises(ValueError, match="allowance"):
             Allowance(bad[0], bad[1], reserve=bad[2])
+
+
+def test_an_overdue_look_up_keeps_its_place_behind_new_orders() -> None:
+    """A look-up waiting 60 s (of an order still waiting itself, most often) is not promoted."""
+    core = budget(1)
+    lookup = core.ask(P.LOOKUP, 0.0)
+    core.grant(0.0)  # the look-up takes the one slot
+    core.finished(lookup, 0.0)
+    later = core.ask(P.LOOKUP, 0.0)
+    order = core.ask(P.NEW_ORDER, 50.0)
+    assert core.grant(60.0) == [order]
+    assert later
