@@ -10,6 +10,8 @@ without one, until the window resets.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from brokers.alpaca.failures import retry_after
@@ -17,7 +19,6 @@ from brokers.budget import Pause, Remaining
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from datetime import datetime
 
     from brokers.budget import Correction
 
@@ -30,12 +31,17 @@ TOO_MANY_REQUESTS = 429
 
 
 def corrections(status: int, headers: Mapping[str, str], now: datetime) -> list[Correction]:
-    """The corrections an answer of ``status`` with ``headers`` makes, at wall time ``now``."""
+    """The corrections an answer of ``status`` with ``headers`` makes, at wall time ``now``.
+
+    The reset is counted from the answer's ``Date`` when it has one: the venue's clock, the
+    one its reset is on, whatever ours says (whole seconds too, floored: the wait it gives is
+    a second long at worst)."""
     said: list[Correction] = []
     remaining = _number(headers.get("x-ratelimit-remaining"))
     reset = _number(headers.get("x-ratelimit-reset"))
     if remaining is not None and reset is not None:
-        within = min(WINDOW, max(0.0, reset + 1 - now.timestamp()))
+        venue_now = _date(headers.get("date")) or now
+        within = min(WINDOW, max(0.0, reset + 1 - venue_now.timestamp()))
         said.append(Remaining(max(0, int(remaining)), within))
     if headers.get("retry-after"):
         wait = retry_after(headers, now)
@@ -54,3 +60,13 @@ def _number(text: str | None) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def _date(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from wsgiref.handlers import format_date_time
 
 import msgspec
 import trio
@@ -90,6 +91,13 @@ class _VenueApi:
     def guarded(self, endpoint: Endpoint) -> Endpoint:
         async def guarded_endpoint(request: Request) -> Response:
             self.venue.arrivals.append(self.venue.clock())
+            response = await answer(request)
+            # The venue's own time, as a server's Date says it: the clock its
+            # X-Ratelimit-Reset counts on (the HTTP server's own Date header is off).
+            response.headers["Date"] = format_date_time(self.venue.clock().timestamp())
+            return response
+
+        async def answer(request: Request) -> Response:
             stall = self.venue.faults.take_rest_stall()
             if stall:
                 await trio.sleep(stall)

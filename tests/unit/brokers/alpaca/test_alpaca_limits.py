@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from wsgiref.handlers import format_date_time
 
 from brokers.alpaca.limits import UNHINTED_PAUSE, corrections
 from brokers.budget import Pause, Remaining
@@ -37,3 +38,14 @@ def test_a_429_without_any_hint_pauses_briefly() -> None:
 def test_an_answer_without_limit_headers_corrects_nothing() -> None:
     """A 200 from a venue that sends no rate headers leaves the budget alone."""
     assert corrections(200, {"x-ratelimit-remaining": "junk"}, NOW) == []
+
+
+def test_the_reset_counts_from_the_venues_date_not_our_clock() -> None:
+    """A venue clock 10 minutes ahead of ours: its Date, not our time, says 21 s are left."""
+    ahead = NOW.timestamp() + 600
+    headers = {
+        "date": format_date_time(ahead),
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-reset": str(int(ahead) + 20),
+    }
+    assert corrections(429, headers, NOW) == [Remaining(0, 21.0)]
