@@ -148,7 +148,9 @@ async def test_a_429_with_retry_after_holds_everything_non_urgent_until_then(
         nursery.start_soon(timed, "read", broker.list_positions)
         nursery.start_soon(timed, "lookup", lambda: broker.get_order_by_client_id("o1"))
         nursery.start_soon(timed, "cancel", lambda: cancel_unknown(broker))
-    assert went["cancel"] - refused_at < 2.0
+    # The 429 also says none remain until its window's reset, a whole second away and
+    # counted a second late at worst: that holds the cancel, 30 s do not.
+    assert went["cancel"] - refused_at <= 2.0
     assert min(went["order"], went["read"], went["lookup"]) - refused_at >= 30.0
     state = await control.state()
     assert len(state["requests"]) == 5
