@@ -19,6 +19,7 @@ import attrs
 import trio
 
 from actors.retry import Backoff, BrokerWait, OnWait, is_worth_retrying, startup_backoff
+from brokers.base import RequestPriority
 from brokers.errors import BrokerError, BrokerUnavailable
 
 if TYPE_CHECKING:
@@ -124,8 +125,10 @@ class PatientReads:
 
         return await read_until_answered(read, on_wait=self.on_wait, backoff=startup_backoff())
 
-    async def submit_order(self, request: OrderRequest) -> VenueOrder:
-        return await self.broker.submit_order(request)
+    async def submit_order(
+        self, request: OrderRequest, *, priority: RequestPriority = RequestPriority.NEW_ORDER
+    ) -> VenueOrder:
+        return await self.broker.submit_order(request, priority=priority)
 
     async def cancel_order(self, venue_order_id: str) -> None:
         await self.broker.cancel_order(venue_order_id)

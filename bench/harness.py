@@ -12,7 +12,7 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from typing import TYPE_CHECKING  # noqa: E402
+from typing import TYPE_CHECKING, Literal  # noqa: E402
 
 from actors.risk.limits import RiskLimits  # noqa: E402
 from brokers.sim import SimEndpoints  # noqa: E402
@@ -26,13 +26,20 @@ if TYPE_CHECKING:
 UNPACED = RiskLimits(duplicate_window=0.0, max_orders_per_second=None, max_orders_per_minute=None)
 
 
-def paper_broker(venue: SimEndpoints, stream_url: str | None = None) -> BrokerConfig:
-    """The daemon's ``[broker]`` for a paper venue (its order stream at ``stream_url``)."""
+def paper_broker(
+    venue: SimEndpoints,
+    stream_url: str | None = None,
+    requests_per_minute: int | Literal["unlimited"] = "unlimited",
+) -> BrokerConfig:
+    """The daemon's ``[broker]`` for a paper venue (its order stream at ``stream_url``).
+    The request budget is off unless asked for: a benchmark measures speed, and the
+    venue it starts has no limit to keep under."""
     return BrokerConfig(
         kind="paper",
         base_url=venue.alpaca_url,
         stream_url=stream_url or venue.stream_url,
         data_url=venue.data_url,
+        requests_per_minute=requests_per_minute,
     )
 
 

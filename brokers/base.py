@@ -253,6 +253,16 @@ class Trade(Domain, frozen=True, kw_only=True):
 OrderListStatus = Literal["open", "closed", "all"]
 
 
+class RequestPriority(enum.IntEnum):
+    """Who goes first when a venue's request budget is short (``brokers.budget``); lower
+    goes first. A waiter never holds back one of a more urgent class."""
+
+    PROTECTIVE = 0  # cancels, closes and exits: what takes risk off
+    NEW_ORDER = 1  # an order that opens or adds to a position
+    LOOKUP = 2  # one order by id or client id
+    RECONCILE = 3  # account, positions, order lists, clock, assets
+
+
 class Broker(Protocol):
     """What an actor may ask of a venue. Every method may raise a ``BrokerError``.
 
@@ -267,7 +277,12 @@ class Broker(Protocol):
         """The venue's market clock: when the trading day opens and ends."""
         ...
 
-    async def submit_order(self, request: OrderRequest) -> VenueOrder: ...
+    async def submit_order(
+        self, request: OrderRequest, *, priority: RequestPriority = RequestPriority.NEW_ORDER
+    ) -> VenueOrder:
+        """``priority``: ``PROTECTIVE`` for an order that only brings a position toward
+        flat, so it goes before entries when the venue's request budget is short."""
+        ...
 
     async def get_order_by_client_id(self, client_order_id: str) -> VenueOrder | None: ...
 

@@ -32,6 +32,8 @@ class Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 
 BrokerKind = Literal["paper", "alpaca", "tradovate"]
+# Alpaca's limit per API key; the paper venue speaks Alpaca's protocol and shares it.
+ALPACA_REQUESTS_PER_MINUTE = 200
 
 
 class BrokerConfig(Section, frozen=True, kw_only=True):
@@ -41,6 +43,11 @@ class BrokerConfig(Section, frozen=True, kw_only=True):
     base_url: str | None = None  # REST
     stream_url: str | None = None  # order-update stream
     data_url: str | None = None  # market data
+    # The request budget every REST call shares (``brokers.budget``): Alpaca's published
+    # limit, which the paper venue imitates. "unlimited" switches it off (benchmarks).
+    requests_per_minute: Annotated[int, msgspec.Meta(ge=1)] | Literal["unlimited"] = (
+        ALPACA_REQUESTS_PER_MINUTE
+    )
 
 
 class JournalConfig(Section, frozen=True, kw_only=True):
@@ -74,6 +81,8 @@ class MonitorConfig(Section, frozen=True, kw_only=True):
     recheck: Seconds = 60.0  # a working order quiet this long: look it up
     recheck_max: Seconds = 900.0  # each quiet lookup doubles the wait, up to this
     unhealthy_poll: Seconds = 2.0  # stream down: poll in-flight orders this often
+    # Look-ups' share of the [broker] request budget (every look-up of one order, whoever
+    # asks), and the pace of the monitor's own.
     lookups_per_second: Annotated[float, msgspec.Meta(gt=0)] = 2.5
     first_connect_grace: Annotated[float, msgspec.Meta(ge=0)] = 5.0  # startup waits for the stream
 

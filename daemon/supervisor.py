@@ -52,6 +52,7 @@ from actors.router.rebalance import RebalanceBook, run_rebalance
 from brokers.alpaca import AlpacaBroker
 from brokers.alpaca.marketdata import AlpacaMarketData
 from brokers.base import Broker, MarketData, VenueCall, utc_now
+from brokers.budget import RequestBudget, VenueBudget
 from brokers.sim import SimConfig, SimEndpoints, serve_sim
 from daemon.executor_spawn import Executors, ExecutorSpawner, hold_nursery, trade_increments
 from daemon.journal.store import Journal, open_journal
@@ -145,12 +146,26 @@ async def _open_venue(
             await journal.append(VenueCallRecorded(at=call.at, call=call))
 
         broker = AlpacaBroker(
-            base_url=base_url, stream_url=stream_url, key_id=key_id, secret_key=secret, audit=audit
+            base_url=base_url,
+            stream_url=stream_url,
+            key_id=key_id,
+            secret_key=secret,
+            audit=audit,
+            budget=_request_budget(config),
         )
         market_data = AlpacaMarketData(data_url=data_url, key_id=key_id, secret_key=secret)
         async with broker:
             yield _Venue(broker, market_data, endpoints)
         venue_nursery.cancel_scope.cancel()
+
+
+def _request_budget(config: Config) -> VenueBudget | None:
+    """One budget for every REST call to the venue; look-ups at most their share of it."""
+    per_minute = config.broker.requests_per_minute
+    if per_minute == "unlimited":
+        return None
+    lookups = config.monitor.lookups_per_second
+    return VenueBudget(RequestBudget.per_minute(per_minute, lookups_per_second=lookups))
 
 
 async def _start_holding(

@@ -23,7 +23,7 @@ from actors.messages import (
     ResendIntent,
     ResumeFlip,
 )
-from brokers.base import OrderRequest, OrderUpdate, VenueOrder
+from brokers.base import OrderRequest, OrderUpdate, RequestPriority, VenueOrder
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -121,6 +121,11 @@ class Submit:
     @classmethod
     def of(cls, request: OrderRequest, position_qty: Decimal) -> Submit:
         return cls(request, protective=reduces(request, position_qty))
+
+    @property
+    def priority(self) -> RequestPriority:
+        """Its turn in the venue's request budget: protective orders before entries."""
+        return RequestPriority.PROTECTIVE if self.protective else RequestPriority.NEW_ORDER
 
 
 def reduces(request: OrderRequest, position_qty: Decimal) -> bool:

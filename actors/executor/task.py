@@ -50,7 +50,7 @@ from actors.messages import (
 )
 from actors.quarantine import AtStake, quarantined_call
 from actors.records import FailureStage, JournalRecord, JournalSink
-from brokers.base import Broker, OrderRequest, utc_now
+from brokers.base import Broker, OrderRequest, RequestPriority, utc_now
 from brokers.errors import (
     BrokerError,
     BrokerUnavailable,
@@ -247,10 +247,10 @@ async def _carry_out(
                 outbox.to(deps.risk, ask)
             case ExitSent(client_order_id=cid):
                 outbox.to(deps.risk, ProtectiveSent(client_order_id=cid))
-            case Submit(request=request):
+            case Submit(request=request, priority=priority):
                 # The submit task starts the intent's commit itself, once its POST is on the
                 # wire: the fsync overlaps the send instead of delaying it.
-                calls.start_soon(_submit, deps, core.symbol, request, inbox, pending)
+                calls.start_soon(_submit, deps, core.symbol, request, inbox, pending, priority)
                 pending = None
             case Release(client_order_id=cid):
                 outbox.to(deps.risk, ReleaseReservation(client_order_id=cid))
@@ -288,6 +288,7 @@ async def _submit(
     request: OrderRequest,
     inbox: trio.MemorySendChannel[ExecutorInput],
     intent: _DurableAck | None,
+    priority: RequestPriority,
 ) -> None:
     cid = request.client_order_id
     # Watch first: the fill may stream in before the POST's answer does. The monitor
@@ -299,19 +300,20 @@ async def _submit(
         await deps.monitor.send(watch)
     if intent is not None:
         async with trio.open_nursery() as nursery:
-            # Started here, it runs only once this task yields: with the request sent.
+            # Started here, it runs only once this task yields: with the request sent (or
+            # waiting its turn in the request budget: the intent is then durable first).
             nursery.start_soon(_commit_then_ack, deps.journal, intent)
-            result = await _post(deps.broker, request)
+            result = await _post(deps.broker, request, priority)
         # An order counts as sent only once its intent is durable too (the nursery waited).
     else:
-        result = await _post(deps.broker, request)
+        result = await _post(deps.broker, request, priority)
     await inbox.send(result)
 
 
-async def _post(broker: Broker, request: OrderRequest) -> ExecutorInput:
+async def _post(broker: Broker, request: OrderRequest, priority: RequestPriority) -> ExecutorInput:
     cid = request.client_order_id
     try:
-        return SubmitAccepted(order=await broker.submit_order(request))
+        return SubmitAccepted(order=await broker.submit_order(request, priority=priority))
     except DuplicateClientOrderId as exc:
         return SubmitFailed(
             client_order_id=cid, outcome=SubmitOutcome.DUPLICATE_ID, reason=str(exc)

@@ -16,7 +16,7 @@ import httpx
 import msgspec
 import trio
 
-from brokers.alpaca import failures, mapping, schemas
+from brokers.alpaca import failures, limits, mapping, schemas
 from brokers.alpaca.stream import open_trade_updates
 from brokers.base import (
     Account,
@@ -26,6 +26,7 @@ from brokers.base import (
     OrderRequest,
     OrderUpdate,
     Position,
+    RequestPriority,
     VenueCall,
     VenueOrder,
     utc_now,
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
     from datetime import datetime
     from types import TracebackType
+
+    from brokers.budget import Slot, VenueBudget
 
 Audit = Callable[[VenueCall], Awaitable[None]]
 
@@ -49,6 +52,7 @@ class AlpacaBroker:
 
     ``base_url`` has no ``/v2``. ``audit``, when given, is awaited once per REST call with
     a ``VenueCall``; neither it nor any exception or repr carries the credentials.
+    ``budget``, when given, paces every REST call (``brokers.budget``); None: unpaced.
     """
 
     def __init__(
@@ -59,6 +63,7 @@ class AlpacaBroker:
         key_id: str,
         secret_key: str,
         audit: Audit | None = None,
+        budget: VenueBudget | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
     ) -> None:
@@ -67,6 +72,7 @@ class AlpacaBroker:
         self._key_id = key_id
         self._secret_key = secret_key
         self._audit = audit
+        self._budget = budget
         self._timeout = timeout
         # Searched for in the venue's texts. A very short credential would match ordinary
         # words (and is no secret worth the name): blanking it would garble every message.
@@ -102,10 +108,16 @@ class AlpacaBroker:
 
     # --- orders ---------------------------------------------------------------------------
 
-    async def submit_order(self, request: OrderRequest) -> VenueOrder:
+    async def submit_order(
+        self, request: OrderRequest, *, priority: RequestPriority = RequestPriority.NEW_ORDER
+    ) -> VenueOrder:
         # The hot path: one encode, one POST, one decode straight into the wire Struct.
         response = await self._send(
-            "POST", "/v2/orders", body=mapping.order_body(request), symbol=request.symbol
+            "POST",
+            "/v2/orders",
+            priority,
+            body=mapping.order_body(request),
+            symbol=request.symbol,
         )
         try:
             return mapping.venue_order(schemas.ORDER.decode(response.content))
@@ -114,7 +126,10 @@ class AlpacaBroker:
 
     async def get_order(self, venue_order_id: str) -> VenueOrder:
         response = await self._send(
-            "GET", f"/v2/orders/{quote(venue_order_id, safe='')}", one_order=True
+            "GET",
+            f"/v2/orders/{quote(venue_order_id, safe='')}",
+            RequestPriority.LOOKUP,
+            one_order=True,
         )
         return _read_order(response, "GET /v2/orders/{id}")
 
@@ -124,6 +139,7 @@ class AlpacaBroker:
             response = await self._send(
                 "GET",
                 "/v2/orders:by_client_order_id",
+                RequestPriority.LOOKUP,
                 params={"client_order_id": client_order_id},
                 one_order=True,
             )
@@ -132,7 +148,9 @@ class AlpacaBroker:
         return _read_order(response, "GET /v2/orders:by_client_order_id")
 
     async def cancel_order(self, venue_order_id: str) -> None:
-        await self._send("DELETE", f"/v2/orders/{quote(venue_order_id, safe='')}")
+        # Cancels always go first: each takes risk off (or makes way for a close).
+        path = f"/v2/orders/{quote(venue_order_id, safe='')}"
+        await self._send("DELETE", path, RequestPriority.PROTECTIVE)
 
     async def list_orders(
         self,
@@ -147,7 +165,7 @@ class AlpacaBroker:
         if after is not None:
             params["after"] = mapping.rfc3339(after)
         params |= {"direction": "asc", "nested": "true" if nested else "false"}
-        response = await self._send("GET", "/v2/orders", params=params)
+        response = await self._send("GET", "/v2/orders", RequestPriority.RECONCILE, params=params)
         try:
             return [mapping.venue_order(o) for o in schemas.ORDERS.decode(response.content)]
         except (msgspec.DecodeError, mapping.UnreadablePayload) as exc:
@@ -156,28 +174,30 @@ class AlpacaBroker:
     # --- account --------------------------------------------------------------------------
 
     async def list_positions(self) -> list[Position]:
-        response = await self._send("GET", "/v2/positions")
+        response = await self._send("GET", "/v2/positions", RequestPriority.RECONCILE)
         try:
             return [mapping.position(p) for p in schemas.POSITIONS.decode(response.content)]
         except msgspec.DecodeError as exc:
             raise _unreadable("GET /v2/positions", exc) from exc
 
     async def get_account(self) -> Account:
-        response = await self._send("GET", "/v2/account")
+        response = await self._send("GET", "/v2/account", RequestPriority.RECONCILE)
         try:
             return mapping.account(schemas.ACCOUNT.decode(response.content))
         except msgspec.DecodeError as exc:
             raise _unreadable("GET /v2/account", exc) from exc
 
     async def get_clock(self) -> MarketClock:
-        response = await self._send("GET", "/v2/clock")
+        response = await self._send("GET", "/v2/clock", RequestPriority.RECONCILE)
         try:
             return mapping.market_clock(schemas.CLOCK.decode(response.content))
         except msgspec.DecodeError as exc:
             raise _unreadable("GET /v2/clock", exc) from exc
 
     async def list_assets(self) -> list[Asset]:
-        response = await self._send("GET", "/v2/assets", params={"status": "active"})
+        response = await self._send(
+            "GET", "/v2/assets", RequestPriority.RECONCILE, params={"status": "active"}
+        )
         try:
             return [mapping.asset(a) for a in schemas.ASSETS.decode(response.content)]
         except msgspec.DecodeError as exc:
@@ -199,6 +219,7 @@ class AlpacaBroker:
         self,
         method: str,
         path: str,
+        priority: RequestPriority,
         *,
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
@@ -206,8 +227,16 @@ class AlpacaBroker:
         one_order: bool = False,
     ) -> httpx.Response:
         """One REST call: a 2xx response, or the ``BrokerError`` it amounts to; audited with
-        ``symbol``, or (``one_order``) the symbol of the order the venue answers with."""
+        ``symbol``, or (``one_order``) the symbol of the order the venue answers with;
+        paced by the budget at ``priority``, and the budget told what the venue said."""
         call = _Call(method, path, params, body, symbol, one_order)
+        if self._budget is None:
+            return await self._request(call, None)
+        async with self._budget.slot(priority) as slot:
+            return await self._request(call, slot)
+
+    async def _request(self, call: _Call, slot: Slot | None) -> httpx.Response:
+        method, path, params, body = call.method, call.path, call.params, call.body
         started = trio.current_time()
         try:
             response = await self._client.request(
@@ -219,12 +248,16 @@ class AlpacaBroker:
             )
         except httpx.HTTPError as exc:
             lost = failures.transport_failure(exc, f"{method} {path}")
+            if slot is not None and not lost.request_may_have_arrived:
+                slot.not_sent()
             if self._leaks(str(lost)):
                 lost = BrokerUnavailable(
                     self._redact(str(lost)), request_may_have_arrived=lost.request_may_have_arrived
                 )
             await self._record(call, started, None, lost)
             raise lost from exc
+        if slot is not None:
+            slot.heard(*limits.corrections(response.status_code, response.headers, utc_now()))
         if response.is_success:
             await self._record(call, started, response, None)
             return response

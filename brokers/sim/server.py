@@ -89,6 +89,8 @@ async def _start_rest(nursery: trio.Nursery, venue: SimVenue, config: SimConfig)
     http = HypercornConfig()
     http.bind = [f"{_url_host(config.host)}:{config.port}"]
     http.accesslog = None
+    # The REST answers carry the venue's own Date (its clock may run ahead of the system's).
+    http.include_date_header = False
     http.errorlog = logging.getLogger("tradingd.sim.http")
     binds: list[str] = await nursery.start(
         partial(serve_http, build_app(venue), http)  # type: ignore[arg-type]

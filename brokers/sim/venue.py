@@ -13,6 +13,7 @@ import hmac
 import itertools
 import random
 import uuid
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -20,7 +21,7 @@ import msgspec
 
 from brokers.base import utc_now
 from brokers.sim.alpaca.events import fills_first, with_pending_states
-from brokers.sim.alpaca.ratelimit import RateLimit
+from brokers.sim.alpaca.ratelimit import RateDecision, RateLimit
 from brokers.sim.alpaca.wire import event_json
 from brokers.sim.broadcast import Broadcast
 from brokers.sim.core.assets import build_universe
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
     from brokers.sim.config import SimConfig
 
 
+ARRIVALS_KEPT = 20_000
+
+
 @attrs.define
 class SimVenue:
     core: MatchingCore
@@ -61,7 +65,14 @@ class SimVenue:
     _bars: BarBuilder = attrs.field(factory=BarBuilder)
     # Venue time up to which session opens and closes have been applied.
     _sessions_until: datetime | None = None
-    rate_limit: RateLimit | None = None
+    # Alpaca counts its limit per API key: one window for each key that has called.
+    rate_limit_per_minute: int | None = None
+    _rate_limits: dict[str, RateLimit] = attrs.field(factory=dict)
+    # The latest /v2 requests as they arrived (venue time), and how many the limit answered
+    # 429: what a test or a benchmark reads of the load the venue saw. Bounded: the embedded
+    # venue may run for months.
+    arrivals: deque[datetime] = attrs.field(factory=lambda: deque(maxlen=ARRIVALS_KEPT))
+    rate_limited: int = 0
 
     @classmethod
     def from_config(cls, config: SimConfig) -> SimVenue:
@@ -76,10 +87,21 @@ class SimVenue:
         core = MatchingCore.create(listed, prices, config.cash, fill_size=config.fill_size)
         venue = cls(core, account_id, now, config.cash, clock, config.key_id, config.secret_key)
         venue._sessions_until = now
-        if config.rate_limit_per_minute is not None:
-            venue.rate_limit = RateLimit(config.rate_limit_per_minute)
+        venue.rate_limit_per_minute = config.rate_limit_per_minute
         venue._print(core.prices(), now)
         return venue
+
+    def take_rate(self, key_id: str) -> RateDecision | None:
+        """Count one request of ``key_id`` against its window (None: no limit configured)."""
+        if self.rate_limit_per_minute is None:
+            return None
+        limit = self._rate_limits.get(key_id)
+        if limit is None:
+            limit = self._rate_limits[key_id] = RateLimit(self.rate_limit_per_minute)
+        decision = limit.take(self.clock())
+        if not decision.allowed:
+            self.rate_limited += 1
+        return decision
 
     def authorize(self, key_id: str, secret_key: str) -> bool:
         """Credentials check: exact match when configured, else any non-empty pair."""

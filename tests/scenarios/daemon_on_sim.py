@@ -153,15 +153,21 @@ async def daemon_on_sim(
     executor: ExecutorConfig | None = None,
     risk: RiskLimits | None = None,
     assets: Sequence[SimAsset] = (),
+    rate_limit_per_minute: int | None = None,
 ) -> AsyncIterator[Scenario]:
     """A paper venue and the daemon on it; ``stream_down`` points the daemon's order stream
     at a port nobody listens on, so everything it learns comes by REST; ``fill_size`` makes
     the venue fill at most that many shares per match; ``executor`` sets its policies;
-    ``risk`` replaces the default limits; ``assets`` gives instruments their own flags."""
+    ``risk`` replaces the default limits; ``assets`` gives instruments their own flags;
+    ``rate_limit_per_minute`` makes the venue answer 429 past it, per key, like Alpaca."""
+    sim_config = SimConfig(
+        prices=dict(PRICES),
+        fill_size=fill_size,
+        assets=assets,
+        rate_limit_per_minute=rate_limit_per_minute,
+    )
     async with (
-        running_sim(
-            SimConfig(prices=dict(PRICES), fill_size=fill_size, assets=assets)
-        ) as endpoints,
+        running_sim(sim_config) as endpoints,
         SimControl(endpoints) as venue,
     ):
         if stream_down:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from wsgiref.handlers import format_date_time
 
 import msgspec
 import trio
@@ -89,6 +90,14 @@ class _VenueApi:
 
     def guarded(self, endpoint: Endpoint) -> Endpoint:
         async def guarded_endpoint(request: Request) -> Response:
+            self.venue.arrivals.append(self.venue.clock())
+            response = await answer(request)
+            # The venue's own time, as a server's Date says it: the clock its
+            # X-Ratelimit-Reset counts on (the HTTP server's own Date header is off).
+            response.headers["Date"] = format_date_time(self.venue.clock().timestamp())
+            return response
+
+        async def answer(request: Request) -> Response:
             stall = self.venue.faults.take_rest_stall()
             if stall:
                 await trio.sleep(stall)
@@ -104,8 +113,8 @@ class _VenueApi:
                 return json_response({"message": "unauthorized"}, 401)
             self.venue.catch_up()
             limits: dict[str, str] = {}
-            if self.venue.rate_limit is not None:
-                decision = self.venue.rate_limit.take(self.venue.clock())
+            decision = self.venue.take_rate(key)
+            if decision is not None:
                 limits = decision.headers
                 if not decision.allowed:
                     body = {"code": 42910000, "message": "rate limit exceeded"}
@@ -324,6 +333,8 @@ class _VenueApi:
                 "submissions": self.core.submissions(),
                 "realized_pl": {s: str(v) for s, v in self.core.realized_pl().items()},
                 "prices": {s: str(p) for s, p in self.core.prices().items()},
+                "requests": [at.isoformat() for at in self.venue.arrivals],
+                "rate_limited": self.venue.rate_limited,
             }
         )
 

@@ -19,6 +19,7 @@ from actors.records import FailureStage
 from actors.risk.core import RiskGuardCore
 from actors.risk.limits import RiskLimits
 from actors.risk.task import run_risk_guard
+from brokers.base import RequestPriority
 from daemon.journal.store import Journal, open_journal
 from tests.builders import T0, request, unread_replies
 
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
 class SilentVenue:
     """Takes orders and never answers: these tests end before any order would go out."""
 
-    async def submit_order(self, req: OrderRequest) -> VenueOrder:
+    async def submit_order(
+        self, req: OrderRequest, *, priority: RequestPriority = RequestPriority.NEW_ORDER
+    ) -> VenueOrder:
         await trio.sleep_forever()
         raise AssertionError("unreachable")
 

@@ -156,3 +156,21 @@ def test_executor_policies_are_read_and_checked(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"\[executor\]"):
         load_config(write(tmp_path, '[executor]\nqueued = "drop"\n'))
+
+
+def test_the_request_budget_defaults_to_alpacas_limit_and_can_be_switched_off(
+    tmp_path: Path,
+) -> None:
+    """[broker] requests_per_minute: 200 unless set; a number, or "unlimited" for none."""
+    assert load_config(None).broker.requests_per_minute == 200
+    read = load_config(write(tmp_path, "[broker]\nrequests_per_minute = 150\n"))
+    assert read.broker.requests_per_minute == 150
+    off = load_config(write(tmp_path, '[broker]\nrequests_per_minute = "unlimited"\n'))
+    assert off.broker.requests_per_minute == "unlimited"
+
+
+@pytest.mark.parametrize("value", ["0", '"lots"', "-5"])
+def test_a_request_budget_that_cannot_be_kept_is_refused(tmp_path: Path, value: str) -> None:
+    """Zero, a negative count or a word other than "unlimited": an error naming the field."""
+    with pytest.raises(ConfigError, match="requests_per_minute"):
+        load_config(write(tmp_path, f"[broker]\nrequests_per_minute = {value}\n"))

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from actors.executor.effects import Submit, reduces
-from brokers.base import OrderRequest, Side
+from brokers.base import OrderRequest, RequestPriority, Side
 
 
 def order(side: Side, qty: str) -> OrderRequest:
@@ -29,3 +29,9 @@ def test_reduces_only_toward_flat(side: Side, qty: str, position: str, expected:
     """An order is protective only when it cannot add to the position or cross zero."""
     assert reduces(order(side, qty), Decimal(position)) is expected
     assert Submit.of(order(side, qty), Decimal(position)).protective is expected
+
+
+def test_a_protective_order_goes_first_in_the_venues_request_budget() -> None:
+    """A close asks the budget as PROTECTIVE; an entry as a new order."""
+    assert Submit.of(order(Side.SELL, "10"), Decimal(10)).priority is RequestPriority.PROTECTIVE
+    assert Submit.of(order(Side.BUY, "1"), Decimal(10)).priority is RequestPriority.NEW_ORDER

@@ -18,6 +18,7 @@ from actors.prices import PriceBook
 from actors.risk.core import RiskGuardCore
 from actors.risk.limits import RiskLimits
 from actors.risk.task import run_risk_guard
+from brokers.base import RequestPriority
 from tests.builders import T0, request
 from tests.journal_fake import MemoryJournal
 
@@ -31,7 +32,9 @@ class SilentVenue:
 
     submitted: list[str] = attrs.field(factory=list)
 
-    async def submit_order(self, req: OrderRequest) -> VenueOrder:
+    async def submit_order(
+        self, req: OrderRequest, *, priority: RequestPriority = RequestPriority.NEW_ORDER
+    ) -> VenueOrder:
         self.submitted.append(req.client_order_id)
         await trio.sleep_forever()
         raise AssertionError("unreachable")
