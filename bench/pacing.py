@@ -12,7 +12,8 @@ fresh one per row, with a fresh daemon and journal here. Rows:
 
 Columns: signals offered, orders filled, time from the first signal to the last fill,
 venue REST requests in the busiest minute (every call the daemon made: orders, account
-reads, lookups), and whether the breaker tripped. The duplicate-order window is off: these
+reads, lookups; the default request budget of 200 a minute is on), and whether the
+breaker tripped. The duplicate-order window is off: these
 rows repeat the same one-share orders on purpose.
 
     python bench/pacing.py [--baskets 30,100] [--loop-rate 1000] [--flap-rate 50]
@@ -36,7 +37,7 @@ from harness import paper_broker, venue_process  # noqa: E402
 
 from actors.records import FillRecorded, JournalRecord, VenueCallRecorded  # noqa: E402
 from actors.risk.limits import RiskLimits  # noqa: E402
-from daemon.config import Config, SourcesConfig  # noqa: E402
+from daemon.config import ALPACA_REQUESTS_PER_MINUTE, Config, SourcesConfig  # noqa: E402
 from daemon.credentials import load_credentials  # noqa: E402
 from daemon.logs import configure_logging  # noqa: E402
 from daemon.supervisor import Daemon, open_daemon  # noqa: E402
@@ -95,7 +96,8 @@ async def offer_at(daemon: Daemon, lines: list[bytes], per_second: int) -> None:
 async def run_row(name: str, lines: list[bytes], per_second: int | None) -> Row:
     with venue_process() as ready, tempfile.TemporaryDirectory() as scratch:
         config = Config(
-            broker=paper_broker(ready),
+            # Pacing is measured as a user runs it: the default request budget on.
+            broker=paper_broker(ready, requests_per_minute=ALPACA_REQUESTS_PER_MINUTE),
             risk=LIMITS,
             sources=SourcesConfig(stdin=False, socket=False),
         )
