@@ -124,7 +124,7 @@ class MatchingCore(OrderLifecycle):
         return sum(
             (
                 o.remaining_qty
-                for o in self._book.all()
+                for o in self._book.open_orders()
                 if holds_shares(o) and o.symbol == symbol and o.side is closing
             ),
             ZERO,
@@ -134,7 +134,7 @@ class MatchingCore(OrderLifecycle):
         """``held_for_orders`` of every symbol, in one pass over the orders (listing 1,000
         positions must not scan every order once per position)."""
         held: dict[str, Decimal] = {}
-        for o in self._book.all():
+        for o in self._book.open_orders():
             if not holds_shares(o):
                 continue
             closing = Side.SELL if self._ledger.position_qty(o.symbol) > 0 else Side.BUY
@@ -143,7 +143,7 @@ class MatchingCore(OrderLifecycle):
         return held
 
     def account(self) -> AccountFigures:
-        holds = sum((o.hold for o in self._book.all() if o.is_open), ZERO)
+        holds = sum((o.hold for o in self._book.open_orders()), ZERO)
         return self._ledger.figures(self._prices, holds)
 
     def realized_pl(self) -> dict[str, Decimal]:
@@ -225,7 +225,7 @@ class MatchingCore(OrderLifecycle):
     def cancel_all(self, now: datetime) -> list[SimOrder]:
         return [
             self.cancel(order.id, now)
-            for order in self.orders()
+            for order in self._book.open_orders()
             if self._book.get(order.id).is_open
         ]
 
@@ -284,7 +284,7 @@ class MatchingCore(OrderLifecycle):
         self._prices.update(prices)
         # Only orders working before the move: an exit armed by this move's entry fill has
         # already been matched once, and one price move is one match.
-        working = [o.id for o in self.orders() if o.is_open and o.armed and o.symbol in prices]
+        working = [o.id for o in self._book.open_orders() if o.armed and o.symbol in prices]
         for order_id in working:
             self._match(order_id, now)
 
@@ -293,7 +293,7 @@ class MatchingCore(OrderLifecycle):
         skipped = replacing.id if replacing is not None else None
         others = [
             o
-            for o in self._book.all()
+            for o in self._book.open_orders()
             if holds_shares(o) and o.symbol == asset.symbol and o.id != skipped
         ]
         freed = replacing.hold if replacing is not None else ZERO
