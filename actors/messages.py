@@ -351,6 +351,14 @@ class ProtectiveSent(Message, frozen=True, kw_only=True, tag="protective_sent"):
     client_order_id: str
 
 
+class OrderPosted(Message, frozen=True, kw_only=True, tag="order_posted"):
+    """An approved order's POST is done, whatever its answer: it left the venue's request
+    budget, so RiskGuard's order-rate window counts it as sent from now, not from its
+    approval (the budget may have held it back)."""
+
+    client_order_id: str
+
+
 class StreamHealth(Message, frozen=True, kw_only=True, tag="stream_health"):
     """OrderMonitor's order stream went up (connected and re-synced) or down."""
 
@@ -497,6 +505,7 @@ RiskInput = (
     | OrderUpdate
     | ReleaseReservation
     | ProtectiveSent
+    | OrderPosted
     | Halt
     | Resume
     | SetLimits

@@ -40,6 +40,7 @@ from actors.messages import (
     CancelEntries,
     ExecuteSignal,
     MonitorInput,
+    OrderPosted,
     PriceSeen,
     ProtectiveSent,
     ReleaseReservation,
@@ -250,7 +251,9 @@ async def _carry_out(
             case Submit(request=request, priority=priority):
                 # The submit task starts the intent's commit itself, once its POST is on the
                 # wire: the fsync overlaps the send instead of delaying it.
-                calls.start_soon(_submit, deps, core.symbol, request, inbox, pending, priority)
+                calls.start_soon(
+                    _submit, deps, core.symbol, request, inbox, pending, priority, outbox
+                )
                 pending = None
             case Release(client_order_id=cid):
                 outbox.to(deps.risk, ReleaseReservation(client_order_id=cid))
@@ -289,6 +292,7 @@ async def _submit(
     inbox: trio.MemorySendChannel[ExecutorInput],
     intent: _DurableAck | None,
     priority: RequestPriority,
+    outbox: _Outbox,
 ) -> None:
     cid = request.client_order_id
     # Watch first: the fill may stream in before the POST's answer does. The monitor
@@ -307,6 +311,8 @@ async def _submit(
         # An order counts as sent only once its intent is durable too (the nursery waited).
     else:
         result = await _post(deps.broker, request, priority)
+    # Out of the request budget (which may have held it): RiskGuard's window counts it now.
+    outbox.to(deps.risk, OrderPosted(client_order_id=cid))
     await inbox.send(result)
 
 

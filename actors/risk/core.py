@@ -259,7 +259,8 @@ class RiskGuardCore:
         return False
 
     def decide_asked(self, ask: RiskRequest, now: float) -> RiskDecision:
-        """The decision on a request admitted or due; an approval counts as a send."""
+        """The decision on a request admitted or due; an approval holds its place in the
+        window until it is posted (``order_posted``)."""
         decision = self.decide(
             ask.request,
             ask.position_qty,
@@ -269,7 +270,7 @@ class RiskGuardCore:
             position_derived=ask.position_derived,
         )
         if isinstance(decision, Approved):
-            self._pacer.window.count(now)
+            self._pacer.window.hold(decision.client_order_id, now)
         return decision
 
     def pop_due(self, now: float) -> RiskRequest | None:
@@ -290,6 +291,10 @@ class RiskGuardCore:
         kept: list[Parked[RiskRequest]] = [p for p in taken if self._opening(p.item) == 0]
         self._pacer.return_entries(kept)
         return [p.item for p in taken if self._opening(p.item) > 0]
+
+    def order_posted(self, client_order_id: str, now: float) -> None:
+        """The POST of an approved order is done: it counts as sent from now."""
+        self._pacer.window.posted(client_order_id, now)
 
     def count_protective_send(self, now: float) -> None:
         """An exit went out without asking: it takes its place in the window (the first:
@@ -477,14 +482,17 @@ class RiskGuardCore:
 
     # --- what happened to orders ------------------------------------------------------
 
-    def on_update(self, update: OrderUpdate) -> None:
-        """Fills shrink the reservation and move buying power; a final state releases it."""
+    def on_update(self, update: OrderUpdate, now: float | None = None) -> None:
+        """Fills shrink the reservation and move buying power; a final state releases it.
+        ``now``: when it came (the order is at the venue, posted by then)."""
         self._exposure.on_update(update)
         cid = update.order.client_order_id
         reservation = self._reservations.get(cid)
         if reservation is None:
             return
         self._reads.order_event(cid)
+        # The venue has it: posted, if its executor has not said so yet.
+        self._pacer.window.posted(cid, now)
         if not reservation.at_venue:
             reservation.at_venue = True
         filled_now = min(update.order.filled_qty, reservation.request.qty)
@@ -510,10 +518,11 @@ class RiskGuardCore:
             self._flow.ended(cid, traded=not refused or update.order.filled_qty > 0)
             del self._reservations[cid]
 
-    def release(self, client_order_id: str) -> None:
+    def release(self, client_order_id: str, now: float | None = None) -> None:
         """The order ended without a venue event: refused at submit (possibly for buying
         power, so the account is read again at once) or never sent."""
         reservation = self._reservations.pop(client_order_id, None)
+        self._pacer.window.posted(client_order_id, now)
         self._exposure.release(client_order_id)
         self._flow.ended(client_order_id, traded=False)
         if reservation is not None and reservation.opening_qty > 0:

@@ -1,8 +1,10 @@
 """Order pacing and the runaway breaker. Pure: they take the time, never read it.
 
-``max_orders_per_second`` / ``max_orders_per_minute`` count every order sent (RiskGuard's
-approval is the send: the executor posts right after it), risk-reducing ones and exits
-included. An order over the rate is not refused: it is parked and decided once the window
+``max_orders_per_second`` / ``max_orders_per_minute`` count every order sent, risk-reducing
+ones and exits included. An approved order is not on the wire yet (the venue's request budget
+may hold it back, a 429's Retry-After for one): it takes its room from its approval as if sent
+that instant, every instant, until its executor says the POST is done; it counts as sent then.
+So orders the budget released together never reach the venue above the caps. An order over the rate is not refused: it is parked and decided once the window
 has room, protective orders first, then in arrival order; an executor asks for one order at
 a time, so each symbol's own order is kept.
 
@@ -14,6 +16,7 @@ their executors), or an offered rate above ``breaker_ratio`` times the per-secon
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -35,9 +38,22 @@ class SendWindow:
     caps."""
 
     _sent: deque[float] = attrs.field(factory=deque)
+    # Approved orders not posted yet, by client id, with their approval time.
+    _held: dict[str, float] = attrs.field(factory=dict)
 
     def count(self, now: float) -> None:
         self._sent.append(now)
+
+    def hold(self, client_order_id: str, now: float) -> None:
+        """Approved: it takes a place now and keeps it until ``posted``."""
+        self._held[client_order_id] = now
+
+    def posted(self, client_order_id: str, now: float | None) -> None:
+        """Its POST is done (or it ended without one): it counts as sent at ``now`` (None:
+        the time is not known, at its approval)."""
+        held = self._held.pop(client_order_id, None)
+        if held is not None:
+            bisect.insort(self._sent, held if now is None else now)
 
     def sent_within(self, seconds: float, now: float) -> int:
         return sum(1 for at in self._sent if now - at < seconds)
@@ -52,7 +68,8 @@ class SendWindow:
         ):
             if cap is None:
                 continue
-            inside = [t for t in self._sent if now - t < span]
+            # A held order is on its way out at any instant: counted as sent now.
+            inside = [t for t in self._sent if now - t < span] + [now] * len(self._held)
             if len(inside) >= cap:
                 # The send ``cap`` places back leaves the window then, making room.
                 at = max(at, inside[len(inside) - cap] + span)
@@ -61,6 +78,10 @@ class SendWindow:
     def _forget_before(self, now: float) -> None:
         while self._sent and now - self._sent[0] >= MINUTE:
             self._sent.popleft()
+        # One held a minute without word from its executor (an approval it never acted on)
+        # must not take its place for ever.
+        for cid in [c for c, at in self._held.items() if now - at >= MINUTE]:
+            del self._held[cid]
 
 
 @attrs.define

@@ -25,6 +25,7 @@ import trio
 from actors.messages import (
     Denied,
     Halt,
+    OrderPosted,
     ProtectiveSent,
     ReleaseReservation,
     Resume,
@@ -133,9 +134,11 @@ async def _handle(
                 await persist()
                 await _deny_blocked_entries(core, journal)
         case OrderUpdate():
-            core.on_update(msg)
+            core.on_update(msg, trio.current_time())
         case ReleaseReservation():
-            core.release(msg.client_order_id)
+            core.release(msg.client_order_id, trio.current_time())
+        case OrderPosted():
+            core.order_posted(msg.client_order_id, trio.current_time())
         case ProtectiveSent():
             core.count_protective_send(trio.current_time())
         case Halt():

@@ -64,10 +64,18 @@ def ask(
     )
 
 
+def decide_and_post(core: RiskGuardCore, asked: RiskRequest, now: float) -> RiskDecision:
+    """The decision, and (approved) its POST done at once, as an executor's without a wait."""
+    decision = core.decide_asked(asked, now)
+    if isinstance(decision, Approved):
+        core.order_posted(decision.client_order_id, now)
+    return decision
+
+
 def drain(core: RiskGuardCore, now: float) -> list[tuple[str, RiskDecision]]:
     out = []
     while (due := core.pop_due(now)) is not None:
-        out.append((due.request.client_order_id, core.decide_asked(due, now)))
+        out.append((due.request.client_order_id, decide_and_post(core, due, now)))
     return out
 
 
@@ -102,9 +110,9 @@ def test_an_order_over_the_rate_waits_instead_of_being_denied() -> None:
     core = guard()
     asks = [ask(f"o{i}", qty=str(i + 1)) for i in range(3)]
     assert core.admit(asks[0], 0.0)
-    assert isinstance(core.decide_asked(asks[0], 0.0), Approved)
+    assert isinstance(decide_and_post(core, asks[0], 0.0), Approved)
     assert core.admit(asks[1], 0.1)
-    assert isinstance(core.decide_asked(asks[1], 0.1), Approved)
+    assert isinstance(decide_and_post(core, asks[1], 0.1), Approved)
     assert not core.admit(asks[2], 0.2)
     assert core.parked == 1
     assert core.next_due(0.2) == 1.0
@@ -114,11 +122,28 @@ def test_an_order_over_the_rate_waits_instead_of_being_denied() -> None:
     assert isinstance(decision, Approved)
 
 
+def test_an_approved_order_holds_its_place_until_its_post_is_done() -> None:
+    """Held back by the request budget, an approval counts as sent at every instant until
+    its POST is done, and from then on: orders released together stay under the cap."""
+    core = guard()
+    for i in range(2):
+        assert core.admit(ask(f"a{i}", qty=str(i + 1)), 0.0)
+        assert isinstance(core.decide_asked(ask(f"a{i}", qty=str(i + 1)), 0.0), Approved)
+    assert not core.admit(ask("b", qty="7"), 0.5)
+    assert core.pop_due(5.0) is None  # a second and more later: neither is posted yet
+    core.order_posted("a0", 5.0)
+    core.order_posted("a1", 5.0)
+    assert core.pop_due(5.5) is None  # posted at 5.0: their second runs to 6.0
+    due = core.pop_due(6.0)
+    assert due is not None
+    assert due.request.client_order_id == "b"
+
+
 def test_an_exit_takes_the_first_place_in_the_window() -> None:
     """A sell of a held position goes ahead of the entries parked before it."""
     core = guard()
     for i in range(2):
-        core.decide_asked(ask(f"e{i}", qty=str(i + 1)), 0.0)
+        decide_and_post(core, ask(f"e{i}", qty=str(i + 1)), 0.0)
     for i in range(2, 4):
         assert not core.admit(ask(f"e{i}", symbol="MSFT", qty=str(i + 1)), 0.1)
     assert not core.admit(ask("x", Side.SELL, "5", symbol="TSLA", qty="5"), 0.2)
@@ -128,7 +153,7 @@ def test_an_exit_takes_the_first_place_in_the_window() -> None:
 def test_risk_reducing_orders_count_in_the_window_too() -> None:
     """A close approved and an exit sent unasked both take their slot: the entry waits."""
     core = guard()
-    assert isinstance(core.decide_asked(ask("close", Side.SELL, "3", qty="3"), 0.0), Approved)
+    assert isinstance(decide_and_post(core, ask("close", Side.SELL, "3", qty="3"), 0.0), Approved)
     core.count_protective_send(0.1)
     assert not core.admit(ask("entry"), 0.2)
 
@@ -148,7 +173,7 @@ def test_no_second_ever_sees_more_approvals_than_the_cap(arrivals: list[float]) 
             approved += [now for _, d in drain(core, now) if isinstance(d, Approved)]
         now = at
         one = ask(f"o{i}", qty=str(i + 1))
-        if core.admit(one, now) and isinstance(core.decide_asked(one, now), Approved):
+        if core.admit(one, now) and isinstance(decide_and_post(core, one, now), Approved):
             approved.append(now)
     while (due_at := core.next_due(now)) is not None:
         now = due_at
@@ -162,7 +187,7 @@ def test_a_backlog_past_the_bound_trips_and_latches_the_breaker() -> None:
     """Parked entries denied runaway_breaker; a sell out of a position still passes."""
     core = guard()
     for i in range(2):
-        core.decide_asked(ask(f"e{i}", qty=str(i + 1)), 0.0)
+        decide_and_post(core, ask(f"e{i}", qty=str(i + 1)), 0.0)
     assert not core.admit(ask("p1", qty="3"), 0.1)
     assert not core.admit(ask("x", Side.SELL, "5", symbol="TSLA", qty="5"), 0.1)
     assert core.runaway is None
@@ -173,14 +198,14 @@ def test_a_backlog_past_the_bound_trips_and_latches_the_breaker() -> None:
     blocked = core.take_blocked_entries()
     assert [b.request.client_order_id for b in blocked] == ["p1", "p2"]
     for b in blocked:
-        decision = core.decide_asked(b, 0.2)
+        decision = decide_and_post(core, b, 0.2)
         assert isinstance(decision, Denied)
         assert decision.code == "runaway_breaker"
     assert [cid for cid, d in drain(core, 1.0) if isinstance(d, Approved)] == ["x"]
     # New entries are decided (denied) at once rather than waiting for a slot.
     late = ask("late", qty="9")
     assert core.admit(late, 1.1)
-    decision = core.decide_asked(late, 1.1)
+    decision = decide_and_post(core, late, 1.1)
     assert isinstance(decision, Denied)
     assert decision.code == "runaway_breaker"
 
@@ -189,7 +214,7 @@ def test_the_breaker_latch_is_journaled_restored_and_cleared_by_resume() -> None
     """The record carries the cause; a restart restores it; resume clears both."""
     core = guard(msgspec.structs.replace(PACED, breaker_backlog=1))
     for i in range(2):
-        core.decide_asked(ask(f"e{i}", qty=str(i + 1)), 0.0)
+        decide_and_post(core, ask(f"e{i}", qty=str(i + 1)), 0.0)
     core.admit(ask("p1", qty="3", waiting=5), 0.1)
     record = core.state_record(T0)
     assert record is not None
@@ -199,7 +224,7 @@ def test_the_breaker_latch_is_journaled_restored_and_cleared_by_resume() -> None
     assert restarted.runaway is not None
     entry = ask("again", qty="7")
     assert restarted.admit(entry, 0.0)
-    denied = restarted.decide_asked(entry, 0.0)
+    denied = decide_and_post(restarted, entry, 0.0)
     assert isinstance(denied, Denied)
     assert denied.code == "runaway_breaker"
     restarted.resume()
@@ -207,7 +232,7 @@ def test_the_breaker_latch_is_journaled_restored_and_cleared_by_resume() -> None
     cleared = restarted.state_record(T0)
     assert cleared is not None
     assert cleared.runaway is None
-    assert isinstance(restarted.decide_asked(ask("after", qty="8"), 0.0), Approved)
+    assert isinstance(decide_and_post(restarted, ask("after", qty="8"), 0.0), Approved)
 
 
 def test_a_sustained_offered_rate_trips_the_breaker() -> None:
@@ -232,15 +257,15 @@ def test_a_position_derived_leg_is_never_a_duplicate() -> None:
         PACED, duplicate_window=2.0, max_orders_per_second=None, max_orders_per_minute=None
     )
     core = guard(limits)
-    assert isinstance(core.decide_asked(ask("s1-open", qty="5", derived=True), 0.0), Approved)
-    again = core.decide_asked(ask("s2-open", qty="5", derived=True), 0.5)
+    assert isinstance(decide_and_post(core, ask("s1-open", qty="5", derived=True), 0.0), Approved)
+    again = decide_and_post(core, ask("s2-open", qty="5", derived=True), 0.5)
     assert isinstance(again, Approved)
-    assert isinstance(core.decide_asked(ask("b1", qty="5"), 0.6), Approved)
-    dup = core.decide_asked(ask("b2", qty="5"), 0.7)
+    assert isinstance(decide_and_post(core, ask("b1", qty="5"), 0.6), Approved)
+    dup = decide_and_post(core, ask("b2", qty="5"), 0.7)
     assert isinstance(dup, Denied)
     assert dup.code == "duplicate_order"
     # A derived leg neither checks the window nor fills it.
-    assert isinstance(core.decide_asked(ask("s3-open", qty="5", derived=True), 0.8), Approved)
+    assert isinstance(decide_and_post(core, ask("s3-open", qty="5", derived=True), 0.8), Approved)
 
 
 @pytest.mark.parametrize(
@@ -263,13 +288,13 @@ def test_a_halt_denies_the_parked_entries_at_once_and_keeps_the_exits_waiting() 
     out of a position keeps its place and goes when the window has room."""
     core = guard()
     for i in range(2):
-        core.decide_asked(ask(f"e{i}", qty=str(i + 1)), 0.0)
+        decide_and_post(core, ask(f"e{i}", qty=str(i + 1)), 0.0)
     assert not core.admit(ask("p1", qty="3"), 0.1)
     assert not core.admit(ask("x", Side.SELL, "5", symbol="TSLA", qty="5"), 0.1)
     assert core.take_blocked_entries() == []  # nothing blocks entries yet
     core.halt()
     [blocked] = core.take_blocked_entries()
-    denied = core.decide_asked(blocked, 0.2)
+    denied = decide_and_post(core, blocked, 0.2)
     assert isinstance(denied, Denied)
     assert denied.code == "halted"
     assert core.parked == 1
