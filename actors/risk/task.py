@@ -182,7 +182,13 @@ async def _decide(core: RiskGuardCore, ask: RiskRequest, journal: JournalSink | 
     if isinstance(decision, Denied):
         log.info("denied %s: %s %s", decision.client_order_id, decision.code, decision.detail)
     # The reply channel is the request's own, with a slot for this one answer.
-    await ask.reply.send(decision)
+    try:
+        await ask.reply.send(decision)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        # Its executor is gone (the daemon stopping while the request was parked): nothing
+        # will send the order, so nothing may stay reserved for it.
+        core.release(ask.request.client_order_id, trio.current_time())
+        log.info("risk decision for %s had no one to take it", ask.request.client_order_id)
 
 
 async def _decide_due(core: RiskGuardCore, journal: JournalSink | None) -> None:

@@ -322,3 +322,21 @@ async def test_000_a_restart_across_the_close_starts_from_the_venues_close(
     state = journal.last(RiskStateRecorded)
     assert state is not None
     assert state.start_equity == D(960)
+
+
+async def test_an_answer_nobody_can_take_leaves_nothing_reserved(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """A request whose executor is gone before its answer (parked while the daemon stops)
+    is released, and the guard goes on deciding for the others."""
+    venue = FakeVenue()
+    async with running_guard(venue, SESSION) as (core, inbox):
+        core.prices.update("AAPL", D(10), trio.current_time())
+        reply_send, reply_recv = trio.open_memory_channel[Approved | Denied](1)
+        reply_recv.close()
+        await inbox.send(
+            RiskRequest(request=request("gone", qty="1"), position_qty=D(0), reply=reply_send)
+        )
+        await trio.testing.wait_all_tasks_blocked()
+        assert core.reserved == 0
+        assert isinstance(await ask(inbox, "next"), Approved)
