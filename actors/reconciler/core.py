@@ -124,6 +124,13 @@ class StartupState:
         return sorted(self.positions.keys() | self.open_orders.keys() | resend | resume)
 
 
+# A difference seen the same on this many checks in a row is drift, whatever working orders
+# could explain it each time: fills in flight land within moments, and one new order after
+# another explaining the very same quantities check after check (a minute apart, by default)
+# is a fill lost for good on a symbol that keeps trading, which must not hide forever.
+IN_FLIGHT_CHECKS = 5
+
+
 @attrs.define
 class DriftWatch:
     """When to compare positions with the venue, and which differences are drift.
@@ -146,6 +153,8 @@ class DriftWatch:
     _suspects: dict[str, Drift] = attrs.field(factory=dict)
     # The working orders that explained a suspect (absent: nothing working explained it).
     _explained_by: dict[str, frozenset[str]] = attrs.field(factory=dict)
+    # How many checks in a row have seen each suspect just as it is now.
+    _seen: dict[str, int] = attrs.field(factory=dict)
     reported: dict[str, Drift] = attrs.field(factory=dict)
 
     def on_update(self, seen: OrderSeen, now: float) -> None:
@@ -183,12 +192,16 @@ class DriftWatch:
             flight = (in_flight or {}).get(drift.symbol)
             if flight is not None and flight.explains(drift.venue_qty):
                 explained_by[drift.symbol] = flight.orders
+        seen = {
+            s: self._seen.get(s, 0) + 1 if self._suspects.get(s) == d else 1
+            for s, d in found.items()
+        }
         confirmed = [
             d
             for s, d in found.items()
-            if self._suspects.get(s) == d and self._still(s, explained_by.get(s))
+            if seen[s] > 1 and (self._still(s, explained_by.get(s)) or seen[s] >= IN_FLIGHT_CHECKS)
         ]
-        self._suspects, self._explained_by = found, explained_by
+        self._suspects, self._explained_by, self._seen = found, explained_by, seen
         new = [d for d in confirmed if self.reported.get(d.symbol) != d]
         self.reported = {d.symbol: d for d in confirmed}
         return new
