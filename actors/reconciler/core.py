@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 import attrs
 
 from actors.flips import resume_goal
+from actors.ids import leg_of
 from actors.messages import OrderSeen, ResumeFlip, Signal
 from actors.order_state import State, TrackedOrder
-from actors.records import OrderStateRecorded
+from actors.records import OrderFailure, OrderRefused, OrderStateRecorded
 from brokers.base import (
     Account,
     Asset,
@@ -94,6 +95,8 @@ class IntentOutcome:
     adopt: tuple[VenueOrder, ...] = ()
     # Orders across zero whose open leg was never journaled: it follows their flat leg.
     resume: tuple[ResumeFlip, ...] = ()
+    # Why those of ``records`` that ended rejected did (never sent, or the venue's refusal).
+    refusals: tuple[OrderRefused, ...] = ()
 
 
 # An intent found unsent at startup is sent only if this recent: an old market order
@@ -223,6 +226,7 @@ def decide_intents(
     """Pure: resend the young unsent intents, record the venue's word for the others."""
     resend: list[OrderRequest] = []
     records: list[OrderStateRecorded] = []
+    refusals: list[OrderRefused] = []
     adopt: list[VenueOrder] = []
     for intent in intents:
         request = intent.request
@@ -242,6 +246,23 @@ def decide_intents(
             age = int((now - intent.created_at).total_seconds())
             tracked.move(State.SENDING)
             tracked.move(State.REJECTED, f"never reached the venue; found unsent {age}s later")
+        if tracked.state is State.REJECTED:
+            code = OrderFailure.VENUE_REJECTED if order is not None else OrderFailure.NOT_SENT
+            detail = tracked.reason or "the venue reported the order rejected (rest)"
+            refusals.append(
+                OrderRefused(
+                    at=now,
+                    client_order_id=request.client_order_id,
+                    symbol=request.symbol,
+                    state="rejected",
+                    signal_id=None,  # the intent's row has it
+                    leg=leg_of(request.client_order_id),
+                    side=request.side,
+                    qty=request.qty or None,
+                    code=str(code),
+                    detail=detail,
+                )
+            )
         records.append(
             OrderStateRecorded(
                 at=now,
@@ -254,7 +275,12 @@ def decide_intents(
                 reason=tracked.reason or "resolved at startup",
             )
         )
-    return IntentOutcome(resend=tuple(resend), records=tuple(records), adopt=tuple(adopt))
+    return IntentOutcome(
+        resend=tuple(resend),
+        records=tuple(records),
+        adopt=tuple(adopt),
+        refusals=tuple(refusals),
+    )
 
 
 def decide_resumes(flips: Sequence[PendingFlip], now: datetime) -> tuple[ResumeFlip, ...]:
