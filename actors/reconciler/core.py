@@ -146,7 +146,9 @@ class DriftWatch:
     be explained by one same order on both checks: under a steady flow a position swings
     back and forth, and the same difference seen again through new orders is two fills in
     flight, while one order whose fill the venue shows and tradingd lacks check after
-    check is a fill that went missing.
+    check is a fill that went missing. Either way, the same difference on
+    ``IN_FLIGHT_CHECKS`` checks in a row is drift: new orders explaining it every time
+    must not hide a lost fill for as long as the symbol keeps trading.
     """
 
     interval: float = 60.0
