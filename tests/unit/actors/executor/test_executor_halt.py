@@ -223,3 +223,21 @@ def test_a_close_that_trades_leaves_no_exits_behind() -> None:
     assert desk.ex.position.qty == 0
     assert desk.working() == []
     assert desk.ex.protection.current is None
+
+
+def test_a_target_denied_during_a_halt_keeps_the_position_guarded() -> None:
+    """Halted, a strategy's alert retargets the position upwards: its exits are canceled to
+    make way, RiskGuard denies the addition (``halted``), and exits are placed again."""
+    desk = Desk.new()
+    desk.signal(id="b", action="buy", qty=2, **BRACKET)
+    (entry,) = [c for c in desk.venue.orders if "leg-" not in c]
+    desk.fill(entry, 2)
+    exits = desk.working()
+    desk.halt()
+    assert desk.working() == exits
+    desk.deny = "halted"
+    desk.signal(id="t", action="target", target_qty=5)
+    assert desk.ex.position.qty == D(2)
+    again = desk.working()
+    assert len(again) == 2, "the position was left without exits"
+    assert not set(again) & set(exits)
