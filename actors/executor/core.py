@@ -483,6 +483,20 @@ class SymbolExecutor:
             extra=records,
         )
         self.signals.working = None
+        self._guard_again(job, out)
+
+    def _guard_again(self, job: Job, out: list[Effect]) -> None:
+        """A close or target that dropped the position's exits ended without trading: a
+        position must not be left without its stop by an order that never went out."""
+        if job.signal.action not in (Action.CLOSE, Action.TARGET):
+            return
+        if self.protection.take_back(self.position.qty):
+            out.append(
+                Alert(
+                    f"{self.symbol}: {job.signal.action.value} signal {job.signal.id} did not "
+                    "trade: the exits it canceled are placed again"
+                )
+            )
 
     def _ack(
         self,
@@ -532,6 +546,9 @@ class SymbolExecutor:
                 continue
             if job is not None:
                 out.append(RecordInJournal((finished(job, wall, "its order is final or resting"),)))
+                order = None if job.client_order_id is None else self.order(job.client_order_id)
+                if order is not None and order.state.is_final and order.filled_qty == 0:
+                    self._guard_again(job, out)  # refused by the venue, or never sent
             self.signals.working = None
             queued = self.signals.next()
             if queued is None:

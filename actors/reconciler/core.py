@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 import attrs
 
 from actors.flips import resume_goal
+from actors.ids import leg_of
 from actors.messages import OrderSeen, ResumeFlip, Signal
 from actors.order_state import State, TrackedOrder
-from actors.records import OrderStateRecorded
+from actors.records import OrderFailure, OrderRefused, OrderStateRecorded
 from brokers.base import (
     Account,
     Asset,
@@ -94,6 +95,8 @@ class IntentOutcome:
     adopt: tuple[VenueOrder, ...] = ()
     # Orders across zero whose open leg was never journaled: it follows their flat leg.
     resume: tuple[ResumeFlip, ...] = ()
+    # Why those of ``records`` that ended rejected did (never sent, or the venue's refusal).
+    refusals: tuple[OrderRefused, ...] = ()
 
 
 # An intent found unsent at startup is sent only if this recent: an old market order
@@ -124,6 +127,13 @@ class StartupState:
         return sorted(self.positions.keys() | self.open_orders.keys() | resend | resume)
 
 
+# A difference seen the same on this many checks in a row is drift, whatever working orders
+# could explain it each time: fills in flight land within moments, and one new order after
+# another explaining the very same quantities check after check (a minute apart, by default)
+# is a fill lost for good on a symbol that keeps trading, which must not hide forever.
+IN_FLIGHT_CHECKS = 5
+
+
 @attrs.define
 class DriftWatch:
     """When to compare positions with the venue, and which differences are drift.
@@ -136,7 +146,9 @@ class DriftWatch:
     be explained by one same order on both checks: under a steady flow a position swings
     back and forth, and the same difference seen again through new orders is two fills in
     flight, while one order whose fill the venue shows and tradingd lacks check after
-    check is a fill that went missing.
+    check is a fill that went missing. Either way, the same difference on
+    ``IN_FLIGHT_CHECKS`` checks in a row is drift: new orders explaining it every time
+    must not hide a lost fill for as long as the symbol keeps trading.
     """
 
     interval: float = 60.0
@@ -146,6 +158,8 @@ class DriftWatch:
     _suspects: dict[str, Drift] = attrs.field(factory=dict)
     # The working orders that explained a suspect (absent: nothing working explained it).
     _explained_by: dict[str, frozenset[str]] = attrs.field(factory=dict)
+    # How many checks in a row have seen each suspect just as it is now.
+    _seen: dict[str, int] = attrs.field(factory=dict)
     reported: dict[str, Drift] = attrs.field(factory=dict)
 
     def on_update(self, seen: OrderSeen, now: float) -> None:
@@ -183,12 +197,16 @@ class DriftWatch:
             flight = (in_flight or {}).get(drift.symbol)
             if flight is not None and flight.explains(drift.venue_qty):
                 explained_by[drift.symbol] = flight.orders
+        seen = {
+            s: self._seen.get(s, 0) + 1 if self._suspects.get(s) == d else 1
+            for s, d in found.items()
+        }
         confirmed = [
             d
             for s, d in found.items()
-            if self._suspects.get(s) == d and self._still(s, explained_by.get(s))
+            if seen[s] > 1 and (self._still(s, explained_by.get(s)) or seen[s] >= IN_FLIGHT_CHECKS)
         ]
-        self._suspects, self._explained_by = found, explained_by
+        self._suspects, self._explained_by, self._seen = found, explained_by, seen
         new = [d for d in confirmed if self.reported.get(d.symbol) != d]
         self.reported = {d.symbol: d for d in confirmed}
         return new
@@ -210,6 +228,7 @@ def decide_intents(
     """Pure: resend the young unsent intents, record the venue's word for the others."""
     resend: list[OrderRequest] = []
     records: list[OrderStateRecorded] = []
+    refusals: list[OrderRefused] = []
     adopt: list[VenueOrder] = []
     for intent in intents:
         request = intent.request
@@ -229,6 +248,23 @@ def decide_intents(
             age = int((now - intent.created_at).total_seconds())
             tracked.move(State.SENDING)
             tracked.move(State.REJECTED, f"never reached the venue; found unsent {age}s later")
+        if tracked.state is State.REJECTED:
+            code = OrderFailure.VENUE_REJECTED if order is not None else OrderFailure.NOT_SENT
+            detail = tracked.reason or "the venue reported the order rejected (rest)"
+            refusals.append(
+                OrderRefused(
+                    at=now,
+                    client_order_id=request.client_order_id,
+                    symbol=request.symbol,
+                    state="rejected",
+                    signal_id=None,  # the intent's row has it
+                    leg=leg_of(request.client_order_id),
+                    side=request.side,
+                    qty=request.qty or None,
+                    code=str(code),
+                    detail=detail,
+                )
+            )
         records.append(
             OrderStateRecorded(
                 at=now,
@@ -241,7 +277,12 @@ def decide_intents(
                 reason=tracked.reason or "resolved at startup",
             )
         )
-    return IntentOutcome(resend=tuple(resend), records=tuple(records), adopt=tuple(adopt))
+    return IntentOutcome(
+        resend=tuple(resend),
+        records=tuple(records),
+        adopt=tuple(adopt),
+        refusals=tuple(refusals),
+    )
 
 
 def decide_resumes(flips: Sequence[PendingFlip], now: datetime) -> tuple[ResumeFlip, ...]:

@@ -106,7 +106,9 @@ async def _pass_startup_gate(journal: Journal, broker: Broker) -> GatePassed:
         startup = await load_startup_state(broker, journal_positions, intents, flips)
     caught_up = await missed_fill_records(journal, unfinished, unknown, startup)
     if startup.intents.records or caught_up:
-        await journal.commit(*startup.intents.records, *caught_up)
+        # Each state first: a refusal's row is the order's own.
+        refusals = startup.intents.refusals
+        await journal.commit(*startup.intents.records, *refusals, *caught_up)
     journal_rows = await journal.positions()
     startup = attrs.evolve(startup, drifts=tuple(drifts_after_catch_up(journal_rows, startup)))
     log.info(

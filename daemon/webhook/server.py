@@ -1,11 +1,13 @@
 """``POST /webhook/{token}``: TradingView alerts in, over hypercorn's trio worker.
 
-The order of checks keeps a flood cheap and says nothing to a stranger: the source's budget
-of failed authentications (429), the token (401), the body size (413), the signature when
-the token requires one (401), the JSON (400 with the reason), the passphrase (401), and only
-then the token's own rate limit (429 with ``Retry-After``), then the router. A request that
-fails authentication is charged to its source, never to the token: a stranger who learned
-the URL cannot keep the real strategy's alerts at 429. The answer comes once the signal is
+The order of checks keeps a flood cheap and says nothing to a stranger: the token (401; 429
+before the body once its source's budget of failed authentications is spent), the body size
+(413), the signature when the token requires one (401), the JSON (400 with the reason), the
+passphrase (401), and only then the token's own rate limit (429 with ``Retry-After``), then
+the router. A request that fails authentication is charged to its source, never to the
+token, and answered 429 once that source's budget is spent; an authenticated alert never
+is, even from that same source (TradingView's servers send every user's alerts): a stranger
+who learned the URL cannot keep the real strategy's alerts at 429. The answer comes once the signal is
 journaled (200 accepted or duplicate, 422 rejected), trading happens afterwards, and no
 answer ever takes longer than ``ANSWER_WITHIN`` seconds: TradingView gives up after 3.
 """
@@ -101,13 +103,10 @@ class AlertEndpoint:
 
     async def _answer(self, request: Request, handed_over: trio.Event) -> Response:
         source = _source(request)
-        wait = self.failures.wait(source, trio.current_time())
-        if wait > 0:
-            # Logged when the source ran out (in _refuse), not per request: a flood must not
-            # become a flood of log lines.
-            self._throttled(Throttle.AUTH_FAILURES)
-            return _too_many("too many failed requests from this address", wait)
         token = find_token(self.tokens, request.path_params["token"])
+        if token is None and self.failures.wait(source, trio.current_time()) > 0:
+            # A guess at a token from an address out of budget: refused before its body.
+            return self._out_of_budget(source)
         if token is None:
             # Never the token itself: a near miss of a real one is a secret too.
             log.warning("webhook: unknown token from %s", source, extra={"peer": source})
@@ -162,8 +161,20 @@ class AlertEndpoint:
         status = 422 if ack.status == "rejected" else 200
         return Response(msgspec.json.encode(ack), status, media_type="application/json")
 
+    def _out_of_budget(self, source: str) -> Response:
+        # Logged when the source ran out (in _refuse), not per request: a flood must not
+        # become a flood of log lines.
+        self._throttled(Throttle.AUTH_FAILURES)
+        wait = self.failures.wait(source, trio.current_time())
+        return _too_many("too many failed requests from this address", wait)
+
     def _refuse(self, source: str, status: int, reason: str) -> Response:
-        """A failed authentication: answered, and charged to its source's budget."""
+        """A failed authentication: answered, and charged to its source's budget (429 once
+        that is spent). Only a failure is ever refused for it: the address may be the
+        strategy's own too (TradingView's servers send every user's alerts, a proxy may add
+        no X-Forwarded-For), and its authenticated alerts must go on."""
+        if self.failures.wait(source, trio.current_time()) > 0:
+            return self._out_of_budget(source)
         if self.failures.charge(source, trio.current_time()):
             log.warning(
                 "webhook: %s ran out of failed requests (%d at once, %g a minute): answered "

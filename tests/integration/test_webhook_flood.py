@@ -99,3 +99,29 @@ async def test_behind_a_proxy_the_forwarded_address_is_the_source(
         real = await proxy.post(path, json=alert(99), headers=tradingview)
     assert codes == [401] * 5 + [429] * 3
     assert real.status_code == 200
+
+
+async def test_a_flood_sharing_the_strategys_address_does_not_delay_its_alerts(
+    webhook: tuple[str, list[Throttle]], daemon: Daemon
+) -> None:
+    """Wrong-passphrase posts from the strategy's own address (a stranger's alert sent through
+    TradingView's servers, or a proxy that adds no X-Forwarded-For) are answered 429 past
+    their budget, but the strategy's authenticated alerts from there are all accepted."""
+    url, _ = webhook
+    path = f"/webhook/{TOKEN.token}"
+    flood_codes: list[int] = []
+    real: list[httpx.Response] = []
+    async with client_from(url, "127.0.0.1") as tradingview:
+        for n in range(FLOOD):
+            response = await tradingview.post(path, json=alert(n, passphrase="guess"))
+            flood_codes.append(response.status_code)
+            if n % (FLOOD // REAL) == 0:
+                real.append(await tradingview.post(path, json=alert(n)))
+        unknown = await tradingview.post("/webhook/" + "u" * 24, json=alert(0))
+    assert flood_codes == [401] * 5 + [429] * (FLOOD - 5)
+    assert [(r.status_code, r.json()["status"]) for r in real] == [(200, "accepted")] * REAL
+    # A stranger's guess at a token from an address out of budget: 429 before its body.
+    assert unknown.status_code == 429
+    with trio.fail_after(10):
+        await daemon.activity.wait_idle()
+    assert daemon.positions() == {"AAPL": sum(n + 1 for n in range(0, FLOOD, FLOOD // REAL))}

@@ -75,6 +75,9 @@ class ProtectionKeeper:
     emulate: bool = False
     # DCA: the levels the add asked for, if it named any.
     _next_levels: tuple[Decimal | None, Decimal | None] | None = None
+    # The exits a close or a target dropped, until its order trades: placed again if it
+    # never does (denied, refused), so the position is not left without its stop.
+    _dropped: Protection | None = None
 
     @property
     def pending(self) -> bool:
@@ -192,7 +195,22 @@ class ProtectionKeeper:
     def drop(self, wall: datetime, why: str) -> list[ProtectionRecorded]:
         """The position is being closed or retargeted: its exits are canceled with it."""
         p, self.current = self.current, None
+        self._dropped = p
         return [] if p is None else [self._record(p, wall, ProtectionPhase.ENDED, why)]
+
+    def take_back(self, position_qty: Decimal) -> bool:
+        """The close or target that dropped the exits ended without trading: the exits are
+        redone for the position still there (tending places them); True if they will be."""
+        p, self._dropped = self._dropped, None
+        if p is None or self.current is not None or not covers(p.exit_side, position_qty):
+            return False
+        p.rearm, p.triggered = True, False
+        self.current = p
+        return True
+
+    def forget_dropped(self) -> None:
+        """The close or target that dropped the exits traded: they stay dropped."""
+        self._dropped = None
 
     def tend(
         self,

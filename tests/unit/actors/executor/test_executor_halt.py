@@ -1,6 +1,7 @@
 """The kill switch at one executor: working entries are canceled (journaled as the halt's),
 the exits guarding the position and orders that only reduce it stay, and an entry still on
-its way to the venue is canceled once it lands."""
+its way to the venue is canceled once it lands; a close that never trades leaves the position
+guarded again."""
 
 from __future__ import annotations
 
@@ -23,10 +24,12 @@ from actors.executor.effects import (
     RecordInJournal,
     Submit,
     SubmitAccepted,
+    SubmitFailed,
+    SubmitOutcome,
 )
 from actors.executor.protection.brackets import ProtectionFailurePolicy
 from actors.executor.protection.keeper import ProtectionKeeper
-from actors.messages import Approved, CancelEntries, ExecuteSignal, parse_signal
+from actors.messages import Approved, CancelEntries, Denied, ExecuteSignal, parse_signal
 from actors.records import OrderStateRecorded
 from brokers.base import OrderStatus
 from tests.bracket_venue import OPEN, Venue
@@ -49,6 +52,8 @@ class Desk:
     # Submits not answered yet: an order on its way to the venue.
     held: list[Submit] = attrs.field(factory=list)
     hold_submits: bool = False
+    # RiskGuard's answer to every order: approved, or denied with this code.
+    deny: str | None = None
 
     @classmethod
     def new(cls, emulated: bool = False) -> Desk:
@@ -69,6 +74,9 @@ class Desk:
             for effect in self.ex.handle(inbox.popleft(), 0, T0):
                 out.append(effect)
                 match effect:
+                    case AskRisk(request=request) if self.deny is not None:
+                        cid = request.client_order_id
+                        inbox.append(Denied(client_order_id=cid, code=self.deny, detail="no"))
                     case AskRisk(request=request):
                         cid = request.client_order_id
                         inbox.append(Approved(client_order_id=cid, reserved=D(0)))
@@ -161,3 +169,75 @@ def test_an_entry_on_its_way_is_canceled_once_it_lands() -> None:
     assert [c.client_order_id for c in landed if isinstance(c, Cancel)] == [cid]
     assert halt_cancels(landed) == [cid]
     assert desk.working() == []
+
+
+def test_a_close_risk_denies_leaves_the_position_guarded_again() -> None:
+    """A close (``halt --flatten``'s, say) cancels the bracket's exits to make way, then
+    RiskGuard denies it (the daily-loss latch in ``halted`` mode lets no order through): the
+    position is not left without its stop, exits for it are placed again."""
+    desk = Desk.new()
+    desk.signal(id="b", action="buy", qty=2, **BRACKET)
+    (entry,) = [c for c in desk.venue.orders if "leg-" not in c]
+    desk.fill(entry, 2)
+    exits = desk.working()
+    assert len(exits) == 2
+    desk.deny = "daily_loss_halted"
+    desk.signal(id="c", action="close")
+    assert all(desk.venue.orders[c].status is OrderStatus.CANCELED for c in exits)
+    assert desk.ex.position.qty == D(2)
+    again = desk.working()
+    assert again, "the position was left without exits"
+    assert not set(again) & set(exits)
+    assert desk.ex.protection.current is not None
+
+
+def test_a_close_the_venue_refuses_leaves_the_position_guarded_again() -> None:
+    """The venue rejects the close sent once the exits were canceled: exits are placed
+    again for the position, which it still holds."""
+    desk = Desk.new()
+    desk.signal(id="b", action="buy", qty=2, **BRACKET)
+    (entry,) = [c for c in desk.venue.orders if "leg-" not in c]
+    desk.fill(entry, 2)
+    exits = desk.working()
+    desk.hold_submits = True
+    desk.signal(id="c", action="close")
+    (close,) = desk.held
+    desk.hold_submits = False
+    cid = close.request.client_order_id
+    desk.feed([SubmitFailed(client_order_id=cid, outcome=SubmitOutcome.REJECTED, reason="no")])
+    assert desk.ex.position.qty == D(2)
+    again = desk.working()
+    assert again, "the position was left without exits"
+    assert not set(again) & set(exits)
+
+
+def test_a_close_that_trades_leaves_no_exits_behind() -> None:
+    """The close fills: nothing is placed again."""
+    desk = Desk.new()
+    desk.signal(id="b", action="buy", qty=2, **BRACKET)
+    (entry,) = [c for c in desk.venue.orders if "leg-" not in c]
+    desk.fill(entry, 2)
+    desk.signal(id="c", action="close")
+    (close,) = desk.working()
+    desk.fill(close, 2)
+    assert desk.ex.position.qty == 0
+    assert desk.working() == []
+    assert desk.ex.protection.current is None
+
+
+def test_a_target_denied_during_a_halt_keeps_the_position_guarded() -> None:
+    """Halted, a strategy's alert retargets the position upwards: its exits are canceled to
+    make way, RiskGuard denies the addition (``halted``), and exits are placed again."""
+    desk = Desk.new()
+    desk.signal(id="b", action="buy", qty=2, **BRACKET)
+    (entry,) = [c for c in desk.venue.orders if "leg-" not in c]
+    desk.fill(entry, 2)
+    exits = desk.working()
+    desk.halt()
+    assert desk.working() == exits
+    desk.deny = "halted"
+    desk.signal(id="t", action="target", target_qty=5)
+    assert desk.ex.position.qty == D(2)
+    again = desk.working()
+    assert len(again) == 2, "the position was left without exits"
+    assert not set(again) & set(exits)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from actors.reconciler.core import DriftWatch
+from actors.reconciler.core import IN_FLIGHT_CHECKS, DriftWatch
 from actors.reconciler.core_in_flight import InFlight, WorkingOrder, in_flight
 from brokers.base import Position, Side
 
@@ -84,3 +84,25 @@ def test_one_order_seen_before_and_after_the_read_counts_once() -> None:
     flights = in_flight({"AAPL": D(0)}, {"AAPL": D(3)}, orders)
     assert flights["AAPL"] == InFlight(low=D(0), high=D(9), orders=frozenset({"b", "c"}))
     assert flights["MSFT"] == InFlight(low=D(-3), high=D(0), orders=frozenset({"m"}))
+
+
+def test_a_difference_working_orders_explain_check_after_check_is_drift_in_the_end() -> None:
+    """A fill lost for good (or a trade outside tradingd) on a symbol with a steady flow: each
+    check a new working buy could explain it, but the same difference seen on
+    ``IN_FLIGHT_CHECKS`` checks in a row is no fill in flight: it is reported."""
+    watch = DriftWatch(notional_tolerance=D(0))
+    found = []
+    for n in range(IN_FLIGHT_CHECKS):
+        flights = in_flight({"AAPL": D(10)}, {"AAPL": D(10)}, [working(f"b{n}", Side.BUY, "5")])
+        found.append(watch.judge({"AAPL": D(10)}, venue("13"), PRICES, flights))
+    assert found[:-1] == [[]] * (IN_FLIGHT_CHECKS - 1)
+    assert [(d.journal_qty, d.venue_qty) for d in found[-1]] == [(D(10), D(13))]
+
+
+def test_a_difference_that_changes_starts_its_count_again() -> None:
+    """Fills in flight that differ from check to check never add up to a report."""
+    watch = DriftWatch(notional_tolerance=D(0))
+    for n in range(3 * IN_FLIGHT_CHECKS):
+        flights = in_flight({"AAPL": D(10)}, {"AAPL": D(10)}, [working(f"b{n}", Side.BUY, "5")])
+        seen = "13" if n % IN_FLIGHT_CHECKS else "12"
+        assert watch.judge({"AAPL": D(10)}, venue(seen), PRICES, flights) == []

@@ -96,3 +96,18 @@ def test_a_remembered_final_order_makes_its_signal_fed_again_a_duplicate() -> No
     assert (named.signal_id, named.request) == ("lost-ack", req)
     assert ex.position.qty == Decimal(3)
     assert ex.idle
+
+
+def test_intents_resolved_rejected_at_startup_are_explained() -> None:
+    """An intent found never sent, or found rejected by the venue, ends with its code and
+    detail (what ``tradingd orders`` shows), not as a rejection without a why."""
+    old = PendingIntent(request=request("td-old-entry"), created_at=T0 - timedelta(hours=2))
+    refused = PendingIntent(request=request("td-r-entry", qty="4"), created_at=T0)
+    at_venue = venue_order(refused.request, OrderStatus.REJECTED, "0", None)
+    outcome = decide_intents([old, refused], {"td-old-entry": None, "td-r-entry": at_venue}, T0)
+    assert [(r.client_order_id, r.code, r.state) for r in outcome.refusals] == [
+        ("td-old-entry", "not_sent", "rejected"),
+        ("td-r-entry", "venue_rejected", "rejected"),
+    ]
+    assert "never reached the venue" in outcome.refusals[0].detail
+    assert (outcome.refusals[1].side, outcome.refusals[1].qty) == (refused.request.side, Decimal(4))
