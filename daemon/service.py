@@ -1,8 +1,8 @@
 """The long-running daemon's intake: every source, systemd's notifications, SIGHUP.
 
-``serve_until_stopped`` opens the sources (stdin, the unix socket and TCP, or systemd's
-sockets, and the webhook) before the startup gate passes (signals are held meanwhile, the
-control socket answers ``status``), tells systemd ``READY=1`` once the gate has passed, pings the watchdog,
+``serve_until_stopped`` opens the sources (stdin, the unix socket and TCP, or systemd's sockets,
+and the webhook) before the startup gate passes (signals are held meanwhile, the control socket
+answers ``status``), tells systemd ``READY=1`` once the gate has passed, pings the watchdog,
 reloads the webhook's tokens and symbol maps on SIGHUP, and returns when SIGTERM or SIGINT
 arrives, with intake stopped; the caller then lets in-flight orders settle.
 """

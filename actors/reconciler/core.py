@@ -1,12 +1,14 @@
 """Reconciler: the daemon's picture of positions must equal the broker's.
 
-At startup (the gate before any signal is accepted) it loads the venue's positions, account
-and tradable assets (``actors.reconciler.startup_reads``), compares the positions with the journal's, and reports every drift. The
-venue is the truth: executors start from the venue's positions, never the journal's.
+At startup (the gate before any signal is accepted) it loads the venue's positions, account and
+tradable assets (``actors.reconciler.startup_reads``), compares the positions with the
+journal's, and reports every drift. The venue is the truth: executors start from the venue's
+positions, never the journal's.
 
 The Reconciler's running loop (drift checks, drift records, corrections, the operator's
-commands) is ``actors.reconciler.task``; why a drift happened and what correcting it means
-is ``actors.reconciler.core_drift``; the queue of corrections is ``actors.reconciler.core_corrections``.
+commands) is ``actors.reconciler.task``; why a drift happened and what correcting it means is
+``actors.reconciler.core_drift``; the queue of corrections is
+``actors.reconciler.core_corrections``.
 """
 
 from __future__ import annotations

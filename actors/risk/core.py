@@ -5,13 +5,13 @@ buying power under the order's client id, and fills, cancels and rejections shri
 the reservation. Concurrent orders across symbols therefore can never overspend: the check is
 ``cost <= buying_power - reserved`` against one ledger, decided in one task (incident 003).
 
-A risk-reducing order needs no buying power and is never blocked by a limit meant for new
-risk (sizes, exposure, a halt, the runaway breaker, a down order stream), so a halt can
-always flatten; only a daily-loss latch in ``halted`` mode stops it too. The order-rate caps
-refuse nothing: they pace every order, risk-reducing ones first (``core_pacing``). A buy or sell without a quantity is
-sized here (``actors.risk.core_sizing``), and the size approved is the size sent. The halt, the latch
-and the trading day are handed out as a journal record whenever they change, and restored
-from it at startup. Pure: no I/O, and the time is always passed in.
+A risk-reducing order needs no buying power and is never blocked by a limit meant for new risk
+(sizes, exposure, a halt, the runaway breaker, a down order stream), so a halt can always
+flatten; only a daily-loss latch in ``halted`` mode stops it too. The order-rate caps refuse
+nothing: they pace every order, risk-reducing ones first (``core_pacing``). A buy or sell
+without a quantity is sized here (``actors.risk.core_sizing``), and the size approved is the
+size sent. The halt, the latch and the trading day are handed out as a journal record whenever
+they change, and restored from it at startup. Pure: no I/O, and the time is always passed in.
 """
 
 from __future__ import annotations

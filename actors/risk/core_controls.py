@@ -1,4 +1,5 @@
-"""Pre-trade controls on one order: size, quantity rules, price collar and duplicates. Pure: they take the time, never read it."""
+"""Pre-trade controls on one order: size, quantity rules, price collar and duplicates. Pure:
+they take the time, never read it."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 """Order pacing and the runaway breaker. Pure: they take the time, never read it.
 
-``max_orders_per_second`` / ``max_orders_per_minute`` count every order sent, risk-reducing
-ones and exits included. An approved order is not on the wire yet (the venue's request budget
-may hold it back, a 429's Retry-After for one): it takes its room from its approval as if sent
-that instant, every instant, until its executor says the POST is done; it counts as sent then.
-So orders the budget released together never reach the venue above the caps. An order over the rate is not refused: it is parked and decided once the window
-has room, protective orders first, then in arrival order; an executor asks for one order at
-a time, so each symbol's own order is kept.
+``max_orders_per_second`` / ``max_orders_per_minute`` count every order sent, risk-reducing ones
+and exits included. An approved order is not on the wire yet (the venue's request budget may
+hold it back, a 429's Retry-After for one): it takes its room from its approval as if sent that
+instant, every instant, until its executor says the POST is done; it counts as sent then. So
+orders the budget released together never reach the venue above the caps. An order over the rate
+is not refused: it is parked and decided once the window has room, protective orders first, then
+in arrival order; an executor asks for one order at a time, so each symbol's own order is kept.
 
 Pacing alone would let a runaway strategy queue without end; the breaker watches for one: a
 paced backlog past ``breaker_backlog`` (parked orders and the signals queued behind them at

@@ -3,13 +3,13 @@
 The order of checks keeps a flood cheap and says nothing to a stranger: the token (401; 429
 before the body once its source's budget of failed authentications is spent), the body size
 (413), the signature when the token requires one (401), the JSON (400 with the reason), the
-passphrase (401), and only then the token's own rate limit (429 with ``Retry-After``), then
-the router. A request that fails authentication is charged to its source, never to the
-token, and answered 429 once that source's budget is spent; an authenticated alert never
-is, even from that same source (TradingView's servers send every user's alerts): a stranger
-who learned the URL cannot keep the real strategy's alerts at 429. The answer comes once the signal is
-journaled (200 accepted or duplicate, 422 rejected), trading happens afterwards, and no
-answer ever takes longer than ``ANSWER_WITHIN`` seconds: TradingView gives up after 3.
+passphrase (401), and only then the token's own rate limit (429 with ``Retry-After``), then the
+router. A request that fails authentication is charged to its source, never to the token, and
+answered 429 once that source's budget is spent; an authenticated alert never is, even from that
+same source (TradingView's servers send every user's alerts): a stranger who learned the URL
+cannot keep the real strategy's alerts at 429. The answer comes once the signal is journaled
+(200 accepted or duplicate, 422 rejected), trading happens afterwards, and no answer ever takes
+longer than ``ANSWER_WITHIN`` seconds: TradingView gives up after 3.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """A steady flow starves nothing: fills landing while the account is read never leave the
 account stale, and fills in flight while positions are compared are never drift.
 
-The flow is a plain schedule (no randomness): every 1/``RATE`` seconds one signal, the
-symbols in turn, each symbol buying one share and selling it back on alternate rounds.
-The order-rate caps, the request budget and the duplicate-order window are lifted so pacing is not what is
+The flow is a plain schedule (no randomness): every 1/``RATE`` seconds one signal, the symbols
+in turn, each symbol buying one share and selling it back on alternate rounds. The order-rate
+caps, the request budget and the duplicate-order window are lifted so pacing is not what is
 measured; account reads and drift checks happen while orders are working.
 
 The daemon runs in-process against the paper venue over real loopback sockets, under the
