@@ -3,7 +3,6 @@ the venue's limit is never hit, and what the venue says holds the budget back.""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ from brokers.budget import RequestBudget, VenueBudget
 from brokers.errors import OrderNotFound, RateLimited
 from brokers.sim import SimConfig, SimControl, SimEndpoints, running_sim
 from tests.integration.sim_fixtures import PRICES
+from tests.windows import busiest_minute
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,17 +31,6 @@ def budgeted(venue: SimEndpoints, budget: VenueBudget | None) -> AlpacaBroker:
         secret_key="secret",
         budget=budget,
     )
-
-
-def busiest_minute(arrivals: list[str]) -> int:
-    """The most requests the venue saw within any 60 s."""
-    times = sorted(datetime.fromisoformat(at).timestamp() for at in arrivals)
-    start, most = 0, 0
-    for end, at in enumerate(times):
-        while times[start] + 60 <= at:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 def order(n: int) -> OrderRequest:

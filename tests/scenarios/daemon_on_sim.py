@@ -70,20 +70,22 @@ class Scenario:
     venue: SimControl
     records: trio.MemoryReceiveChannel[JournalRecord]
     seen: list[JournalRecord] = attrs.field(factory=list)
+    # The longest wait for anything (virtual seconds, under autojump_clock).
+    patience: float = SETTLE_LIMIT
 
     async def send(self, *lines: bytes) -> list[Ack]:
-        with trio.fail_after(SETTLE_LIMIT):
+        with trio.fail_after(self.patience):
             return [await self.daemon.intake.submit(line, "test") for line in lines]
 
     async def until(self, done: Callable[[list[JournalRecord]], bool]) -> None:
         """Read journal records until ``done`` holds for the ones seen so far."""
-        with trio.fail_after(SETTLE_LIMIT):
+        with trio.fail_after(self.patience):
             while not done(self.seen):
                 self.seen.append(await self.records.receive())
 
     async def settle(self) -> None:
         """Wait until every executor is idle: every order final, nothing queued."""
-        with trio.fail_after(SETTLE_LIMIT):
+        with trio.fail_after(self.patience):
             await self.daemon.activity.wait_idle()
         await self.daemon.journal.flush()
         while True:

@@ -12,12 +12,12 @@ import attrs
 import msgspec
 import trio
 
-from actors.records import FillRecorded, IntentRecorded, JournalRecord
+from actors.records import FillRecorded, IntentRecorded
 from brokers.sim import SimConfig, SimControl, running_sim
 from daemon.config import BrokerConfig, Config, SourcesConfig
 from daemon.credentials import load_credentials
-from daemon.supervisor import Daemon, open_daemon
-from tests.scenarios.daemon_on_sim import FAST
+from daemon.supervisor import open_daemon
+from tests.scenarios.daemon_on_sim import FAST, Scenario
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -34,22 +34,10 @@ PATIENCE = 120.0
 
 
 @attrs.define
-class PacedRun:
-    daemon: Daemon
-    venue: SimControl
-    records: trio.MemoryReceiveChannel[JournalRecord]
-    seen: list[JournalRecord] = attrs.field(factory=list)
+class PacedRun(Scenario):
+    """A scenario whose paced bursts may take a minute or two of the venue's time."""
 
-    async def settle(self) -> None:
-        """Every executor idle, every record written so far read."""
-        with trio.fail_after(PATIENCE):
-            await self.daemon.activity.wait_idle()
-        await self.daemon.journal.flush()
-        while True:
-            try:
-                self.seen.append(self.records.receive_nowait())
-            except trio.WouldBlock:
-                break
+    patience: float = PATIENCE
 
     def filled_signals_by_symbol(self) -> dict[str, list[str]]:
         """Per symbol, the signals whose orders filled, in the order their fills came."""

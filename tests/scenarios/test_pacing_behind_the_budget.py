@@ -18,6 +18,7 @@ from tests.scenarios.pacing_world import (
     paper_venue,
     send_all,
 )
+from tests.windows import busiest
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,15 +34,6 @@ def clock(autojump_clock: trio.testing.MockClock) -> trio.testing.MockClock:
     """A tenth of a real second idle before the clock jumps (as in test_pacing)."""
     autojump_clock.autojump_threshold = 0.1
     return autojump_clock
-
-
-def busiest_second(times: list[datetime]) -> int:
-    """The most orders that arrived within any one second."""
-    ordered = sorted(times)
-    return max(
-        sum(1 for later in ordered[i:] if (later - at).total_seconds() < 1.0)
-        for i, at in enumerate(ordered)
-    )
 
 
 async def test_orders_held_by_the_request_budget_never_reach_the_venue_above_the_cap(
@@ -68,4 +60,4 @@ async def test_orders_held_by_the_request_budget_never_reach_the_venue_above_the
     assert DEFAULTS.max_orders_per_second is not None
     # Before the window waited for the POSTs, all 30 went in the same instant. The one
     # extra allowed: the refused POST's own resend goes out without asking RiskGuard again.
-    assert busiest_second(arrived) <= DEFAULTS.max_orders_per_second + 1
+    assert busiest((at.timestamp() for at in arrived), 1.0) <= DEFAULTS.max_orders_per_second + 1

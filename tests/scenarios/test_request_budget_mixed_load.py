@@ -4,7 +4,6 @@ reconciliation never gets a 429, and the venue never sees more than 200 in any m
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -14,6 +13,7 @@ from actors.messages import Ack
 from actors.risk.limits import RiskLimits
 from daemon.config import ALPACA_REQUESTS_PER_MINUTE
 from tests.scenarios.daemon_on_sim import SYMBOLS, daemon_on_sim, signal
+from tests.windows import busiest_minute
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,17 +32,6 @@ UNCAPPED = RiskLimits(
 )
 # The load needs a few minutes of the budget; a stuck order fails the test here.
 LOAD_LIMIT = 900.0
-
-
-def busiest_minute(arrivals: list[str]) -> int:
-    """The most requests the venue saw within any 60 s."""
-    times = sorted(datetime.fromisoformat(at).timestamp() for at in arrivals)
-    start, most = 0, 0
-    for end, at in enumerate(times):
-        while times[start] + 60 <= at:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 async def test_the_venue_sees_no_more_requests_a_minute_than_its_limit_across_a_mixed_load(

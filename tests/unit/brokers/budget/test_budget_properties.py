@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from brokers.base import RequestPriority
 from brokers.budget import Allowance, Pause, Remaining, RequestBudget
 from brokers.sim.alpaca.ratelimit import RateLimit
+from tests.windows import busiest
 
 priorities = st.sampled_from(list(RequestPriority))
 steps = st.lists(
@@ -25,17 +26,6 @@ steps = st.lists(
     ),
     max_size=80,
 )
-
-
-def busiest(arrivals: list[float], seconds: float) -> int:
-    """The most arrivals within any half-open interval of ``seconds``."""
-    arrivals = sorted(arrivals)
-    most, start = 0, 0
-    for end, at in enumerate(arrivals):
-        while arrivals[start] + seconds <= at:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 @settings(max_examples=300, deadline=None)
