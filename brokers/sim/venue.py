@@ -36,6 +36,7 @@ from brokers.sim.core.sessions import (
 )
 from brokers.sim.core.tape import BarBuilder, MarketItem, PricePrint
 from brokers.sim.faults import FaultPlan, Immediate
+from brokers.sim.tradovate.front import TradovateFront
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -55,6 +56,8 @@ class SimVenue:
     created_at: datetime
     starting_cash: Decimal
     clock: VenueClock
+    # The Tradovate front's own futures account.
+    tradovate: TradovateFront
     _key_id: str | None = None
     _secret_key: str | None = None
     faults: FaultPlan = attrs.field(factory=FaultPlan)
@@ -85,7 +88,10 @@ class SimVenue:
         clock = VenueClock.starting_at(config.start_time or utc_now())
         now = clock()
         core = MatchingCore.create(listed, prices, config.cash, fill_size=config.fill_size)
-        venue = cls(core, account_id, now, config.cash, clock, config.key_id, config.secret_key)
+        tradovate = TradovateFront.create(config.seed, config.cash, clock)
+        venue = cls(
+            core, account_id, now, config.cash, clock, tradovate, config.key_id, config.secret_key
+        )
         venue._sessions_until = now
         venue.rate_limit_per_minute = config.rate_limit_per_minute
         venue._print(core.prices(), now)
