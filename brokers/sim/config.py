@@ -31,6 +31,9 @@ class SimConfig:
     prices: dict[str, Decimal] | None = None  # None = the default universe
     key_id: str | None = None  # None = accept any non-empty credentials
     secret_key: str | None = None
+    # The Tradovate front's credentials (None: any non-empty name and password).
+    tradovate_username: str | None = None
+    tradovate_password: str | None = None
     # Instruments with their own flags (untradable, not shortable ...); their prices come
     # from ``prices`` when given there, else they must be in the default universe.
     assets: Sequence[SimAsset] = ()

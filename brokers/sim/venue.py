@@ -88,7 +88,13 @@ class SimVenue:
         clock = VenueClock.starting_at(config.start_time or utc_now())
         now = clock()
         core = MatchingCore.create(listed, prices, config.cash, fill_size=config.fill_size)
-        tradovate = TradovateFront.create(config.seed, config.cash, clock)
+        tradovate = TradovateFront.create(
+            config.seed,
+            config.cash,
+            clock,
+            username=config.tradovate_username,
+            password=config.tradovate_password,
+        )
         venue = cls(
             core, account_id, now, config.cash, clock, tradovate, config.key_id, config.secret_key
         )

@@ -60,13 +60,25 @@ class TradovateFront:
     account_name: str
     user_id: int
     user_name: str
+    # The credentials the front accepts (``accesstokenrequest``'s name and password);
+    # None: any non-empty pair, as the Alpaca front accepts any keys unless configured.
+    username: str | None = None
+    password: str | None = None
     # Entity changes in the order they happened, for the user websockets.
     changes: Broadcast[list[EntityChange]] = attrs.field(factory=Broadcast)
     # Prices of the futures contracts, for the market-data websockets.
     market_data: Broadcast[list[MarketItem]] = attrs.field(factory=Broadcast)
 
     @classmethod
-    def create(cls, seed: int, cash: Decimal, clock: VenueClock) -> TradovateFront:
+    def create(
+        cls,
+        seed: int,
+        cash: Decimal,
+        clock: VenueClock,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> TradovateFront:
         """The front's account with the contracts listed on the venue's first day."""
         contracts = listed_contracts(clock().date())
         prices = seeded_futures_prices(seed, contracts)
@@ -88,4 +100,13 @@ class TradovateFront:
         rng = random.Random(f"tradovate-{seed}")
         user_id = rng.randint(100_000, 999_999)
         account_id = rng.randint(1_000_000, 9_999_999)
-        return cls(core, clock, account_id, f"DEMO{account_id}", user_id, "demo-user")
+        return cls(
+            core,
+            clock,
+            account_id,
+            f"DEMO{account_id}",
+            user_id,
+            username or "demo-user",
+            username=username,
+            password=password,
+        )
