@@ -116,7 +116,7 @@ async def call(
     ticket = body.get("p-ticket") if isinstance(body, dict) else query.get("p-ticket")
     honoured = front.penalties.redeem(ticket, now)
     if not honoured:
-        if front.penalties.pending(ticket):
+        if ticket is not None and front.penalties.pending(ticket):
             # Sent again too early: another ticket, as Tradovate does.
             seconds, captcha = front.penalties.wait_of(ticket, now)
             return 200, front.penalties.issue(now, seconds, captcha=captcha)

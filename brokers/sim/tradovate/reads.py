@@ -3,7 +3,7 @@ contract roll, and ``list`` / ``item`` / ``items`` / ``deps`` / ``ldeps`` of the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from brokers.sim.core.contracts import PRODUCTS, FuturesContract, front_contract, parse_contract
 from brokers.sim.tradovate.changes import EntityType
@@ -79,8 +79,8 @@ def answer(front: TradovateFront, endpoint: str, query: Mapping[str, str], body:
             return 200, [maturity_json(c, now) for c in listed(front) if c.product.id in ids]
         case "contractMaturity/item":
             maturity_id = _int(query.get("id", ""))
-            found = next((c for c in listed(front) if c.maturity_id == maturity_id), None)
-            return (200, maturity_json(found, now)) if found else (404, None)
+            maturity = next((c for c in listed(front) if c.maturity_id == maturity_id), None)
+            return (200, maturity_json(maturity, now)) if maturity else (404, None)
     return _entity_read(front, endpoint, query)
 
 
@@ -88,7 +88,7 @@ def _entity_read(front: TradovateFront, endpoint: str, query: Mapping[str, str])
     entity_name, _, operation = endpoint.partition("/")
     if entity_name not in ENTITY_TYPES or entity_name not in MASTERS:
         return not_found(endpoint)
-    entity_type = cast("EntityType", entity_name)
+    entity_type: EntityType = entity_name
     store = front.entities
     match operation:
         case "list":
