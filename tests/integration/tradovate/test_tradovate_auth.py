@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 async def test_login_answers_both_tokens(anonymous: httpx.AsyncClient) -> None:
     """A login answers accessToken, mdAccessToken, a 90-minute expiry and the user."""
     answer = (await anonymous.post("/auth/accesstokenrequest", json=LOGIN)).json()
-    assert answer["accessToken"] and answer["mdAccessToken"]
+    assert answer["accessToken"]
+    assert answer["mdAccessToken"]
     expires = datetime.fromisoformat(answer["expirationTime"])
     assert timedelta(minutes=90) <= expires - START < timedelta(minutes=91)
     assert answer["userStatus"] == "Active"
@@ -80,7 +81,7 @@ async def test_failed_logins_earn_a_captcha_ticket(anonymous: httpx.AsyncClient)
 
 
 async def test_sixteen_renewals_in_an_hour_get_a_ticket_honoured_after_it(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     """The 16th renewal in an hour is a penalty ticket; resent with it after p-time it works."""
     for _ in range(15):
