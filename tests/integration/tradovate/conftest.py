@@ -74,10 +74,9 @@ async def account(client: httpx.AsyncClient) -> dict[str, Any]:
 
 
 async def front_contract(client: httpx.AsyncClient) -> dict[str, Any]:
-    rolled: dict[str, Any] = (
-        await client.post("/contract/rollcontract", json={"name": "MNQ", "forward": True})
-    ).json()
-    return rolled["contract"]
+    rolled = await client.post("/contract/rollcontract", json={"name": "MNQ", "forward": True})
+    contract: dict[str, Any] = rolled.json()["contract"]
+    return contract
 
 
 async def market_order(client: httpx.AsyncClient, action: str = "Buy", **extra: Any) -> Any:
