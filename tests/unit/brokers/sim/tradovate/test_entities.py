@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-
-import pytest
+from typing import TYPE_CHECKING
 
 from brokers.base import OrderType, Side, TimeInForce
 from brokers.sim.core.assets import SimAsset
@@ -13,6 +12,9 @@ from brokers.sim.core.contracts import PRODUCTS, front_contract
 from brokers.sim.core.matching import MatchingCore
 from brokers.sim.core.orders import OrderChanges, OrderTicket
 from brokers.sim.tradovate.entities import CommandInfo, EntityStore
+
+if TYPE_CHECKING:
+    import pytest
 
 T0 = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
 MNQ = front_contract(PRODUCTS["MNQ"], T0.date()).name
@@ -45,7 +47,7 @@ def test_a_resting_limit_order_then_its_fill() -> None:
     assert kinds[0] == ("order", "Created")
     assert ("executionReport", "Created") in kinds
     assert store.item("order", order_id)["ordStatus"] == "Working"  # type: ignore[index]
-    core.set_prices({MNQ: Decimal("20990")}, T0)
+    core.set_prices({MNQ: Decimal(20990)}, T0)
     touched = store.apply(core.take_events(), core.order, T0)
     assert touched == {MNQ}
     reports = [e["execType"] for e in store.all("executionReport")]
@@ -60,7 +62,7 @@ def test_a_modify_keeps_the_order_id_and_versions_share_the_command_id() -> None
     order = core.submit(_limit("20990"), T0)
     order_id = store.place(order, CommandInfo(), T0)
     store.apply(core.take_events(), core.order, T0)
-    changed = core.modify(order.id, OrderChanges(qty=Decimal(2), limit_price=Decimal("20980")), T0)
+    changed = core.modify(order.id, OrderChanges(qty=Decimal(2), limit_price=Decimal(20980)), T0)
     assert changed.id == order.id
     command_id = store.modify(changed, CommandInfo(), T0)
     store.apply(core.take_events(), core.order, T0)
