@@ -196,7 +196,7 @@ async def test_lost_response_still_places_the_order(
 ) -> None:
     """lose_response: the connection drops, the order is at the venue anyway."""
     await fault(served, "lose_response")
-    with pytest.raises(httpx.HTTPError):
+    with pytest.raises(httpx.RemoteProtocolError):
         await market_order(client)
     assert len((await client.get("/order/list")).json()) == 1
 
