@@ -19,7 +19,7 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from brokers.sim.alpaca.http import (
     DroppedResponse,
@@ -43,6 +43,7 @@ from brokers.sim.alpaca.wire import (
 )
 from brokers.sim.core.orders import SimOrder, VenueRejection
 from brokers.sim.faults import FaultError
+from brokers.sim.tradovate.rest import build_tradovate_app
 
 if TYPE_CHECKING:
     from brokers.sim.core.assets import SimAsset
@@ -79,6 +80,8 @@ def build_app(venue: SimVenue) -> Starlette:
         Route("/_sim/prices", api.sim_prices, methods=["POST"]),
         Route("/_sim/faults", api.sim_faults, methods=["POST"]),
         Route("/_sim/clock", api.sim_clock, methods=["POST"]),
+        # The Tradovate front on the same port: its REST base is ``http://HOST:PORT/v1``.
+        Mount("/v1", app=build_tradovate_app(venue.tradovate, venue.catch_up)),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
 
@@ -348,7 +351,10 @@ class _VenueApi:
     async def sim_faults(self, request: Request) -> Response:
         try:
             spec = msgspec.json.decode(await read_body(request), type=dict[str, Any])
-            self.venue.apply_fault(spec)
+            if spec.get("front") == "tradovate":
+                self.venue.tradovate.apply_fault(spec)
+            else:
+                self.venue.apply_fault(spec)
         except (msgspec.DecodeError, FaultError, VenueRejection) as exc:
             return json_response({"code": 42210000, "message": str(exc)}, 422)
         return json_response({"fault": spec.get("fault")})

@@ -23,6 +23,7 @@ from brokers.sim.core.admission import Market, admit, replacement
 from brokers.sim.core.book import OrderBook
 from brokers.sim.core.ledger import AccountFigures, Ledger, SimPosition
 from brokers.sim.core.lifecycle import OrderLifecycle
+from brokers.sim.core.modify import OrderModification
 from brokers.sim.core.orders import (
     OrderChanges,
     OrderTicket,
@@ -48,7 +49,7 @@ def _uuid4() -> str:
 
 
 @attrs.define
-class MatchingCore(OrderLifecycle):
+class MatchingCore(OrderLifecycle, OrderModification):
     """The venue's single account and order book."""
 
     _assets: dict[str, SimAsset]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -18,36 +18,24 @@ from brokers.sim.broadcast import Broadcast
 from brokers.sim.core.assets import SimAsset
 from brokers.sim.core.contracts import listed_contracts, seeded_futures_prices
 from brokers.sim.core.matching import MatchingCore
+from brokers.sim.faults import FaultError
+from brokers.sim.tradovate.changes import EntityChange, EntityType, EventType
+from brokers.sim.tradovate.entities import EntityStore
+from brokers.sim.tradovate.faults import RestFaults
+from brokers.sim.tradovate.limits import Penalties, RequestLimits
+from brokers.sim.tradovate.strategies import Strategies
+from brokers.sim.tradovate.sync import snapshot
+from brokers.sim.tradovate.tokens import TokenBook, TokenKind
+from brokers.sim.tradovate.wire import cash_balance_json
+
+__all__ = ["EntityChange", "EntityType", "EventType", "TradovateFront"]
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
     from brokers.sim.core.clock import VenueClock
     from brokers.sim.core.tape import MarketItem
-
-# The entity types the user websocket pushes, as Tradovate spells them (camelCase singular).
-EntityType = Literal[
-    "account",
-    "cashBalance",
-    "command",
-    "commandReport",
-    "contract",
-    "executionReport",
-    "fill",
-    "order",
-    "orderStrategy",
-    "orderStrategyLink",
-    "orderVersion",
-    "position",
-]
-EventType = Literal["Created", "Updated", "Deleted"]
-
-
-@attrs.frozen
-class EntityChange:
-    """One ``props`` event: an entity as it stands after the change, in Tradovate's JSON."""
-
-    entity_type: EntityType
-    event_type: EventType
-    entity: dict[str, Any]
 
 
 @attrs.define
@@ -68,6 +56,66 @@ class TradovateFront:
     changes: Broadcast[list[EntityChange]] = attrs.field(factory=Broadcast)
     # Prices of the futures contracts, for the market-data websockets.
     market_data: Broadcast[list[MarketItem]] = attrs.field(factory=Broadcast)
+    # Tokens that stopped working before their expiry (a third login closed their
+    # session, or revoke_tokens): the websockets drop what these authorized.
+    revoked_tokens: Broadcast[list[str]] = attrs.field(factory=Broadcast)
+    created_at: datetime = attrs.field(init=False)
+    tokens: TokenBook = attrs.field(factory=TokenBook)
+    limits: RequestLimits = attrs.field(factory=RequestLimits)
+    penalties: Penalties = attrs.field(factory=Penalties)
+    strategies: Strategies = attrs.field(factory=Strategies)
+    entities: EntityStore = attrs.field(init=False)
+    rest_faults: RestFaults = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.created_at = self.clock()
+        self.entities = EntityStore(self.account_id, self.user_id)
+        self.rest_faults = RestFaults(self.tokens, self.clock)
+
+    def access_user(self, token: str) -> int | None:
+        """The user id of a valid, unexpired, unrevoked access token, else None."""
+        return self.tokens.user_of(token, self.clock())
+
+    def md_access_user(self, token: str) -> int | None:
+        """The user id of a valid, unexpired, unrevoked ``mdAccessToken``, else None."""
+        return self.tokens.user_of(token, self.clock(), TokenKind.MARKET_DATA)
+
+    def publish_events(self) -> None:
+        """Drain the core's events into the entity store and publish the entity changes
+        (one list per venue command) on ``changes``."""
+        now = self.clock()
+        touched = self.entities.apply(self.core.take_events(), self.core.order, now)
+        for symbol in sorted(touched):
+            qty = next((p for p in self.core.positions() if p.symbol == symbol), None)
+            self.entities.position_entity(
+                symbol,
+                qty.qty if qty is not None else Decimal(0),
+                qty.avg_entry_price if qty is not None else None,
+                now,
+            )
+        if touched:
+            self.entities.cash_changed(cash_balance_json(self))
+        # Brackets of strategies whose entry just filled go out within the same command.
+        self.strategies.arm(self)
+        touched = self.entities.apply(self.core.take_events(), self.core.order, now)
+        changes = self.entities.take_changes()
+        if changes:
+            self.changes.publish(changes)
+        self.publish_revoked()
+
+    def publish_revoked(self) -> None:
+        revoked = self.tokens.take_revoked()
+        if revoked:
+            self.revoked_tokens.publish(revoked)
+
+    def sync_snapshot(self) -> dict[str, list[dict[str, Any]]]:
+        """The SyncMessage lists by their Tradovate names."""
+        return snapshot(self)
+
+    def apply_fault(self, spec: Mapping[str, Any]) -> None:
+        """Arm a fault of this front; FaultError for one it does not know."""
+        if not self.rest_faults.configure(spec):
+            raise FaultError(f"unknown fault {spec.get('fault')!r}")
 
     @classmethod
     def create(
