@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import trio
 from websockets.trio.client import connect
 
 from brokers.sim.core.contracts import PRODUCTS, front_contract
 from brokers.sim.core.tape import PricePrint
-from tests.integration.tradovate.conftest import TradovateVenue
 from tests.integration.tradovate.ws_client import (
     next_frame,
     next_messages,
     open_authorized,
     send_request,
 )
+
+if TYPE_CHECKING:
+    import trio
+
+    from tests.integration.tradovate.conftest import TradovateVenue
 
 
 def mnq_front(tradovate: TradovateVenue) -> str:

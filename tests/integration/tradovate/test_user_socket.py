@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 import trio
 from websockets.exceptions import ConnectionClosed
@@ -9,13 +11,21 @@ from websockets.trio.client import connect
 
 from brokers.sim import SimConfig
 from brokers.sim.tradovate.front import EntityChange
-from tests.integration.tradovate.conftest import TradovateVenue
 from tests.integration.tradovate.ws_client import (
     next_frame,
     next_messages,
     open_authorized,
     send_request,
 )
+
+if TYPE_CHECKING:
+    from tests.integration.tradovate.conftest import TradovateVenue
+
+
+@pytest.fixture
+def sim_config() -> SimConfig:
+    """Silent clients are dropped after 10 s here, to show the timeout is configurable."""
+    return SimConfig(ws_client_timeout=10.0)
 
 
 def order_created(order_id: int) -> EntityChange:
@@ -88,12 +98,6 @@ async def test_idle_socket_sends_h_every_two_and_a_half_seconds(
             times.append(trio.current_time())
     assert times[2] - times[1] == pytest.approx(2.5, abs=0.05)
     assert times[1] - times[0] == pytest.approx(2.5, abs=0.05)
-
-
-@pytest.fixture
-def sim_config() -> SimConfig:
-    """Silent clients are dropped after 10 s here, to show the timeout is configurable."""
-    return SimConfig(ws_client_timeout=10.0)
 
 
 async def test_silent_client_is_dropped_and_a_heartbeating_one_is_not(
@@ -178,9 +182,7 @@ async def test_unknown_endpoint_and_bad_frames_answer_errors(tradovate: Tradovat
     async with connect(tradovate.ws_url, ping_interval=None) as ws:
         await open_authorized(ws, token)
         await send_request(ws, "quote/subscribe", 1, {})
-        assert await next_messages(ws) == [
-            {"s": 404, "i": 1, "d": '"Not found: quote/subscribe"'}
-        ]
+        assert await next_messages(ws) == [{"s": 404, "i": 1, "d": '"Not found: quote/subscribe"'}]
         await ws.send("order/placeorder\n2\n\n{oops")
         (bad,) = await next_messages(ws)
         assert (bad["i"], bad["s"]) == (2, 400)
