@@ -129,6 +129,8 @@ def test_every_documented_fault_example_is_accepted() -> None:
     names = set()
     for example in examples:
         spec = json.loads(example)
+        if spec.get("front") == "tradovate":
+            continue  # the Tradovate front's own faults, checked with that front
         FaultPlan().configure(spec)
         names.add(spec["fault"])
     assert names == {
