@@ -34,6 +34,9 @@ class SimConfig:
     # The Tradovate front's credentials (None: any non-empty name and password).
     tradovate_username: str | None = None
     tradovate_password: str | None = None
+    # A Tradovate websocket client that sends nothing (not even its ``[]`` heartbeat) for
+    # this many seconds is dropped.
+    ws_client_timeout: float = 30.0
     # Instruments with their own flags (untradable, not shortable ...); their prices come
     # from ``prices`` when given there, else they must be in the default universe.
     assets: Sequence[SimAsset] = ()

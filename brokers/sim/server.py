@@ -1,8 +1,9 @@
 """Serving the paper venue: hypercorn for REST, a websockets server for the streams.
 
 ``serve_sim`` runs until cancelled. The REST port comes from the config (0: any free one);
-the websocket server takes its own free port and serves ``/stream`` (trade updates) and
-``/v2/iex`` / ``/v2/sip`` (market data).
+the websocket server takes its own free port and serves ``/stream`` (trade updates),
+``/v2/iex`` / ``/v2/sip`` (market data) and the Tradovate front's ``/v1/websocket`` (user)
+and ``/md/v1/websocket`` (market data).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from brokers.sim.alpaca.rest import build_app
 from brokers.sim.alpaca.stream import serve_trade_updates
 from brokers.sim.config import SimConfig, SimEndpoints
 from brokers.sim.scenario import Scenario, play_scenario
+from brokers.sim.tradovate.marketdata import serve_market_data_socket
+from brokers.sim.tradovate.websocket import serve_user_socket
 from brokers.sim.venue import SimVenue
 
 if TYPE_CHECKING:
@@ -31,6 +34,10 @@ log = logging.getLogger("tradingd.sim")
 
 STREAM_PATH = "/stream"
 DATA_PATHS = ("/v2/iex", "/v2/sip")
+# The Tradovate front's sockets; real Tradovate serves market data on its own host at
+# /v1/websocket, here that host is a path prefix.
+TRADOVATE_WS_PATH = "/v1/websocket"
+TRADOVATE_MD_PATH = "/md/v1/websocket"
 # Clients send small control messages only.
 MAX_INBOUND_MESSAGE = 64 * 1024
 
@@ -102,12 +109,16 @@ async def _route_websocket(venue: SimVenue, ws: ServerConnection) -> None:
     assert ws.request is not None
     if ws.request.path == STREAM_PATH:
         await serve_trade_updates(ws, venue.trade_updates, venue.authorize)
+    elif ws.request.path == TRADOVATE_WS_PATH:
+        await serve_user_socket(ws, venue.tradovate)
+    elif ws.request.path == TRADOVATE_MD_PATH:
+        await serve_market_data_socket(ws, venue.tradovate)
     else:
         await serve_market_data(ws, venue.market_data, venue.authorize, venue.current_prints)
 
 
 def _refuse_unknown_path(ws: ServerConnection, request: Request) -> Response | None:
-    if request.path in (STREAM_PATH, *DATA_PATHS):
+    if request.path in (STREAM_PATH, *DATA_PATHS, TRADOVATE_WS_PATH, TRADOVATE_MD_PATH):
         return None
     return ws.respond(404, "not found\n")
 

@@ -94,6 +94,7 @@ class SimVenue:
             clock,
             username=config.tradovate_username,
             password=config.tradovate_password,
+            ws_client_timeout=config.ws_client_timeout,
         )
         venue = cls(
             core, account_id, now, config.cash, clock, tradovate, config.key_id, config.secret_key
@@ -145,7 +146,10 @@ class SimVenue:
                 self.trade_updates.publish(frame)
 
     def apply_fault(self, spec: Mapping[str, Any]) -> None:
-        """Arm a fault (``{"fault": NAME, ...}``), or do it now; raises FaultError."""
+        """Arm a fault (``{"fault": NAME, ...}``), or do it now; raises FaultError.
+        ``"front": "tradovate"`` sends it to the Tradovate front."""
+        if spec.get("front") == "tradovate":
+            return self.tradovate.apply_fault(spec)
         match self.faults.configure(spec):
             case Immediate.DROP_STREAM:
                 self.trade_updates.drop_all()

@@ -23,6 +23,8 @@ from brokers.sim.tradovate.changes import EntityChange, EntityType, EventType
 from brokers.sim.tradovate.entities import EntityStore
 from brokers.sim.tradovate.faults import RestFaults
 from brokers.sim.tradovate.limits import Penalties, RequestLimits
+from brokers.sim.tradovate.sockets import SocketKind, SocketRegistry
+from brokers.sim.tradovate.stream_faults import StreamFaults
 from brokers.sim.tradovate.strategies import Strategies
 from brokers.sim.tradovate.sync import snapshot
 from brokers.sim.tradovate.tokens import TokenBook, TokenKind
@@ -66,11 +68,21 @@ class TradovateFront:
     strategies: Strategies = attrs.field(factory=Strategies)
     entities: EntityStore = attrs.field(init=False)
     rest_faults: RestFaults = attrs.field(init=False)
+    # A socket the client sends nothing on (not even ``[]``) for this long is dropped.
+    ws_client_timeout: float = 30.0
+    # The open websockets, so faults and ended sessions can close them.
+    sockets: SocketRegistry = attrs.field(factory=SocketRegistry)
+    stream_faults: StreamFaults = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.created_at = self.clock()
         self.entities = EntityStore(self.account_id, self.user_id)
         self.rest_faults = RestFaults(self.tokens, self.clock)
+        self.stream_faults = StreamFaults(self.sockets.end_all, self._stall)
+
+    def _stall(self, kind: SocketKind, seconds: float) -> None:
+        hub = self.changes if kind is SocketKind.USER else self.market_data
+        hub.stall(seconds)
 
     def access_user(self, token: str) -> int | None:
         """The user id of a valid, unexpired, unrevoked access token, else None."""
@@ -104,7 +116,11 @@ class TradovateFront:
         self.publish_revoked()
 
     def publish_revoked(self) -> None:
+        """Close the sockets of tokens whose session ended (a newer login closed it, or it
+        was revoked), and tell whoever listens on ``revoked_tokens``."""
         revoked = self.tokens.take_revoked()
+        for token in revoked:
+            self.sockets.end_token(token)
         if revoked:
             self.revoked_tokens.publish(revoked)
 
@@ -113,9 +129,13 @@ class TradovateFront:
         return snapshot(self)
 
     def apply_fault(self, spec: Mapping[str, Any]) -> None:
-        """Arm a fault of this front; FaultError for one it does not know."""
-        if not self.rest_faults.configure(spec):
-            raise FaultError(f"unknown fault {spec.get('fault')!r}")
+        """Arm a Tradovate fault (``{"front": "tradovate", "fault": NAME, ...}``); raises
+        FaultError for one no part of the front knows. Every part sees ``clear``."""
+        known = [faults.configure(spec) for faults in (self.rest_faults, self.stream_faults)]
+        # A revocation ends sessions: their sockets close now.
+        self.publish_revoked()
+        if not any(known):
+            raise FaultError(f"invalid fault request: unknown fault {spec.get('fault')!r}")
 
     @classmethod
     def create(
@@ -126,6 +146,7 @@ class TradovateFront:
         *,
         username: str | None = None,
         password: str | None = None,
+        ws_client_timeout: float = 30.0,
     ) -> TradovateFront:
         """The front's account with the contracts listed on the venue's first day."""
         contracts = listed_contracts(clock().date())
@@ -157,4 +178,5 @@ class TradovateFront:
             username or "demo-user",
             username=username,
             password=password,
+            ws_client_timeout=ws_client_timeout,
         )

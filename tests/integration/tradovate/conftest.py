@@ -1,23 +1,25 @@
-"""Fixtures of the Tradovate REST front's tests: a venue served on loopback (its handle kept,
-to listen on its entity changes), a logged-in httpx client under ``/v1``."""
+"""Fixtures of the Tradovate front's tests: a venue served on loopback (its handle kept, to
+listen on its entity changes), a logged-in httpx client under ``/v1``, the websockets' URLs."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import httpx
 import pytest
 import trio
 
 from brokers.sim import SimConfig
-from brokers.sim.server import serve_venue
+from brokers.sim.server import TRADOVATE_MD_PATH, TRADOVATE_WS_PATH, serve_venue
 from brokers.sim.venue import SimVenue
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from brokers.sim.config import SimEndpoints
+    from brokers.sim.tradovate.front import TradovateFront
 
 # A Thursday afternoon, Chicago time: the market is open.
 START = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
@@ -39,6 +41,48 @@ async def served(
         endpoints = await nursery.start(serve_venue, venue, sim_config)
         yield venue, endpoints
         nursery.cancel_scope.cancel()
+
+
+@attrs.frozen
+class TradovateVenue:
+    venue: SimVenue
+    rest_url: str
+    ws_url: str
+    md_url: str
+
+    @property
+    def front(self) -> TradovateFront:
+        return self.venue.tradovate
+
+
+@pytest.fixture
+async def tradovate(sim_config: SimConfig) -> AsyncIterator[TradovateVenue]:
+    """The venue and its Tradovate URLs (the caller picks the clock)."""
+    venue = SimVenue.from_config(sim_config)
+    async with trio.open_nursery() as nursery:
+        endpoints = await nursery.start(serve_venue, venue, sim_config)
+        streams = endpoints.stream_url.removesuffix("/stream")
+        yield TradovateVenue(
+            venue,
+            endpoints.alpaca_url,
+            streams + TRADOVATE_WS_PATH,
+            streams + TRADOVATE_MD_PATH,
+        )
+        nursery.cancel_scope.cancel()
+
+
+def issue_tokens(front: TradovateFront) -> tuple[str, str]:
+    """A fresh (accessToken, mdAccessToken) pair: a new session of the front's user, as a
+    login would open it."""
+    issued = front.tokens.open_session(front.user_id, front.clock())
+    front.publish_revoked()
+    return issued.access_token, issued.md_access_token
+
+
+def revoke_tokens(front: TradovateFront) -> None:
+    """Every token stops working and its sockets close, as the ``revoke_tokens`` fault does."""
+    front.tokens.revoke_all()
+    front.publish_revoked()
 
 
 @pytest.fixture
