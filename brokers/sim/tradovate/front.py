@@ -120,9 +120,13 @@ class TradovateFront:
         was revoked), and tell whoever listens on ``revoked_tokens``."""
         revoked = self.tokens.take_revoked()
         for token in revoked:
-            self.sockets.end_token(token)
+            self.end_token_sessions(token)
         if revoked:
             self.revoked_tokens.publish(revoked)
+
+    def end_token_sessions(self, token: str) -> None:
+        """The session of ``token`` is over: close the sockets authorized with it."""
+        self.sockets.end_token(token)
 
     def sync_snapshot(self) -> dict[str, list[dict[str, Any]]]:
         """The SyncMessage lists by their Tradovate names."""

@@ -118,7 +118,8 @@ class UserSocket:
             request.body,
             token=connection.token or "",
         )
-        if status == 404 and d is None:
+        if status == 404 and (d is None or (isinstance(d, str) and d.startswith("Not found"))):
+            # The REST front's plain "Not found: X", quoted as the socket quotes it (§5).
             return Answer(not_found(request.request_id, request.endpoint))
         return Answer(response(request.request_id, status, d))
 
