@@ -7,10 +7,11 @@ the venue, it runs in the venue's single trio thread.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from brokers.sim.alpaca.wire import order_json
 from brokers.sim.core.contracts import is_on_tick, resolve_symbol
 from brokers.sim.core.globex import GlobexChange, changes_between, is_open, next_change
 from brokers.sim.core.globex import trading_date as globex_trading_date
@@ -106,6 +107,34 @@ class FuturesSide:
 
     def reprint(self, now: datetime) -> None:
         self.print(self.front.core.prices(), now)
+
+    def state(self) -> dict[str, Any]:
+        """The futures account for ``/_sim/state``: its figures, positions with their open
+        P&L, orders (in the Alpaca account's shape), prices and hours."""
+        core = self.front.core
+        figures = core.futures_figures()
+        prices = core.prices()
+        positions = [
+            {
+                "symbol": p.symbol,
+                "qty": decimal_text(p.qty),
+                "avg_entry_price": str(p.avg_entry_price),
+                "open_pnl": str(core.open_pnl(p.symbol)),
+            }
+            for p in core.positions()
+        ]
+        return {
+            "account_id": self.front.account_id,
+            "account_name": self.front.account_name,
+            "account": {k: str(v) for k, v in attrs.asdict(figures).items()},
+            "positions": positions,
+            "orders": [order_json(o) for o in core.orders()],
+            "submissions": core.submissions(),
+            "realized_pl": {s: str(v) for s, v in core.realized_pl().items()},
+            "prices": {s: str(p) for s, p in prices.items()},
+            "trading_date": self.trading_date.isoformat(),
+            "market_open": not core.trading_closed,
+        }
 
     def current_prints(self) -> list[PricePrint]:
         return list(self._last_prints.values())

@@ -51,10 +51,14 @@ class FuturesLedger(Ledger):
     """Books fills of futures contracts: realized P&L with each product's multiplier."""
 
     _instruments: dict[str, Instrument] = attrs.field(factory=dict)
-    _cash_sod: Decimal | None = None
-    _net_liq_sod: Decimal | None = None
+    _cash_sod: Decimal = attrs.field(init=False, default=ZERO)
+    _net_liq_sod: Decimal = attrs.field(init=False, default=ZERO)
     _week_realized: Decimal = ZERO
     _week: tuple[int, int] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        # Before its first trading day starts, the account's day starts with its cash.
+        self._cash_sod = self._net_liq_sod = self._cash
 
     def list_instrument(self, instrument: Instrument) -> None:
         self._instruments[instrument.symbol] = instrument
@@ -113,17 +117,15 @@ class FuturesLedger(Ledger):
             (self.open_pnl(p.symbol, prices[p.symbol]) for p in self._positions.values()), ZERO
         )
         initial, maintenance = self.margins()
-        net_liq = self._cash + open_pnl
-        cash_sod = self._cash_sod if self._cash_sod is not None else self._cash
         return FuturesFigures(
             total_cash_value=self._cash,
-            realized_pnl=self._cash - cash_sod,
+            realized_pnl=self._cash - self._cash_sod,
             open_pnl=open_pnl,
-            net_liq=net_liq,
+            net_liq=self._cash + open_pnl,
             initial_margin=initial,
             maintenance_margin=maintenance,
-            total_cash_value_sod=cash_sod,
-            net_liq_sod=self._net_liq_sod if self._net_liq_sod is not None else net_liq,
+            total_cash_value_sod=self._cash_sod,
+            net_liq_sod=self._net_liq_sod,
             week_realized_pnl=self._week_realized,
         )
 

@@ -70,3 +70,10 @@ class TradingHours(abc.ABC):
         if not isinstance(ledger, FuturesLedger):
             raise TypeError("an equity account has no futures figures")
         return ledger.futures_figures(self.prices())
+
+    def open_pnl(self, symbol: str) -> Decimal:
+        """The open P&L of the futures position in ``symbol`` at its current price."""
+        ledger = self._account_ledger()
+        if not isinstance(ledger, FuturesLedger):
+            raise TypeError("an equity account has no futures positions")
+        return ledger.open_pnl(symbol, self.prices()[symbol])
