@@ -16,6 +16,7 @@ import trio.testing
 
 from brokers.base import OrderType, Side, TimeInForce
 from brokers.sim.config import SimConfig, SimEndpoints
+from brokers.sim.control import SimControl
 from brokers.sim.core.orders import OrderTicket, VenueRejection
 from brokers.sim.core.tape import PricePrint
 from brokers.sim.server import serve_venue
@@ -142,10 +143,13 @@ async def test_futures_prices_go_to_the_front_and_its_market_data() -> None:
         ]
         equities = equity_prints.receive_nowait()
         assert [p.symbol for p in equities if isinstance(p, PricePrint)] == ["AAPL"]
-        state = (await http.get(f"{endpoints.alpaca_url}/_sim/state")).json()
+        async with SimControl(endpoints) as control:
+            state = await control.state()
+            futures = await control.futures_state()
         assert state["prices"] == {"AAPL": "101.00"}
-        assert state["tradovate"]["prices"]["MNQZ6"] == "21004.75"
-        assert state["tradovate"]["account"]["net_liq"] == "100000"
+        assert futures["prices"]["MNQZ6"] == "21004.75"
+        assert futures["account"]["net_liq"] == "100000"
+        assert futures["account_id"] == venue.tradovate.account_id
 
 
 async def test_a_futures_price_off_its_tick_grid_is_a_clear_400_and_moves_nothing() -> None:
