@@ -8,7 +8,7 @@ these types at the edge. Money and quantities are ``Decimal``; times are UTC-awa
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -204,6 +204,101 @@ class Asset(Domain, frozen=True, kw_only=True):
     min_order_size: Decimal | None = None
     min_trade_increment: Decimal | None = None
     price_increment: Decimal | None = None
+
+
+class InstrumentKind(enum.StrEnum):
+    EQUITY = "equity"
+    FUTURE = "future"
+
+
+class MonthCode(enum.StrEnum):
+    """A futures maturity month as exchanges spell it (``Z`` is December)."""
+
+    F = "F"
+    G = "G"
+    H = "H"
+    J = "J"
+    K = "K"
+    M = "M"
+    N = "N"
+    Q = "Q"
+    U = "U"
+    V = "V"
+    X = "X"
+    Z = "Z"
+
+    @property
+    def month(self) -> int:
+        return list(MonthCode).index(self) + 1
+
+    @classmethod
+    def of_month(cls, month: int) -> MonthCode:
+        return list(cls)[month - 1]
+
+
+class ContractMonth(Domain, frozen=True, kw_only=True):
+    """One maturity of a futures product, named as Tradovate names it: ``MNQZ6``."""
+
+    root: str  # the product: "MNQ"
+    month_code: MonthCode
+    year: int  # the full year; the name carries its last digit only
+    expiration_date: date
+
+    @property
+    def name(self) -> str:
+        return f"{self.root}{self.month_code}{self.year % 10}"
+
+
+class Margin(Domain, frozen=True, kw_only=True):
+    """Margin per contract: what opening one needs, and what holding one needs."""
+
+    initial: Decimal
+    maintenance: Decimal
+
+
+class Instrument(Domain, frozen=True, kw_only=True):
+    """What a price and a quantity of ``symbol`` mean: its kind, what one point is worth
+    (``multiplier``; 1 for an equity), its tick and quantity steps, and for a future its
+    contract month and margin."""
+
+    symbol: str
+    kind: InstrumentKind
+    multiplier: Decimal = Decimal(1)
+    tick_size: Decimal = Decimal("0.01")
+    # Futures trade whole contracts: a step of 1.
+    qty_increment: Decimal | None = None
+    contract: ContractMonth | None = None
+    margin: Margin | None = None
+
+    @property
+    def tick_value(self) -> Decimal:
+        """What one tick is worth for one unit (MNQ: 0.25 x $2 = $0.50)."""
+        return self.tick_size * self.multiplier
+
+    def is_on_grid(self, price: Decimal) -> bool:
+        return price > 0 and price % self.tick_size == 0
+
+    def value(self, points: Decimal, qty: Decimal) -> Decimal:
+        """The money of ``points`` of price move on ``qty`` units."""
+        return points * qty * self.multiplier
+
+
+def equity_instrument(symbol: str, tick_size: Decimal = Decimal("0.01")) -> Instrument:
+    return Instrument(symbol=symbol, kind=InstrumentKind.EQUITY, tick_size=tick_size)
+
+
+def future_instrument(
+    contract: ContractMonth, *, multiplier: Decimal, tick_size: Decimal, margin: Margin
+) -> Instrument:
+    return Instrument(
+        symbol=contract.name,
+        kind=InstrumentKind.FUTURE,
+        multiplier=multiplier,
+        tick_size=tick_size,
+        qty_increment=Decimal(1),
+        contract=contract,
+        margin=margin,
+    )
 
 
 class Account(Domain, frozen=True, kw_only=True):

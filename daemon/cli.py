@@ -369,6 +369,7 @@ async def _run(
 
 def _cmd_sim(args: argparse.Namespace) -> int:
     from brokers.sim import ScenarioError, SimConfig, SimEndpoints, load_scenario, serve_sim
+    from brokers.sim.config import with_venue_credentials
 
     scenario = None
     config = SimConfig(port=args.port, seed=args.seed)
@@ -379,6 +380,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             sys.stderr.write(f"tradingd sim: {exc}\n")
             return ExitStatus.BAD_CONFIG
         config = scenario.sim_config(port=args.port)
+    config = with_venue_credentials(config, os.environ)
 
     async def serve() -> None:
         async with trio.open_nursery() as nursery:
@@ -388,6 +390,9 @@ def _cmd_sim(args: argparse.Namespace) -> int:
                 "alpaca_url": endpoints.alpaca_url,
                 "stream_url": endpoints.stream_url,
                 "data_url": endpoints.data_url,
+                "tradovate_url": endpoints.tradovate_url,
+                "tradovate_ws_url": endpoints.tradovate_ws_url,
+                "tradovate_md_url": endpoints.tradovate_md_url,
             }
             sys.stdout.write(msgspec.json.encode(ready).decode() + "\n")
             sys.stdout.flush()

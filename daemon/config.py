@@ -223,6 +223,13 @@ def _locate(message: str) -> str:
 
 
 def _check_broker(broker: BrokerConfig, source: str) -> None:
+    if broker.kind == "tradovate":
+        # Until the Tradovate adapter exists nothing may speak to a venue for this kind:
+        # the Alpaca adapter would send the Tradovate login as Alpaca keys.
+        raise ConfigError(
+            f'{source}: [broker] kind = "tradovate" is not supported yet (no Tradovate adapter);'
+            ' use "alpaca" or "paper"'
+        )
     for name in _URL_FIELDS:
         url = getattr(broker, name)
         if url is None:

@@ -131,8 +131,11 @@ async def _open_venue(
             config.broker.stream_url,
             config.broker.data_url,
         )
+        key_id, secret = credentials.key_id.reveal(), credentials.secret_key.reveal()
         if config.broker.kind == "paper" and base_url is None:
-            endpoints = await venue_nursery.start(serve_sim, SimConfig())
+            # The embedded venue takes the daemon's own keys: it refuses any others.
+            venue_config = SimConfig(key_id=key_id, secret_key=secret)
+            endpoints = await venue_nursery.start(serve_sim, venue_config)
             base_url, stream_url, data_url = (
                 endpoints.alpaca_url,
                 endpoints.stream_url,
@@ -140,7 +143,6 @@ async def _open_venue(
             )
         if base_url is None or stream_url is None or data_url is None:
             raise ValueError("broker base_url, stream_url and data_url are required")
-        key_id, secret = credentials.key_id.reveal(), credentials.secret_key.reveal()
 
         async def audit(call: VenueCall) -> None:
             await journal.append(VenueCallRecorded(at=call.at, call=call))

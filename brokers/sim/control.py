@@ -43,11 +43,17 @@ class SimControl:
         await self._client.aclose()
 
     async def state(self) -> dict[str, Any]:
-        """``{"account", "positions", "orders", "submissions", "realized_pl", "prices"}``."""
+        """``{"account", "positions", "orders", "submissions", "realized_pl", "prices", ...,
+        "tradovate"}``."""
         response = await self._client.get(f"{self._base}/_sim/state")
         response.raise_for_status()
         state: dict[str, Any] = response.json()
         return state
+
+    async def futures_state(self) -> dict[str, Any]:
+        """The Tradovate front's futures account: ``state()["tradovate"]``."""
+        futures: dict[str, Any] = (await self.state())["tradovate"]
+        return futures
 
     async def set_prices(self, prices: Mapping[str, Decimal | str]) -> None:
         body = {symbol: str(price) for symbol, price in prices.items()}

@@ -13,6 +13,7 @@ A scenario is TOML (see brokers/sim/README.md for the full format)::
     [random_walk]
     interval = 1.0
     max_step_bps = 20
+    contracts = ["MNQ1!"]   # futures walked too, on their tick grid
 
     [[moves]]
     at = 5.0
@@ -32,15 +33,18 @@ from __future__ import annotations
 
 import random
 import tomllib
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 import trio
 
+from brokers.base import utc_now
 from brokers.sim.config import SimConfig
 from brokers.sim.core.assets import CENT, REFERENCE_PRICES, SUB_DOLLAR_INCREMENT
+from brokers.sim.core.contracts import PRODUCTS, is_on_tick, on_tick, resolve_symbol
+from brokers.sim.core.globex import trading_date
 from brokers.sim.faults import FaultError, FaultPlan
 
 if TYPE_CHECKING:
@@ -64,6 +68,8 @@ class PriceMove(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class RandomWalk(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     interval: float = 1.0  # seconds between steps
     max_step_bps: int = 20  # each step moves each price by at most this many basis points
+    # Futures contracts to walk as well (``MNQZ6``, ``MNQ1!``), in whole ticks.
+    contracts: list[str] = msgspec.field(default_factory=list)
 
 
 class Scenario(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -79,12 +85,14 @@ class Scenario(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     faults: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
     def sim_config(self, *, host: str = "127.0.0.1", port: int = 0) -> SimConfig:
+        equities, futures = split_prices(self.prices or {})
         return SimConfig(
             host=host,
             port=port,
             seed=self.seed,
             cash=self.cash,
-            prices=self.prices,
+            prices=equities or None,
+            futures_prices=futures or None,
             fill_size=self.fill_size,
             rate_limit_per_minute=self.rate_limit_per_minute,
             start_time=self.start_time,
@@ -129,13 +137,24 @@ def _check(scenario: Scenario) -> None:
         raise ScenarioError("rate_limit_per_minute must be > 0")
     if scenario.start_time is not None and scenario.start_time.tzinfo is None:
         raise ScenarioError("start_time needs a UTC offset, e.g. 2026-01-05T20:55:00Z")
-    listed = {s.upper() for s in scenario.prices} if scenario.prices else set(REFERENCE_PRICES)
+    equities, futures = split_prices(scenario.prices or {})
+    listed = {s.upper() for s in equities} if equities else set(REFERENCE_PRICES)
+    day = trading_date(scenario.start_time or utc_now())
+    for symbol, price in futures.items():
+        _check_contract_price("prices", symbol, price, day)
+    if scenario.random_walk is not None:
+        for symbol in scenario.random_walk.contracts:
+            if resolve_symbol(symbol, day) is None:
+                raise ScenarioError(f"random_walk: {symbol} is not a futures contract")
     for at, kind, payload in _raw_steps(scenario):
         if at < 0:
             raise ScenarioError(f"a {kind} step has a negative offset {at}")
         if kind == "prices":
             # Checked now: a bad move found while playing would stop the venue.
             for symbol, price in payload.items():
+                if is_futures_symbol(symbol):
+                    _check_contract_price(f"move at {at}", symbol, price, day)
+                    continue
                 if symbol.upper() not in listed:
                     raise ScenarioError(f"move at {at}: {symbol} is not a listed symbol")
                 if price <= 0:
@@ -145,6 +164,31 @@ def _check(scenario: Scenario) -> None:
                 FaultPlan().configure(payload)  # a scratch plan: only the reading matters
             except FaultError as exc:
                 raise ScenarioError(f"fault at {at}: {exc}") from exc
+
+
+def is_futures_symbol(symbol: str) -> bool:
+    """Whether ``symbol`` names a futures contract (``MNQZ6``) or continuous one (``MNQ1!``)."""
+    return resolve_symbol(symbol, utc_now().date()) is not None
+
+
+def split_prices(prices: Mapping[str, Decimal]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Equity prices and futures prices, each by its upper-cased symbol."""
+    equities: dict[str, Decimal] = {}
+    futures: dict[str, Decimal] = {}
+    for symbol, price in prices.items():
+        (futures if is_futures_symbol(symbol) else equities)[symbol.upper()] = price
+    return equities, futures
+
+
+def _check_contract_price(where: str, symbol: str, price: Decimal, day: date) -> None:
+    contract = resolve_symbol(symbol, day)
+    if contract is None:
+        raise ScenarioError(f"{where}: {symbol} is not a listed contract")
+    if not is_on_tick(price, contract.product.tick_size):
+        raise ScenarioError(
+            f"{where}: price {price} of {symbol} is not on its tick grid of"
+            f" {contract.product.tick_size}"
+        )
 
 
 def _raw_steps(scenario: Scenario) -> list[tuple[float, str, dict[str, Any]]]:
@@ -172,6 +216,20 @@ def walk_step(
     return moved
 
 
+def walk_ticks(
+    prices: Mapping[str, Decimal], rng: random.Random, max_step_bps: int
+) -> dict[str, Decimal]:
+    """One random-walk step of futures prices: each moves by up to ``max_step_bps``, in
+    symbol order, onto its product's tick grid and never below one tick."""
+    moved: dict[str, Decimal] = {}
+    for symbol in sorted(prices):
+        contract = resolve_symbol(symbol, utc_now().date())
+        tick = contract.product.tick_size if contract else PRODUCTS["MNQ"].tick_size
+        change = Decimal(rng.randint(-max_step_bps, max_step_bps)) * BASIS_POINT
+        moved[symbol] = max(on_tick(prices[symbol] * (1 + change), tick), tick)
+    return moved
+
+
 async def play_scenario(venue: SimVenue, scenario: Scenario) -> None:
     """Apply the scenario's steps at their offsets from now, and walk prices if asked.
 
@@ -180,7 +238,7 @@ async def play_scenario(venue: SimVenue, scenario: Scenario) -> None:
     start = trio.current_time()
     async with trio.open_nursery() as nursery:
         if scenario.random_walk is not None:
-            nursery.start_soon(_walk, venue, scenario.random_walk, random.Random(scenario.seed))
+            nursery.start_soon(_walk, venue, scenario.random_walk, scenario.seed)
         for at, kind, payload in scenario.steps():
             await trio.sleep_until(start + at)
             if kind == "prices":
@@ -189,7 +247,15 @@ async def play_scenario(venue: SimVenue, scenario: Scenario) -> None:
                 venue.apply_fault(payload)
 
 
-async def _walk(venue: SimVenue, walk: RandomWalk, rng: random.Random) -> None:
+async def _walk(venue: SimVenue, walk: RandomWalk, seed: int) -> None:
+    rng = random.Random(seed)
+    # The futures' own generator: walking contracts leaves the equities' walk as it was.
+    futures_rng = random.Random(f"futures-walk-{seed}")
     while True:
         await trio.sleep(walk.interval)
         venue.set_prices(walk_step(venue.core.prices(), rng, walk.max_step_bps))
+        if walk.contracts:
+            current = venue.tradovate.core.prices()
+            names = {venue.futures.contract_name(symbol) for symbol in walk.contracts}
+            walked = {name: current[name] for name in names if name is not None}
+            venue.set_prices(walk_ticks(walked, futures_rng, walk.max_step_bps))

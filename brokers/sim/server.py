@@ -34,8 +34,9 @@ log = logging.getLogger("tradingd.sim")
 
 STREAM_PATH = "/stream"
 DATA_PATHS = ("/v2/iex", "/v2/sip")
-# The Tradovate front's sockets; real Tradovate serves market data on its own host at
-# /v1/websocket, here that host is a path prefix.
+# Tradovate's REST base on the REST port; its user and market-data websockets on the
+# streams' port (the real market data has its own host: here a path prefix).
+TRADOVATE_REST_PATH = "/v1"
 TRADOVATE_WS_PATH = "/v1/websocket"
 TRADOVATE_MD_PATH = "/md/v1/websocket"
 # Clients send small control messages only.
@@ -87,6 +88,9 @@ async def serve_venue(
             alpaca_url=alpaca_url,
             stream_url=f"ws://{_url_host(host)}:{port}{STREAM_PATH}",
             data_url=f"ws://{_url_host(host)}:{port}{DATA_PATHS[0]}",
+            tradovate_url=f"{alpaca_url}{TRADOVATE_REST_PATH}",
+            tradovate_ws_url=f"ws://{_url_host(host)}:{port}{TRADOVATE_WS_PATH}",
+            tradovate_md_url=f"ws://{_url_host(host)}:{port}{TRADOVATE_MD_PATH}",
         )
         log.info("paper venue listening: %s", endpoints)
         task_status.started(endpoints)

@@ -36,6 +36,7 @@ from brokers.sim.core.sessions import (
 )
 from brokers.sim.core.tape import BarBuilder, MarketItem, PricePrint
 from brokers.sim.faults import FaultPlan, Immediate
+from brokers.sim.futures import FuturesSide
 from brokers.sim.tradovate.front import TradovateFront
 
 if TYPE_CHECKING:
@@ -56,8 +57,9 @@ class SimVenue:
     created_at: datetime
     starting_cash: Decimal
     clock: VenueClock
-    # The Tradovate front's own futures account.
+    # The Tradovate front's own futures account, and its hours and prices.
     tradovate: TradovateFront
+    futures: FuturesSide
     _key_id: str | None = None
     _secret_key: str | None = None
     faults: FaultPlan = attrs.field(factory=FaultPlan)
@@ -95,9 +97,21 @@ class SimVenue:
             username=config.tradovate_username,
             password=config.tradovate_password,
             ws_client_timeout=config.ws_client_timeout,
+            start_prices=config.futures_prices,
         )
+        trade_ids = itertools.count(1)
+        futures = FuturesSide.start(tradovate, now, trade_ids)
         venue = cls(
-            core, account_id, now, config.cash, clock, tradovate, config.key_id, config.secret_key
+            core,
+            account_id,
+            now,
+            config.cash,
+            clock,
+            tradovate,
+            futures,
+            config.key_id,
+            config.secret_key,
+            trade_ids=trade_ids,
         )
         venue._sessions_until = now
         venue.rate_limit_per_minute = config.rate_limit_per_minute
@@ -161,9 +175,11 @@ class SimVenue:
                 pass
 
     def catch_up(self) -> None:
-        """Apply the session opens and closes venue time has passed, and publish the bars
+        """Apply the session opens and closes venue time has passed (the equity sessions
+        to the Alpaca front's core, Globex's to the Tradovate front's), and publish the bars
         of the minutes it has passed."""
         now = self.clock()
+        self.futures.catch_up(now)
         since = self._sessions_until or now
         changes = changes_between(since, now)
         self._sessions_until = max(since, now)
@@ -184,24 +200,39 @@ class SimVenue:
     def next_deadline(self) -> datetime:
         """When ``catch_up`` next has something to do: a minute boundary or a session change."""
         now = self.clock()
-        return min(minute_start(now) + MINUTE, next_change(self._sessions_until or now))
+        return min(
+            minute_start(now) + MINUTE,
+            next_change(self._sessions_until or now),
+            self.futures.next_deadline(),
+        )
 
     def set_prices(self, prices: Mapping[str, Decimal]) -> None:
-        """Move prices (resting orders may fill) and print them on the market-data stream."""
+        """Move prices (resting orders may fill) and print them on the market-data streams:
+        equity symbols on the Alpaca front's, contracts (``MNQZ6``, ``MNQ1!``) on the
+        Tradovate front's. Every price is checked before any moves."""
         self.catch_up()
         now = self.clock()
-        try:
-            self.core.set_prices(prices, now)
-        finally:
-            self.publish_events()
-        self._print(prices, now)
+        listed = {asset.symbol for asset in self.core.assets()}
+        equities = {s: p for s, p in prices.items() if s in listed}
+        contracts = {s: p for s, p in prices.items() if s not in listed}
+        futures = self.futures.checked_prices(contracts) if contracts else {}
+        if equities or not futures:
+            try:
+                self.core.set_prices(equities, now)
+            finally:
+                self.publish_events()
+            self._print(equities, now)
+        if futures:
+            self.futures.set_prices(futures, now)
 
     def current_prints(self) -> list[PricePrint]:
         return list(self._last_prints.values())
 
     def reprint(self) -> None:
-        """Print every current price again, as a fresh trade."""
-        self._print(self.core.prices(), self.clock())
+        """Print every current price again, as a fresh trade (contracts' too)."""
+        now = self.clock()
+        self._print(self.core.prices(), now)
+        self.futures.reprint(now)
 
     def _print(self, prices: Mapping[str, Decimal], now: datetime) -> None:
         prints = [PricePrint(next(self._trade_ids), s, p, now) for s, p in prices.items()]

@@ -61,19 +61,29 @@ async def test_keys_the_venue_refuses_exit_77_with_one_line(tmp_path: Path) -> N
             'data_url = "wss://stream.data.alpaca.markets/v2/iex"\n',
             "credential APCA_API_KEY_ID is missing",
         ),
+        ('[broker]\nkind = "tradovate"\n', '[broker] kind = "tradovate" is not supported yet'),
         ('[webhook]\nbind = "127.0.0.1:0"\n', "[webhook] needs tokens"),
         (
             '[control]\nsocket = "/proc/no-such-dir/s.sock"\n',
             "cannot listen on /proc/no-such-dir/s.sock: No such file or directory",
         ),
     ],
-    ids=["toml", "invalid-value", "validation", "unknown-key", "no-keys", "no-tokens", "path"],
+    ids=[
+        "toml",
+        "invalid-value",
+        "validation",
+        "unknown-key",
+        "no-keys",
+        "tradovate",
+        "no-tokens",
+        "path",
+    ],
 )
 async def test_a_config_that_cannot_be_used_exits_78_with_one_line(
     tmp_path: Path, body: str, what: str
 ) -> None:
-    """TOML, validation, unknown keys, missing keys or tokens, a socket path this host cannot
-    use: 'bad config' and 78."""
+    """TOML, validation, unknown keys, missing keys or tokens, a broker kind with no adapter
+    yet, a socket path this host cannot use: 'bad config' and 78."""
     result = await tradingd("run", "--config", paper_config(tmp_path / "bad.toml", body))
     assert result.returncode == ExitStatus.BAD_CONFIG
     error = the_error_line(result.stderr)

@@ -338,6 +338,7 @@ class _VenueApi:
                 "prices": {s: str(p) for s, p in self.core.prices().items()},
                 "requests": [at.isoformat() for at in self.venue.arrivals],
                 "rate_limited": self.venue.rate_limited,
+                "tradovate": self.venue.futures.state(),
             }
         )
 

@@ -3,7 +3,7 @@ order records it becomes (pure; the matching core stores and matches them)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 import msgspec
@@ -21,6 +21,59 @@ if TYPE_CHECKING:
     from brokers.sim.core.assets import SimAsset
 
 
+class AccountRules(Protocol):
+    """What an account checks of an order's prices and funds (cash or margin)."""
+
+    def check_prices(self, ticket: OrderTicket, asset: SimAsset) -> None: ...
+
+    def check_funds(
+        self,
+        ticket: OrderTicket,
+        asset: SimAsset,
+        qty: Decimal,
+        price: Decimal,
+        *,
+        position_qty: Decimal,
+        open_orders: Sequence[SimOrder],
+        buying_power: Decimal,
+    ) -> Decimal:
+        """Raise VenueRejection, or return what the order holds of ``buying_power``."""
+        ...
+
+
+@attrs.frozen
+class CashRules:
+    """An equity account's rules: Alpaca's price increments and buying power."""
+
+    def check_prices(self, ticket: OrderTicket, asset: SimAsset) -> None:
+        del asset
+        check_order_prices(ticket)
+
+    def check_funds(
+        self,
+        ticket: OrderTicket,
+        asset: SimAsset,
+        qty: Decimal,
+        price: Decimal,
+        *,
+        position_qty: Decimal,
+        open_orders: Sequence[SimOrder],
+        buying_power: Decimal,
+    ) -> Decimal:
+        return check_funds(
+            ticket,
+            asset,
+            qty,
+            price,
+            position_qty=position_qty,
+            open_orders=open_orders,
+            buying_power=buying_power,
+        )
+
+
+CASH_RULES = CashRules()
+
+
 @attrs.frozen
 class Market:
     """What an order is checked against: its asset and price, the position, the other open
@@ -31,6 +84,7 @@ class Market:
     position_qty: Decimal
     open_orders: Sequence[SimOrder]
     buying_power: Decimal
+    rules: AccountRules = CASH_RULES
 
 
 def admit(
@@ -40,7 +94,7 @@ def admit(
     check_legs(ticket)
     limit_price, stop_price = parent_prices(ticket)
     ticket = msgspec.structs.replace(ticket, limit_price=limit_price, stop_price=stop_price)
-    check_order_prices(ticket)
+    market.rules.check_prices(ticket, market.asset)
     qty, hold = _size_and_hold(ticket, market)
     order = SimOrder(
         id=new_id(),
@@ -85,7 +139,7 @@ def replacement(
         stop_price=changes.stop_price or old.stop_price,
         client_order_id=cid,
     )
-    check_order_prices(ticket)
+    market.rules.check_prices(ticket, market.asset)
     qty, hold = _size_and_hold(ticket, market)
     return attrs.evolve(
         old,
@@ -105,7 +159,7 @@ def replacement(
 
 def _size_and_hold(ticket: OrderTicket, market: Market) -> tuple[Decimal, Decimal]:
     qty = order_qty(ticket, market.asset, market.price)
-    hold = check_funds(
+    hold = market.rules.check_funds(
         ticket,
         market.asset,
         qty,

@@ -16,6 +16,8 @@ from decimal import Decimal
 
 import attrs
 
+from brokers.base import ContractMonth, Instrument, Margin, MonthCode, future_instrument
+
 # The quarterly cycle: March, June, September, December.
 MONTH_CODES: dict[int, str] = {3: "H", 6: "M", 9: "U", 12: "Z"}
 CODE_MONTHS: dict[str, int] = {code: month for month, code in MONTH_CODES.items()}
@@ -115,6 +117,24 @@ class FuturesContract:
         if self.month == 3:
             return FuturesContract(self.product, self.year - 1, 12)
         return FuturesContract(self.product, self.year, self.month - 3)
+
+    def instrument(self) -> Instrument:
+        """The contract as the domain knows an instrument."""
+        month = ContractMonth(
+            root=self.product.root,
+            month_code=MonthCode.of_month(self.month),
+            year=self.year,
+            expiration_date=self.expiration_date,
+        )
+        margin = Margin(
+            initial=self.product.initial_margin, maintenance=self.product.maintenance_margin
+        )
+        return future_instrument(
+            month,
+            multiplier=self.product.value_per_point,
+            tick_size=self.product.tick_size,
+            margin=margin,
+        )
 
     def is_expired(self, trading_date: date) -> bool:
         """Whether it no longer trades on ``trading_date`` (it trades on its expiry day)."""

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING
 import attrs
 
 from brokers.base import OrderType, Side, TimeInForce
-from brokers.sim.core.admission import Market, admit, replacement
+from brokers.sim.core.admission import CASH_RULES, AccountRules, Market, admit, replacement
 from brokers.sim.core.book import OrderBook
 from brokers.sim.core.ledger import AccountFigures, Ledger, SimPosition
 from brokers.sim.core.lifecycle import OrderLifecycle
+from brokers.sim.core.margin import FuturesLedger, MarginRules
 from brokers.sim.core.modify import OrderModification
 from brokers.sim.core.orders import (
     OrderChanges,
@@ -33,11 +34,13 @@ from brokers.sim.core.orders import (
     unprocessable,
 )
 from brokers.sim.core.rules import holds_shares, marketable
+from brokers.sim.core.trading_hours import TradingHours
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from datetime import datetime
 
+    from brokers.base import Instrument
     from brokers.sim.core.assets import SimAsset
 
 ZERO = Decimal(0)
@@ -49,8 +52,8 @@ def _uuid4() -> str:
 
 
 @attrs.define
-class MatchingCore(OrderLifecycle, OrderModification):
-    """The venue's single account and order book."""
+class MatchingCore(OrderLifecycle, TradingHours, OrderModification):
+    """One account and its order book: equities, or (made with ``instruments``) futures."""
 
     _assets: dict[str, SimAsset]
     _prices: dict[str, Decimal]
@@ -64,6 +67,9 @@ class MatchingCore(OrderLifecycle, OrderModification):
     # The account's equity at the last session close (the starting cash before the first):
     # what Alpaca reports as ``last_equity``, the base of the day's P&L.
     _last_equity: Decimal = ZERO
+    # Cash and buying power (equities) or margin (futures).
+    _rules: AccountRules = CASH_RULES
+    _trading_closed: bool = False
 
     @classmethod
     def create(
@@ -73,14 +79,46 @@ class MatchingCore(OrderLifecycle, OrderModification):
         cash: Decimal,
         new_id: Callable[[], str] = _uuid4,
         fill_size: Decimal | None = None,
+        instruments: Iterable[Instrument] | None = None,
     ) -> MatchingCore:
+        """An equity account; with ``instruments`` (one per asset), a futures account."""
         listed = {asset.symbol: asset for asset in assets}
         missing = set(listed) - set(prices)
         if missing:
             raise ValueError(f"no starting price for {sorted(missing)}")
         if fill_size is not None and fill_size <= 0:
             raise ValueError("fill_size must be > 0")
-        return cls(listed, dict(prices), Ledger(cash), new_id, fill_size, last_equity=cash)
+        if instruments is None:
+            return cls(listed, dict(prices), Ledger(cash), new_id, fill_size, last_equity=cash)
+        known = {instrument.symbol: instrument for instrument in instruments}
+        if set(known) != set(listed):
+            raise ValueError("a futures account needs one instrument per asset")
+        ledger = FuturesLedger(cash, instruments=known)
+        return cls(
+            listed,
+            dict(prices),
+            ledger,
+            new_id,
+            fill_size,
+            last_equity=cash,
+            rules=MarginRules(known),
+        )
+
+    def list_asset(
+        self, asset: SimAsset, price: Decimal, instrument: Instrument | None = None
+    ) -> None:
+        """List one more asset (a futures account: with its instrument), or relist one."""
+        if isinstance(self._ledger, FuturesLedger):
+            if instrument is None:
+                raise ValueError("a futures account lists instruments")
+            self._ledger.list_instrument(instrument)
+        self._assets[asset.symbol] = asset
+        self._prices.setdefault(asset.symbol, price)
+
+    def delist(self, symbol: str) -> None:
+        """The asset no longer trades (an expired contract); its position stays."""
+        asset = self._assets[symbol]
+        self._assets[symbol] = attrs.evolve(asset, tradable=False)
 
     # Queries
 
@@ -159,6 +197,9 @@ class MatchingCore(OrderLifecycle, OrderModification):
         # At the prices of the moment the close is applied: the venue keeps no history.
         self._last_equity = self.account().equity
 
+    def _account_ledger(self) -> Ledger:
+        return self._ledger
+
     def submissions(self) -> dict[str, int]:
         """Per client_order_id, how many order requests reached this core."""
         return dict(self._submissions)
@@ -189,9 +230,14 @@ class MatchingCore(OrderLifecycle, OrderModification):
             raise unprocessable("client_order_id must be no more than 128 characters")
         asset = self._assets.get(ticket.symbol)
         if asset is None:
-            raise unprocessable(f'could not find asset "{ticket.symbol}"')
+            raise VenueRejection(
+                422, 42210000, f'could not find asset "{ticket.symbol}"', reason="InvalidContract"
+            )
         if not asset.tradable:
-            raise unprocessable(f"asset {ticket.symbol} is not tradable")
+            raise VenueRejection(
+                422, 42210000, f"asset {ticket.symbol} is not tradable", reason="InvalidContract"
+            )
+        self.check_open()
         order, legs = admit(ticket, cid, self._market(asset), self._new_id, now)
         self._book.add(order)
         for leg in legs:
@@ -304,13 +350,14 @@ class MatchingCore(OrderLifecycle, OrderModification):
             position_qty=self._ledger.position_qty(asset.symbol),
             open_orders=others,
             buying_power=self.account().buying_power + freed,
+            rules=self._rules,
         )
 
     # Matching
 
     def _match(self, order_id: str, now: datetime) -> None:
         order = self._book.get(order_id)
-        if not order.is_open or not order.armed:
+        if not order.is_open or not order.armed or self._trading_closed:
             return
         price = self._prices[order.symbol]
         if order.stop_price is not None and not order.triggered:

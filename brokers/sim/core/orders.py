@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import msgspec
@@ -130,14 +130,43 @@ class SimEvent:
     pending_shown: bool = False
 
 
-class VenueRejection(Exception):
-    """The venue refuses a request: an HTTP status and Alpaca's error body."""
+# Tradovate's ``failureReason`` values (its OpenAPI spec's enum, as far as the venue uses it).
+FailureReason = Literal[
+    "AccountClosed",
+    "AnotherCommandPending",
+    "InvalidContract",
+    "InvalidPrice",
+    "LiquidationOnly",
+    "MaxPosLimitReached",
+    "NoQuote",
+    "RiskCheckTimeout",
+    "SessionClosed",
+    "TooLate",
+    "TradingLocked",
+    "Unauthorized",
+    "UnknownReason",
+    "Unsupported",
+]
 
-    def __init__(self, status: int, code: int, message: str, **extras: Any) -> None:
+
+class VenueRejection(Exception):
+    """The venue refuses a request: an HTTP status and Alpaca's error body, and the
+    ``failureReason`` the Tradovate front answers with (``reason``)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        *,
+        reason: FailureReason = "UnknownReason",
+        **extras: Any,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.reason: FailureReason = reason
         self.extras = extras
 
     @property

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from brokers.sim.core.contracts import parse_contract
+from brokers.sim.core.globex import trading_date as trading_day
 from brokers.sim.tradovate.changes import EntityChange, EntityType, EventType
 from brokers.sim.tradovate.wire import (
     ACTIONS,
@@ -29,7 +30,6 @@ from brokers.sim.tradovate.wire import (
     num,
     timestamp,
     trade_date,
-    trading_day,
 )
 
 if TYPE_CHECKING:

@@ -16,7 +16,15 @@ import attrs
 
 from brokers.sim.broadcast import Broadcast
 from brokers.sim.core.assets import SimAsset
-from brokers.sim.core.contracts import listed_contracts, seeded_futures_prices
+from brokers.sim.core.contracts import (
+    FuturesContract,
+    is_on_tick,
+    listed_contracts,
+    on_tick,
+    resolve_symbol,
+    seeded_futures_prices,
+)
+from brokers.sim.core.globex import trading_date as globex_trading_date
 from brokers.sim.core.matching import MatchingCore
 from brokers.sim.faults import FaultError
 from brokers.sim.tradovate.changes import EntityChange, EntityType, EventType
@@ -24,8 +32,8 @@ from brokers.sim.tradovate.entities import EntityStore
 from brokers.sim.tradovate.faults import RestFaults
 from brokers.sim.tradovate.limits import Penalties, RequestLimits
 from brokers.sim.tradovate.sockets import SocketKind, SocketRegistry
-from brokers.sim.tradovate.stream_faults import StreamFaults
 from brokers.sim.tradovate.strategies import Strategies
+from brokers.sim.tradovate.stream_faults import StreamFaults
 from brokers.sim.tradovate.sync import snapshot
 from brokers.sim.tradovate.tokens import TokenBook, TokenKind
 from brokers.sim.tradovate.wire import cash_balance_json
@@ -34,7 +42,7 @@ __all__ = ["EntityChange", "EntityType", "EventType", "TradovateFront"]
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from datetime import datetime
+    from datetime import date, datetime
 
     from brokers.sim.core.clock import VenueClock
     from brokers.sim.core.tape import MarketItem
@@ -151,24 +159,23 @@ class TradovateFront:
         username: str | None = None,
         password: str | None = None,
         ws_client_timeout: float = 30.0,
+        start_prices: Mapping[str, Decimal] | None = None,
     ) -> TradovateFront:
-        """The front's account with the contracts listed on the venue's first day."""
-        contracts = listed_contracts(clock().date())
+        """The front's account with the contracts listed on the venue's first trading date;
+        ``start_prices`` (by contract name, on the tick grid) override the seeded ones."""
+        first_date = globex_trading_date(clock())
+        contracts = listed_contracts(first_date)
         prices = seeded_futures_prices(seed, contracts)
-        assets = [
-            SimAsset(
-                symbol=c.name,
-                name=c.product.description,
-                exchange="CME",
-                shortable=True,
-                fractionable=False,
-                min_order_size=Decimal(1),
-                min_trade_increment=Decimal(1),
-                price_increment=c.product.tick_size,
-            )
-            for c in contracts
-        ]
-        core = MatchingCore.create(assets, prices, cash)
+        for name, price in (start_prices or {}).items():
+            contract = resolve_symbol(name, first_date)
+            if contract is None or contract.name not in prices:
+                raise ValueError(f"{name} is not a listed contract")
+            if not is_on_tick(price, contract.product.tick_size):
+                raise ValueError(f"price {price} of {name} is not on its tick grid")
+            prices[contract.name] = price
+        assets = [contract_asset(c) for c in contracts]
+        instruments = [c.instrument() for c in contracts]
+        core = MatchingCore.create(assets, prices, cash, instruments=instruments)
         # Tradovate's ids are integers; fixed by the seed like everything else.
         rng = random.Random(f"tradovate-{seed}")
         user_id = rng.randint(100_000, 999_999)
@@ -184,3 +191,42 @@ class TradovateFront:
             password=password,
             ws_client_timeout=ws_client_timeout,
         )
+
+    def list_contracts(self, trading_date: date) -> list[FuturesContract]:
+        """List the contracts trading on ``trading_date`` that are not listed yet (a new
+        maturity after an expiry), each a few ticks from the maturity before it; contracts
+        expired by then stop trading. Returns the newly listed."""
+        listed = {asset.symbol for asset in self.core.assets()}
+        prices = self.core.prices()
+        added: list[FuturesContract] = []
+        for contract in listed_contracts(trading_date):
+            if contract.name in listed:
+                continue
+            before = prices.get(contract.previous().name)
+            tick = contract.product.tick_size
+            level = before + 20 * tick if before is not None else contract.product.reference_price
+            self.core.list_asset(
+                contract_asset(contract), on_tick(level, tick), contract.instrument()
+            )
+            added.append(contract)
+        # The listing window only moves forward: what left it has expired.
+        trading = {contract.name for contract in listed_contracts(trading_date)}
+        for symbol in listed - trading:
+            asset = self.core.asset(symbol)
+            if asset is not None and asset.tradable:
+                self.core.delist(symbol)
+        return added
+
+
+def contract_asset(contract: FuturesContract) -> SimAsset:
+    """A contract as the core lists it: whole contracts, on its tick grid."""
+    return SimAsset(
+        symbol=contract.name,
+        name=contract.product.description,
+        exchange="CME",
+        shortable=True,
+        fractionable=False,
+        min_order_size=Decimal(1),
+        min_trade_increment=Decimal(1),
+        price_increment=contract.product.tick_size,
+    )

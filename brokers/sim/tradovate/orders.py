@@ -52,10 +52,8 @@ class Refused(Exception):
 
 
 def refusal(rejection: VenueRejection) -> dict[str, Any]:
-    reason = rejection.extras.get("reason")
-    known = {r.value for r in FailureReason}
-    name = reason if isinstance(reason, str) and reason in known else "UnknownReason"
-    return {"failureReason": name, "failureText": rejection.message}
+    """A refusal of the core as Tradovate words one (its reason from the spec's enum)."""
+    return {"failureReason": rejection.reason, "failureText": rejection.message}
 
 
 def ticket_of(

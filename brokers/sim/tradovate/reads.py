@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, get_args
 
 from brokers.sim.core.contracts import PRODUCTS, FuturesContract, front_contract, parse_contract
+from brokers.sim.core.globex import trading_date as trading_day
 from brokers.sim.tradovate.changes import EntityType
 from brokers.sim.tradovate.entities import MASTERS
 from brokers.sim.tradovate.requests import CashBalanceSnapshot, RollContract, read
@@ -16,7 +17,6 @@ from brokers.sim.tradovate.wire import (
     maturity_json,
     product_json,
     timestamp,
-    trading_day,
 )
 
 if TYPE_CHECKING:

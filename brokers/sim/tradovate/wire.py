@@ -5,8 +5,7 @@ product, maturity and cash-balance bodies (pure)."""
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -18,13 +17,15 @@ from brokers.sim.core.contracts import (
     front_contract,
     parse_contract,
 )
+from brokers.sim.core.globex import trading_date
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from brokers.sim.tradovate.front import TradovateFront
 
 CHICAGO = ZoneInfo("America/Chicago")
 # The trading day that begins at 17:00 Chicago is the next calendar day's.
-DAY_BEGINS = timedelta(hours=7)
 # Tradovate's currency id of US dollars.
 USD = 1
 
@@ -53,13 +54,8 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def trading_day(moment: datetime) -> date:
-    """The CME trading day ``moment`` belongs to (it begins at 17:00 Chicago)."""
-    return (moment.astimezone(CHICAGO) + DAY_BEGINS).date()
-
-
 def trade_date(moment: datetime) -> dict[str, int]:
-    day = trading_day(moment)
+    day = trading_date(moment)
     return {"year": day.year, "month": day.month, "day": day.day}
 
 
@@ -115,7 +111,7 @@ def product_json(product: FuturesProduct, now: datetime) -> dict[str, Any]:
 
 def maturity_json(contract: FuturesContract, now: datetime) -> dict[str, Any]:
     expiry = datetime.combine(contract.expiration_date, datetime.min.time(), tzinfo=CHICAGO)
-    front = front_contract(contract.product, trading_day(now))
+    front = front_contract(contract.product, trading_date(now))
     return {
         "id": contract.maturity_id,
         "productId": contract.product.id,
@@ -130,7 +126,7 @@ def maturity_json(contract: FuturesContract, now: datetime) -> dict[str, Any]:
 
 def listed(front: TradovateFront) -> list[FuturesContract]:
     """The contracts the front's core trades, as Tradovate contracts."""
-    day = trading_day(front.clock())
+    day = trading_date(front.clock())
     found = (parse_contract(asset.symbol, day) for asset in front.core.assets())
     return [c for c in found if c is not None]
 
@@ -140,33 +136,23 @@ def product_named(name: str) -> FuturesProduct | None:
 
 
 def cash_balance_json(front: TradovateFront) -> dict[str, Any]:
-    """``cashBalance/getcashbalancesnapshot``: the account's money.
-
-    From the core's equity figures (multiplier 1) until the futures account figures land:
-    cash plus the cost of the open positions is the starting cash plus realized P&L.
-    """
-    core = front.core
-    prices = core.prices()
-    cost = sum((p.qty * p.avg_entry_price for p in core.positions()), Decimal(0))
-    open_pnl = sum(
-        ((prices[p.symbol] - p.avg_entry_price) * p.qty for p in core.positions()), Decimal(0)
-    )
-    realized = sum(core.realized_pl().values(), Decimal(0))
-    total_cash = core.account().cash + cost
+    """``cashBalance/getcashbalancesnapshot``: the futures account's money at current prices."""
+    figures = front.core.futures_figures()
+    now = front.clock()
     return {
         "accountId": front.account_id,
-        "timestamp": timestamp(front.clock()),
-        "tradeDate": trade_date(front.clock()),
+        "timestamp": timestamp(now),
+        "tradeDate": trade_date(now),
         "currencyId": USD,
-        "amount": num(total_cash),
-        "realizedPnL": num(realized),
-        "weekRealizedPnL": num(realized),
-        "totalCashValue": num(total_cash),
-        "totalPnL": num(realized + open_pnl),
-        "initialMargin": 0,
-        "maintenanceMargin": 0,
-        "netLiq": num(total_cash + open_pnl),
-        "openPnL": num(open_pnl),
-        "netLiqSOD": num(core.last_equity),
-        "totalCashValueSOD": num(core.last_equity),
+        "amount": num(figures.total_cash_value),
+        "realizedPnL": num(figures.realized_pnl),
+        "weekRealizedPnL": num(figures.week_realized_pnl),
+        "totalCashValue": num(figures.total_cash_value),
+        "totalPnL": num(figures.realized_pnl + figures.open_pnl),
+        "initialMargin": num(figures.initial_margin),
+        "maintenanceMargin": num(figures.maintenance_margin),
+        "netLiq": num(figures.net_liq),
+        "openPnL": num(figures.open_pnl),
+        "netLiqSOD": num(figures.net_liq_sod),
+        "totalCashValueSOD": num(figures.total_cash_value_sod),
     }
