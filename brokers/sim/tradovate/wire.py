@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from brokers.sim.tradovate.front import TradovateFront
 
 CHICAGO = ZoneInfo("America/Chicago")
-# The trading day that begins at 17:00 Chicago is the next calendar day's.
 # Tradovate's currency id of US dollars.
 USD = 1
 
