@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import trio
 
-from tests.integration.tradovate.conftest import account, front_contract
+from tests.integration.tradovate.conftest import LOGIN, account, front_contract, market_order
 
 
 async def _oso(client: httpx.AsyncClient, **entry: Any) -> dict[str, Any]:
@@ -87,3 +88,22 @@ async def test_a_penalty_ticket_of_the_wrong_type_is_no_ticket(client: httpx.Asy
         )
         assert response.status_code == 200
         assert "netLiq" in response.json()
+
+
+async def test_liquidate_in_the_daily_break_is_a_clear_failure(
+    client: httpx.AsyncClient, autojump_clock: Any
+) -> None:
+    """liquidateposition while Globex is in its 16:00-17:00 break: SessionClosed, the
+    position kept (never a server error)."""
+    await market_order(client)
+    acct, contract = await account(client), await front_contract(client)
+    await trio.sleep(7.5 * 3600)  # 09:00 -> 16:30 Chicago
+    login = (await client.post("/auth/accesstokenrequest", json=LOGIN)).json()
+    client.headers["Authorization"] = f"Bearer {login['accessToken']}"
+    response = await client.post(
+        "/order/liquidateposition",
+        json={"accountId": acct["id"], "contractId": contract["id"], "admin": False},
+    )
+    assert response.status_code == 200
+    assert response.json()["failureReason"] == "SessionClosed"
+    assert (await client.get("/position/list")).json()[0]["netPos"] == 1
