@@ -107,3 +107,27 @@ async def test_liquidate_in_the_daily_break_is_a_clear_failure(
     assert response.status_code == 200
     assert response.json()["failureReason"] == "SessionClosed"
     assert (await client.get("/position/list")).json()[0]["netPos"] == 1
+
+
+async def test_a_strategy_bracket_of_no_contracts_is_refused_at_the_start(
+    client: httpx.AsyncClient,
+) -> None:
+    """Multibracket brackets of 2 and -1 add up to an entry of 1 but would flip it: the
+    start is refused and nothing is placed."""
+    acct, contract = await account(client), await front_contract(client)
+    params = (
+        '{"entryVersion":{"orderQty":1,"orderType":"Market"},"brackets":['
+        '{"qty":2,"profitTarget":75,"stopLoss":-33},{"qty":-1,"profitTarget":50,"stopLoss":-20}]}'
+    )
+    started = await client.post(
+        "/orderStrategy/startorderstrategy",
+        json={
+            "accountId": acct["id"],
+            "symbol": contract["name"],
+            "orderStrategyTypeId": 2,
+            "action": "Buy",
+            "params": params,
+        },
+    )
+    assert started.json()["failureReason"] == "UnknownReason"
+    assert (await client.get("/order/list")).json() == []
