@@ -3,12 +3,14 @@ prices off the tick grid, entity statuses after arming, junk in a request."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import trio
 
 from tests.integration.tradovate.conftest import LOGIN, account, front_contract, market_order
+
+if TYPE_CHECKING:
+    import httpx
 
 
 async def _oso(client: httpx.AsyncClient, **entry: Any) -> dict[str, Any]:
@@ -64,7 +66,9 @@ async def test_an_entry_with_brackets_keeps_its_size(client: httpx.AsyncClient) 
     """Modify of a working OSO entry's quantity is refused: its brackets were sized for it,
     and a smaller entry would leave exits that flip the position."""
     oso = await _oso(client, orderQty=3, orderType="Limit", price=1000)
-    answer = await _modify(client, orderId=oso["orderId"], orderQty=1, orderType="Limit", price=1000)
+    answer = await _modify(
+        client, orderId=oso["orderId"], orderQty=1, orderType="Limit", price=1000
+    )
     assert answer["failureReason"] == "UnknownReason"
     moved = await _modify(client, orderId=oso["orderId"], orderQty=3, orderType="Limit", price=1100)
     assert "commandId" in moved
@@ -81,7 +85,8 @@ async def test_a_bracket_exit_stays_on_the_tick_grid(client: httpx.AsyncClient) 
 
 async def test_a_penalty_ticket_of_the_wrong_type_is_no_ticket(client: httpx.AsyncClient) -> None:
     """A ``p-ticket`` that is not a string is ignored, never a server error."""
-    for junk in ([], {}, 7, None):
+    junks: list[Any] = [[], {}, 7, None]
+    for junk in junks:
         response = await client.post(
             "/cashBalance/getcashbalancesnapshot",
             json={"accountId": (await account(client))["id"], "p-ticket": junk},
