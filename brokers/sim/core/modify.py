@@ -15,7 +15,6 @@ import attrs
 
 from brokers.sim.core.admission import Market, replacement
 from brokers.sim.core.orders import OrderChanges, OrderTicket, SimOrder, unprocessable
-from brokers.sim.core.rules import check_order_prices
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -48,7 +47,15 @@ class OrderModification(abc.ABC):
             raise unprocessable("qty must exceed the filled quantity")
         asset = self.asset(old.symbol)
         assert asset is not None  # only listed assets are ever traded
+        resized = changes.qty is not None and changes.qty != old.qty
+        if resized and old.legs:
+            # Its exits were sized for it: a smaller entry would leave exits that flip the
+            # position when they fill, a bigger one a part unprotected.
+            raise unprocessable("the quantity of an order with exit legs cannot change")
         if old.parent_id is not None:
+            if changes.qty is not None and changes.qty > old.qty:
+                # An exit closes what its entry opened: more would flip the position.
+                raise unprocessable("an exit leg cannot grow past its entry's quantity")
             # An exit leg holds nothing of its own: only its prices and size are checked.
             changed = attrs.evolve(
                 old,
@@ -58,7 +65,9 @@ class OrderModification(abc.ABC):
                 time_in_force=changes.time_in_force or old.time_in_force,
                 updated_at=now,
             )
-            check_order_prices(_as_ticket(changed))
+            # The account's own price rules (a futures tick grid), as for a new order.
+            market = self._market(asset, replacing=old)
+            market.rules.check_prices(_as_ticket(changed), asset)
         else:
             fresh = replacement(
                 old,

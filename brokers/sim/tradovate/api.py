@@ -114,6 +114,9 @@ async def call(
     returns the HTTP status and the JSON value (None: an empty body)."""
     now = front.clock()
     ticket = body.get("p-ticket") if isinstance(body, dict) else query.get("p-ticket")
+    if not isinstance(ticket, str):
+        # A ticket is a string: anything else in its place is no ticket (not a crash).
+        ticket = None
     honoured = front.penalties.redeem(ticket, now)
     if not honoured:
         if ticket is not None and front.penalties.pending(ticket):

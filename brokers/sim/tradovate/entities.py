@@ -92,6 +92,10 @@ class Links:
 
 
 def ord_status(order: SimOrder) -> str:
+    if order.status == "held" and order.armed:
+        # An armed stop exit is ``held`` in the core until its stop is reached (Alpaca's
+        # way); at Tradovate it is a working order like its take-profit.
+        return "Working"
     return ORD_STATUS.get(order.status, "Working")
 
 
@@ -130,6 +134,11 @@ class EntityStore:
         wanted = set(master_ids)
         field = MASTERS[entity_type]
         return [e for e in self.all(entity_type) if e.get(field) in wanted]
+
+    @property
+    def awaiting_arm(self) -> int:
+        """How many orders wait for their exits' arming to show (their ``New`` report)."""
+        return len(self._suspended)
 
     def take_changes(self) -> list[EntityChange]:
         changes, self._changes = self._changes, []
@@ -210,7 +219,11 @@ class EntityStore:
             dirty[order_id] = order
         for core_id in list(self._suspended):
             order = order_of(core_id)
-            if order.armed and order.is_open:
+            if not order.is_open:
+                # Ended before it was ever armed (an exit whose entry was canceled): it
+                # will never be, and must not be looked at again for months.
+                self._suspended.discard(core_id)
+            elif order.armed:
                 self._suspended.discard(core_id)
                 order_id = self._tv_ids[core_id]
                 self._execution_report(order_id, order, "New", None, now)

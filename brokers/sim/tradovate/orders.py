@@ -227,6 +227,12 @@ def liquidate_position(front: TradovateFront, body: LiquidatePosition) -> dict[s
     contract = next((c for c in listed(front) if c.id == body.contract_id), None)
     if contract is None:
         raise Refused(failure(FailureReason.INVALID_CONTRACT, "Contract not found"))
+    try:
+        # Before anything is canceled: a close the market refuses must not leave the
+        # position without its brackets.
+        front.core.check_open()
+    except VenueRejection as rejected:
+        raise Refused(refusal(rejected)) from rejected
     now = front.clock()
     for order in front.core.orders():
         current = front.core.order(order.id)
@@ -236,7 +242,10 @@ def liquidate_position(front: TradovateFront, body: LiquidatePosition) -> dict[s
     qty = next((p.qty for p in front.core.positions() if p.symbol == contract.name), None)
     if not qty:
         raise Refused(failure(FailureReason.UNKNOWN_REASON, "No position to liquidate"))
-    closing = front.core.close_position(contract.name, None, now)
+    try:
+        closing = front.core.close_position(contract.name, None, now)
+    except VenueRejection as rejected:
+        raise Refused(refusal(rejected)) from rejected
     order_id = front.entities.place(closing, CommandInfo(is_automated=body.is_automated), now)
     return {"orderId": order_id}
 

@@ -68,7 +68,10 @@ class Strategies:
         symbol = check_symbol(front, body.symbol)
         entry_version = params.entry_version
         total = sum(b.qty for b in params.brackets)
-        if not params.brackets or total != entry_version.order_qty:
+        # Each bracket closes a part of the entry: one of no (or fewer) contracts would let
+        # another outgrow the position and flip it when it fills.
+        whole = all(b.qty >= 1 for b in params.brackets)
+        if not params.brackets or not whole or total != entry_version.order_qty:
             raise Refused(
                 failure(FailureReason.UNKNOWN_REASON, "brackets must add up to the entry")
             )

@@ -85,3 +85,25 @@ def test_finished_orders_are_forgotten_beyond_the_bound(monkeypatch: pytest.Monk
     assert store.item("order", ids[0]) is None
     assert store.deps("command", [ids[0]]) == []
     assert store.item("order", ids[2]) is not None
+
+
+def test_exits_that_never_armed_are_not_kept_once_finished() -> None:
+    """A bracket canceled before its entry filled leaves nothing waiting to be armed."""
+    core, store = _core(), EntityStore(1, 2)
+    for _ in range(3):
+        ticket = _limit("20990")
+        bracket = OrderTicket(
+            **{
+                **{f: getattr(ticket, f) for f in ticket.__struct_fields__},
+                "order_class": "bracket",
+                "take_profit_limit": Decimal(21100),
+                "stop_loss_stop": Decimal(20900),
+            }
+        )
+        entry = core.submit(bracket, T0)
+        store.place(entry, CommandInfo(), T0)
+        for leg in core.legs(core.order(entry.id)):
+            store.place(leg, CommandInfo(), T0)
+        core.cancel(entry.id, T0)
+        store.apply(core.take_events(), core.order, T0)
+    assert store.awaiting_arm == 0
