@@ -54,6 +54,18 @@ async def test_renewal_and_me(client: httpx.AsyncClient) -> None:
     assert me["name"] == "trader"
 
 
+async def test_user_list_and_item_name_the_logged_in_user(client: httpx.AsyncClient) -> None:
+    """user/list answers the token's user (as auth/me names it); user/item finds it by id."""
+    me = (await client.get("/auth/me")).json()
+    users = (await client.get("/user/list")).json()
+    assert [(u["id"], u["name"], u["status"]) for u in users] == [
+        (me["userId"], "trader", "Active")
+    ]
+    item = await client.get("/user/item", params={"id": me["userId"]})
+    assert item.json() == users[0]
+    assert (await client.get("/user/item", params={"id": me["userId"] + 1})).status_code == 404
+
+
 async def test_a_client_that_logs_in_per_request_loses_its_tokens(
     anonymous: httpx.AsyncClient, served: tuple[SimVenue, SimEndpoints]
 ) -> None:
