@@ -116,3 +116,33 @@ async def test_expired_and_revoked_tokens(
     assert (await client.get("/auth/renewaccesstoken")).status_code == 401
     await fault(served, "revoke_tokens")
     assert served[0].tradovate.tokens.live_sessions == []
+
+
+async def test_paths_are_case_insensitive_as_the_official_samples_spell_them(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    """``/auth/accessTokenRequest`` and ``/order/placeOrder`` (the official samples'
+    spelling) are the lower-case endpoints, limits included."""
+    answer = (await anonymous.post("/auth/accessTokenRequest", json=LOGIN)).json()
+    bearer = {"Authorization": f"Bearer {answer['accessToken']}"}
+    account = (await anonymous.get("/Account/List", headers=bearer)).json()[0]
+    body = {
+        "accountId": account["id"],
+        "action": "Buy",
+        "symbol": "MNQZ6",
+        "orderQty": 1,
+        "orderType": "Market",
+        "isAutomated": True,
+    }
+    placed = (await anonymous.post("/order/placeOrder", json=body, headers=bearer)).json()
+    assert isinstance(placed["orderId"], int)
+    assert (
+        await anonymous.get(
+            "/orderVersion/deps", params={"masterid": placed["orderId"]}, headers=bearer
+        )
+    ).json()[0]["orderQty"] == 1
+    # The hourly login limit counts failures under either spelling: 5, then a ticket.
+    wrong = {**LOGIN, "password": "wrong"}
+    for spelling in ("accesstokenrequest", "accessTokenRequest") * 3:
+        last = (await anonymous.post(f"/auth/{spelling}", json=wrong)).json()
+    assert "p-ticket" in last
