@@ -13,6 +13,7 @@ and pin what it then reads, so a change on either side shows here.
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,6 +30,13 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
     from brokers.sim.tradovate.front import TradovateFront
+
+# lumibot also registers its old top-level names (``entities``, ``entities.bar`` ...) in
+# sys.modules as lazy aliases: reading any attribute of one, even ``__file__`` as
+# Hypothesis does of every module, imports lumibot's whole backtesting stack, whose
+# dependencies are not installed. Nothing here uses those old names.
+for _alias in [name for name in sys.modules if name.split(".")[0] == "entities"]:
+    del sys.modules[_alias]
 
 # A Thursday morning in Chicago: Globex is open, MNQZ6 is the front contract.
 START = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
