@@ -6,10 +6,14 @@ BIN := $(VENV)/bin
 
 .PHONY: run test test-slow lint bench sim clean
 
-$(BIN)/.installed: pyproject.toml
+# lumibot, a test-only judge, comes without the dependencies it declares (see its file).
+LUMIBOT := tests/conformance/requirements-lumibot.txt
+
+$(BIN)/.installed: pyproject.toml $(LUMIBOT)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	$(BIN)/python -m pip install --quiet --no-deps -r $(LUMIBOT)
 	touch $@
 
 run: $(BIN)/.installed

@@ -41,6 +41,38 @@ if TYPE_CHECKING:
 
 Answer = tuple[int, Any]
 
+# Tradovate's paths are case-insensitive: its spec spells ``auth/accesstokenrequest``, its
+# official samples ``auth/accessTokenRequest`` and ``order/placeOrder``. The venue's
+# endpoints are the entity's camelCase name and the operation in lower case.
+ENTITY_NAMES: dict[str, str] = {
+    name.lower(): name
+    for name in (
+        "account",
+        "auth",
+        "cashBalance",
+        "command",
+        "commandReport",
+        "contract",
+        "contractMaturity",
+        "executionReport",
+        "fill",
+        "order",
+        "orderStrategy",
+        "orderStrategyLink",
+        "orderVersion",
+        "position",
+        "product",
+        "user",
+    )
+}
+
+
+def canonical_endpoint(endpoint: str) -> str:
+    """``endpoint`` as the venue spells it, whatever the case it came in."""
+    entity, slash, operation = endpoint.partition("/")
+    return ENTITY_NAMES.get(entity.lower(), entity) + slash + operation.lower()
+
+
 # The commands that reach the matching core: reject_next, lose_response and delay_acks
 # apply to these.
 ORDER_COMMANDS = frozenset(
@@ -112,6 +144,7 @@ async def call(
 ) -> Answer:
     """Answer one request: ``endpoint`` without ``/v1/`` (``"order/placeorder"``);
     returns the HTTP status and the JSON value (None: an empty body)."""
+    endpoint = canonical_endpoint(endpoint)
     now = front.clock()
     ticket = body.get("p-ticket") if isinstance(body, dict) else query.get("p-ticket")
     if not isinstance(ticket, str):

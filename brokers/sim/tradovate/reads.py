@@ -1,4 +1,4 @@
-"""The Tradovate front's read endpoints: accounts, money, contracts and products, the
+"""The Tradovate front's read endpoints: the user, accounts, money, contracts and products, the
 contract roll, and ``list`` / ``item`` / ``items`` / ``deps`` / ``ldeps`` of the entities."""
 
 from __future__ import annotations
@@ -38,6 +38,13 @@ def answer(front: TradovateFront, endpoint: str, query: Mapping[str, str], body:
     match endpoint:
         case "account/list":
             return 200, [account_json(front)]
+        case "user/list":
+            # The users the token may see: its own (lumibot reads its id from here).
+            return 200, [user_json(front)]
+        case "user/item":
+            if query.get("id") == str(front.user_id):
+                return 200, user_json(front)
+            return 404, None
         case "account/item" | "account/find":
             wanted = query.get("id") or query.get("name")
             if wanted in (str(front.account_id), front.account_name):
@@ -104,6 +111,18 @@ def _entity_read(front: TradovateFront, endpoint: str, query: Mapping[str, str])
         case "ldeps":
             return 200, store.deps(entity_type, _ids(query.get("masterids", "")))
     return not_found(endpoint)
+
+
+def user_json(front: TradovateFront) -> dict[str, Any]:
+    """The ``User`` entity of the front's only user, as ``user/list`` and the sync send it."""
+    return {
+        "id": front.user_id,
+        "name": front.user_name,
+        "timestamp": timestamp(front.created_at),
+        "email": f"{front.user_name}@example.invalid",
+        "status": "Active",
+        "professional": False,
+    }
 
 
 def account_json(front: TradovateFront) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from brokers.sim.alpaca.http import MAX_BODY_BYTES, DroppedResponse, json_response
-from brokers.sim.tradovate.api import ORDER_COMMANDS, call
+from brokers.sim.tradovate.api import ORDER_COMMANDS, call, canonical_endpoint
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -25,7 +25,7 @@ def build_tradovate_app(front: TradovateFront, catch_up: Any) -> Starlette:
 
     async def endpoint(request: Request) -> Response:
         catch_up()
-        name = request.path_params["endpoint"]
+        name = canonical_endpoint(request.path_params["endpoint"])
         raw = await request.body()
         body: Any = None
         if raw:

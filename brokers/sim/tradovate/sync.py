@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from brokers.sim.core.contracts import PRODUCTS
-from brokers.sim.tradovate.reads import account_json
+from brokers.sim.tradovate.reads import account_json, user_json
 from brokers.sim.tradovate.strategies import MULTIBRACKET
 from brokers.sim.tradovate.wire import contract_json, listed, product_json
 
@@ -17,7 +17,7 @@ def snapshot(front: TradovateFront) -> dict[str, list[dict[str, Any]]]:
     now = front.clock()
     store = front.entities
     return {
-        "users": [{"id": front.user_id, "name": front.user_name, "status": "Active"}],
+        "users": [user_json(front)],
         "accounts": [account_json(front)],
         "accountRiskStatuses": [],
         "marginSnapshots": [],

@@ -54,6 +54,18 @@ async def test_renewal_and_me(client: httpx.AsyncClient) -> None:
     assert me["name"] == "trader"
 
 
+async def test_user_list_and_item_name_the_logged_in_user(client: httpx.AsyncClient) -> None:
+    """user/list answers the token's user (as auth/me names it); user/item finds it by id."""
+    me = (await client.get("/auth/me")).json()
+    users = (await client.get("/user/list")).json()
+    assert [(u["id"], u["name"], u["status"]) for u in users] == [
+        (me["userId"], "trader", "Active")
+    ]
+    item = await client.get("/user/item", params={"id": me["userId"]})
+    assert item.json() == users[0]
+    assert (await client.get("/user/item", params={"id": me["userId"] + 1})).status_code == 404
+
+
 async def test_a_client_that_logs_in_per_request_loses_its_tokens(
     anonymous: httpx.AsyncClient, served: tuple[SimVenue, SimEndpoints]
 ) -> None:
@@ -104,3 +116,33 @@ async def test_expired_and_revoked_tokens(
     assert (await client.get("/auth/renewaccesstoken")).status_code == 401
     await fault(served, "revoke_tokens")
     assert served[0].tradovate.tokens.live_sessions == []
+
+
+async def test_paths_are_case_insensitive_as_the_official_samples_spell_them(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    """``/auth/accessTokenRequest`` and ``/order/placeOrder`` (the official samples'
+    spelling) are the lower-case endpoints, limits included."""
+    answer = (await anonymous.post("/auth/accessTokenRequest", json=LOGIN)).json()
+    bearer = {"Authorization": f"Bearer {answer['accessToken']}"}
+    account = (await anonymous.get("/Account/List", headers=bearer)).json()[0]
+    body = {
+        "accountId": account["id"],
+        "action": "Buy",
+        "symbol": "MNQZ6",
+        "orderQty": 1,
+        "orderType": "Market",
+        "isAutomated": True,
+    }
+    placed = (await anonymous.post("/order/placeOrder", json=body, headers=bearer)).json()
+    assert isinstance(placed["orderId"], int)
+    assert (
+        await anonymous.get(
+            "/orderVersion/deps", params={"masterid": placed["orderId"]}, headers=bearer
+        )
+    ).json()[0]["orderQty"] == 1
+    # The hourly login limit counts failures under either spelling: 5, then a ticket.
+    wrong = {**LOGIN, "password": "wrong"}
+    for spelling in ("accesstokenrequest", "accessTokenRequest") * 3:
+        last = (await anonymous.post(f"/auth/{spelling}", json=wrong)).json()
+    assert "p-ticket" in last
