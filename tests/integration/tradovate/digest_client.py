@@ -43,7 +43,8 @@ class SocketClosed(Exception):
 def parse_frame(text: str) -> tuple[str, Any]:
     """``o``, ``h``, ``a[…]`` or ``c[…]`` (digest §5): the kind and its JSON payload."""
     kind, payload = text[:1], text[1:]
-    assert kind in "ohac" and kind, text
+    assert kind, text
+    assert kind in "ohac", text
     if kind in "ac":
         return kind, json.loads(payload)
     assert not payload, text
@@ -68,12 +69,12 @@ class TradovateSocket:
     close_frame: list[Any] | None = None
     _next_id: int = 1
 
-    async def read_frame(self, timeout: float = WAIT) -> tuple[str, Any]:
+    async def read_frame(self, seconds: float = WAIT) -> tuple[str, Any]:
         """The next frame, its messages filed; SocketClosed when the socket ends."""
         from websockets.exceptions import ConnectionClosed
 
         try:
-            with trio.fail_after(timeout):
+            with trio.fail_after(seconds):
                 text = await self.ws.recv()
         except ConnectionClosed as exc:
             raise SocketClosed(self.close_frame) from exc
@@ -96,8 +97,8 @@ class TradovateSocket:
         await self.ws.send(request_text(endpoint, request_id, query, body))
         return request_id
 
-    async def answer(self, request_id: int, timeout: float = WAIT) -> JSON:
-        with trio.fail_after(timeout):
+    async def answer(self, request_id: int, seconds: float = WAIT) -> JSON:
+        with trio.fail_after(seconds):
             while request_id not in self.answers:
                 await self.read_frame()
         return self.answers.pop(request_id)
@@ -117,11 +118,13 @@ class TradovateSocket:
                     assert payload == [self.answers.pop(0)], "authorize answers alone"
                     return dict(payload[0])
 
-    async def props_until(self, done: Callable[[list[JSON]], bool], timeout: float = WAIT) -> None:
+    async def props_until(self, done: Callable[[list[JSON]], bool], seconds: float = WAIT) -> None:
         """Read until the ``props`` events seen so far satisfy ``done``."""
-        with trio.fail_after(timeout):
+        with trio.move_on_after(seconds):
             while not done(self.props()):
                 await self.read_frame()
+            return
+        raise AssertionError(f"not seen in {seconds} s; events: {entity_events(self.props())}")
 
     def props(self) -> list[JSON]:
         return [event["d"] for event in self.events if event["e"] == "props"]
@@ -135,7 +138,7 @@ class TradovateSocket:
 
 @asynccontextmanager
 async def open_socket(url: str) -> AsyncIterator[TradovateSocket]:
-    async with connect(url, ping_interval=None, open_timeout=WAIT) as ws:
+    async with connect(url, ping_interval=None, open_timeout=WAIT, max_queue=None) as ws:
         yield TradovateSocket(ws)
 
 
