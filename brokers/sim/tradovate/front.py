@@ -85,6 +85,10 @@ class TradovateFront:
     def __attrs_post_init__(self) -> None:
         self.created_at = self.clock()
         self.entities = EntityStore(self.account_id, self.user_id)
+        # An account has its cash balance from the start: the sync snapshot lists it and the
+        # first fill updates it (a client keyed on the snapshot's ids must find it there).
+        self.entities.cash_changed(cash_balance_json(self))
+        self.entities.take_changes()
         self.rest_faults = RestFaults(self.tokens, self.clock)
         self.stream_faults = StreamFaults(self.sockets.end_all, self._stall)
 
