@@ -231,12 +231,8 @@ async def test_market_order_and_oso_bracket_on_the_sockets_and_the_money(
                 await world.get("/order/item", id=tp_id),
                 await world.get("/order/item", id=sl_id),
             )
-            # The digest (§7) has both brackets Working; the venue holds the stop Suspended
-            # until its price, as its Alpaca model holds a bracket's stop leg.
-            assert (tp["ordStatus"], sl["ordStatus"]) in {
-                ("Working", "Working"),
-                ("Working", "Suspended"),
-            }
+            # Digest §7: once the entry has filled, both brackets are Working.
+            assert (tp["ordStatus"], sl["ordStatus"]) == ("Working", "Working")
             assert (tp["parentId"], sl["parentId"]) == (entry_id, entry_id)
             assert (tp["linkedId"], sl["linkedId"]) == (sl_id, tp_id)
             user.events.clear()
