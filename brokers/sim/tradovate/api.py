@@ -150,15 +150,17 @@ async def call(
     if not isinstance(ticket, str):
         # A ticket is a string: anything else in its place is no ticket (not a crash).
         ticket = None
-    honoured = front.penalties.redeem(ticket, now)
+    honoured = front.penalties.redeem(ticket, now, endpoint=endpoint)
     if not honoured:
         if ticket is not None and front.penalties.pending(ticket):
             # Sent again too early: another ticket, as Tradovate does.
             seconds, captcha = front.penalties.wait_of(ticket, now)
-            return 200, front.penalties.issue(now, seconds, captcha=captcha)
+            return 200, front.penalties.issue(now, seconds, endpoint=endpoint, captcha=captcha)
         penalty = front.rest_faults.take_penalty()
         if penalty is not None:
-            return 200, front.penalties.issue(now, penalty[0], captcha=penalty[1])
+            return 200, front.penalties.issue(
+                now, penalty[0], endpoint=endpoint, captcha=penalty[1]
+            )
     status = front.rest_faults.take_status()
     if status is not None:
         return status.status, None
@@ -195,7 +197,9 @@ def _limited(
     now = front.clock()
     limit = None if honoured else front.limits.over_limit(endpoint, peer, now)
     if limit is not None:
-        return 200, front.penalties.issue(now, limit.backoff_s, captcha=limit.captcha)
+        return 200, front.penalties.issue(
+            now, limit.backoff_s, endpoint=endpoint, captcha=limit.captcha
+        )
     answer, succeeded = handle()
     front.limits.record(endpoint, peer, now, succeeded=succeeded)
     return answer

@@ -53,6 +53,9 @@ LIMITS: dict[str, EndpointLimit] = {
 class Ticket:
     not_before: datetime
     captcha: bool
+    # The endpoint that issued it: a ticket lets through a resend of that request only, so a
+    # short wait of one endpoint cannot buy past another's limit.
+    endpoint: str
 
 
 @attrs.define
@@ -61,13 +64,15 @@ class Penalties:
 
     _tickets: dict[str, Ticket] = attrs.field(factory=dict)
 
-    def issue(self, now: datetime, seconds: int, *, captcha: bool = False) -> dict[str, Any]:
+    def issue(
+        self, now: datetime, seconds: int, *, endpoint: str, captcha: bool = False
+    ) -> dict[str, Any]:
         """A ticket and the body that carries it."""
         ticket = secrets.token_urlsafe(24)
         if len(self._tickets) >= TICKETS_KEPT:
             del self._tickets[next(iter(self._tickets))]
         wait = timedelta(hours=1) if captcha else timedelta(seconds=seconds)
-        self._tickets[ticket] = Ticket(now + wait, captcha)
+        self._tickets[ticket] = Ticket(now + wait, captcha, endpoint)
         body: dict[str, Any] = {"p-ticket": ticket, "p-time": seconds}
         if captcha:
             body["p-captcha"] = True
@@ -82,12 +87,12 @@ class Penalties:
         issued = self._tickets[ticket]
         return max(1, int((issued.not_before - now).total_seconds())), issued.captcha
 
-    def redeem(self, ticket: str | None, now: datetime) -> bool:
-        """Whether ``ticket`` lets this request through (it is then used up)."""
+    def redeem(self, ticket: str | None, now: datetime, *, endpoint: str) -> bool:
+        """Whether ``ticket`` lets this request to ``endpoint`` through (it is then used up)."""
         if ticket is None:
             return False
         issued = self._tickets.get(ticket)
-        if issued is None or now < issued.not_before:
+        if issued is None or now < issued.not_before or issued.endpoint != endpoint:
             return False
         del self._tickets[ticket]
         return True

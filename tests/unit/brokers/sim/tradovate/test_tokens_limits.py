@@ -80,13 +80,22 @@ def test_renewals_count_successes() -> None:
 def test_a_ticket_is_honoured_once_after_its_wait() -> None:
     """A penalty ticket works once p-time has passed, once only, and not before."""
     penalties = Penalties()
-    body = penalties.issue(T0, 15)
+    body = penalties.issue(T0, 15, endpoint="auth/me")
     assert body["p-time"] == 15
     assert "p-captcha" not in body
     ticket = body["p-ticket"]
-    assert not penalties.redeem(ticket, T0 + timedelta(seconds=14))
-    assert penalties.redeem(ticket, T0 + timedelta(seconds=15))
-    assert not penalties.redeem(ticket, T0 + timedelta(seconds=16))
+    assert not penalties.redeem(ticket, T0 + timedelta(seconds=14), endpoint="auth/me")
+    assert penalties.redeem(ticket, T0 + timedelta(seconds=15), endpoint="auth/me")
+    assert not penalties.redeem(ticket, T0 + timedelta(seconds=16), endpoint="auth/me")
+
+
+def test_a_ticket_opens_only_the_endpoint_that_issued_it() -> None:
+    """A short ticket of ``auth/me`` cannot be spent on a login past its hourly limit."""
+    penalties = Penalties()
+    ticket = penalties.issue(T0, 30, endpoint="auth/me")["p-ticket"]
+    later = T0 + timedelta(seconds=31)
+    assert not penalties.redeem(ticket, later, endpoint="auth/accesstokenrequest")
+    assert penalties.redeem(ticket, later, endpoint="auth/me")
 
 
 def test_the_user_limit_stops_at_five_thousand() -> None:
