@@ -77,6 +77,8 @@ class TokenBook:
         grant = self._live(token, TokenKind.ACCESS, now)
         if grant is None:
             return None
+        # A session that only ever renews must not keep every token it was given.
+        self._forget_expired(now)
         md = next(
             (t for t in self._sessions[grant.session_id] if self._is_md(t, now)),
             None,
@@ -108,6 +110,11 @@ class TokenBook:
         """Tokens that stopped working early since the last call."""
         revoked, self._revoked = self._revoked, []
         return revoked
+
+    @property
+    def tokens_kept(self) -> int:
+        """How many tokens the book still holds (live or expired, not yet forgotten)."""
+        return len(self._grants)
 
     @property
     def live_sessions(self) -> list[int]:

@@ -104,3 +104,14 @@ def test_the_user_limit_stops_at_five_thousand() -> None:
     assert all(limits.take_user_request(7, T0) for _ in range(5000))
     assert not limits.take_user_request(7, T0)
     assert limits.take_user_request(7, T0 + timedelta(hours=1))
+
+
+def test_a_session_renewed_for_months_keeps_only_its_live_tokens() -> None:
+    """Renewing every hour for 90 days leaves a handful of tokens, not one per renewal."""
+    book = TokenBook()
+    token = book.open_session(7, T0).access_token
+    for hour in range(1, 24 * 90):
+        renewed = book.renew(token, T0 + timedelta(hours=hour))
+        assert renewed is not None
+        token = renewed.access_token
+    assert book.tokens_kept <= 4
