@@ -38,10 +38,13 @@ def build_tradovate_app(front: TradovateFront, catch_up: Any) -> Starlette:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         peer = request.client.host if request.client is not None else ""
         command = name in ORDER_COMMANDS
-        lose = command and front.rest_faults.take_lost_response()
         status, answer = await call(
             front, name, dict(request.query_params), body, token=token, peer=peer
         )
+        # Only an answer of a command the venue carried out is lost: one refused before the
+        # core (401, 429, a penalty ticket) leaves the fault armed for the next.
+        carried_out = status == 200 and not (isinstance(answer, dict) and "p-ticket" in answer)
+        lose = command and carried_out and front.rest_faults.take_lost_response()
         if command and front.rest_faults.ack_delay > 0:
             # The entity events went out inside ``call``; the answer follows them late.
             await trio.sleep(front.rest_faults.ack_delay)

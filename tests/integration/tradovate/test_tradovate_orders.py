@@ -201,6 +201,21 @@ async def test_lost_response_still_places_the_order(
     assert len((await client.get("/order/list")).json()) == 1
 
 
+async def test_a_lost_response_is_spent_only_on_a_command_the_venue_carried_out(
+    client: httpx.AsyncClient, served: tuple[SimVenue, SimEndpoints]
+) -> None:
+    """lose_response: a request refused before the core (no token) keeps its answer; the
+    next real command is the one whose answer is lost."""
+    await fault(served, "lose_response")
+    token = client.headers.pop("Authorization")
+    refused = await client.post("/order/placeorder", json={"action": "Buy"})
+    assert refused.status_code == 401
+    client.headers["Authorization"] = token
+    with pytest.raises(httpx.RemoteProtocolError):
+        await market_order(client)
+    assert len((await client.get("/order/list")).json()) == 1
+
+
 async def test_delayed_ack_comes_after_the_events(
     client: httpx.AsyncClient, served: tuple[SimVenue, SimEndpoints], autojump_clock: Any
 ) -> None:
