@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import trio
+from websockets.trio.client import connect
 
 from tests.integration.tradovate.digest_client import (
     SAMPLE_LOGIN,
@@ -118,10 +119,29 @@ async def test_penalty_ticket_then_resend_with_it_after_p_time(autojump_clock: o
         assert [a["id"] for a in accounts] == [account["id"]]
 
 
+async def test_penalty_ticket_over_the_socket_is_in_d(autojump_clock: object) -> None:
+    """Over the user socket a ticket is the answer's d (status 200); the same body with the
+    p-ticket, resent after p-time on the socket, goes through."""
+    async with open_world() as world, trio.open_nursery() as nursery:
+        _, account, contract = await ready_to_trade(world)
+        async with synced_socket(world, nursery) as user:
+            await world.fault("p_ticket", count=1, seconds=4)
+            body = order_body(account, contract, clOrdId="ws-pen")
+            ticket = await user.request("order/placeorder", body)
+            assert ticket["s"] == 200, ticket
+            assert set(ticket["d"]) == {"p-ticket", "p-time"}, ticket
+            await trio.sleep(ticket["d"]["p-time"] + 0.5)
+            placed = await user.request(
+                "order/placeorder", {**body, "p-ticket": ticket["d"]["p-ticket"]}
+            )
+            assert "orderId" in placed["d"], placed
+            nursery.cancel_scope.cancel()
+
+
 async def test_429_and_423_have_empty_bodies_and_429_on_the_socket(
     autojump_clock: object,
 ) -> None:
-    """429 and 423 answer with Content-Length 0; over the socket 429 is {"s":429,"i":id}."""
+    """429 and 423 answer with Content-Length 0; over the socket {"s":429,"i":id}, no d."""
     async with open_world() as world, trio.open_nursery() as nursery:
         await world.log_in()
         for status in (429, 423):
@@ -132,10 +152,11 @@ async def test_429_and_423_have_empty_bodies_and_429_on_the_socket(
             assert response.content == b""
             assert (await request(world, "GET", "/account/list")).status_code == 200
         async with synced_socket(world, nursery) as user:
-            await world.fault("http_status", status=429, count=1)
-            request_id = await user.send("account/list")
-            assert await user.answer(request_id) == {"s": 429, "i": request_id}
-            assert (await user.request("account/list"))["s"] == 200
+            for status in (429, 423):
+                await world.fault("http_status", status=status, count=1)
+                request_id = await user.send("account/list")
+                assert await user.answer(request_id) == {"s": status, "i": request_id}
+                assert (await user.request("account/list"))["s"] == 200
             nursery.cancel_scope.cancel()
 
 
@@ -202,10 +223,14 @@ async def test_the_sixteenth_renewal_in_an_hour_is_ticketed(autojump_clock: obje
 @pytest.mark.parametrize("fault", ["expire_tokens", "revoke_tokens"])
 async def test_dead_tokens_answer_401_everywhere(fault: str, autojump_clock: object) -> None:
     """An expired or revoked token: REST 401, authorize 401 "Invalid access token", no
-    renewal; a fresh login works again."""
-    async with open_world() as world:
+    renewal; revoked, its socket closes; a fresh login works again."""
+    async with open_world() as world, trio.open_nursery() as nursery:
         login = await world.log_in()
-        await world.fault(fault)
+        async with synced_socket(world, nursery) as user:
+            await world.fault(fault)
+            if fault == "revoke_tokens":
+                # The sessions end: their authorized sockets are closed.
+                assert await closed(user) == [3000, "Session closed"]
         assert (await request(world, "GET", "/account/list")).status_code == 401
         assert (await request(world, "GET", "/auth/renewaccesstoken")).status_code == 401
         for url, token in ((world.ws_url, "accessToken"), (world.md_url, "mdAccessToken")):
@@ -217,6 +242,7 @@ async def test_dead_tokens_answer_401_everywhere(fault: str, autojump_clock: obj
                 }
         await world.log_in()
         assert (await request(world, "GET", "/account/list")).status_code == 200
+        nursery.cancel_scope.cancel()
 
 
 async def test_order_strategy_disabled_and_the_empty_failure_body(
@@ -354,16 +380,17 @@ async def test_lost_socket_answer_and_delayed_acks(autojump_clock: object) -> No
 
             await world.fault("delay_acks", ms=2000)
             answers: list[JSON] = []
+            answered = trio.Event()
 
             async def place() -> None:
                 answers.append(await world.post("/order/placeorder", order_body(account, contract)))
+                answered.set()
 
             nursery.start_soon(place)
             await user.props_until(lambda p: ("cashBalance", "Updated") in entity_events(p))
             assert answers == []  # the events came first
             with trio.fail_after(WAIT):
-                while not answers:
-                    await trio.sleep(0.1)
+                await answered.wait()
             assert "orderId" in answers[0]
             nursery.cancel_scope.cancel()
 
@@ -392,3 +419,22 @@ async def test_a_silent_client_is_dropped_after_30_s(autojump_clock: object) -> 
             frame = await closed(user)
             assert 29.5 <= trio.current_time() - start <= 31
             assert frame == [3000, "No heartbeat from client"]
+
+
+async def test_a_busy_client_that_keeps_its_heartbeats_is_not_dropped(
+    autojump_clock: object,
+) -> None:
+    """A client that reads nothing for two minutes but sends [] stays connected: Tradovate's
+    liveness is its heartbeats, not websocket pings (a missed pong would close with 1011)."""
+    async with open_world() as world, trio.open_nursery() as nursery:
+        await world.log_in()
+        # websockets' default max_queue: the client's reading stops while it is busy.
+        async with connect(world.ws_url, ping_interval=None, open_timeout=WAIT) as ws:
+            user = TradovateSocket(ws)
+            nursery.start_soon(user.heartbeats)
+            assert await user.authorize(world.login["accessToken"]) == {"s": 200, "i": 0}
+            await trio.sleep(120)
+            request_id = await user.send("account/list")
+            assert (await user.answer(request_id))["s"] == 200
+            assert user.close_frame is None
+            nursery.cancel_scope.cancel()
