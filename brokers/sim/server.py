@@ -122,7 +122,12 @@ async def _route_websocket(venue: SimVenue, ws: ServerConnection) -> None:
 
 
 def _refuse_unknown_path(ws: ServerConnection, request: Request) -> Response | None:
-    if request.path in (STREAM_PATH, *DATA_PATHS, TRADOVATE_WS_PATH, TRADOVATE_MD_PATH):
+    if request.path in (TRADOVATE_WS_PATH, TRADOVATE_MD_PATH):
+        # Tradovate's liveness is its own heartbeats (h and []) and the client-silence drop;
+        # websockets' pings would also close a client slow to read, with 1011 and no c frame.
+        ws.ping_interval = None
+        return None
+    if request.path in (STREAM_PATH, *DATA_PATHS):
         return None
     return ws.respond(404, "not found\n")
 

@@ -130,9 +130,14 @@ class TradovateSocket:
         return [event["d"] for event in self.events if event["e"] == "props"]
 
     async def heartbeats(self) -> None:
-        """``[]`` every 2.5 s, as the digest asks of every client."""
+        """``[]`` every 2.5 s, as the digest asks of every client, until the socket ends."""
+        from websockets.exceptions import ConnectionClosed
+
         while True:
-            await self.ws.send("[]")
+            try:
+                await self.ws.send("[]")
+            except ConnectionClosed:
+                return
             await trio.sleep(2.5)
 
 
