@@ -57,6 +57,21 @@ ORDER_COMMANDS = frozenset(
 )
 
 
+AUTH_ENDPOINTS = ("auth/accesstokenrequest", "auth/renewaccesstoken", "auth/me")
+# Tradovate reads endpoint names whatever their case: the official samples send
+# ``order/placeOrder`` and ``orderStrategy/startOrderStrategy`` over the socket.
+_BY_LOWER_CASE = {
+    name.lower(): name
+    for name in (*AUTH_ENDPOINTS, *ORDER_COMMANDS, *reads.NAMED_READS, *reads.ENTITY_READS)
+}
+
+
+def canonical(endpoint: str) -> str:
+    """The venue's spelling of ``endpoint`` (``order/placeOrder`` → ``order/placeorder``);
+    an unknown one unchanged."""
+    return _BY_LOWER_CASE.get(endpoint.lower(), endpoint)
+
+
 def _command(front: TradovateFront, endpoint: str, body: Any) -> dict[str, Any]:
     match endpoint:
         case "order/placeorder":
@@ -112,6 +127,7 @@ async def call(
 ) -> Answer:
     """Answer one request: ``endpoint`` without ``/v1/`` (``"order/placeorder"``);
     returns the HTTP status and the JSON value (None: an empty body)."""
+    endpoint = canonical(endpoint)
     now = front.clock()
     ticket = body.get("p-ticket") if isinstance(body, dict) else query.get("p-ticket")
     honoured = front.penalties.redeem(ticket, now)

@@ -26,6 +26,28 @@ if TYPE_CHECKING:
 
 Answer = tuple[int, Any]
 ENTITY_TYPES: frozenset[str] = frozenset(get_args(EntityType))
+# The endpoints ``answer`` knows by name (the entity reads are ENTITY_READS).
+NAMED_READS = (
+    "account/list",
+    "account/item",
+    "account/find",
+    "cashBalance/getcashbalancesnapshot",
+    "contract/find",
+    "contract/item",
+    "contract/items",
+    "contract/suggest",
+    "contract/deps",
+    "contract/rollcontract",
+    "product/find",
+    "product/item",
+    "contractMaturity/deps",
+    "contractMaturity/item",
+)
+ENTITY_READS = tuple(
+    f"{entity}/{operation}"
+    for entity in sorted(ENTITY_TYPES & set(MASTERS))
+    for operation in ("list", "item", "items", "deps", "ldeps")
+)
 
 
 def not_found(endpoint: str) -> Answer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import pytest
@@ -212,3 +213,48 @@ async def test_ended_session_closes_its_sockets(tradovate: TradovateVenue) -> No
             await ws.recv()
         await send_request(kept, "x/y", 1)
         assert (await next_messages(kept))[0]["i"] == 1
+
+
+async def test_endpoints_are_read_in_the_case_the_official_samples_send(
+    tradovate: TradovateVenue, autojump_clock: object
+) -> None:
+    """order/placeOrder and orderStrategy/startOrderStrategy, as the official trading
+    sample sends them over the socket, reach their handlers (Tradovate's names ignore case)."""
+    front = tradovate.front
+    token, _ = issue_tokens(front)
+    symbol = next(a.symbol for a in front.core.assets() if a.symbol.startswith("MNQ"))
+    order = {
+        "accountSpec": front.account_name,
+        "accountId": front.account_id,
+        "action": "Buy",
+        "symbol": symbol,
+        "orderQty": 1,
+        "orderType": "Market",
+        "isAutomated": True,
+    }
+    params = {
+        "entryVersion": {"orderQty": 1, "orderType": "Market", "timeInForce": "Day"},
+        "brackets": [{"qty": 1, "profitTarget": 20, "stopLoss": -10, "trailingStop": False}],
+    }
+    strategy = {
+        "accountId": front.account_id,
+        "accountSpec": front.account_name,
+        "symbol": symbol,
+        "orderStrategyTypeId": 2,
+        "action": "Buy",
+        "params": json.dumps(params),
+    }
+    async with connect(tradovate.ws_url, ping_interval=None) as ws:
+        await open_authorized(ws, token)
+        await send_request(ws, "order/placeOrder", 1, order)
+        (placed,) = await next_messages(ws)
+        await send_request(ws, "orderStrategy/startOrderStrategy", 2, strategy)
+        (started,) = await next_messages(ws)
+        await send_request(ws, "Account/List", 3)
+        (accounts,) = await next_messages(ws)
+    assert placed["s"] == 200, placed
+    assert "orderId" in placed["d"]
+    assert started["s"] == 200, started
+    assert "orderStrategy" in started["d"]
+    assert accounts["s"] == 200, accounts
+    assert accounts["d"][0]["id"] == front.account_id
