@@ -60,7 +60,7 @@ class FuturesSide:
                         day = globex_trading_date(at)
                         if day != self.trading_date:
                             self.trading_date = day
-                            self.front.list_contracts(day)
+                            self.front.list_contracts(day, at)
                         core.resume_trading(at, day)
         finally:
             self.front.publish_events()

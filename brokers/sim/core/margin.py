@@ -17,7 +17,7 @@ import attrs
 
 from brokers.base import OrderType, Side
 from brokers.sim.core.checks import FORBIDDEN
-from brokers.sim.core.ledger import AccountFigures, Ledger
+from brokers.sim.core.ledger import AccountFigures, Ledger, SimPosition
 from brokers.sim.core.orders import VenueRejection, decimal_text, unprocessable
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ class FuturesLedger(Ledger):
     _net_liq_sod: Decimal = attrs.field(init=False, default=ZERO)
     _week_realized: Decimal = ZERO
     _week: tuple[int, int] | None = None
+    # Per symbol, the open contracts as (signed qty, entry price), oldest first.
+    _lots: dict[str, list[tuple[Decimal, Decimal]]] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
         # Before its first trading day starts, the account's day starts with its cash.
@@ -64,24 +66,45 @@ class FuturesLedger(Ledger):
         self._instruments[instrument.symbol] = instrument
 
     def apply_fill(self, symbol: str, side: Side, qty: Decimal, price: Decimal) -> Decimal:
-        """Book one execution; the position math is the equity ledger's, in points."""
-        cash_before = self._cash
-        realized_before = self._realized.get(symbol, ZERO)
-        position_qty = super().apply_fill(symbol, side, qty, price)
-        points = self._realized.get(symbol, ZERO) - realized_before
+        """Book one execution: it closes the oldest open contracts first (FIFO, as a
+        futures account pairs fills), each at its own entry price, and opens the rest."""
+        lots = self._lots.setdefault(symbol, [])
+        remaining = qty * side.sign
+        points = ZERO
+        closed = False
+        while remaining and lots and (lots[0][0] > 0) != (remaining > 0):
+            lot_qty, lot_price = lots[0]
+            direction = 1 if lot_qty > 0 else -1
+            closing = min(abs(remaining), abs(lot_qty))
+            points += closing * (price - lot_price) * direction
+            closed = True
+            remaining += closing * direction
+            if closing == abs(lot_qty):
+                lots.pop(0)
+            else:
+                lots[0] = (lot_qty - closing * direction, lot_price)
+        if remaining:
+            lots.append((remaining, price))
         gain = points * self._instruments[symbol].multiplier
-        if gain or symbol in self._realized:
-            self._realized[symbol] = realized_before + gain
-        self._cash = cash_before + gain
+        if closed:
+            self._realized[symbol] = self._realized.get(symbol, ZERO) + gain
+        self._cash += gain
         self._week_realized += gain
+        position_qty = sum((lot_qty for lot_qty, _ in lots), ZERO)
+        if position_qty == 0:
+            self._positions.pop(symbol, None)
+            self._lots.pop(symbol, None)
+        else:
+            # The average of the open contracts' entry prices (Tradovate's netPrice).
+            average = sum((q * p for q, p in lots), ZERO) / position_qty
+            self._positions[symbol] = SimPosition(symbol, position_qty, average)
         return position_qty
 
     def open_pnl(self, symbol: str, price: Decimal) -> Decimal:
-        position = self._positions.get(symbol)
-        if position is None:
-            return ZERO
-        instrument = self._instruments[symbol]
-        return instrument.value(price - position.avg_entry_price, position.qty)
+        """Each open contract against its own entry price: exact, where the average of
+        several entries is not (a third of a tick has no end in decimals)."""
+        points = sum(((price - p) * q for q, p in self._lots.get(symbol, ())), ZERO)
+        return points * self._instruments[symbol].multiplier
 
     def margins(self) -> tuple[Decimal, Decimal]:
         """Initial and maintenance margin of the open positions."""

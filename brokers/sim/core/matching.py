@@ -115,10 +115,20 @@ class MatchingCore(OrderLifecycle, TradingHours, OrderModification):
         self._assets[asset.symbol] = asset
         self._prices.setdefault(asset.symbol, price)
 
-    def delist(self, symbol: str) -> None:
-        """The asset no longer trades (an expired contract); its position stays."""
+    def delist(self, symbol: str, now: datetime) -> SimPosition | None:
+        """The asset no longer trades (an expired contract): its open orders expire and
+        its position is settled at the last price (the equity-index futures settle in
+        cash); returns the position it settled."""
         asset = self._assets[symbol]
         self._assets[symbol] = attrs.evolve(asset, tradable=False)
+        for order in list(self._book.open_orders()):
+            if order.symbol == symbol:
+                self.expire(order.id, now)
+        position = self._ledger.position(symbol)
+        if position is not None:
+            closing = Side.SELL if position.qty > 0 else Side.BUY
+            self._ledger.apply_fill(symbol, closing, abs(position.qty), self._prices[symbol])
+        return position
 
     # Queries
 

@@ -121,9 +121,19 @@ class TradovateConnection:
                 self.drop("dropped")
             case Shutdown(reason_code=code, reason=reason):
                 event = data_frame([shutdown_event(code, reason)])
-                self._queue(_Closing((event, close_frame(reason or code)), "shutdown"))
+                self._close_soon(_Closing((event, close_frame(reason or code)), "shutdown"))
             case SessionEnded():
-                self._queue(_Closing((close_frame("Session closed"),), "session closed"))
+                self._close_soon(_Closing((close_frame("Session closed"),), "session closed"))
+
+    def _close_soon(self, closing: _Closing) -> None:
+        """Queue the last frames and the close, but drop the socket anyway if they are not
+        out within CLOSE_TIMEOUT_S: a client that stopped reading would keep it forever."""
+        self._queue(closing)
+        self._nursery.start_soon(self._drop_later, closing.reason)
+
+    async def _drop_later(self, reason: str) -> None:
+        await trio.sleep(CLOSE_TIMEOUT_S)
+        self.drop(reason)
 
     def drop(self, reason: str) -> None:
         """Close now, whatever is still queued."""
@@ -163,7 +173,7 @@ class TradovateConnection:
                 frame = await self._ws.recv()
             if frame is None:
                 reason = "Not authorized in time" if authorizing else "No heartbeat from client"
-                self._queue(_Closing((close_frame(reason),), reason))
+                self._close_soon(_Closing((close_frame(reason),), reason))
                 await trio.sleep_forever()
             await self._receive(frame)
 

@@ -115,6 +115,8 @@ class EntityStore:
     _finished_set: set[int] = attrs.field(factory=set)
     _tallies: dict[str, dict[str, Decimal]] = attrs.field(factory=dict)
     _changes: list[EntityChange] = attrs.field(factory=list)
+    # Contract name -> id, as first seen (see ``_contract_id``).
+    _contract_ids: dict[str, int] = attrs.field(factory=dict)
 
     # Reading
 
@@ -278,8 +280,16 @@ class EntityStore:
         return order_id
 
     def _contract_id(self, symbol: str, now: datetime) -> int:
+        # Kept from its first sighting, while the contract trades: after its expiry its
+        # name (one digit of year) reads as the maturity ten years later.
+        known = self._contract_ids.get(symbol)
+        if known is not None:
+            return known
         contract = parse_contract(symbol, trading_day(now))
-        return contract.id if contract is not None else 0
+        if contract is None:
+            return 0
+        self._contract_ids[symbol] = contract.id
+        return contract.id
 
     def _command(
         self,

@@ -103,6 +103,9 @@ def _request_id(line: str) -> int:
     text = line.strip()
     if not text.isascii() or not text.isdigit():
         raise FrameError(f"request id must be a non-negative integer, not {line[:40]!r}")
+    if len(text) > len(str(MAX_REQUEST_ID)):
+        # Before int(): past 4,300 digits it raises ValueError instead of reading them.
+        raise FrameError("request id too large")
     value = int(text)
     if value > MAX_REQUEST_ID:
         raise FrameError("request id too large")
@@ -132,6 +135,9 @@ def _json_body(body: str, request_id: int) -> Any:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise FrameError(f"body is not JSON: {exc}", request_id) from None
+    except RecursionError:
+        # msgspec gives up on deep nesting this way, not with a DecodeError.
+        raise FrameError("body is nested too deeply", request_id) from None
 
 
 # The server's side.

@@ -196,10 +196,11 @@ class TradovateFront:
             ws_client_timeout=ws_client_timeout,
         )
 
-    def list_contracts(self, trading_date: date) -> list[FuturesContract]:
+    def list_contracts(self, trading_date: date, now: datetime) -> list[FuturesContract]:
         """List the contracts trading on ``trading_date`` that are not listed yet (a new
         maturity after an expiry), each a few ticks from the maturity before it; contracts
-        expired by then stop trading. Returns the newly listed."""
+        expired by then stop trading (their orders end, their positions settle). Returns
+        the newly listed."""
         listed = {asset.symbol for asset in self.core.assets()}
         prices = self.core.prices()
         added: list[FuturesContract] = []
@@ -218,7 +219,11 @@ class TradovateFront:
         for symbol in listed - trading:
             asset = self.core.asset(symbol)
             if asset is not None and asset.tradable:
-                self.core.delist(symbol)
+                settled = self.core.delist(symbol, now)
+                if settled is not None:
+                    # No fill settles it: the position and the money change on their own.
+                    self.entities.position_entity(symbol, Decimal(0), None, now)
+                    self.entities.cash_changed(cash_balance_json(self))
         return added
 
 

@@ -178,3 +178,43 @@ async def test_the_reprint_loop_reprints_contracts_on_the_front(
         reprinted = prints.receive_nowait()
         symbols = {p.symbol for p in reprinted if isinstance(p, PricePrint)}
         assert symbols == {asset.symbol for asset in venue.tradovate.core.assets()}
+
+
+async def test_a_position_and_a_gtc_order_in_an_expiring_contract_end_with_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Long 1 MNQZ6 bought at 21000.00, last 21010.00, and a GTC sell resting at expiry:
+    once MNQZ6 no longer trades the order is over and the position is settled at its last
+    price ($20.00 booked, no margin held); its position entity, under MNQZ6's own contract
+    id, says netPos 0, and no entity names the MNQZ6 of ten years later."""
+    friday = datetime(2026, 12, 18, 20, 0, tzinfo=UTC)
+    config = SimConfig(start_time=friday, futures_prices={"MNQZ6": D("21000.00")})
+    async with serving(config) as (venue, _):
+        front = venue.tradovate
+        core = front.core
+        market = OrderTicket(
+            symbol="MNQZ6", side=Side.BUY, type=OrderType.MARKET,
+            time_in_force=TimeInForce.DAY, qty=D(1),
+        )  # fmt: skip
+        core.submit(market, venue.clock())
+        gtc = core.submit(
+            OrderTicket(
+                symbol="MNQZ6", side=Side.SELL, type=OrderType.LIMIT,
+                time_in_force=TimeInForce.GTC, qty=D(1), limit_price=D("21100.00"),
+            ),
+            venue.clock(),
+        )  # fmt: skip
+        front.publish_events()
+        venue.set_prices({"MNQZ6": D("21010.00")})
+        cash_before = core.futures_figures().total_cash_value
+        await trio.sleep(3 * 86400)  # Monday 14:00 CST
+        assert not core.order(gtc.id).is_open
+        assert [p.symbol for p in core.positions()] == []
+        figures = core.futures_figures()
+        assert figures.total_cash_value == cash_before + D("20.00")
+        assert (figures.initial_margin, figures.open_pnl) == (D(0), D(0))
+        december_2026 = 4_000_000_000 + 1001 * 100_000 + 2026 * 10 + 4
+        positions = front.entities.all("position")
+        assert [(p["contractId"], p["netPos"]) for p in positions] == [(december_2026, 0)]
+        orders = front.entities.all("order")
+        assert {o["contractId"] for o in orders} == {december_2026}

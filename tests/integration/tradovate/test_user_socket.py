@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import pytest
@@ -11,6 +12,7 @@ from websockets.trio.client import connect
 
 from brokers.sim import SimConfig
 from brokers.sim.tradovate.front import EntityChange
+from brokers.sim.tradovate.sockets import SocketKind
 from tests.integration.tradovate.conftest import issue_tokens, revoke_tokens
 from tests.integration.tradovate.ws_client import (
     next_frame,
@@ -212,3 +214,74 @@ async def test_ended_session_closes_its_sockets(tradovate: TradovateVenue) -> No
             await ws.recv()
         await send_request(kept, "x/y", 1)
         assert (await next_messages(kept))[0]["i"] == 1
+
+
+async def test_endpoints_are_read_in_the_case_the_official_samples_send(
+    tradovate: TradovateVenue, autojump_clock: object
+) -> None:
+    """order/placeOrder and orderStrategy/startOrderStrategy, as the official trading
+    sample sends them over the socket, reach their handlers (Tradovate's names ignore case)."""
+    front = tradovate.front
+    token, _ = issue_tokens(front)
+    symbol = next(a.symbol for a in front.core.assets() if a.symbol.startswith("MNQ"))
+    order = {
+        "accountSpec": front.account_name,
+        "accountId": front.account_id,
+        "action": "Buy",
+        "symbol": symbol,
+        "orderQty": 1,
+        "orderType": "Market",
+        "isAutomated": True,
+    }
+    params = {
+        "entryVersion": {"orderQty": 1, "orderType": "Market", "timeInForce": "Day"},
+        "brackets": [{"qty": 1, "profitTarget": 20, "stopLoss": -10, "trailingStop": False}],
+    }
+    strategy = {
+        "accountId": front.account_id,
+        "accountSpec": front.account_name,
+        "symbol": symbol,
+        "orderStrategyTypeId": 2,
+        "action": "Buy",
+        "params": json.dumps(params),
+    }
+    async with connect(tradovate.ws_url, ping_interval=None) as ws:
+        await open_authorized(ws, token)
+        await send_request(ws, "order/placeOrder", 1, order)
+        (placed,) = await next_messages(ws)
+        await send_request(ws, "orderStrategy/startOrderStrategy", 2, strategy)
+        (started,) = await next_messages(ws)
+        await send_request(ws, "Account/List", 3)
+        (accounts,) = await next_messages(ws)
+    assert placed["s"] == 200, placed
+    assert "orderId" in placed["d"]
+    assert started["s"] == 200, started
+    assert "orderStrategy" in started["d"]
+    assert accounts["s"] == 200, accounts
+    assert accounts["d"][0]["id"] == front.account_id
+
+
+async def test_a_client_that_stops_reading_and_sending_is_still_dropped(
+    tradovate: TradovateVenue, autojump_clock: object
+) -> None:
+    """A client that asks for snapshots until the socket's buffers are full, then neither
+    reads nor sends, is let go soon after the silence timeout (10 s here), although its
+    c frame can never be written."""
+    front = tradovate.front
+    token, _ = issue_tokens(front)
+    # The client's own close would wait on a socket it never reads: it is cut short.
+    with trio.move_on_after(60):
+        try:
+            async with connect(tradovate.ws_url, ping_interval=None, max_queue=1) as ws:
+                await open_authorized(ws, token)
+                for request_id in range(1, 1501):
+                    body = {"users": [front.user_id]}
+                    await send_request(ws, "user/syncrequest", request_id, body)
+                await trio.sleep(1)
+                assert front.sockets.count(SocketKind.USER) == 1
+                await trio.sleep(10 + 5)
+                assert front.sockets.count(SocketKind.USER) == 0
+        except* (ConnectionClosed, trio.BrokenResourceError):
+            # The venue let go of a socket with unread data: the client may see a reset.
+            pass
+    assert front.sockets.count(SocketKind.USER) == 0

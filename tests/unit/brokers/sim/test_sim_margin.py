@@ -196,3 +196,53 @@ def test_a_closed_market_refuses_orders_and_fills_nothing() -> None:
     core.resume_trading(T0 + timedelta(hours=1))
     assert core.order(gtc.id).status == "filled"
     assert core.order(gtc.id).filled_avg_price == D("20980.00")
+
+
+def test_a_round_trip_at_three_prices_books_exactly_its_points() -> None:
+    """Buy 1 MNQ at 21000.00 and 2 at 21000.25, sell all 3 at 21001.00 in two fills:
+    1.00 + 2 x 0.75 = 2.50 points, $5.00 exactly (no remainder of a one-third average)."""
+    core = futures_core(mnq="21000.00")
+    core.submit(ticket(MNQ.name, Side.BUY, "1"), T0)
+    core.set_prices({MNQ.name: D("21000.25")}, T0)
+    core.submit(ticket(MNQ.name, Side.BUY, "2"), T0)
+    core.set_prices({MNQ.name: D("21001.00")}, T0)
+    core.submit(ticket(MNQ.name, Side.SELL, "1"), T0)
+    core.submit(ticket(MNQ.name, Side.SELL, "2"), T0)
+    figures = core.futures_figures()
+    assert figures.total_cash_value == D("100005.00")
+    assert figures.realized_pnl == D("5.00")
+    assert core.realized_pl() == {MNQ.name: D("5.00")}
+
+
+def test_a_partial_close_realizes_its_oldest_contracts_first() -> None:
+    """Long 1 MNQ at 21000.00 then 2 at 21000.25; selling 1 at 21001.00 closes the oldest
+    (FIFO, as a futures account pairs fills): realized $2.00, the rest open at 21000.25
+    with $3.00 of open P&L (2 x 0.75 x $2), all to the cent."""
+    core = futures_core(mnq="21000.00")
+    core.submit(ticket(MNQ.name, Side.BUY, "1"), T0)
+    core.set_prices({MNQ.name: D("21000.25")}, T0)
+    core.submit(ticket(MNQ.name, Side.BUY, "2"), T0)
+    core.set_prices({MNQ.name: D("21001.00")}, T0)
+    core.submit(ticket(MNQ.name, Side.SELL, "1"), T0)
+    figures = core.futures_figures()
+    assert figures.realized_pnl == D("2.00")
+    assert figures.open_pnl == D("3.00")
+    assert figures.net_liq == D("100005.00")
+    (position,) = core.positions()
+    assert (position.qty, position.avg_entry_price) == (D(2), D("21000.25"))
+
+
+def test_a_flip_through_several_lots_opens_the_far_side_at_the_fill() -> None:
+    """Short 1 MES at 6000.00 and 1 at 6001.00; buying 3 at 5999.00 closes both (1.00 +
+    2.00 points x $5 = $15.00) and leaves long 1 at 5999.00."""
+    core = futures_core(mes="6000.00")
+    core.submit(ticket(MES.name, Side.SELL, "1"), T0)
+    core.set_prices({MES.name: D("6001.00")}, T0)
+    core.submit(ticket(MES.name, Side.SELL, "1"), T0)
+    core.set_prices({MES.name: D("5999.00")}, T0)
+    core.submit(ticket(MES.name, Side.BUY, "3"), T0)
+    figures = core.futures_figures()
+    assert figures.realized_pnl == D("15.00")
+    assert figures.open_pnl == D(0)
+    (position,) = core.positions()
+    assert (position.qty, position.avg_entry_price) == (D(1), D("5999.00"))

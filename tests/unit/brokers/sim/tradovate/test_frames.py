@@ -71,6 +71,19 @@ def test_unreadable_frames_raise_frame_error(text: str) -> None:
         parse_client_frame(text)
 
 
+def test_an_id_of_thousands_of_digits_is_a_frame_error() -> None:
+    """An id too long for int() (over 4,300 digits) is refused as any bad id."""
+    with pytest.raises(FrameError):
+        parse_client_frame("account/list\n" + "9" * 5000 + "\n\n")
+
+
+def test_a_body_nested_past_the_decoder_depth_is_a_frame_error() -> None:
+    """A body of 100,000 nested brackets is unreadable JSON, answered with its id."""
+    with pytest.raises(FrameError) as raised:
+        parse_client_frame("order/placeorder\n4\n\n" + "[" * 100_000)
+    assert raised.value.request_id == 4
+
+
 def test_error_response_d_is_text_and_not_found_is_quoted() -> None:
     """A non-2xx d is a string; Not found is itself a JSON string, as §5 shows."""
     assert response(1, 401, "Invalid access token") == {
