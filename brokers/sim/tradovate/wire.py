@@ -124,9 +124,10 @@ def maturity_json(contract: FuturesContract, now: datetime) -> dict[str, Any]:
 
 
 def listed(front: TradovateFront) -> list[FuturesContract]:
-    """The contracts the front's core trades, as Tradovate contracts."""
+    """The contracts the front's core trades, as Tradovate contracts. An expired one is
+    left out: its name now reads as the maturity ten years later."""
     day = trading_date(front.clock())
-    found = (parse_contract(asset.symbol, day) for asset in front.core.assets())
+    found = (parse_contract(a.symbol, day) for a in front.core.assets() if a.tradable)
     return [c for c in found if c is not None]
 
 

@@ -20,6 +20,7 @@ from brokers.sim.control import SimControl
 from brokers.sim.core.orders import OrderTicket, VenueRejection
 from brokers.sim.core.tape import PricePrint
 from brokers.sim.server import serve_venue
+from brokers.sim.tradovate.wire import listed
 from brokers.sim.venue import SimVenue
 
 if TYPE_CHECKING:
@@ -218,3 +219,7 @@ async def test_a_position_and_a_gtc_order_in_an_expiring_contract_end_with_it(
         assert [(p["contractId"], p["netPos"]) for p in positions] == [(december_2026, 0)]
         orders = front.entities.all("order")
         assert {o["contractId"] for o in orders} == {december_2026}
+        # Look-ups list only what trades: not the expired MNQZ6 read as its 2036 namesake.
+        names = {c.name for c in listed(front)}
+        assert "MNQZ6" not in names
+        assert {"MNQH7", "MNQM7", "MNQU7", "MNQZ7"} <= names
